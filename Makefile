@@ -1,0 +1,62 @@
+# virtio over a CPU-driven PCIe endpoint: co-simulation entry points.
+#
+#   make sim      set up (venv, packages) and run the demo on $(SIM) (icarus by default)
+#   make test     the whole suite: lint, layout checks, every test on both simulators
+#                 (SIM=icarus or SIM=verilator runs one)
+#   make lint     verilator --lint-only -Wall on hdl/
+#   make waves    open the newest FST (run with WAVES=1 first) in GTKWave
+#
+# Everything runs inside .venv, created on first use; apt packages are installed
+# only when missing.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+JOBS ?= $(shell nproc)
+WAVES ?= 0
+export WAVES
+
+# apt packages: a command to check and the package that provides it
+APT_NEEDS := iverilog:iverilog g++:g++ make:make
+
+.PHONY: all setup sim test lint waves clean
+
+all: sim
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@missing=""; for pair in $(APT_NEEDS); do \
+	    command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing apt packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@if [ "$(WAVES)" = "1" ] && ! dpkg -s liblz4-dev >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblz4-dev; \
+	fi
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e .
+	@touch $@
+
+sim: $(STAMP)
+	$(VPY) -m virtio_ep.demo --sim $(or $(SIM),icarus) $(if $(filter 1,$(WAVES)),--waves)
+
+test: $(STAMP)
+	$(VPY) -m pytest -n $(JOBS) -q tb
+
+lint: $(STAMP)
+	$(VPY) -m pytest -q tb/test_layout.py -k lint
+
+waves:
+	@command -v gtkwave >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gtkwave; }
+	@fst=$$(ls -t $$(find sim_build -name '*.fst') 2>/dev/null | head -1); \
+	if [ -z "$$fst" ]; then echo "no waveform yet: run 'make sim WAVES=1' first"; exit 1; fi; \
+	echo "opening $$fst"; gtkwave "$$fst" tb/waves.gtkw
+
+clean:
+	rm -rf sim_build

@@ -1,0 +1,89 @@
+/*
+ * BAR0 SRAM: eight 32-bit banks, bank = dword address mod 8.
+ *
+ * Port A (host, via CQ/CC) addresses every bank independently, so one 256-bit beat
+ * of any dword alignment reads or writes eight consecutive dwords in one cycle.
+ * Port B (local CPU window) accesses one dword.
+ */
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module ep_bar0_sram #
+(
+    // SRAM size in bytes (power of two, at least 256)
+    parameter SIZE = 65536,
+    // Row address width of one bank (derived)
+    parameter ROW_WIDTH = $clog2(SIZE) - 5
+)
+(
+    input  wire                      clk,
+
+    /*
+     * Port A: per-bank row address, byte enables and data
+     */
+    input  wire [7:0]                a_en,
+    input  wire [31:0]               a_we,
+    input  wire [8*ROW_WIDTH-1:0]    a_row,
+    input  wire [255:0]              a_din,
+    output wire [255:0]              a_dout,
+
+    /*
+     * Port B: one dword
+     */
+    input  wire                      b_en,
+    input  wire [3:0]                b_we,
+    input  wire [ROW_WIDTH+2:0]      b_addr,
+    input  wire [31:0]               b_din,
+    output wire [31:0]               b_dout
+);
+
+initial begin
+    if ((1 << $clog2(SIZE)) != SIZE || SIZE < 256) begin
+        $error("Error: SIZE must be a power of two >= 256 (instance %m)");
+        $finish;
+    end
+    if (ROW_WIDTH != $clog2(SIZE) - 5) begin
+        $error("Error: ROW_WIDTH must not be overridden (instance %m)");
+        $finish;
+    end
+end
+
+wire [2:0] b_bank = b_addr[2:0];
+reg  [2:0] b_bank_reg = 3'd0;
+wire [255:0] b_dout_banks;
+
+always @(posedge clk) begin
+    if (b_en) begin
+        b_bank_reg <= b_bank;
+    end
+end
+
+assign b_dout = b_dout_banks[b_bank_reg*32 +: 32];
+
+genvar n;
+generate
+for (n = 0; n < 8; n = n + 1) begin : bank
+    ep_ram_dp #(
+        .ADDR_WIDTH(ROW_WIDTH)
+    )
+    ram_inst (
+        .clk(clk),
+        .a_en(a_en[n]),
+        .a_we(a_we[n*4 +: 4]),
+        .a_addr(a_row[n*ROW_WIDTH +: ROW_WIDTH]),
+        .a_din(a_din[n*32 +: 32]),
+        .a_dout(a_dout[n*32 +: 32]),
+        .b_en(b_en && b_bank == n),
+        .b_we(b_we),
+        .b_addr(b_addr[ROW_WIDTH+2:3]),
+        .b_din(b_din),
+        .b_dout(b_dout_banks[n*32 +: 32])
+    );
+end
+endgenerate
+
+endmodule
+
+`resetall

@@ -1,0 +1,362 @@
+/*
+ * Completer: answers queued non-posted requests on the UltraScale+ CC interface
+ * (256-bit, dword aligned).
+ *
+ * A read is split into completions that end on max-payload-aligned addresses:
+ * every completion carries at most max payload bytes and every completion but the
+ * last ends on a max-payload boundary, hence also on the read completion boundary
+ * (64 or 128 bytes, both divide the max payload). Data streams from the SRAM one
+ * beat per cycle; SRAM writes from the host have priority on the shared port, so a
+ * read never back-pressures the request interface.
+ *
+ * Non-posted credits are granted to the core (pcie_cq_np_req) once per queue entry
+ * at reset and once more per retired request, so the queue can never overflow.
+ */
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module ep_cc_tx #
+(
+    // BAR0 SRAM size in bytes
+    parameter SRAM_SIZE = 65536,
+    // Non-posted requests queued (power of two, at most 32: the core's credit limit)
+    parameter NP_FIFO_DEPTH = 16,
+    // SRAM byte address width (derived)
+    parameter SRAM_AW = $clog2(SRAM_SIZE),
+    // SRAM bank row width (derived)
+    parameter ROW_WIDTH = SRAM_AW - 5
+)
+(
+    input  wire                      clk,
+    input  wire                      rst,
+
+    /*
+     * Non-posted requests from the decoder
+     */
+    input  wire [1:0]                np_kind,
+    input  wire [15:0]               np_requester_id,
+    input  wire [7:0]                np_tag,
+    input  wire [7:0]                np_func,
+    input  wire [2:0]                np_tc,
+    input  wire [2:0]                np_attr,
+    input  wire [SRAM_AW-3:0]        np_dw_addr,
+    input  wire [11:0]               np_byte_addr,
+    input  wire [12:0]               np_byte_count,
+    input  wire                      np_valid,
+    output wire                      np_ready,
+
+    /*
+     * Non-posted credit to the core
+     */
+    output wire [1:0]                pcie_cq_np_req,
+
+    /*
+     * SRAM port A reads (one cycle latency); ram_busy: the port is writing this cycle
+     */
+    input  wire                      ram_busy,
+    output wire [7:0]                ram_rd_en,
+    output wire [8*ROW_WIDTH-1:0]    ram_rd_row,
+    input  wire [255:0]              ram_rd_data,
+
+    /*
+     * Completer completion interface (to the PCIe core)
+     */
+    output wire [255:0]              m_axis_cc_tdata,
+    output wire [7:0]                m_axis_cc_tkeep,
+    output wire                      m_axis_cc_tvalid,
+    input  wire                      m_axis_cc_tready,
+    output wire                      m_axis_cc_tlast,
+    output wire [32:0]               m_axis_cc_tuser,
+
+    /*
+     * Configuration
+     */
+    input  wire [1:0]                cfg_max_payload,
+
+    /*
+     * Statistics
+     */
+    output wire                      stat_cpl,
+    output wire [10:0]               stat_cpl_dw
+);
+
+/* verilator lint_off UNUSEDPARAM */
+// Generated register map: each module uses a subset of its constants.
+`include "ep_regs.vh"
+/* verilator lint_on UNUSEDPARAM */
+
+localparam DW_AW = SRAM_AW - 2;
+localparam REQ_WIDTH = 2 + 16 + 8 + 8 + 3 + 3 + DW_AW + 12 + 13;
+localparam OUT_DEPTH = 4;
+
+initial begin
+    if (NP_FIFO_DEPTH > 32) begin
+        $error("Error: NP_FIFO_DEPTH above the core's 32 credits (instance %m)");
+        $finish;
+    end
+end
+
+// ---------------------------------------------------------------------------
+// Request queue and credits
+// ---------------------------------------------------------------------------
+
+wire [REQ_WIDTH-1:0] req_in = {np_kind, np_requester_id, np_tag, np_func, np_tc, np_attr,
+    np_dw_addr, np_byte_addr, np_byte_count};
+wire [REQ_WIDTH-1:0] req_out;
+wire req_valid;
+wire req_pop;
+
+wire [1:0]        h_kind;
+wire [15:0]       h_requester_id;
+wire [7:0]        h_tag;
+wire [7:0]        h_func;
+wire [2:0]        h_tc;
+wire [2:0]        h_attr;
+wire [DW_AW-1:0]  h_dw_addr;
+wire [11:0]       h_byte_addr;
+wire [12:0]       h_byte_count;
+
+assign {h_kind, h_requester_id, h_tag, h_func, h_tc, h_attr, h_dw_addr, h_byte_addr, h_byte_count} = req_out;
+
+ep_fifo #(
+    .WIDTH(REQ_WIDTH),
+    .DEPTH(NP_FIFO_DEPTH)
+)
+req_fifo_inst (
+    .clk(clk),
+    .rst(rst),
+    .in_data(req_in),
+    .in_valid(np_valid),
+    .in_ready(np_ready),
+    .out_data(req_out),
+    .out_valid(req_valid),
+    .out_ready(req_pop),
+    .count()
+);
+
+reg [5:0] credit_reg = 6'd0;
+reg credit_out_reg = 1'b0;
+reg init_reg = 1'b1;
+
+assign pcie_cq_np_req = {1'b0, credit_out_reg};
+
+always @(posedge clk) begin
+    credit_out_reg <= credit_reg != 0;
+    if (init_reg) begin
+        credit_reg <= NP_FIFO_DEPTH[5:0];
+        init_reg <= 1'b0;
+    end else begin
+        credit_reg <= credit_reg - {5'd0, credit_reg != 0} + {5'd0, req_pop};
+    end
+    if (rst) begin
+        credit_reg <= 6'd0;
+        credit_out_reg <= 1'b0;
+        init_reg <= 1'b1;
+    end
+end
+
+// ---------------------------------------------------------------------------
+// Completion generation
+// ---------------------------------------------------------------------------
+
+wire [12:0] mps_bytes = 13'd128 << cfg_max_payload;
+wire [12:0] mps_mask = mps_bytes - 13'd1;
+
+reg active_reg = 1'b0;
+reg [1:0] kind_reg = 2'd0;
+reg [15:0] requester_id_reg = 16'd0;
+reg [7:0] tag_reg = 8'd0;
+reg [7:0] func_reg = 8'd0;
+reg [2:0] tc_reg = 3'd0;
+reg [2:0] attr_reg = 3'd0;
+reg [DW_AW-1:0] cur_dw_reg = {DW_AW{1'b0}};      // first SRAM dword of this completion
+reg [11:0] cur_addr_reg = 12'd0;                 // first byte address of this completion
+reg [12:0] rem_bytes_reg = 13'd0;                // bytes left, this completion included
+reg [12:0] cpl_bytes_reg = 13'd0;                // bytes in this completion
+reg [10:0] cpl_dw_reg = 11'd0;                   // dwords in this completion
+reg [10:0] dw_left_reg = 11'd0;                  // dwords of this completion not yet issued
+reg first_beat_reg = 1'b0;
+reg [DW_AW-1:0] rd_base_reg = {DW_AW{1'b0}};     // SRAM dword carried by lane 0 of this beat
+
+// dwords covering `bytes` bytes that start at byte `offset` of a dword
+// (the low two bits of the sum are the end offset: not needed)
+/* verilator lint_off UNUSEDSIGNAL */
+function [10:0] dword_span(input [1:0] offset, input [12:0] bytes);
+    reg [12:0] total;
+    begin
+        total = {11'd0, offset} + bytes + 13'd3;
+        dword_span = total[12:2];
+    end
+endfunction
+/* verilator lint_on UNUSEDSIGNAL */
+
+// first completion of the request at the queue head
+wire [12:0] h_to_boundary = mps_bytes - ({1'b0, h_byte_addr} & mps_mask);
+wire [12:0] h_cpl_bytes = (h_byte_count < h_to_boundary) ? h_byte_count : h_to_boundary;
+wire [10:0] h_cpl_dw = (h_kind == NP_KIND_UR) ? 11'd0 : dword_span(h_byte_addr[1:0], h_cpl_bytes);
+
+// next completion of the active request (it starts max-payload aligned)
+wire [12:0] n_rem_bytes = rem_bytes_reg - cpl_bytes_reg;
+wire [12:0] n_cpl_bytes = (n_rem_bytes < mps_bytes) ? n_rem_bytes : mps_bytes;
+wire [10:0] n_cpl_dw = dword_span(2'd0, n_cpl_bytes);
+wire [DW_AW-1:0] n_cur_dw = cur_dw_reg + {{(DW_AW-11){1'b0}}, cpl_dw_reg};
+wire [11:0] n_cur_addr = cur_addr_reg + cpl_bytes_reg[11:0];
+
+// this beat
+wire [10:0] beat_capacity = first_beat_reg ? 11'd5 : 11'd8;
+wire beat_last = dw_left_reg <= beat_capacity;
+wire [3:0] beat_dw = beat_last ? dw_left_reg[3:0] : beat_capacity[3:0];
+wire [3:0] beat_lanes = beat_dw + (first_beat_reg ? 4'd3 : 4'd0);
+wire [7:0] beat_keep = ~(8'hff << beat_lanes);
+wire req_done = kind_reg == NP_KIND_UR || rem_bytes_reg == cpl_bytes_reg;
+
+wire [2:0] cpl_status = (kind_reg == NP_KIND_UR) ? CPL_STATUS_UR : CPL_STATUS_SC;
+wire [6:0] cpl_lower_addr = (kind_reg == NP_KIND_UR) ? 7'd0 : cur_addr_reg[6:0];
+wire [95:0] cpl_header = {
+    // DW2: force ECRC, attr, TC, completer ID enable, completer bus, function, tag
+    1'b0, attr_reg, tc_reg, 1'b0, 8'd0, func_reg, tag_reg,
+    // DW1: reserved, poisoned, status, dword count
+    requester_id_reg, 1'b0, 1'b0, cpl_status, cpl_dw_reg,
+    // DW0: reserved, locked, byte count, reserved, AT, reserved, lower address
+    2'b00, 1'b0, rem_bytes_reg, 6'd0, 2'b00, 1'b0, cpl_lower_addr
+};
+
+// output FIFO and the read pipeline stage
+wire [2:0] out_count;
+reg s1_valid_reg = 1'b0;
+reg s1_first_reg = 1'b0;
+reg s1_zero_reg = 1'b0;
+reg [2:0] s1_rot_reg = 3'd0;
+reg [7:0] s1_keep_reg = 8'd0;
+reg s1_last_reg = 1'b0;
+reg [95:0] s1_header_reg = 96'd0;
+
+wire room = {1'b0, out_count} + {3'd0, s1_valid_reg} < OUT_DEPTH;
+wire issue = active_reg && room && !(ram_busy && kind_reg == NP_KIND_SRAM);
+
+assign ram_rd_en = (issue && kind_reg == NP_KIND_SRAM) ? 8'hff : 8'h00;
+
+genvar g;
+generate
+for (g = 0; g < 8; g = g + 1) begin : row_calc
+    // bank g holds dword base + ((g - base) mod 8): one row further when g < base mod 8
+    localparam [2:0] BANK = g;
+    if (g == 7) begin : last_bank
+        assign ram_rd_row[g*ROW_WIDTH +: ROW_WIDTH] = rd_base_reg[DW_AW-1:3];
+    end else begin : other_bank
+        assign ram_rd_row[g*ROW_WIDTH +: ROW_WIDTH] = rd_base_reg[DW_AW-1:3] +
+            {{(ROW_WIDTH-1){1'b0}}, BANK < rd_base_reg[2:0]};
+    end
+end
+endgenerate
+
+reg stat_cpl_reg = 1'b0;
+reg [10:0] stat_cpl_dw_reg = 11'd0;
+assign stat_cpl = stat_cpl_reg;
+assign stat_cpl_dw = stat_cpl_dw_reg;
+
+assign req_pop = !active_reg && req_valid;
+
+always @(posedge clk) begin
+    stat_cpl_reg <= 1'b0;
+    s1_valid_reg <= issue;
+
+    if (req_pop) begin
+        active_reg <= 1'b1;
+        kind_reg <= h_kind;
+        requester_id_reg <= h_requester_id;
+        tag_reg <= h_tag;
+        func_reg <= h_func;
+        tc_reg <= h_tc;
+        attr_reg <= h_attr;
+        cur_dw_reg <= h_dw_addr;
+        cur_addr_reg <= h_byte_addr;
+        rem_bytes_reg <= h_byte_count;
+        cpl_bytes_reg <= h_cpl_bytes;
+        cpl_dw_reg <= h_cpl_dw;
+        dw_left_reg <= h_cpl_dw;
+        first_beat_reg <= 1'b1;
+        rd_base_reg <= h_dw_addr - {{(DW_AW-2){1'b0}}, 2'd3};
+    end
+
+    if (issue) begin
+        s1_first_reg <= first_beat_reg;
+        s1_zero_reg <= kind_reg != NP_KIND_SRAM;
+        s1_rot_reg <= rd_base_reg[2:0];
+        s1_keep_reg <= beat_keep;
+        s1_last_reg <= beat_last;
+        s1_header_reg <= cpl_header;
+        if (first_beat_reg) begin
+            stat_cpl_reg <= 1'b1;
+            stat_cpl_dw_reg <= cpl_dw_reg;
+        end
+
+        first_beat_reg <= 1'b0;
+        dw_left_reg <= dw_left_reg - {7'd0, beat_dw};
+        rd_base_reg <= rd_base_reg + {{(DW_AW-4){1'b0}}, 4'd8};
+
+        if (beat_last) begin
+            if (req_done) begin
+                active_reg <= 1'b0;
+            end else begin
+                cur_dw_reg <= n_cur_dw;
+                cur_addr_reg <= n_cur_addr;
+                rem_bytes_reg <= n_rem_bytes;
+                cpl_bytes_reg <= n_cpl_bytes;
+                cpl_dw_reg <= n_cpl_dw;
+                dw_left_reg <= n_cpl_dw;
+                first_beat_reg <= 1'b1;
+                rd_base_reg <= n_cur_dw - {{(DW_AW-2){1'b0}}, 2'd3};
+            end
+        end
+    end
+
+    if (rst) begin
+        active_reg <= 1'b0;
+        s1_valid_reg <= 1'b0;
+        stat_cpl_reg <= 1'b0;
+    end
+end
+
+// lane l of the beat carries SRAM bank (rot + l) mod 8
+reg [255:0] s1_data;
+reg [2:0] s1_bank;
+integer l;
+always @* begin
+    for (l = 0; l < 8; l = l + 1) begin
+        s1_bank = s1_rot_reg + l[2:0];
+        s1_data[l*32 +: 32] = s1_zero_reg ? 32'd0 : ram_rd_data[s1_bank*32 +: 32];
+    end
+    if (s1_first_reg) begin
+        s1_data[95:0] = s1_header_reg;
+    end
+end
+
+wire [264:0] out_data;
+
+ep_fifo #(
+    .WIDTH(265),
+    .DEPTH(OUT_DEPTH)
+)
+out_fifo_inst (
+    .clk(clk),
+    .rst(rst),
+    .in_data({s1_last_reg, s1_keep_reg, s1_data}),
+    .in_valid(s1_valid_reg),
+    .in_ready(),
+    .out_data(out_data),
+    .out_valid(m_axis_cc_tvalid),
+    .out_ready(m_axis_cc_tready),
+    .count(out_count)
+);
+
+assign m_axis_cc_tdata = out_data[255:0];
+assign m_axis_cc_tkeep = out_data[263:256];
+assign m_axis_cc_tlast = out_data[264];
+assign m_axis_cc_tuser = 33'd0;  // no discontinue, parity not used
+
+endmodule
+
+`resetall

@@ -1,0 +1,129 @@
+/*
+ * Control and status registers of the local bus: identity, build parameters,
+ * interrupt status/enable (the one irq line to the CPU) and TLP counters.
+ */
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module ep_csr #
+(
+    // Build parameters, readable by firmware
+    parameter BAR0_SRAM_SIZE = 65536,
+    parameter DB_SLOTS = 64,
+    parameter DB_FIFO_DEPTH = 16,
+    parameter MSI_VECTORS = 32,
+    parameter NP_FIFO_DEPTH = 16
+)
+(
+    input  wire                      clk,
+    input  wire                      rst,
+
+    /*
+     * Register bus (region-local offset, read data one cycle after rb_rd)
+     */
+    input  wire                      rb_sel,
+    input  wire                      rb_wr,
+    input  wire                      rb_rd,
+    input  wire [11:0]               rb_offset,
+    input  wire [31:0]               rb_wdata,
+    output wire [31:0]               rb_rdata,
+
+    /*
+     * Interrupt sources (levels) and the CPU interrupt
+     */
+    input  wire                      src_db_pending,
+    input  wire                      src_db_fifo,
+    input  wire                      src_db_overflow,
+    input  wire                      src_msi_fail,
+    output wire                      irq,
+
+    /*
+     * TLP statistics (pulses)
+     */
+    input  wire                      stat_cq_mem_rd,
+    input  wire                      stat_cq_mem_wr,
+    input  wire                      stat_cq_posted_drop,
+    input  wire                      stat_cq_np_ur,
+    input  wire                      stat_cc_cpl,
+    input  wire [10:0]               stat_cc_cpl_dw
+);
+
+/* verilator lint_off UNUSEDPARAM */
+// Generated register map: each module uses a subset of its constants.
+`include "ep_regs.vh"
+/* verilator lint_on UNUSEDPARAM */
+
+reg [31:0] int_enable_reg = INT_ENABLE_RESET;
+reg irq_reg = 1'b0;
+reg [31:0] cnt_mem_rd_reg = 32'd0;
+reg [31:0] cnt_mem_wr_reg = 32'd0;
+reg [31:0] cnt_posted_drop_reg = 32'd0;
+reg [31:0] cnt_np_ur_reg = 32'd0;
+reg [31:0] cnt_cpl_reg = 32'd0;
+reg [31:0] cnt_cpl_dw_reg = 32'd0;
+reg [31:0] rdata_reg = 32'd0;
+
+wire [31:0] int_status = ({31'd0, src_db_pending} << INT_DB_PENDING_BIT) |
+    ({31'd0, src_db_fifo} << INT_DB_FIFO_BIT) |
+    ({31'd0, src_db_overflow} << INT_DB_OVERFLOW_BIT) |
+    ({31'd0, src_msi_fail} << INT_MSI_FAIL_BIT);
+
+assign irq = irq_reg;
+assign rb_rdata = rdata_reg;
+
+always @(posedge clk) begin
+    irq_reg <= |(int_status & int_enable_reg);
+
+    cnt_mem_rd_reg <= cnt_mem_rd_reg + {31'd0, stat_cq_mem_rd};
+    cnt_mem_wr_reg <= cnt_mem_wr_reg + {31'd0, stat_cq_mem_wr};
+    cnt_posted_drop_reg <= cnt_posted_drop_reg + {31'd0, stat_cq_posted_drop};
+    cnt_np_ur_reg <= cnt_np_ur_reg + {31'd0, stat_cq_np_ur};
+    cnt_cpl_reg <= cnt_cpl_reg + {31'd0, stat_cc_cpl};
+    if (stat_cc_cpl) begin
+        cnt_cpl_dw_reg <= cnt_cpl_dw_reg + {21'd0, stat_cc_cpl_dw};
+    end
+
+    if (rb_sel && rb_wr && rb_offset == CSR_INT_ENABLE) begin
+        int_enable_reg <= rb_wdata;
+    end
+
+    rdata_reg <= 32'd0;
+    if (rb_sel && rb_rd) begin
+        case (rb_offset)
+            CSR_ID: rdata_reg <= EP_ID;
+            CSR_VERSION: rdata_reg <= EP_VERSION;
+            CSR_INT_STATUS: rdata_reg <= int_status;
+            CSR_INT_ENABLE: rdata_reg <= int_enable_reg;
+            CSR_BAR0_SIZE: rdata_reg <= BAR0_SRAM_SIZE;
+            CSR_DB_SLOTS: rdata_reg <= DB_SLOTS;
+            CSR_DB_FIFO_DEPTH: rdata_reg <= DB_FIFO_DEPTH;
+            CSR_MSI_VECTORS: rdata_reg <= MSI_VECTORS;
+            CSR_NP_FIFO_DEPTH: rdata_reg <= NP_FIFO_DEPTH;
+            CSR_CNT_CQ_MEM_RD: rdata_reg <= cnt_mem_rd_reg;
+            CSR_CNT_CQ_MEM_WR: rdata_reg <= cnt_mem_wr_reg;
+            CSR_CNT_CQ_POSTED_DROP: rdata_reg <= cnt_posted_drop_reg;
+            CSR_CNT_CQ_NP_UR: rdata_reg <= cnt_np_ur_reg;
+            CSR_CNT_CC_CPL: rdata_reg <= cnt_cpl_reg;
+            CSR_CNT_CC_DW: rdata_reg <= cnt_cpl_dw_reg;
+            default: rdata_reg <= 32'd0;
+        endcase
+    end
+
+    if (rst) begin
+        int_enable_reg <= INT_ENABLE_RESET;
+        irq_reg <= 1'b0;
+        cnt_mem_rd_reg <= 32'd0;
+        cnt_mem_wr_reg <= 32'd0;
+        cnt_posted_drop_reg <= 32'd0;
+        cnt_np_ur_reg <= 32'd0;
+        cnt_cpl_reg <= 32'd0;
+        cnt_cpl_dw_reg <= 32'd0;
+        rdata_reg <= 32'd0;
+    end
+end
+
+endmodule
+
+`resetall

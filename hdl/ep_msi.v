@@ -1,0 +1,192 @@
+/*
+ * MSI generator for the UltraScale+ cfg_interrupt_msi_* interface (PF0).
+ *
+ * The local CPU writes a vector number to REQUEST; the vector becomes pending.
+ * Pending vectors are sent lowest first, one at a time: a one-cycle one-hot pulse on
+ * cfg_interrupt_msi_int, then a wait for cfg_interrupt_msi_sent or _fail (or a
+ * timeout). A vector that is masked (per-vector mask bits, read back through
+ * cfg_interrupt_msi_select/_data) stays pending and is sent once unmasked. A request
+ * fails, is counted and flagged per vector when MSI is disabled, when the vector is
+ * beyond the enabled count (multiple message enable), on _fail, or on timeout.
+ * A vector requested again while its MSI is in flight is pending again: never lost.
+ */
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module ep_msi #
+(
+    // Number of vectors the CPU may request (1 to 32)
+    parameter VECTORS = 32,
+    // Cycles to wait for cfg_interrupt_msi_sent or _fail
+    parameter TIMEOUT_CYCLES = 4096
+)
+(
+    input  wire                      clk,
+    input  wire                      rst,
+
+    /*
+     * Register bus (region-local offset, read data one cycle after rb_rd)
+     */
+    input  wire                      rb_sel,
+    input  wire                      rb_wr,
+    input  wire                      rb_rd,
+    input  wire [11:0]               rb_offset,
+    input  wire [31:0]               rb_wdata,
+    output wire [31:0]               rb_rdata,
+
+    /*
+     * PCIe core MSI interface, physical function 0
+     */
+    input  wire                      msi_enable,
+    input  wire [2:0]                msi_mmenable,
+    input  wire [31:0]               msi_mask,
+    output wire [31:0]               cfg_interrupt_msi_int,
+    input  wire                      cfg_interrupt_msi_sent,
+    input  wire                      cfg_interrupt_msi_fail,
+
+    /*
+     * Interrupt source (level): some vector failed
+     */
+    output wire                      irq_fail
+);
+
+/* verilator lint_off UNUSEDPARAM */
+// Generated register map: each module uses a subset of its constants.
+`include "ep_regs.vh"
+/* verilator lint_on UNUSEDPARAM */
+
+initial begin
+    if (VECTORS < 1 || VECTORS > 32) begin
+        $error("Error: VECTORS must be 1 to 32 (instance %m)");
+        $finish;
+    end
+end
+
+localparam TW = $clog2(TIMEOUT_CYCLES + 1);
+
+reg [31:0] pending_reg = 32'd0;
+reg [31:0] failed_vectors_reg = 32'd0;
+reg [31:0] sent_count_reg = 32'd0;
+reg [31:0] failed_count_reg = 32'd0;
+reg [31:0] msi_int_reg = 32'd0;
+reg busy_reg = 1'b0;
+reg [4:0] cur_reg = 5'd0;
+reg [TW-1:0] timer_reg = {TW{1'b0}};
+reg [31:0] rdata_reg = 32'd0;
+
+assign cfg_interrupt_msi_int = msi_int_reg;
+assign irq_fail = |failed_vectors_reg;
+assign rb_rdata = rdata_reg;
+
+wire wr = rb_sel && rb_wr;
+wire rd = rb_sel && rb_rd;
+wire request = wr && rb_offset == MSI_REQUEST;
+wire request_in_range = rb_wdata < VECTORS;
+
+// vectors the host enabled: 2**mmenable
+wire [31:0] enabled_vectors = (msi_mmenable >= 3'd5) ? 32'hffff_ffff : ~(32'hffff_ffff << (6'd1 << msi_mmenable));
+wire [31:0] fail_now = pending_reg & (msi_enable ? ~enabled_vectors : 32'hffff_ffff);
+wire [31:0] sendable = pending_reg & enabled_vectors & ~msi_mask & {32{msi_enable}};
+
+function [4:0] lowest(input [31:0] bits);
+    integer n;
+    begin
+        lowest = 5'd0;
+        for (n = 31; n >= 0; n = n - 1) begin
+            if (bits[n]) begin
+                lowest = n[4:0];
+            end
+        end
+    end
+endfunction
+
+wire [4:0] fail_index = lowest(fail_now);
+wire [4:0] send_index = lowest(sendable);
+
+wire done_ok = busy_reg && cfg_interrupt_msi_sent;
+wire done_fail = busy_reg && !cfg_interrupt_msi_sent &&
+    (cfg_interrupt_msi_fail || timer_reg == TIMEOUT_CYCLES[TW-1:0]);
+wire fail_pick = !busy_reg && fail_now != 0;
+wire send_pick = !busy_reg && fail_now == 0 && sendable != 0;
+
+reg [31:0] pending_next;
+reg [31:0] failed_vectors_next;
+
+always @* begin
+    pending_next = pending_reg;
+    failed_vectors_next = failed_vectors_reg;
+    if (fail_pick) begin
+        pending_next[fail_index] = 1'b0;
+        failed_vectors_next[fail_index] = 1'b1;
+    end
+    if (send_pick) begin
+        pending_next[send_index] = 1'b0;
+    end
+    if (done_fail) begin
+        failed_vectors_next[cur_reg] = 1'b1;
+    end
+    if (wr && rb_offset == MSI_FAILED_VECTORS) begin
+        failed_vectors_next = failed_vectors_next & ~rb_wdata;
+    end
+    // a new request wins over the clear of the same vector
+    if (request && request_in_range) begin
+        pending_next[rb_wdata[4:0]] = 1'b1;
+    end
+end
+
+always @(posedge clk) begin
+    pending_reg <= pending_next;
+    failed_vectors_reg <= failed_vectors_next;
+    msi_int_reg <= 32'd0;
+
+    if (send_pick) begin
+        msi_int_reg <= 32'd1 << send_index;
+        cur_reg <= send_index;
+        busy_reg <= 1'b1;
+        timer_reg <= {TW{1'b0}};
+    end
+    if (busy_reg) begin
+        timer_reg <= timer_reg + 1'b1;
+    end
+    if (done_ok) begin
+        busy_reg <= 1'b0;
+        sent_count_reg <= sent_count_reg + 32'd1;
+    end
+    if (done_fail) begin
+        busy_reg <= 1'b0;
+    end
+    if (fail_pick || done_fail || (request && !request_in_range)) begin
+        failed_count_reg <= failed_count_reg + 32'd1;
+    end
+
+    rdata_reg <= 32'd0;
+    if (rd) begin
+        case (rb_offset)
+            MSI_PENDING: rdata_reg <= pending_reg;
+            MSI_STATUS: rdata_reg <= ({31'd0, msi_enable} << MSI_STATUS_ENABLE_BIT) |
+                ({31'd0, busy_reg} << MSI_STATUS_BUSY_BIT) |
+                ({29'd0, msi_mmenable} << MSI_STATUS_MMENABLE_SHIFT);
+            MSI_MASK: rdata_reg <= msi_mask;
+            MSI_SENT: rdata_reg <= sent_count_reg;
+            MSI_FAILED: rdata_reg <= failed_count_reg;
+            MSI_FAILED_VECTORS: rdata_reg <= failed_vectors_reg;
+            default: rdata_reg <= 32'd0;
+        endcase
+    end
+
+    if (rst) begin
+        pending_reg <= 32'd0;
+        failed_vectors_reg <= 32'd0;
+        sent_count_reg <= 32'd0;
+        failed_count_reg <= 32'd0;
+        msi_int_reg <= 32'd0;
+        busy_reg <= 1'b0;
+        rdata_reg <= 32'd0;
+    end
+end
+
+endmodule
+
+`resetall

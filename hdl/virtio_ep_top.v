@@ -1,0 +1,396 @@
+/*
+ * virtio endpoint: the user-side logic of an UltraScale+ PCIe endpoint whose
+ * device side is a local CPU.
+ *
+ *   BAR0  SRAM, host port on CQ/CC, CPU port through the local-bus window
+ *   BAR2  doorbells that interrupt the CPU
+ *   MSI   generator driven by CPU requests
+ *   local AXI4-Lite slave: CSRs, doorbell and MSI registers, SRAM window; irq out
+ *
+ * Every port the PCIe core model drives is an input here.
+ */
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module virtio_ep_top #
+(
+    // BAR0 SRAM size in bytes (power of two, 4 KiB to 128 KiB)
+    parameter BAR0_SRAM_SIZE = 65536,
+    // BAR2 doorbell slots (1 to 256)
+    parameter DB_SLOTS = 64,
+    // Ordered doorbell FIFO entries (power of two)
+    parameter DB_FIFO_DEPTH = 16,
+    // MSI vectors (1 to 32)
+    parameter MSI_VECTORS = 32,
+    // Non-posted requests queued for completion (power of two, at most 32)
+    parameter NP_FIFO_DEPTH = 16,
+    // Cycles to wait for the core to report an MSI sent or failed
+    parameter MSI_TIMEOUT_CYCLES = 4096,
+    // Local bus address width
+    parameter AXIL_ADDR_WIDTH = 18
+)
+(
+    input  wire                         clk,
+    input  wire                         rst,
+
+    /*
+     * Completer request interface
+     */
+    input  wire [255:0]                 s_axis_cq_tdata,
+    input  wire [7:0]                   s_axis_cq_tkeep,
+    input  wire                         s_axis_cq_tvalid,
+    output wire                         s_axis_cq_tready,
+    input  wire                         s_axis_cq_tlast,
+    input  wire [87:0]                  s_axis_cq_tuser,
+    output wire [1:0]                   pcie_cq_np_req,
+
+    /*
+     * Completer completion interface
+     */
+    output wire [255:0]                 m_axis_cc_tdata,
+    output wire [7:0]                   m_axis_cc_tkeep,
+    output wire                         m_axis_cc_tvalid,
+    input  wire                         m_axis_cc_tready,
+    output wire                         m_axis_cc_tlast,
+    output wire [32:0]                  m_axis_cc_tuser,
+
+    /*
+     * Configuration status and MSI interface of the core
+     */
+    input  wire [1:0]                   cfg_max_payload,
+    // One bit/field per physical function; this endpoint implements PF0 only.
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [3:0]                   cfg_interrupt_msi_enable,
+    input  wire [11:0]                  cfg_interrupt_msi_mmenable,
+    /* verilator lint_on UNUSEDSIGNAL */
+    input  wire [31:0]                  cfg_interrupt_msi_data,
+    output wire [1:0]                   cfg_interrupt_msi_select,
+    output wire [31:0]                  cfg_interrupt_msi_int,
+    input  wire                         cfg_interrupt_msi_sent,
+    input  wire                         cfg_interrupt_msi_fail,
+
+    /*
+     * Local bus (AXI4-Lite slave) and interrupt to the local CPU
+     */
+    input  wire [AXIL_ADDR_WIDTH-1:0]   s_axil_awaddr,
+    input  wire                         s_axil_awvalid,
+    output wire                         s_axil_awready,
+    input  wire [31:0]                  s_axil_wdata,
+    input  wire [3:0]                   s_axil_wstrb,
+    input  wire                         s_axil_wvalid,
+    output wire                         s_axil_wready,
+    output wire [1:0]                   s_axil_bresp,
+    output wire                         s_axil_bvalid,
+    input  wire                         s_axil_bready,
+    input  wire [AXIL_ADDR_WIDTH-1:0]   s_axil_araddr,
+    input  wire                         s_axil_arvalid,
+    output wire                         s_axil_arready,
+    output wire [31:0]                  s_axil_rdata,
+    output wire [1:0]                   s_axil_rresp,
+    output wire                         s_axil_rvalid,
+    input  wire                         s_axil_rready,
+    output wire                         irq
+);
+
+/* verilator lint_off UNUSEDPARAM */
+// Generated register map: each module uses a subset of its constants.
+`include "ep_regs.vh"
+/* verilator lint_on UNUSEDPARAM */
+
+localparam SRAM_AW = $clog2(BAR0_SRAM_SIZE);
+localparam ROW_WIDTH = SRAM_AW - 5;
+
+initial begin
+    if (AXIL_ADDR_WIDTH != 18) begin
+        $error("Error: AXIL_ADDR_WIDTH must match layout.AXIL_ADDR_WIDTH (instance %m)");
+        $finish;
+    end
+    if (BAR0_SRAM_SIZE < 4096 || BAR0_SRAM_SIZE > (1 << (AXIL_ADDR_WIDTH-1))) begin
+        $error("Error: BAR0_SRAM_SIZE must fit the local-bus window (instance %m)");
+        $finish;
+    end
+end
+
+// per-vector mask bits of PF0 are read through select 0
+assign cfg_interrupt_msi_select = 2'b00;
+
+// ---------------------------------------------------------------------------
+// Host side: request decode, SRAM, completer
+// ---------------------------------------------------------------------------
+
+wire [7:0] ram_wr_en;
+wire [31:0] ram_wr_we;
+wire [8*ROW_WIDTH-1:0] ram_wr_row;
+wire [255:0] ram_wr_data;
+wire [7:0] ram_rd_en;
+wire [8*ROW_WIDTH-1:0] ram_rd_row;
+wire [255:0] ram_a_dout;
+
+wire [1:0] np_kind;
+wire [15:0] np_requester_id;
+wire [7:0] np_tag;
+wire [7:0] np_func;
+wire [2:0] np_tc;
+wire [2:0] np_attr;
+wire [SRAM_AW-3:0] np_dw_addr;
+wire [11:0] np_byte_addr;
+wire [12:0] np_byte_count;
+wire np_valid;
+wire np_ready;
+
+wire db_valid;
+wire [7:0] db_slot;
+wire [31:0] db_value;
+wire db_bad;
+
+wire stat_mem_rd, stat_mem_wr, stat_posted_drop, stat_np_ur, stat_cpl;
+wire [10:0] stat_cpl_dw;
+
+ep_cq_rx #(
+    .SRAM_SIZE(BAR0_SRAM_SIZE),
+    .DB_SLOTS(DB_SLOTS)
+)
+cq_rx_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_axis_cq_tdata(s_axis_cq_tdata),
+    .s_axis_cq_tkeep(s_axis_cq_tkeep),
+    .s_axis_cq_tvalid(s_axis_cq_tvalid),
+    .s_axis_cq_tready(s_axis_cq_tready),
+    .s_axis_cq_tlast(s_axis_cq_tlast),
+    .s_axis_cq_tuser(s_axis_cq_tuser),
+    .ram_wr_en(ram_wr_en),
+    .ram_wr_we(ram_wr_we),
+    .ram_wr_row(ram_wr_row),
+    .ram_wr_data(ram_wr_data),
+    .np_kind(np_kind),
+    .np_requester_id(np_requester_id),
+    .np_tag(np_tag),
+    .np_func(np_func),
+    .np_tc(np_tc),
+    .np_attr(np_attr),
+    .np_dw_addr(np_dw_addr),
+    .np_byte_addr(np_byte_addr),
+    .np_byte_count(np_byte_count),
+    .np_valid(np_valid),
+    .np_ready(np_ready),
+    .db_valid(db_valid),
+    .db_slot(db_slot),
+    .db_value(db_value),
+    .db_bad(db_bad),
+    .stat_mem_rd(stat_mem_rd),
+    .stat_mem_wr(stat_mem_wr),
+    .stat_posted_drop(stat_posted_drop),
+    .stat_np_ur(stat_np_ur)
+);
+
+wire ram_busy = |ram_wr_en;
+
+ep_cc_tx #(
+    .SRAM_SIZE(BAR0_SRAM_SIZE),
+    .NP_FIFO_DEPTH(NP_FIFO_DEPTH)
+)
+cc_tx_inst (
+    .clk(clk),
+    .rst(rst),
+    .np_kind(np_kind),
+    .np_requester_id(np_requester_id),
+    .np_tag(np_tag),
+    .np_func(np_func),
+    .np_tc(np_tc),
+    .np_attr(np_attr),
+    .np_dw_addr(np_dw_addr),
+    .np_byte_addr(np_byte_addr),
+    .np_byte_count(np_byte_count),
+    .np_valid(np_valid),
+    .np_ready(np_ready),
+    .pcie_cq_np_req(pcie_cq_np_req),
+    .ram_busy(ram_busy),
+    .ram_rd_en(ram_rd_en),
+    .ram_rd_row(ram_rd_row),
+    .ram_rd_data(ram_a_dout),
+    .m_axis_cc_tdata(m_axis_cc_tdata),
+    .m_axis_cc_tkeep(m_axis_cc_tkeep),
+    .m_axis_cc_tvalid(m_axis_cc_tvalid),
+    .m_axis_cc_tready(m_axis_cc_tready),
+    .m_axis_cc_tlast(m_axis_cc_tlast),
+    .m_axis_cc_tuser(m_axis_cc_tuser),
+    .cfg_max_payload(cfg_max_payload),
+    .stat_cpl(stat_cpl),
+    .stat_cpl_dw(stat_cpl_dw)
+);
+
+// ---------------------------------------------------------------------------
+// Local bus
+// ---------------------------------------------------------------------------
+
+wire rb_wr, rb_rd;
+wire [AXIL_ADDR_WIDTH-1:0] rb_addr;
+wire [31:0] rb_wdata;
+wire [3:0] rb_wstrb;
+wire [31:0] csr_rdata, db_rdata, msi_rdata;
+
+wire [AXIL_ADDR_WIDTH-13:0] rb_region = rb_addr[AXIL_ADDR_WIDTH-1:12];
+wire sel_csr = rb_region == REGION_CSR[AXIL_ADDR_WIDTH-1:12];
+wire sel_db = rb_region == REGION_DOORBELL[AXIL_ADDR_WIDTH-1:12];
+wire sel_msi = rb_region == REGION_MSI[AXIL_ADDR_WIDTH-1:12];
+wire [AXIL_ADDR_WIDTH-1:0] sram_offset = rb_addr - REGION_SRAM_WINDOW;
+wire sel_sram = rb_addr >= REGION_SRAM_WINDOW && sram_offset < BAR0_SRAM_SIZE;
+wire rb_hit = sel_csr || sel_db || sel_msi || sel_sram;
+
+reg sram_read_reg = 1'b0;
+wire [31:0] sram_rdata;
+
+always @(posedge clk) begin
+    sram_read_reg <= rb_rd && sel_sram;
+end
+
+wire [31:0] rb_rdata = sram_read_reg ? sram_rdata : (csr_rdata | db_rdata | msi_rdata);
+
+ep_axil_slave #(
+    .ADDR_WIDTH(AXIL_ADDR_WIDTH)
+)
+axil_slave_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_axil_awaddr(s_axil_awaddr),
+    .s_axil_awvalid(s_axil_awvalid),
+    .s_axil_awready(s_axil_awready),
+    .s_axil_wdata(s_axil_wdata),
+    .s_axil_wstrb(s_axil_wstrb),
+    .s_axil_wvalid(s_axil_wvalid),
+    .s_axil_wready(s_axil_wready),
+    .s_axil_bresp(s_axil_bresp),
+    .s_axil_bvalid(s_axil_bvalid),
+    .s_axil_bready(s_axil_bready),
+    .s_axil_araddr(s_axil_araddr),
+    .s_axil_arvalid(s_axil_arvalid),
+    .s_axil_arready(s_axil_arready),
+    .s_axil_rdata(s_axil_rdata),
+    .s_axil_rresp(s_axil_rresp),
+    .s_axil_rvalid(s_axil_rvalid),
+    .s_axil_rready(s_axil_rready),
+    .rb_wr(rb_wr),
+    .rb_rd(rb_rd),
+    .rb_addr(rb_addr),
+    .rb_wdata(rb_wdata),
+    .rb_wstrb(rb_wstrb),
+    .rb_hit(rb_hit),
+    .rb_rdata(rb_rdata)
+);
+
+// ---------------------------------------------------------------------------
+// SRAM
+// ---------------------------------------------------------------------------
+
+wire [8*ROW_WIDTH-1:0] ram_a_row;
+
+genvar g;
+generate
+for (g = 0; g < 8; g = g + 1) begin : port_a_mux
+    assign ram_a_row[g*ROW_WIDTH +: ROW_WIDTH] = ram_wr_en[g] ?
+        ram_wr_row[g*ROW_WIDTH +: ROW_WIDTH] : ram_rd_row[g*ROW_WIDTH +: ROW_WIDTH];
+end
+endgenerate
+
+ep_bar0_sram #(
+    .SIZE(BAR0_SRAM_SIZE)
+)
+sram_inst (
+    .clk(clk),
+    .a_en(ram_wr_en | ram_rd_en),
+    .a_we(ram_wr_we),
+    .a_row(ram_a_row),
+    .a_din(ram_wr_data),
+    .a_dout(ram_a_dout),
+    .b_en(sel_sram && (rb_wr || rb_rd)),
+    .b_we(rb_wr ? rb_wstrb : 4'd0),
+    .b_addr(sram_offset[SRAM_AW-1:2]),
+    .b_din(rb_wdata),
+    .b_dout(sram_rdata)
+);
+
+// ---------------------------------------------------------------------------
+// Doorbells, MSI, CSRs
+// ---------------------------------------------------------------------------
+
+wire irq_db_pending, irq_db_fifo, irq_db_overflow, irq_msi_fail;
+
+ep_doorbell #(
+    .SLOTS(DB_SLOTS),
+    .FIFO_DEPTH(DB_FIFO_DEPTH)
+)
+doorbell_inst (
+    .clk(clk),
+    .rst(rst),
+    .db_valid(db_valid),
+    .db_slot(db_slot),
+    .db_value(db_value),
+    .db_bad(db_bad),
+    .rb_sel(sel_db),
+    .rb_wr(rb_wr),
+    .rb_rd(rb_rd),
+    .rb_offset(rb_addr[11:0]),
+    .rb_wdata(rb_wdata),
+    .rb_rdata(db_rdata),
+    .irq_pending(irq_db_pending),
+    .irq_fifo(irq_db_fifo),
+    .irq_overflow(irq_db_overflow)
+);
+
+ep_msi #(
+    .VECTORS(MSI_VECTORS),
+    .TIMEOUT_CYCLES(MSI_TIMEOUT_CYCLES)
+)
+msi_inst (
+    .clk(clk),
+    .rst(rst),
+    .rb_sel(sel_msi),
+    .rb_wr(rb_wr),
+    .rb_rd(rb_rd),
+    .rb_offset(rb_addr[11:0]),
+    .rb_wdata(rb_wdata),
+    .rb_rdata(msi_rdata),
+    .msi_enable(cfg_interrupt_msi_enable[0]),
+    .msi_mmenable(cfg_interrupt_msi_mmenable[2:0]),
+    .msi_mask(cfg_interrupt_msi_data),
+    .cfg_interrupt_msi_int(cfg_interrupt_msi_int),
+    .cfg_interrupt_msi_sent(cfg_interrupt_msi_sent),
+    .cfg_interrupt_msi_fail(cfg_interrupt_msi_fail),
+    .irq_fail(irq_msi_fail)
+);
+
+ep_csr #(
+    .BAR0_SRAM_SIZE(BAR0_SRAM_SIZE),
+    .DB_SLOTS(DB_SLOTS),
+    .DB_FIFO_DEPTH(DB_FIFO_DEPTH),
+    .MSI_VECTORS(MSI_VECTORS),
+    .NP_FIFO_DEPTH(NP_FIFO_DEPTH)
+)
+csr_inst (
+    .clk(clk),
+    .rst(rst),
+    .rb_sel(sel_csr),
+    .rb_wr(rb_wr),
+    .rb_rd(rb_rd),
+    .rb_offset(rb_addr[11:0]),
+    .rb_wdata(rb_wdata),
+    .rb_rdata(csr_rdata),
+    .src_db_pending(irq_db_pending),
+    .src_db_fifo(irq_db_fifo),
+    .src_db_overflow(irq_db_overflow),
+    .src_msi_fail(irq_msi_fail),
+    .irq(irq),
+    .stat_cq_mem_rd(stat_mem_rd),
+    .stat_cq_mem_wr(stat_mem_wr),
+    .stat_cq_posted_drop(stat_posted_drop),
+    .stat_cq_np_ur(stat_np_ur),
+    .stat_cc_cpl(stat_cpl),
+    .stat_cc_cpl_dw(stat_cpl_dw)
+);
+
+endmodule
+
+`resetall

@@ -1,0 +1,162 @@
+"""The soft CPU: device-side firmware model.
+
+It does only what a CPU on the endpoint's local bus could do: AXI4-Lite reads and
+writes (through cocotbext-axi), waiting on the ``irq`` line, and spending modelled
+compute time. Software time is explicit: every firmware step costs a named number
+of clock cycles (FirmwareCosts), so a timing result separates bus time (real RTL
+cycles) from firmware time (these costs).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from cocotb.triggers import ClockCycles, Event, First, RisingEdge, with_timeout, SimTimeoutError
+from cocotbext.axi import AxiLiteMaster
+from cocotbext.axi.constants import AxiResp
+
+from ..layout import (AXIL_DATA_WIDTH, Csr, DbReg, DB_SLOT_STRIDE, MsiReg, Region,
+                      IntSource, USER_CLK_HZ)
+
+WORD_BYTES = AXIL_DATA_WIDTH // 8
+CLK_PERIOD_NS = 1e9 / USER_CLK_HZ
+
+
+class BusError(Exception):
+    """An AXI4-Lite access answered SLVERR/DECERR."""
+
+
+class FirmwareTimeout(TimeoutError):
+    pass
+
+
+@dataclass(frozen=True)
+class FirmwareCosts:
+    """Cycles of modelled CPU work per firmware operation (bus cycles are extra, real)."""
+
+    irq_entry: int = 24        # exception entry and context save, to the first handler instruction
+    irq_exit: int = 12         # context restore and return
+    doorbell_dispatch: int = 6 # decode one pending slot and call its handler
+    msi_request: int = 2       # compute the vector before writing MSI REQUEST
+    per_word_copy: int = 1     # loop overhead per 32-bit word copied through the window
+
+
+class SoftCpu:
+    def __init__(self, clk, irq, bus: AxiLiteMaster, costs: FirmwareCosts = FirmwareCosts(),
+                 log: logging.Logger | None = None):
+        self.clk = clk
+        self.irq = irq
+        self.bus = bus
+        self.costs = costs
+        self.log = log or logging.getLogger("cocotb.firmware")
+        self.busy_cycles = 0          # modelled compute cycles spent so far
+
+    # -- primitive operations ---------------------------------------------------
+
+    async def compute(self, cycles: int) -> None:
+        """Spend `cycles` of modelled CPU time."""
+        if cycles > 0:
+            self.busy_cycles += cycles
+            await ClockCycles(self.clk, cycles)
+
+    async def read32(self, addr: int) -> int:
+        r = await self.bus.read(addr, WORD_BYTES)
+        if r.resp != AxiResp.OKAY:
+            raise BusError(f"local-bus read at 0x{addr:05x} answered {AxiResp(r.resp).name}")
+        return int.from_bytes(r.data, "little")
+
+    async def write32(self, addr: int, value: int) -> None:
+        await self.write_bytes(addr, (value & 0xFFFF_FFFF).to_bytes(WORD_BYTES, "little"))
+
+    async def write_bytes(self, addr: int, data: bytes) -> None:
+        """Write any number of bytes at any alignment (byte strobes on the bus)."""
+        r = await self.bus.write(addr, data)
+        if r.resp != AxiResp.OKAY:
+            raise BusError(f"local-bus write of {len(data)} bytes at 0x{addr:05x} answered {AxiResp(r.resp).name}")
+
+    async def read_bytes(self, addr: int, length: int) -> bytes:
+        """Read any span with whole-word bus reads (the window is word addressed)."""
+        start = addr & ~(WORD_BYTES - 1)
+        end = (addr + length + WORD_BYTES - 1) & ~(WORD_BYTES - 1)
+        out = bytearray()
+        for a in range(start, end, WORD_BYTES):
+            out += (await self.read32(a)).to_bytes(WORD_BYTES, "little")
+            await self.compute(self.costs.per_word_copy)
+        return bytes(out[addr - start:addr - start + length])
+
+    # -- endpoint blocks -----------------------------------------------------------
+
+    async def csr(self, reg: Csr) -> int:
+        return await self.read32(Region.CSR + reg)
+
+    async def read_sram(self, offset: int, length: int) -> bytes:
+        return await self.read_bytes(Region.SRAM_WINDOW + offset, length)
+
+    async def write_sram(self, offset: int, data: bytes) -> None:
+        await self.write_bytes(Region.SRAM_WINDOW + offset, data)
+        await self.compute(self.costs.per_word_copy * ((len(data) + WORD_BYTES - 1) // WORD_BYTES))
+
+    async def enable_interrupts(self, sources: IntSource) -> None:
+        await self.write32(Region.CSR + Csr.INT_ENABLE, int(sources))
+
+    async def request_msi(self, vector: int) -> None:
+        await self.compute(self.costs.msi_request)
+        await self.write32(Region.MSI + MsiReg.REQUEST, vector)
+
+    async def msi_reg(self, reg: MsiReg) -> int:
+        return await self.read32(Region.MSI + reg)
+
+    async def db_reg(self, reg: DbReg) -> int:
+        return await self.read32(Region.DOORBELL + reg)
+
+    async def take_doorbells(self, slots: int) -> list[tuple[int, int]]:
+        """Read the pending bitmap and TAKE every pending slot: [(slot, value)] in slot order."""
+        taken: list[tuple[int, int]] = []
+        for word in range((slots + 31) // 32):
+            bits = await self.read32(Region.DOORBELL + DbReg.PENDING + WORD_BYTES * word)
+            while bits:
+                low = bits & -bits
+                slot = word * 32 + low.bit_length() - 1
+                bits ^= low
+                value = await self.read32(Region.DOORBELL + DbReg.TAKE + DB_SLOT_STRIDE * slot)
+                taken.append((slot, value))
+        return taken
+
+    async def pop_doorbell_fifo(self) -> tuple[int, int] | None:
+        """Oldest (slot, value) of the ordered FIFO, removed; None if empty."""
+        head = await self.read32(Region.DOORBELL + DbReg.FIFO_HEAD_SLOT)
+        if not head >> 31:
+            return None
+        value = await self.read32(Region.DOORBELL + DbReg.FIFO_HEAD_VALUE)
+        await self.write32(Region.DOORBELL + DbReg.FIFO_POP, 0)
+        return head & 0xFFFF, value
+
+    # -- waiting -------------------------------------------------------------------
+
+    async def wait_irq(self, timeout_cycles: int, what: str = "irq") -> None:
+        if self.irq.value == 1:
+            return
+        try:
+            await with_timeout(RisingEdge(self.irq), timeout_cycles * CLK_PERIOD_NS, "ns")
+        except SimTimeoutError:
+            raise FirmwareTimeout(f"firmware waited {timeout_cycles} cycles for {what}") from None
+
+    async def service_doorbells(self, slots: int, handler: Callable[[int, int], Awaitable[None]],
+                                stop: Event) -> None:
+        """Interrupt-driven doorbell loop: sleep on irq, take every pending slot, dispatch.
+
+        Runs until `stop` is set (no timeout: an idle device sleeps by design).
+        """
+        await self.enable_interrupts(IntSource.DB_PENDING)
+        while not stop.is_set():
+            if not self.irq.value:
+                await First(RisingEdge(self.irq), stop.wait())
+                if stop.is_set():
+                    break
+            await self.compute(self.costs.irq_entry)
+            for slot, value in await self.take_doorbells(slots):
+                await self.compute(self.costs.doorbell_dispatch)
+                await handler(slot, value)
+            await self.compute(self.costs.irq_exit)

@@ -1,0 +1,1 @@
+"""Host side: enumeration, BAR access and MSI over the cocotbext-pcie root complex."""

@@ -1,0 +1,141 @@
+"""The host's view of the endpoint, as a kernel driver sees it: configuration space,
+BAR reads and writes, and MSI vectors, all through the cocotbext-pcie root complex.
+
+Every wait takes a timeout and fails with a message that says what it waited for.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import cocotb
+from cocotb.triggers import Event, with_timeout
+from cocotb.utils import get_sim_time
+from cocotbext.pcie.core import RootComplex
+
+from .. import layout
+
+DEFAULT_TIMEOUT_NS = 100_000
+
+
+class HostAccessError(Exception):
+    """A BAR access failed (Unsupported Request, Completer Abort or completion timeout)."""
+
+
+class HostTimeout(TimeoutError):
+    pass
+
+
+@dataclass
+class MsiVectorState:
+    count: int = 0
+    times_ns: list[float] = field(default_factory=list)
+    event: Event = field(default_factory=Event)
+
+
+class HostPcie:
+    """Enumerates the endpoint, maps its BARs and takes its MSIs."""
+
+    def __init__(self, rc: RootComplex, function, log: logging.Logger | None = None):
+        """`function`: the endpoint's function in the core model; its PCIe ID (bus
+        number) is known only once enumeration has configured it."""
+        self.rc = rc
+        self.function = function
+        self.log = log or logging.getLogger("cocotb.host")
+        self.dev = None
+        self.msi_vectors: list[MsiVectorState] = []
+
+    async def enumerate(self, msi_vectors: int = 32, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> None:
+        await self.rc.enumerate(timeout=timeout_ns, timeout_unit="ns")
+        self.pcie_id = self.function.pcie_id
+        self.dev = self.rc.find_device(self.pcie_id)
+        if self.dev is None:
+            raise HostAccessError(f"endpoint {self.pcie_id} not found during enumeration")
+        await self.dev.enable_device()
+        await self.dev.set_master()
+        nvec = await self.dev.alloc_irq_vectors(1, msi_vectors)
+        if nvec < 1:
+            raise HostAccessError(f"could not allocate MSI vectors (got {nvec})")
+        self.msi_vectors = [MsiVectorState() for _ in range(nvec)]
+        for k in range(nvec):
+            self.dev.request_irq(k, self._msi_handler(k))
+        self.log.info("endpoint %s enumerated: BAR0 0x%x (%d bytes), BAR2 0x%x (%d bytes), %d MSI vectors",
+                      self.pcie_id, self.dev.bar_addr[layout.BAR_SRAM], self.dev.bar_size[layout.BAR_SRAM],
+                      self.dev.bar_addr[layout.BAR_DOORBELL], self.dev.bar_size[layout.BAR_DOORBELL], nvec)
+
+    def _msi_handler(self, vector: int):
+        async def handler() -> None:
+            st = self.msi_vectors[vector]
+            st.count += 1
+            st.times_ns.append(get_sim_time("ns"))
+            st.event.set()
+        return handler
+
+    # -- BAR access -----------------------------------------------------------
+
+    def bar(self, index: int):
+        if self.dev is None:
+            raise HostAccessError("endpoint not enumerated")
+        return self.dev.bar_window[index]
+
+    async def read(self, bar: int, offset: int, length: int, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> bytes:
+        try:
+            return await self.bar(bar).read(offset, length, timeout=timeout_ns, timeout_unit="ns")
+        except Exception as exc:  # the RC model raises plain Exception for UR/CA/timeout
+            raise HostAccessError(f"BAR{bar} read of {length} bytes at 0x{offset:x} failed: {exc}") from exc
+
+    async def write(self, bar: int, offset: int, data: bytes) -> None:
+        await self.bar(bar).write(offset, data)
+
+    async def read32(self, bar: int, offset: int, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> int:
+        return int.from_bytes(await self.read(bar, offset, 4, timeout_ns), "little")
+
+    async def write32(self, bar: int, offset: int, value: int) -> None:
+        await self.write(bar, offset, value.to_bytes(4, "little"))
+
+    async def ring_doorbell(self, slot: int, value: int) -> None:
+        await self.write32(layout.BAR_DOORBELL, slot * layout.DB_SLOT_STRIDE, value)
+
+    # -- MSI ------------------------------------------------------------------
+
+    def msi_count(self, vector: int) -> int:
+        return self.msi_vectors[vector].count
+
+    async def wait_msi(self, vector: int, count: int, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> float:
+        """Wait until `vector` has fired `count` times in total; return the time of that MSI."""
+        st = self.msi_vectors[vector]
+        deadline = get_sim_time("ns") + timeout_ns
+        while st.count < count:
+            left = deadline - get_sim_time("ns")
+            if left <= 0:
+                raise HostTimeout(f"MSI vector {vector}: waited {timeout_ns} ns for MSI #{count}, got {st.count}")
+            st.event.clear()
+            try:
+                await with_timeout(st.event.wait(), left, "ns")
+            except cocotb.triggers.SimTimeoutError:
+                raise HostTimeout(f"MSI vector {vector}: waited {timeout_ns} ns for MSI #{count}, got {st.count}") from None
+        return st.times_ns[count - 1]
+
+    # -- configuration space --------------------------------------------------
+
+    async def msi_cap_offset(self) -> int:
+        from cocotbext.pcie.core.caps import PciCapId
+        off = self.dev.get_capability_offset(PciCapId.MSI)
+        if not off:
+            raise HostAccessError("endpoint has no MSI capability")
+        return off
+
+    async def set_msi_mask(self, mask: int) -> None:
+        """Write the MSI per-vector mask bits."""
+        off = await self.msi_cap_offset()
+        await self.dev.config_write_dword(off + layout.MsiCap.MASK, mask)
+
+    async def set_msi_enable(self, enable: bool) -> None:
+        off = await self.msi_cap_offset()
+        ctrl = await self.dev.config_read_word(off + layout.MsiCap.CONTROL)
+        if enable:
+            ctrl |= layout.MSI_CONTROL_ENABLE
+        else:
+            ctrl &= ~layout.MSI_CONTROL_ENABLE
+        await self.dev.config_write_word(off + layout.MsiCap.CONTROL, ctrl)

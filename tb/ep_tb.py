@@ -1,0 +1,179 @@
+"""Test bench shared by every cocotb test of the endpoint.
+
+EndpointTb builds the real parts around the RTL: the cocotbext-pcie UltraScale+ core
+model and root complex on the PCIe side, a cocotbext-axi AXI4-Lite master (driven by
+the soft CPU) on the local side, and a TLP counter on the root complex.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+
+import cocotb
+from cocotb.triggers import FallingEdge, RisingEdge, Timer, with_timeout
+from cocotb.utils import get_sim_time
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus
+from cocotbext.pcie.core import RootComplex
+from cocotbext.pcie.core.tlp import TlpType
+from cocotbext.pcie.xilinx.us import UltraScalePlusPcieDevice
+
+from virtio_ep import layout
+from virtio_ep.firmware.soft_cpu import SoftCpu, FirmwareCosts
+from virtio_ep.host.pcie_host import HostPcie
+
+CLK_NS = 1e9 / layout.USER_CLK_HZ
+
+
+def params_from_env() -> layout.EndpointParams:
+    """The parameters this simulation was built with (passed by virtio_ep.simrun)."""
+    return layout.EndpointParams.from_env(os.environ.get("EP_PARAMS"))
+
+
+@dataclass
+class TlpRecord:
+    time_ns: float
+    direction: str      # "down" (host to endpoint) or "up"
+    kind: str
+    tlp: object
+
+
+@dataclass
+class TlpCounter:
+    """Counts every TLP crossing the root complex, by direction and kind, with bytes."""
+
+    records: list[TlpRecord] = field(default_factory=list)
+
+    @staticmethod
+    def kind(tlp) -> str:
+        t = tlp.fmt_type
+        if t in (TlpType.MEM_READ, TlpType.MEM_READ_64):
+            return "mem_read"
+        if t in (TlpType.MEM_WRITE, TlpType.MEM_WRITE_64):
+            return "mem_write"
+        if t in (TlpType.CPL, TlpType.CPL_DATA, TlpType.CPL_LOCKED, TlpType.CPL_LOCKED_DATA):
+            return "completion"
+        if t in (TlpType.CFG_READ_0, TlpType.CFG_WRITE_0, TlpType.CFG_READ_1, TlpType.CFG_WRITE_1):
+            return "config"
+        return t.name.lower()
+
+    def attach(self, rc: RootComplex) -> None:
+        down, up = rc.downstream_send, rc.handle_tlp
+
+        async def counted_down(tlp):
+            self.records.append(TlpRecord(get_sim_time("ns"), "down", self.kind(tlp), tlp))
+            await down(tlp)
+
+        async def counted_up(tlp):
+            self.records.append(TlpRecord(get_sim_time("ns"), "up", self.kind(tlp), tlp))
+            await up(tlp)
+
+        rc.downstream_send = counted_down
+        rc.handle_tlp = counted_up
+
+    def mark(self) -> int:
+        return len(self.records)
+
+    def since(self, mark: int) -> list[TlpRecord]:
+        return self.records[mark:]
+
+    def counts(self, mark: int = 0) -> Counter:
+        c: Counter = Counter()
+        for r in self.records[mark:]:
+            if r.kind == "mem_write" and r.direction == "up":
+                c["up msi/mem_write"] += 1
+            else:
+                c[f"{r.direction} {r.kind}"] += 1
+        return c
+
+    def payload_bytes(self, mark: int = 0) -> int:
+        return sum(len(r.tlp.data) for r in self.records[mark:])
+
+
+class EndpointTb:
+    def __init__(self, dut, bar0_aperture: int | None = None, msi_mask_capable: bool = True,
+                 costs: FirmwareCosts = FirmwareCosts(), max_payload: int = 512):
+        self.dut = dut
+        self.params = params_from_env()
+        self.log = logging.getLogger("cocotb.tb")
+        self.log.setLevel(logging.INFO)
+
+        self.rc = RootComplex()
+        # read requests up to 4 KiB, max payload as offered by the endpoint
+        self.rc.max_payload_size = (max_payload // 128 - 1).bit_length()
+        self.rc.max_read_request_size = 5
+        self.dev = UltraScalePlusPcieDevice(
+            pcie_generation=3,
+            pcie_link_width=8,
+            user_clk_frequency=layout.USER_CLK_HZ,
+            alignment="dword",
+            max_payload_size=max_payload,
+            enable_client_tag=True,
+            pf0_msi_enable=True,
+            pf0_msi_count=self.params.msi_vectors,
+            user_clk=dut.clk,
+            user_reset=dut.rst,
+            cq_bus=AxiStreamBus.from_prefix(dut, "s_axis_cq"),
+            pcie_cq_np_req=dut.pcie_cq_np_req,
+            cc_bus=AxiStreamBus.from_prefix(dut, "m_axis_cc"),
+            cfg_max_payload=dut.cfg_max_payload,
+            cfg_interrupt_msi_enable=dut.cfg_interrupt_msi_enable,
+            cfg_interrupt_msi_mmenable=dut.cfg_interrupt_msi_mmenable,
+            cfg_interrupt_msi_data=dut.cfg_interrupt_msi_data,
+            cfg_interrupt_msi_select=dut.cfg_interrupt_msi_select,
+            cfg_interrupt_msi_int=dut.cfg_interrupt_msi_int,
+            cfg_interrupt_msi_sent=dut.cfg_interrupt_msi_sent,
+            cfg_interrupt_msi_fail=dut.cfg_interrupt_msi_fail,
+        )
+        self.dev.log.setLevel(logging.WARNING)
+        # enumeration probes empty device numbers: the RC logs each as a warning
+        self.rc.log.setLevel(logging.ERROR)
+        # the real core offers per-vector masking; the model needs it switched on
+        self.dev.functions[0].msi_cap.msi_per_vector_mask_capable = int(msi_mask_capable)
+        self.bar0_aperture = bar0_aperture or self.params.bar0_sram_size
+        self.dev.functions[0].configure_bar(layout.BAR_SRAM, self.bar0_aperture)
+        self.dev.functions[0].configure_bar(layout.BAR_DOORBELL, layout.BAR2_SIZE)
+        self.rc.make_port().connect(self.dev)
+
+        self.tlps = TlpCounter()
+        self.tlps.attach(self.rc)
+
+        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
+        self.axil.write_if.log.setLevel(logging.WARNING)
+        self.axil.read_if.log.setLevel(logging.WARNING)
+        self.cpu = SoftCpu(dut.clk, dut.irq, self.axil, costs)
+        self.host = HostPcie(self.rc, self.dev.functions[0])
+
+    @classmethod
+    async def start(cls, dut, enumerate: bool = True, **kwargs) -> "EndpointTb":
+        """Build the bench and (by default) bring the link up and enumerate.
+
+        The models sample the DUT from their first clock edge, so give the simulator
+        one step to settle its time-zero values (outputs are X before that).
+        """
+        # the AXI master drives its outputs only from its first clock edge on
+        for name in ("awvalid", "wvalid", "arvalid", "bready", "rready"):
+            getattr(dut, f"s_axil_{name}").value = 0
+        await Timer(1, "ns")
+        tb = cls(dut, **kwargs)
+        if enumerate:
+            await tb.init()
+        return tb
+
+    async def init(self, timeout_ns: int = 20_000) -> None:
+        """Wait for the core's reset, enumerate, enable bus mastering and MSI."""
+        try:
+            await with_timeout(FallingEdge(self.dut.rst), timeout_ns, "ns")
+        except cocotb.triggers.SimTimeoutError:
+            raise TimeoutError(f"user_reset from the PCIe core model did not fall within {timeout_ns} ns") from None
+        await Timer(100, "ns")
+        await RisingEdge(self.dut.clk)
+        await self.host.enumerate(self.params.msi_vectors)
+
+    def cycles(self, t0_ns: float, t1_ns: float) -> float:
+        return (t1_ns - t0_ns) / CLK_NS
+
+    def now_ns(self) -> float:
+        return get_sim_time("ns")

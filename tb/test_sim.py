@@ -1,0 +1,29 @@
+"""pytest entry: every cocotb test module on every selected simulator.
+
+SIM=icarus or SIM=verilator selects one simulator; unset runs both.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from virtio_ep import simrun
+
+MODULES = ["tb_bar0"]
+
+
+def selected_simulators() -> list[str]:
+    sim = os.environ.get("SIM", "").strip()
+    if not sim:
+        return list(simrun.SIMULATORS)
+    if sim not in simrun.SIMULATORS:
+        raise pytest.UsageError(f"SIM={sim!r}: use one of {', '.join(simrun.SIMULATORS)}")
+    return [sim]
+
+
+@pytest.mark.parametrize("sim", selected_simulators())
+@pytest.mark.parametrize("module", MODULES)
+def test_module(sim: str, module: str) -> None:
+    simrun.run(sim, module, waves=os.environ.get("WAVES") == "1")
