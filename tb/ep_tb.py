@@ -156,7 +156,12 @@ class EndpointTb:
         # the AXI master drives its outputs only from its first clock edge on
         for name in ("awvalid", "wvalid", "arvalid", "bready", "rready"):
             getattr(dut, f"s_axil_{name}").value = 0
-        await Timer(1, "ns")
+        # Power-on reset: the core model releases user_reset low for its first cycles, so
+        # without this a test would start from the state the previous test left.
+        dut.rst.value = 1
+        for level in (0, 1, 0, 1, 0):
+            dut.clk.value = level
+            await Timer(CLK_NS / 2, "ns")
         tb = cls(dut, **kwargs)
         if enumerate:
             await tb.init()
@@ -171,6 +176,25 @@ class EndpointTb:
         await Timer(100, "ns")
         await RisingEdge(self.dut.clk)
         await self.host.enumerate(self.params.msi_vectors)
+
+    async def wait_cycle(self, cond, max_cycles: int, what: str) -> float:
+        """Sample `cond()` at each clock edge (bounded probe window); return the time it held."""
+        for _ in range(max_cycles):
+            await RisingEdge(self.dut.clk)
+            if cond():
+                return self.now_ns()
+        raise TimeoutError(f"waited {max_cycles} cycles for {what}")
+
+    def cq_last_beat(self) -> bool:
+        d = self.dut
+        return bool(d.s_axis_cq_tvalid.value and d.s_axis_cq_tready.value and d.s_axis_cq_tlast.value)
+
+    def msi_int_active(self) -> bool:
+        return int(self.dut.cfg_interrupt_msi_int.value) != 0
+
+    def axil_write_handshake(self) -> bool:
+        d = self.dut
+        return bool(d.s_axil_awvalid.value and d.s_axil_awready.value)
 
     def cycles(self, t0_ns: float, t1_ns: float) -> float:
         return (t1_ns - t0_ns) / CLK_NS

@@ -11,7 +11,7 @@ import pytest
 
 from virtio_ep import simrun
 
-MODULES = ["tb_bar0"]
+MODULES = ["tb_bar0", "tb_doorbell", "tb_msi", "tb_system"]
 
 
 def selected_simulators() -> list[str]:

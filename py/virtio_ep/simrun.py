@@ -17,7 +17,7 @@ from typing import Iterator, Mapping
 from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import get_runner
 
-from .layout import DEFAULT_PARAMS, EndpointParams
+from .layout import DEFAULT_PARAMS, EndpointParams  # noqa: F401 (re-exported)
 
 REPO = Path(__file__).resolve().parents[2]
 HDL_DIR = REPO / "hdl"
@@ -80,6 +80,12 @@ def build(sim: str, params: EndpointParams = DEFAULT_PARAMS, waves: bool = False
         if waves:
             build_args += ["--trace-fst", "--trace-structs"]
     with _lock(bdir.with_suffix(".lock")):
+        # Rebuild only when an hdl/ file (the included header too, which the runner
+        # does not track) is newer than the binary: a parallel worker may be running it.
+        binary = bdir / ("sim.vvp" if sim == "icarus" else TOPLEVEL)
+        newest = max(p.stat().st_mtime for p in HDL_DIR.iterdir())
+        if binary.exists() and binary.stat().st_mtime > newest:
+            return bdir
         runner.build(
             sources=sources(),
             includes=[HDL_DIR],
@@ -87,9 +93,7 @@ def build(sim: str, params: EndpointParams = DEFAULT_PARAMS, waves: bool = False
             parameters=params.rtl_parameters(),
             build_args=build_args,
             build_dir=bdir,
-            # Icarus builds in under a second; always rebuilding keeps the
-            # included header (not tracked by the runner) current.
-            always=(sim == "icarus"),
+            always=True,
             waves=waves,
             timescale=("1ns", "1ps"),
             log_file=bdir / "build.log",

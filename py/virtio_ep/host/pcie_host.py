@@ -105,14 +105,14 @@ class HostPcie:
     async def wait_msi(self, vector: int, count: int, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> float:
         """Wait until `vector` has fired `count` times in total; return the time of that MSI."""
         st = self.msi_vectors[vector]
-        deadline = get_sim_time("ns") + timeout_ns
+        deadline_ps = get_sim_time("ps") + int(timeout_ns * 1000)
         while st.count < count:
-            left = deadline - get_sim_time("ns")
-            if left <= 0:
+            left_ps = deadline_ps - get_sim_time("ps")
+            if left_ps <= 0:
                 raise HostTimeout(f"MSI vector {vector}: waited {timeout_ns} ns for MSI #{count}, got {st.count}")
             st.event.clear()
             try:
-                await with_timeout(st.event.wait(), left, "ns")
+                await with_timeout(st.event.wait(), left_ps, "ps")
             except cocotb.triggers.SimTimeoutError:
                 raise HostTimeout(f"MSI vector {vector}: waited {timeout_ns} ns for MSI #{count}, got {st.count}") from None
         return st.times_ns[count - 1]

@@ -1,0 +1,170 @@
+"""BAR2 doorbells: every slot, floods beyond the FIFO, ordering against BAR0 writes,
+the CPU interrupt and its latency, masking, bad writes, and no lost notification."""
+
+from __future__ import annotations
+
+import random
+
+import cocotb
+from cocotb.triggers import Event, Timer
+
+from ep_tb import EndpointTb
+from virtio_ep import layout
+from virtio_ep.layout import DbFifoStatus, DbReg, IntSource, Region
+
+
+def seeded_rng() -> random.Random:
+    cocotb.log.info("random seed %d (rerun with COCOTB_RANDOM_SEED=%d)", cocotb.RANDOM_SEED, cocotb.RANDOM_SEED)
+    return random.Random(cocotb.RANDOM_SEED)
+
+
+async def flush(tb: EndpointTb) -> None:
+    """A host read completes only after every earlier posted write has landed."""
+    await tb.host.read(layout.BAR_SRAM, 0, 4)
+
+
+@cocotb.test()
+async def test_every_slot(dut):
+    """Each slot latches its own value and sets its own pending bit; TAKE clears it."""
+    tb = await EndpointTb.start(dut)
+    slots = tb.params.db_slots
+    values = {k: 0xD000_0000 | (k << 8) | (k ^ 0x5A) for k in range(slots)}
+    for k in range(slots):
+        await tb.host.ring_doorbell(k, values[k])
+    await flush(tb)
+    for w in range((slots + 31) // 32):
+        bits = await tb.cpu.db_reg(DbReg.PENDING + 4 * w)
+        expect = (1 << min(32, slots - 32 * w)) - 1
+        assert bits == expect, f"pending word {w}: 0x{bits:08x}, expected 0x{expect:08x}"
+    for k in range(slots):
+        got = await tb.cpu.read32(Region.DOORBELL + DbReg.VALUE + 4 * k)
+        assert got == values[k], f"slot {k}: VALUE 0x{got:08x}, host wrote 0x{values[k]:08x}"
+    taken = await tb.cpu.take_doorbells(slots)
+    assert taken == sorted(values.items()), "TAKE did not return every slot's value once"
+    assert await tb.cpu.take_doorbells(slots) == [], "pending bits survived TAKE"
+    assert await tb.cpu.db_reg(DbReg.WRITES) == slots
+
+
+@cocotb.test()
+async def test_flood_beyond_fifo(dut):
+    """3x the FIFO depth back to back: FIFO keeps the oldest in order, flags and counts the
+    rest, and the pending bits still hold every slot's latest value."""
+    tb = await EndpointTb.start(dut)
+    rng = seeded_rng()
+    depth = tb.params.db_fifo_depth
+    ring = [(rng.randrange(tb.params.db_slots), 0x1000 + n) for n in range(3 * depth)]
+    for slot, value in ring:
+        await tb.host.ring_doorbell(slot, value)
+    await flush(tb)
+
+    status = await tb.cpu.db_reg(DbReg.FIFO_STATUS)
+    assert status & DbFifoStatus.OVERFLOW, f"FIFO_STATUS 0x{status:08x}: overflow not flagged"
+    assert status & DbFifoStatus.FULL and (status & DbFifoStatus.COUNT_MASK) == depth, f"FIFO_STATUS 0x{status:08x}"
+    drops = await tb.cpu.db_reg(DbReg.FIFO_DROPS)
+    assert drops == len(ring) - depth, f"FIFO_DROPS {drops}, expected {len(ring) - depth}"
+    fifo = []
+    while (entry := await tb.cpu.pop_doorbell_fifo()) is not None:
+        fifo.append(entry)
+    assert fifo == ring[:depth], "FIFO did not keep the oldest entries in order"
+    # clear the sticky overflow flag (write 1) and check the FIFO is empty again
+    await tb.cpu.write32(Region.DOORBELL + DbReg.FIFO_STATUS, int(DbFifoStatus.OVERFLOW))
+    status = await tb.cpu.db_reg(DbReg.FIFO_STATUS)
+    assert status == DbFifoStatus.EMPTY, f"FIFO_STATUS after drain and clear: 0x{status:08x}"
+
+    latest = {}
+    for slot, value in ring:
+        latest[slot] = value
+    taken = dict(await tb.cpu.take_doorbells(tb.params.db_slots))
+    assert taken == latest, "a slot's latest notification was lost in the flood"
+
+
+@cocotb.test()
+async def test_data_written_before_doorbell_is_visible(dut):
+    """No flush between data and doorbell: the CPU, woken by irq, reads the new data."""
+    tb = await EndpointTb.start(dut)
+    rng = seeded_rng()
+    await tb.cpu.enable_interrupts(IntSource.DB_PENDING)
+    for n, length in enumerate((4, 61, 512, 2048, 4096)):
+        off = rng.randrange(0, 0x8000 // 64) * 64 + rng.randrange(4)
+        data = bytes(rng.randrange(256) for _ in range(length))
+        await tb.host.write(layout.BAR_SRAM, off, data)
+        await tb.host.ring_doorbell(7, n)
+        await tb.cpu.wait_irq(2000, "doorbell interrupt")
+        taken = await tb.cpu.take_doorbells(tb.params.db_slots)
+        assert taken == [(7, n)], f"doorbell {n}: took {taken}"
+        got = await tb.cpu.read_sram(off, length)
+        assert got == data, f"{length} bytes written before doorbell {n} were not all visible to the CPU"
+
+
+@cocotb.test()
+async def test_irq_latency_and_masking(dut):
+    """Doorbell TLP last beat to irq within 8 cycles; a disabled slot stays pending silently."""
+    tb = await EndpointTb.start(dut)
+    await tb.cpu.enable_interrupts(IntSource.DB_PENDING)
+    latencies = []
+    for slot in (0, 1, tb.params.db_slots - 1):
+        ring = cocotb.start_soon(tb.host.ring_doorbell(slot, 0xABC0 + slot))
+        t_beat = await tb.wait_cycle(tb.cq_last_beat, 2000, "the doorbell write on CQ")
+        t_irq = await tb.wait_cycle(lambda: dut.irq.value == 1, 100, "irq after the doorbell")
+        await ring
+        latencies.append(tb.cycles(t_beat, t_irq))
+        assert await tb.cpu.take_doorbells(tb.params.db_slots) == [(slot, 0xABC0 + slot)]
+        await tb.wait_cycle(lambda: dut.irq.value == 0, 20, "irq to drop after TAKE")
+    tb.log.info("doorbell last beat to irq: %s cycles", latencies)
+    assert max(latencies) <= 8, f"doorbell to irq latency {latencies} cycles exceeds 8"
+
+    # disable slot 5: a doorbell there is latched but raises no interrupt until enabled
+    await tb.cpu.write32(Region.DOORBELL + DbReg.ENABLE, 0xFFFF_FFFF & ~(1 << 5))
+    await tb.host.ring_doorbell(5, 0x55)
+    await flush(tb)
+    await Timer(200, "ns")
+    assert dut.irq.value == 0, "irq raised for a disabled slot"
+    assert await tb.cpu.db_reg(DbReg.PENDING) == 1 << 5
+    await tb.cpu.write32(Region.DOORBELL + DbReg.ENABLE, 0xFFFF_FFFF)
+    await tb.cpu.wait_irq(100, "irq after re-enabling slot 5")
+    assert await tb.cpu.take_doorbells(tb.params.db_slots) == [(5, 0x55)]
+
+
+@cocotb.test()
+async def test_bad_doorbell_writes(dut):
+    """Writes beyond the last slot or wider than a slot are dropped and counted."""
+    tb = await EndpointTb.start(dut)
+    slots = tb.params.db_slots
+    await tb.host.write(layout.BAR_DOORBELL, slots * layout.DB_SLOT_STRIDE, (1).to_bytes(4, "little"))
+    await tb.host.write(layout.BAR_DOORBELL, layout.BAR2_SIZE - 4, (2).to_bytes(4, "little"))
+    await tb.host.write(layout.BAR_DOORBELL, 0, (3).to_bytes(8, "little"))  # two slots in one TLP
+    await flush(tb)
+    assert await tb.cpu.db_reg(DbReg.BAD_WRITES) == 3
+    assert await tb.cpu.db_reg(DbReg.WRITES) == 0
+    assert await tb.cpu.take_doorbells(slots) == []
+    assert await tb.cpu.csr(layout.Csr.CNT_CQ_POSTED_DROP) == 3
+
+
+@cocotb.test()
+async def test_no_notification_lost_under_concurrent_service(dut):
+    """The host keeps ringing while the firmware services: every slot's last value is seen."""
+    tb = await EndpointTb.start(dut)
+    rng = seeded_rng()
+    slots = [0, 1, 2, 9]
+    seen: dict[int, int] = {}
+    stop = Event()
+
+    async def handler(slot: int, value: int) -> None:
+        seen[slot] = value
+
+    service = cocotb.start_soon(tb.cpu.service_doorbells(tb.params.db_slots, handler, stop))
+    last: dict[int, int] = {}
+    for n in range(120):
+        slot = rng.choice(slots)
+        last[slot] = n
+        await tb.host.ring_doorbell(slot, n)
+        if rng.random() < 0.3:
+            await Timer(rng.randrange(4, 200), "ns")
+    await flush(tb)
+    for _ in range(200):
+        if seen == last:
+            break
+        await Timer(100, "ns")
+    stop.set()
+    await service
+    assert seen == last, f"last values seen by firmware {seen} differ from last rung {last}"
