@@ -17,12 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     summary_file = simrun.BUILD_ROOT / f"demo-{args.sim}.txt"
     summary_file.parent.mkdir(parents=True, exist_ok=True)
     summary_file.unlink(missing_ok=True)
+    log_file = simrun.BUILD_ROOT / f"demo-{args.sim}.log"
     t0 = time.monotonic()
+    print(f"building and running the demo on {args.sim} (simulator log: {log_file}) ...", flush=True)
     try:
-        simrun.run(args.sim, "tb_system", waves=args.waves, name="demo",
-                   extra_env={"DEMO_SUMMARY": str(summary_file), "SIM_NAME": args.sim,
-                              "COCOTB_LOG_LEVEL": "WARNING"})
-    except simrun.SimulationFailed as exc:
+        simrun.run(args.sim, "tb_system", waves=args.waves, name="demo", log_file=log_file,
+                   extra_env={"DEMO_SUMMARY": str(summary_file), "SIM_NAME": args.sim})
+    except Exception as exc:
+        tail = log_file.read_text().splitlines()[-40:] if log_file.exists() else []
+        print("\n".join(tail), file=sys.stderr)
         print(f"\nDEMO FAILED: {exc}", file=sys.stderr)
         return 1
     print(summary_file.read_text())

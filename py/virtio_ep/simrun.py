@@ -114,6 +114,7 @@ def run(
     seed: int | None = None,
     extra_env: Mapping[str, str] | None = None,
     name: str | None = None,
+    log_file: Path | None = None,
 ) -> Path:
     """Run one cocotb test module; raise SimulationFailed if any of its tests failed."""
     bdir = build(sim, params, waves)
@@ -137,6 +138,7 @@ def run(
         seed=seed,
         extra_env=env,
         timescale=("1ns", "1ps"),
+        log_file=log_file,
     )
     total, failed = get_results(results)
     if total == 0:
