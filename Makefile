@@ -21,7 +21,7 @@ export WAVES
 # apt packages: a command to check and the package that provides it
 APT_NEEDS := iverilog:iverilog g++:g++ make:make
 
-.PHONY: all setup sim test lint waves clean
+.PHONY: all setup wave-deps sim test lint waves clean
 
 all: sim
 
@@ -35,18 +35,22 @@ $(STAMP): pyproject.toml
 	    echo "installing apt packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	@if [ "$(WAVES)" = "1" ] && ! dpkg -s liblz4-dev >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblz4-dev; \
-	fi
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q -e .
 	@touch $@
 
-sim: $(STAMP)
+# Verilator writes FST through liblz4
+wave-deps:
+	@if [ "$(WAVES)" = "1" ] && ! dpkg -s liblz4-dev >/dev/null 2>&1; then \
+	    echo "installing liblz4-dev (Verilator FST waves)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblz4-dev; \
+	fi
+
+sim: $(STAMP) wave-deps
 	$(VPY) -m virtio_ep.demo --sim $(or $(SIM),icarus) $(if $(filter 1,$(WAVES)),--waves)
 
-test: $(STAMP)
+test: $(STAMP) wave-deps
 	$(VPY) -m pytest -n $(JOBS) -q tb
 
 lint: $(STAMP)

@@ -41,6 +41,14 @@ reg [WIDTH-1:0] mem[0:DEPTH-1];
 reg [PTR_W:0] wr_ptr_reg = 0;
 reg [PTR_W:0] rd_ptr_reg = 0;
 
+integer i;
+initial begin
+    // defined contents, so an empty FIFO never shows X on its output
+    for (i = 0; i < DEPTH; i = i + 1) begin
+        mem[i] = {WIDTH{1'b0}};
+    end
+end
+
 wire full = (wr_ptr_reg[PTR_W] != rd_ptr_reg[PTR_W]) && (wr_ptr_reg[PTR_W-1:0] == rd_ptr_reg[PTR_W-1:0]);
 wire empty = wr_ptr_reg == rd_ptr_reg;
 

@@ -9,6 +9,10 @@ import random
 import cocotb
 from cocotb.triggers import RisingEdge
 
+from cocotbext.pcie.core.tlp import CplStatus, TlpType
+from cocotbext.pcie.core.utils import PcieId
+from cocotbext.pcie.xilinx.us.tlp import Tlp_us
+
 from ep_tb import EndpointTb
 from virtio_ep import layout
 from virtio_ep.host.pcie_host import HostAccessError
@@ -211,3 +215,98 @@ async def test_read_latency_and_streaming(dut):
         assert valid_gaps == 0, f"{n}-byte read: tvalid dropped {valid_gaps} times inside a completion"
     for n, first, nbeats, span in results:
         tb.log.info("read %5d bytes: first beat after %.0f cycles, %d beats in %.0f cycles", n, first, nbeats, span)
+
+
+async def inject_request(tb: EndpointTb, fmt_type, bar_id: int, addr: int, data: bytes = b"",
+                         length: int = 4, timeout_ns: int = 20_000):
+    """Send a request the root complex model cannot issue itself (I/O, atomic, locked,
+    or to a BAR the function does not have) straight into the core model's CQ queue;
+    return its completion, or None for a posted request."""
+    tlp = Tlp_us()
+    tlp.fmt_type = fmt_type
+    tlp.requester_id = PcieId(0, 0, 0)
+    tlp.completer_id = tb.dev.functions[0].pcie_id
+    tlp.bar_id = bar_id
+    tlp.bar_aperture = (tb.bar0_aperture - 1).bit_length()
+    if data:
+        tlp.set_addr_be_data(addr, data)
+    else:
+        tlp.set_addr_be(addr, length)
+    if not tlp.is_nonposted():
+        tb.dev.cq_queue.put_nowait(tlp)
+        return None
+    tlp.tag = await tb.rc.alloc_tag()
+    tb.dev.cq_queue.put_nowait(tlp)
+    cpl = await tb.rc.recv_cpl(tlp.tag, timeout=timeout_ns, timeout_unit="ns")
+    tb.rc.release_tag(tlp.tag)
+    assert cpl is not None, f"no completion within {timeout_ns} ns for {fmt_type.name}"
+    return cpl
+
+
+@cocotb.test()
+async def test_unsupported_requests(dut):
+    """I/O, atomic and locked requests, and requests to BARs the endpoint does not decode:
+    non-posted ones get Unsupported Request, posted ones are dropped and counted; the SRAM
+    is unchanged."""
+    tb = await EndpointTb.start(dut)
+    rng = seeded_rng()
+    mirror = bytearray(64)
+    await fill(tb, mirror, 0, rng)
+    cases = [
+        (TlpType.IO_READ, layout.BAR_SRAM, b""),
+        (TlpType.IO_WRITE, layout.BAR_SRAM, b"\x11\x22\x33\x44"),
+        (TlpType.FETCH_ADD, layout.BAR_SRAM, b"\x01\x00\x00\x00"),
+        (TlpType.CAS, layout.BAR_SRAM, bytes(8)),
+        (TlpType.MEM_READ_LOCKED, layout.BAR_SRAM, b""),
+        (TlpType.MEM_READ, 4, b""),
+    ]
+    for fmt_type, bar, data in cases:
+        cpl = await inject_request(tb, fmt_type, bar, 0x10, data)
+        assert cpl.status == CplStatus.UR, f"{fmt_type.name} to BAR{bar}: completion status {cpl.status!r}, expected UR"
+    await inject_request(tb, TlpType.MEM_WRITE, 1, 0x10, b"\xff" * 8)
+    assert await tb.host.read(layout.BAR_SRAM, 0, 64) == bytes(mirror), "an unsupported request changed the SRAM"
+    assert await tb.cpu.csr(layout.Csr.CNT_CQ_NP_UR) == len(cases)
+    assert await tb.cpu.csr(layout.Csr.CNT_CQ_POSTED_DROP) == 1
+
+
+@cocotb.test()
+async def test_writes_at_full_rate(dut):
+    """A long host write is accepted one beat per cycle: CQ is never back-pressured."""
+    tb = await EndpointTb.start(dut)
+    data = bytes(range(256)) * 16
+    mps = 128 << tb.dev.functions[0].pcie_cap.max_payload_size
+    tlps = len(data) // mps
+    stalls = beats = lasts = 0
+    write = cocotb.start_soon(tb.host.write(layout.BAR_SRAM, 0x2000, data))
+    await tb.wait_cycle(lambda: bool(dut.s_axis_cq_tvalid.value), 2000, "the first CQ beat")
+    for _ in range(2000):
+        v, r = int(dut.s_axis_cq_tvalid.value), int(dut.s_axis_cq_tready.value)
+        beats += v and r
+        lasts += v and r and int(dut.s_axis_cq_tlast.value)
+        stalls += v and not r
+        if lasts == tlps:
+            break
+        await RisingEdge(dut.clk)
+    await write
+    assert lasts == tlps, f"saw {lasts} of {tlps} write TLPs on CQ"
+    assert stalls == 0, f"CQ was back-pressured for {stalls} cycles during a {len(data)}-byte write"
+    # header (4 dwords) + payload, 8 dwords per beat
+    assert beats == tlps * ((4 + mps // 4 + 7) // 8), f"{beats} beats for {tlps} TLPs"
+    assert await tb.host.read(layout.BAR_SRAM, 0x2000, len(data)) == data
+
+
+@cocotb.test()
+async def test_host_and_cpu_write_concurrently(dut):
+    """The host streams writes while the CPU writes its own words in the same SRAM: both land."""
+    tb = await EndpointTb.start(dut)
+    rng = seeded_rng()
+    host_data = bytes(rng.randrange(256) for _ in range(4096))
+    cpu_words = {0x3000 + 8 * k: rng.randrange(1 << 32) for k in range(48)}
+    host = cocotb.start_soon(tb.host.write(layout.BAR_SRAM, 0x1000, host_data))
+    for off, word in cpu_words.items():
+        await tb.cpu.write32(layout.Region.SRAM_WINDOW + off, word)
+    await host
+    assert await tb.host.read(layout.BAR_SRAM, 0x1000, len(host_data)) == host_data
+    for off, word in cpu_words.items():
+        got = await tb.host.read32(layout.BAR_SRAM, off)
+        assert got == word, f"CPU word at 0x{off:x}: host reads 0x{got:08x}, CPU wrote 0x{word:08x}"

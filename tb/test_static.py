@@ -15,6 +15,12 @@ def test_verilog_header_is_generated_from_layout() -> None:
         f"{layout.VERILOG_HEADER_PATH}`")
 
 
+def test_register_map_doc_is_generated_from_layout() -> None:
+    committed = (simrun.REPO / layout.MARKDOWN_PATH).read_text()
+    assert committed == layout.markdown(), (
+        f"{layout.MARKDOWN_PATH} is stale: run `python -m virtio_ep.layout --markdown > {layout.MARKDOWN_PATH}`")
+
+
 def test_local_bus_map_is_consistent() -> None:
     regions = sorted(layout.Region, key=int)
     for a, b in zip(regions, regions[1:]):
