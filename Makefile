@@ -54,7 +54,7 @@ test: $(STAMP) wave-deps
 	$(VPY) -m pytest -n $(JOBS) -q tb
 
 lint: $(STAMP)
-	$(VPY) -m pytest -q tb/test_layout.py -k lint
+	$(VPY) -m pytest -q tb/test_static.py -k lint
 
 waves:
 	@command -v gtkwave >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gtkwave; }
