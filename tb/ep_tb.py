@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import cocotb
@@ -92,6 +93,52 @@ class TlpCounter:
         return sum(len(r.tlp.data) for r in self.records[mark:])
 
 
+@dataclass
+class OpStats:
+    """TLPs and time of one named operation, as seen at the root complex."""
+
+    name: str
+    host_reads: int = 0          # non-posted reads by the host (BAR reads)
+    host_writes: int = 0         # posted writes by the host, doorbells excluded
+    doorbells: int = 0           # host writes to BAR2
+    msis: int = 0                # MSI writes by the endpoint
+    device_reads: int = 0        # reads of host memory by the endpoint (DMA)
+    cycles: float = 0.0
+    firmware_cycles: int = 0     # modelled firmware compute inside the operation
+    read_offsets: list[tuple[int, int]] = field(default_factory=list)   # (BAR0 offset, bytes) read
+
+
+class OpRecorder:
+    """Context manager per operation: `async with rec.op("reset"): ...`."""
+
+    def __init__(self, tb: "EndpointTb"):
+        self.tb = tb
+        self.ops: list[OpStats] = []
+
+    @asynccontextmanager
+    async def op(self, name: str):
+        tb = self.tb
+        mark, t0, busy0 = tb.tlps.mark(), tb.now_ns(), tb.cpu.busy_cycles
+        yield
+        st = OpStats(name, cycles=tb.cycles(t0, tb.now_ns()), firmware_cycles=tb.cpu.busy_cycles - busy0)
+        bar0 = tb.host.dev.bar_addr[layout.BAR_SRAM]
+        bar2 = tb.host.dev.bar_addr[layout.BAR_DOORBELL]
+        for r in tb.tlps.since(mark):
+            if r.kind == "mem_read" and r.direction == "down":
+                st.host_reads += 1
+                st.read_offsets.append((r.tlp.address - bar0, r.tlp.length * 4))
+            elif r.kind == "mem_write" and r.direction == "down":
+                if bar2 <= r.tlp.address < bar2 + layout.BAR2_SIZE:
+                    st.doorbells += 1
+                else:
+                    st.host_writes += 1
+            elif r.kind == "mem_write" and r.direction == "up":
+                st.msis += 1
+            elif r.kind == "mem_read" and r.direction == "up":
+                st.device_reads += 1
+        self.ops.append(st)
+
+
 class EndpointTb:
     def __init__(self, dut, bar0_aperture: int | None = None, msi_mask_capable: bool = True,
                  costs: FirmwareCosts = FirmwareCosts(), max_payload: int = 512):
@@ -167,6 +214,10 @@ class EndpointTb:
             await tb.init()
         return tb
 
+    def alloc_host(self, nbytes: int) -> int:
+        """Host memory for driver-allocated structures (buddy allocator: naturally aligned)."""
+        return self.rc.mem_pool.alloc_region(max(nbytes, 64)).get_absolute_address(0)
+
     async def init(self, timeout_ns: int = 20_000) -> None:
         """Wait for the core's reset, enumerate, enable bus mastering and MSI."""
         try:
@@ -176,6 +227,8 @@ class EndpointTb:
         await Timer(100, "ns")
         await RisingEdge(self.dut.clk)
         await self.host.enumerate(self.params.msi_vectors)
+        # keep host address 0 unused: a zero ring address is a driver bug the device rejects
+        self.alloc_host(4096)
 
     async def wait_cycle(self, cond, max_cycles: int, what: str) -> float:
         """Sample `cond()` at each clock edge (bounded probe window); return the time it held."""

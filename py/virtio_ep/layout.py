@@ -211,6 +211,326 @@ ECHO = EchoMailbox()
 
 
 # --------------------------------------------------------------------------
+# virtio definitions (virtio 1.2 specification; Linux UAPI virtio_config.h,
+# virtio_ids.h, virtio_net.h, virtio_blk.h)
+# --------------------------------------------------------------------------
+
+
+class VirtioStatus(enum.IntFlag):
+    """Device status bits (virtio 1.2, 2.1)."""
+
+    ACKNOWLEDGE = 1
+    DRIVER = 2
+    DRIVER_OK = 4
+    FEATURES_OK = 8
+    DEVICE_NEEDS_RESET = 0x40
+    FAILED = 0x80
+
+
+class VirtioDeviceId(enum.IntEnum):
+    NET = 1
+    BLOCK = 2
+    ENTROPY = 4
+
+
+class VirtioFeature(enum.IntEnum):
+    """Device-independent feature bit numbers (virtio 1.2, 6)."""
+
+    INDIRECT_DESC = 28
+    EVENT_IDX = 29
+    VERSION_1 = 32
+    RING_PACKED = 34
+
+
+class NetFeature(enum.IntEnum):
+    MTU = 3
+    MAC = 5
+    STATUS = 16
+
+
+class BlkFeature(enum.IntEnum):
+    SIZE_MAX = 1
+    SEG_MAX = 2
+    BLK_SIZE = 6
+    FLUSH = 9
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field of a little-endian structure: byte offset and width in bytes."""
+
+    offset: int
+    size: int
+
+
+class NetConfig:
+    """struct virtio_net_config (fields used here)."""
+
+    MAC = Field(0, 6)
+    STATUS = Field(6, 2)
+    MAX_VIRTQUEUE_PAIRS = Field(8, 2)
+    MTU = Field(10, 2)
+    SIZE = 12
+
+
+NET_S_LINK_UP = 1
+
+
+class BlkConfig:
+    """struct virtio_blk_config (fields used here)."""
+
+    CAPACITY = Field(0, 8)          # in 512-byte sectors
+    SIZE_MAX = Field(8, 4)
+    SEG_MAX = Field(12, 4)
+    GEOMETRY = Field(16, 4)
+    BLK_SIZE = Field(20, 4)
+    SIZE = 24
+
+
+BLK_SECTOR_SIZE = 512
+
+
+class QueueMode(enum.IntEnum):
+    """Data-path mode of a queue (async transport)."""
+
+    SPLIT = 0                       # virtio split ring in host memory
+    PACKED = 1                      # virtio packed ring in host memory
+    PUSH = 2                        # device-allocated ring in BAR0, filled with posted writes
+
+
+# --------------------------------------------------------------------------
+# Transport 1: virtio-pci modern (baseline), common configuration in BAR0
+# --------------------------------------------------------------------------
+
+
+class PciCommonCfg:
+    """struct virtio_pci_common_cfg (virtio 1.2, 4.1.4.3), placed at PCI_COMMON_CFG_OFFSET of BAR0."""
+
+    DEVICE_FEATURE_SELECT = Field(0x00, 4)
+    DEVICE_FEATURE = Field(0x04, 4)
+    DRIVER_FEATURE_SELECT = Field(0x08, 4)
+    DRIVER_FEATURE = Field(0x0C, 4)
+    CONFIG_MSIX_VECTOR = Field(0x10, 2)
+    NUM_QUEUES = Field(0x12, 2)
+    DEVICE_STATUS = Field(0x14, 1)
+    CONFIG_GENERATION = Field(0x15, 1)
+    QUEUE_SELECT = Field(0x16, 2)
+    QUEUE_SIZE = Field(0x18, 2)
+    QUEUE_MSIX_VECTOR = Field(0x1A, 2)
+    QUEUE_ENABLE = Field(0x1C, 2)
+    QUEUE_NOTIFY_OFF = Field(0x1E, 2)
+    QUEUE_DESC = Field(0x20, 8)
+    QUEUE_DRIVER = Field(0x28, 8)
+    QUEUE_DEVICE = Field(0x30, 8)
+    SIZE = 0x38
+
+
+PCI_COMMON_CFG_OFFSET = 0x0000
+PCI_DEVICE_CFG_OFFSET = 0x0100
+PCI_NOTIFY_OFF_MULTIPLIER = DB_SLOT_STRIDE    # queue q notifies doorbell slot queue_notify_off
+
+
+# --------------------------------------------------------------------------
+# Transport 2: resource table (remoteproc/rpmsg style), in BAR0
+# --------------------------------------------------------------------------
+
+RSC_MAGIC = 0x5253_4331             # "RSC1"
+RSC_VERSION = 1
+
+
+class RscTable:
+    """Device-written resource table at offset 0 of BAR0; the driver reads it once."""
+
+    MAGIC = Field(0x00, 4)
+    VERSION = Field(0x04, 4)
+    DEVICE_ID = Field(0x08, 4)
+    NUM_VRINGS = Field(0x0C, 4)
+    DEVICE_FEATURES = Field(0x10, 16)     # 128 bits, little endian
+    CONFIG_OFFSET = Field(0x20, 4)        # BAR0 offset of the device config
+    CONFIG_LEN = Field(0x24, 4)
+    VRINGS = 0x40                         # first vring entry (RscVring), RSC_VRING_STRIDE apart
+    CONFIG = 0x100                        # device config
+    SIZE = 0x200
+
+
+class RscVring:
+    """One vring entry of the resource table: rings at device-chosen BAR0 offsets."""
+
+    DESC = Field(0x00, 4)
+    DRIVER = Field(0x04, 4)               # avail ring
+    DEVICE = Field(0x08, 4)               # used ring
+    NUM = Field(0x0C, 4)
+    NOTIFY_SLOT = Field(0x10, 4)
+    MSI_VECTOR = Field(0x14, 4)
+
+
+RSC_VRING_STRIDE = 0x20
+
+
+class RscDriver:
+    """Driver-written words of the resource-table transport, written once per setup."""
+
+    BASE = 0x0800
+    DRIVER_FEATURES = Field(0x0800, 16)
+    STATUS = Field(0x0810, 4)
+
+
+RSC_RING_AREA = 0x4000              # vrings are placed from here, RSC_RING_STRIDE apart
+RSC_RING_STRIDE = 0x2000
+
+
+# --------------------------------------------------------------------------
+# Transport 3: asynchronous one-writer-per-word transport (docs/transport.md)
+# --------------------------------------------------------------------------
+
+ASYNC_MAGIC = 0x7641_5359           # "vASY"
+ASYNC_VERSION = 1
+ASYNC_MAX_QUEUES = 16
+ASYNC_MAILBOX_DATA = 0x1F8          # bytes of mailbox payload each way
+SEQ_MASK = 0xFFFF                   # sequence numbers are 16-bit, compared modulo 2**16
+
+
+class AsyncDevicePage:
+    """Written only by the device, read by the driver. BAR0 offset 0x0000, 4 KiB."""
+
+    BASE = 0x0000
+    MAGIC = Field(0x000, 4)
+    VERSION = Field(0x004, 4)
+    DEVICE_ID = Field(0x008, 4)
+    VENDOR_ID = Field(0x00C, 4)
+    NUM_QUEUES = Field(0x010, 2)
+    MAX_QUEUE_SIZE = Field(0x012, 2)
+    MAILBOX_SIZE = Field(0x014, 4)
+    QUEUE_MODES = Field(0x018, 4)         # bitmap of supported QueueMode values
+    DEVICE_FEATURES = Field(0x020, 16)    # 128 bits
+    ACK = Field(0x030, 4)                 # AckWord: seq | status | result
+    DEVICE_STATE = Field(0x034, 4)        # StateWord: flags | reason | event seq
+    CONFIG_LEN = Field(0x038, 4)
+    QUEUE_STATE = Field(0x040, 4)         # per queue, ASYNC_QUEUE_STATE_STRIDE apart: QueueState
+    CONFIG_GENERATION = Field(0x0FC, 4)   # seqlock: odd while the device rewrites the config
+    DEVICE_CONFIG = Field(0x100, 0x100)
+    MBOX_RESP_HDR = Field(0x200, 4)       # seq[15:0] | MboxStatus[31:16]
+    MBOX_RESP_LEN = Field(0x204, 4)
+    MBOX_RESP_DATA = Field(0x208, ASYNC_MAILBOX_DATA)
+    HEADER_SIZE = 0x080                   # MAGIC..QUEUE_STATE[15]: what discovery reads at once
+    SIZE = 0x1000
+
+
+ASYNC_QUEUE_STATE_STRIDE = 4
+
+
+class AsyncDriverPage:
+    """Written only by the driver, read by the device. BAR0 offset 0x1000, 4 KiB."""
+
+    BASE = 0x1000
+    DRIVER_FEATURES = Field(0x1000, 16)
+    DRIVER_STATUS = Field(0x1010, 4)      # seq[15:0] | virtio status[23:16] | DriverFlag[31:24]
+    QUEUE_TABLE = 0x1100                  # per queue AsyncQueueEntry, ASYNC_QUEUE_ENTRY_STRIDE apart
+    MBOX_REQ_HDR = Field(0x1400, 4)       # seq[15:0] | MboxOp[31:16]
+    MBOX_REQ_LEN = Field(0x1404, 4)
+    MBOX_REQ_DATA = Field(0x1408, ASYNC_MAILBOX_DATA)
+    SIZE = 0x1000
+
+
+class AsyncQueueEntry:
+    """One queue of the driver page's queue table."""
+
+    DESC = Field(0x00, 8)                 # descriptor area (split/packed) in host memory
+    DRIVER = Field(0x08, 8)               # driver area (avail ring / driver event suppression)
+    DEVICE = Field(0x10, 8)               # device area (used ring / device event suppression)
+    SIZE = Field(0x18, 2)
+    MSI_VECTOR = Field(0x1A, 2)
+    CONTROL = Field(0x1C, 4)              # QueueMode[7:0] | enable[8]: written last
+
+
+ASYNC_QUEUE_ENTRY_STRIDE = 0x20
+ASYNC_QUEUE_TABLE_SIZE = ASYNC_QUEUE_ENTRY_STRIDE * ASYNC_MAX_QUEUES
+
+
+class DriverFlag(enum.IntFlag):
+    """DRIVER_STATUS[31:24]: what else this change carries."""
+
+    MAILBOX = 1 << 0                # a new mailbox request with this change's seq
+ASYNC_QUEUE_ENABLE = 1 << 8
+ASYNC_DOORBELL_CONFIG = 0           # doorbell slot 0: config change, value = seq
+ASYNC_DOORBELL_QUEUE0 = 1           # doorbell slot 1 + q: queue q, value = ring index
+ASYNC_MSI_CONFIG = 0                # MSI vector 0: acknowledgement / device event
+ASYNC_MSI_QUEUE0 = 1                # MSI vector 1 + q (default; the queue table may choose)
+
+
+class AsyncResult(enum.IntEnum):
+    """Result code in the ACK word."""
+
+    OK = 0
+    FEATURES_REFUSED = 1            # FEATURES_OK not granted: features not offered or VERSION_1 missing
+    QUEUE_INVALID = 2               # a queue could not be enabled: see its QUEUE_STATE error
+    BAD_STATE = 3                   # status transition not allowed (e.g. DRIVER_OK before FEATURES_OK)
+    NEEDS_RESET = 4                 # the device needs a reset: only status 0 is accepted
+
+
+class AsyncQueueError(enum.IntEnum):
+    """Error code in QUEUE_STATE[15:8]."""
+
+    NONE = 0
+    BAD_SIZE = 1                    # zero, not a power of two (split/packed), or above MAX_QUEUE_SIZE
+    BAD_MODE = 2                    # mode not offered in QUEUE_MODES, or packed without RING_PACKED
+    BAD_ADDRESS = 3                 # an area address is zero or misaligned
+    NO_SUCH_QUEUE = 4
+
+
+ASYNC_QUEUE_STATE_ENABLED = 1 << 0
+
+
+class AsyncReason(enum.IntEnum):
+    """Reason code in DEVICE_STATE[15:8] when DEVICE_NEEDS_RESET is set."""
+
+    NONE = 0
+    INTERNAL_ERROR = 1
+    BAD_RING = 2                    # the driver corrupted a ring (data-path issue)
+    FIRMWARE_RESTART = 3
+    BACKEND_FAILURE = 4
+
+
+ASYNC_STATE_NEEDS_RESET = 1 << 0
+
+
+class MboxOp(enum.IntEnum):
+    NOP = 0
+    ECHO = 1                        # response data = request data
+    SET_CONFIG = 2                  # data: u16 offset, u16 length, bytes: writable config fields
+
+
+class MboxStatus(enum.IntEnum):
+    OK = 0
+    UNSUPPORTED = 1
+    BAD_LENGTH = 2
+    DENIED = 3                      # SET_CONFIG of a read-only field
+
+
+def pack_seq_word(seq: int, status: int, result: int = 0) -> int:
+    """ACK / DRIVER_STATUS word: seq[15:0] | status[23:16] | result[31:24]."""
+    return (seq & SEQ_MASK) | (status & 0xFF) << 16 | (result & 0xFF) << 24
+
+
+def unpack_seq_word(word: int) -> tuple[int, int, int]:
+    return word & SEQ_MASK, (word >> 16) & 0xFF, (word >> 24) & 0xFF
+
+
+def pack_mbox_word(seq: int, code: int) -> int:
+    """Mailbox header word: seq[15:0] | op or status[31:16]."""
+    return (seq & SEQ_MASK) | (code & 0xFFFF) << 16
+
+
+def unpack_mbox_word(word: int) -> tuple[int, int]:
+    return word & SEQ_MASK, (word >> 16) & 0xFFFF
+
+
+def seq_after(a: int, b: int) -> bool:
+    """a is newer than or equal to b, modulo 2**16 (serial number arithmetic)."""
+    return ((a - b) & SEQ_MASK) < 0x8000
+
+
+# --------------------------------------------------------------------------
 # PCIe constants used by the RTL (UltraScale+ descriptor encodings)
 # --------------------------------------------------------------------------
 

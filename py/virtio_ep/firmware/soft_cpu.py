@@ -41,6 +41,11 @@ class FirmwareCosts:
     doorbell_dispatch: int = 6 # decode one pending slot and call its handler
     msi_request: int = 2       # compute the vector before writing MSI REQUEST
     per_word_copy: int = 1     # loop overhead per 32-bit word copied through the window
+    control_decode: int = 16   # decode a control-plane request (status word, transitions)
+    features_check: int = 8    # compare 128-bit driver features with the offer
+    queue_validate: int = 12   # check one queue's size, mode and addresses
+    mailbox_op: int = 20       # dispatch one mailbox request
+    poll_iteration: int = 10   # bookkeeping of one polling pass (polling firmware only)
 
 
 class SoftCpu:
@@ -93,6 +98,15 @@ class SoftCpu:
 
     async def read_sram(self, offset: int, length: int) -> bytes:
         return await self.read_bytes(Region.SRAM_WINDOW + offset, length)
+
+    async def read_sram_u32(self, offset: int) -> int:
+        return await self.read32(Region.SRAM_WINDOW + offset)
+
+    async def write_sram_u32(self, offset: int, value: int) -> None:
+        await self.write32(Region.SRAM_WINDOW + offset, value)
+
+    async def read_sram_int(self, offset: int, size: int) -> int:
+        return int.from_bytes(await self.read_sram(offset, size), "little")
 
     async def write_sram(self, offset: int, data: bytes) -> None:
         await self.write_bytes(Region.SRAM_WINDOW + offset, data)

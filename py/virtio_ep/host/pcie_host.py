@@ -72,6 +72,10 @@ class HostPcie:
             st.event.set()
         return handler
 
+    @staticmethod
+    def now_ns() -> float:
+        return get_sim_time("ns")
+
     # -- BAR access -----------------------------------------------------------
 
     def bar(self, index: int):

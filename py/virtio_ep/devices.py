@@ -1,0 +1,79 @@
+"""virtio devices behind the endpoint: identity, features and config of each device class.
+
+The device-class interface every transport's firmware uses: a transport only moves
+these values between the device and the driver; it never knows which device it carries.
+Data paths (rings, requests) arrive with the data-path issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .layout import (BlkConfig, BlkFeature, BLK_SECTOR_SIZE, Field, NET_S_LINK_UP, NetConfig,
+                     NetFeature, VirtioDeviceId, VirtioFeature)
+
+
+def bit(n: int) -> int:
+    return 1 << n
+
+
+def put(buf: bytearray, f: Field, value: int | bytes) -> None:
+    data = value if isinstance(value, (bytes, bytearray)) else value.to_bytes(f.size, "little")
+    if len(data) != f.size:
+        raise ValueError(f"field of {f.size} bytes given {len(data)}")
+    buf[f.offset:f.offset + f.size] = data
+
+
+def get(buf: bytes, f: Field) -> int:
+    return int.from_bytes(buf[f.offset:f.offset + f.size], "little")
+
+
+@dataclass
+class VirtioDevice:
+    """Device side of one virtio device class."""
+
+    name: str
+    device_id: VirtioDeviceId
+    features: int                       # offered, up to 128 bits
+    num_queues: int
+    max_queue_size: int
+    config: bytearray
+    writable: list[Field] = field(default_factory=list)   # config fields the driver may set
+
+    def accepts(self, driver_features: int) -> bool:
+        """FEATURES_OK rule: a subset of the offer that includes VERSION_1 (virtio 1.2, 3.1.1)."""
+        return driver_features & ~self.features == 0 and bool(driver_features & bit(VirtioFeature.VERSION_1))
+
+    def config_writable(self, offset: int, length: int) -> bool:
+        return any(f.offset <= offset and offset + length <= f.offset + f.size for f in self.writable)
+
+
+def net_device(mac: bytes = bytes.fromhex("525400123456"), mtu: int = 1500,
+               queue_size: int = 256) -> VirtioDevice:
+    cfg = bytearray(NetConfig.SIZE)
+    put(cfg, NetConfig.MAC, mac)
+    put(cfg, NetConfig.STATUS, NET_S_LINK_UP)
+    put(cfg, NetConfig.MAX_VIRTQUEUE_PAIRS, 1)
+    put(cfg, NetConfig.MTU, mtu)
+    features = (bit(VirtioFeature.VERSION_1) | bit(NetFeature.MAC) | bit(NetFeature.STATUS)
+                | bit(NetFeature.MTU) | bit(VirtioFeature.RING_PACKED))
+    return VirtioDevice("net", VirtioDeviceId.NET, features, 2, queue_size, cfg, writable=[NetConfig.MAC])
+
+
+def block_device(capacity_bytes: int = 1 << 20, blk_size: int = 512, queue_size: int = 128) -> VirtioDevice:
+    cfg = bytearray(BlkConfig.SIZE)
+    put(cfg, BlkConfig.CAPACITY, capacity_bytes // BLK_SECTOR_SIZE)
+    put(cfg, BlkConfig.SIZE_MAX, 64 * 1024)
+    put(cfg, BlkConfig.SEG_MAX, 16)
+    put(cfg, BlkConfig.BLK_SIZE, blk_size)
+    features = (bit(VirtioFeature.VERSION_1) | bit(BlkFeature.BLK_SIZE) | bit(BlkFeature.FLUSH)
+                | bit(BlkFeature.SIZE_MAX) | bit(BlkFeature.SEG_MAX) | bit(VirtioFeature.RING_PACKED))
+    return VirtioDevice("block", VirtioDeviceId.BLOCK, features, 1, queue_size, cfg)
+
+
+def entropy_device(queue_size: int = 64) -> VirtioDevice:
+    features = bit(VirtioFeature.VERSION_1) | bit(VirtioFeature.RING_PACKED)
+    return VirtioDevice("entropy", VirtioDeviceId.ENTROPY, features, 1, queue_size, bytearray())
+
+
+DEVICES = {"net": net_device, "block": block_device, "entropy": entropy_device}

@@ -1,0 +1,278 @@
+"""Device firmware of the asynchronous one-writer-per-word transport (docs/transport.md).
+
+The firmware publishes the device page, then sleeps on irq. A config doorbell (slot 0)
+makes it reconcile the device with the driver page: read the driver status word first,
+then only what that word makes relevant (features on a new FEATURES_OK, each queue's
+control word and, for a queue being enabled, its addresses), apply, write the ACK word
+with the driver's sequence number, and request MSI 0. Queue doorbells (slot 1+q) go to
+the data path (counted here; the rings arrive with the data-path issue).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from cocotb.triggers import Event
+
+from ..devices import VirtioDevice, bit
+from ..layout import (ASYNC_DOORBELL_CONFIG, ASYNC_DOORBELL_QUEUE0, ASYNC_MAGIC, ASYNC_MAILBOX_DATA,
+                      ASYNC_MAX_QUEUES, ASYNC_MSI_CONFIG, ASYNC_QUEUE_ENABLE, ASYNC_QUEUE_ENTRY_STRIDE,
+                      ASYNC_QUEUE_STATE_ENABLED, ASYNC_QUEUE_STATE_STRIDE, ASYNC_STATE_NEEDS_RESET,
+                      ASYNC_VERSION, AsyncDevicePage as DEV, AsyncDriverPage as DRV, AsyncQueueEntry as QE,
+                      AsyncQueueError, AsyncReason, DriverFlag, AsyncResult, MboxOp, MboxStatus, QueueMode, SEQ_MASK,
+                      VirtioFeature, VirtioStatus, pack_mbox_word, pack_seq_word, unpack_mbox_word,
+                      unpack_seq_word)
+from .soft_cpu import SoftCpu
+
+VENDOR_ID = 0x1AF4                  # the virtio vendor ID, as virtio-pci devices report
+SUPPORTED_MODES = (QueueMode.SPLIT, QueueMode.PACKED)
+
+# area alignment per mode (virtio 1.2, 2.7 and 2.8): descriptor, driver, device areas
+ALIGN = {QueueMode.SPLIT: (16, 2, 4), QueueMode.PACKED: (16, 4, 4)}
+
+
+@dataclass
+class QueueSetup:
+    desc: int
+    driver: int
+    device: int
+    size: int
+    msi_vector: int
+    mode: QueueMode
+
+
+@dataclass
+class AsyncDeviceState:
+    status: int = 0                      # accepted virtio status
+    features: int = 0
+    queues: dict[int, QueueSetup] = field(default_factory=dict)
+    ack_seq: int = 0
+    mbox_seq: int | None = None          # last mailbox request answered
+    needs_reset: bool = False
+    reason: int = AsyncReason.NONE
+    event_seq: int = 0
+    config_gen: int = 0
+
+
+class AsyncTransportFirmware:
+    def __init__(self, cpu: SoftCpu, device: VirtioDevice, slots: int, log: logging.Logger | None = None):
+        if device.num_queues > ASYNC_MAX_QUEUES:
+            raise ValueError(f"{device.num_queues} queues above the transport's {ASYNC_MAX_QUEUES}")
+        self.cpu = cpu
+        self.dev = device
+        self.slots = slots
+        self.log = log or logging.getLogger("cocotb.firmware.async")
+        self.st = AsyncDeviceState()
+        self.stop = Event()
+        self.published = Event()
+        self.queue_notifications: dict[int, int] = {}
+        self.config_ops = 0
+
+    # -- device page --------------------------------------------------------------
+
+    async def publish(self) -> None:
+        """Write the device page: identity, offer, empty ACK, config (generation even)."""
+        d = self.dev
+        hdr = bytearray(DEV.HEADER_SIZE)
+
+        def put(f, v):
+            hdr[f.offset:f.offset + f.size] = v.to_bytes(f.size, "little")
+        put(DEV.VERSION, ASYNC_VERSION)
+        put(DEV.DEVICE_ID, int(d.device_id))
+        put(DEV.VENDOR_ID, VENDOR_ID)
+        put(DEV.NUM_QUEUES, d.num_queues)
+        put(DEV.MAX_QUEUE_SIZE, d.max_queue_size)
+        put(DEV.MAILBOX_SIZE, ASYNC_MAILBOX_DATA)
+        put(DEV.QUEUE_MODES, sum(1 << m for m in SUPPORTED_MODES))
+        put(DEV.DEVICE_FEATURES, d.features)
+        put(DEV.ACK, pack_seq_word(self.st.ack_seq, 0))
+        put(DEV.DEVICE_STATE, self._state_word())
+        put(DEV.CONFIG_LEN, len(d.config))
+        # invalidate, then everything but the magic, then the config, then the magic:
+        # a driver that sees the magic sees a complete page
+        await self.cpu.write_sram_u32(DEV.MAGIC.offset, 0)
+        await self.cpu.write_sram(DEV.BASE + 4, bytes(hdr[4:]))
+        await self.cpu.write_sram_u32(DEV.CONFIG_GENERATION.offset, self.st.config_gen)
+        if d.config:
+            await self.cpu.write_sram(DEV.DEVICE_CONFIG.offset, bytes(d.config))
+        await self.cpu.write_sram_u32(DEV.MAGIC.offset, ASYNC_MAGIC)
+        self.published.set()
+        # tell a driver that probed too early (fails harmlessly while MSI is disabled)
+        await self.cpu.request_msi(ASYNC_MSI_CONFIG)
+
+    def _state_word(self) -> int:
+        flags = ASYNC_STATE_NEEDS_RESET if self.st.needs_reset else 0
+        return (self.st.event_seq & SEQ_MASK) << 16 | (int(self.st.reason) & 0xFF) << 8 | flags
+
+    async def run(self) -> None:
+        await self.publish()
+        await self.cpu.service_doorbells(self.slots, self._on_doorbell, self.stop)
+
+    async def _on_doorbell(self, slot: int, value: int) -> None:
+        if slot == ASYNC_DOORBELL_CONFIG:
+            await self.handle_config()
+        elif ASYNC_DOORBELL_QUEUE0 <= slot < ASYNC_DOORBELL_QUEUE0 + self.dev.num_queues:
+            q = slot - ASYNC_DOORBELL_QUEUE0
+            self.queue_notifications[q] = self.queue_notifications.get(q, 0) + 1
+
+    # -- control plane ----------------------------------------------------------------
+
+    async def handle_config(self) -> None:
+        cpu, st = self.cpu, self.st
+        self.config_ops += 1
+        await cpu.compute(cpu.costs.control_decode)
+        # the publishing word first: whatever it says is backed by data already written
+        seq, status, flags = unpack_seq_word(await cpu.read_sram_u32(DRV.DRIVER_STATUS.offset))
+        if st.needs_reset and status != 0:
+            result = AsyncResult.NEEDS_RESET
+        elif status == 0:
+            await self._reset()
+            result = AsyncResult.OK
+        else:
+            result = await self._apply_status(status)
+            if st.status & VirtioStatus.FEATURES_OK:
+                qres = await self._reconcile_queues()
+                if result == AsyncResult.OK:
+                    result = qres
+        if flags & DriverFlag.MAILBOX and not st.needs_reset:
+            await self._mailbox(seq)
+        st.ack_seq = seq
+        await cpu.write_sram_u32(DEV.ACK.offset, pack_seq_word(seq, st.status, result))
+        await cpu.request_msi(ASYNC_MSI_CONFIG)
+
+    async def _reset(self) -> None:
+        st = self.st
+        st.status = 0
+        st.features = 0
+        for q in list(st.queues):
+            await self.cpu.write_sram_u32(DEV.QUEUE_STATE.offset + ASYNC_QUEUE_STATE_STRIDE * q, 0)
+        st.queues.clear()
+        if st.needs_reset:
+            st.needs_reset = False
+            st.reason = AsyncReason.NONE
+            await self.cpu.write_sram_u32(DEV.DEVICE_STATE.offset, self._state_word())
+
+    async def _apply_status(self, status: int) -> AsyncResult:
+        cpu, st = self.cpu, self.st
+        added = status & ~st.status
+        if st.status & ~status:
+            return AsyncResult.BAD_STATE          # bits are only ever added, except by reset
+        if added & VirtioStatus.FEATURES_OK:
+            features = await cpu.read_sram_int(DRV.DRIVER_FEATURES.offset, DRV.DRIVER_FEATURES.size)
+            await cpu.compute(cpu.costs.features_check)
+            if not self.dev.accepts(features):
+                st.status = status & (VirtioStatus.ACKNOWLEDGE | VirtioStatus.DRIVER | VirtioStatus.FAILED)
+                return AsyncResult.FEATURES_REFUSED
+            st.features = features
+        if added & VirtioStatus.DRIVER_OK and not status & VirtioStatus.FEATURES_OK:
+            return AsyncResult.BAD_STATE
+        st.status = status
+        return AsyncResult.OK
+
+    async def _reconcile_queues(self) -> AsyncResult:
+        cpu, st = self.cpu, self.st
+        result = AsyncResult.OK
+        for q in range(self.dev.num_queues):
+            entry = DRV.QUEUE_TABLE + ASYNC_QUEUE_ENTRY_STRIDE * q
+            control = await cpu.read_sram_u32(entry + QE.CONTROL.offset)
+            want = bool(control & ASYNC_QUEUE_ENABLE)
+            if want == (q in st.queues):
+                continue
+            state_addr = DEV.QUEUE_STATE.offset + ASYNC_QUEUE_STATE_STRIDE * q
+            if not want:
+                del st.queues[q]
+                await cpu.write_sram_u32(state_addr, 0)
+                continue
+            raw = await cpu.read_sram(entry, QE.CONTROL.offset)
+            await cpu.compute(cpu.costs.queue_validate)
+            setup = QueueSetup(
+                desc=int.from_bytes(raw[QE.DESC.offset:QE.DESC.offset + 8], "little"),
+                driver=int.from_bytes(raw[QE.DRIVER.offset:QE.DRIVER.offset + 8], "little"),
+                device=int.from_bytes(raw[QE.DEVICE.offset:QE.DEVICE.offset + 8], "little"),
+                size=int.from_bytes(raw[QE.SIZE.offset:QE.SIZE.offset + 2], "little"),
+                msi_vector=int.from_bytes(raw[QE.MSI_VECTOR.offset:QE.MSI_VECTOR.offset + 2], "little"),
+                mode=control & 0xFF)
+            err = self._validate(setup)
+            if err != AsyncQueueError.NONE:
+                await cpu.write_sram_u32(state_addr, int(err) << 8)
+                result = AsyncResult.QUEUE_INVALID
+                continue
+            setup.mode = QueueMode(setup.mode)
+            st.queues[q] = setup
+            await cpu.write_sram_u32(state_addr, ASYNC_QUEUE_STATE_ENABLED)
+        return result
+
+    def _validate(self, s: QueueSetup) -> AsyncQueueError:
+        if s.mode not in SUPPORTED_MODES:
+            return AsyncQueueError.BAD_MODE
+        if s.mode == QueueMode.PACKED and not self.st.features & bit(VirtioFeature.RING_PACKED):
+            return AsyncQueueError.BAD_MODE
+        if s.size == 0 or s.size > self.dev.max_queue_size or (s.mode == QueueMode.SPLIT and s.size & (s.size - 1)):
+            return AsyncQueueError.BAD_SIZE
+        for addr, align in zip((s.desc, s.driver, s.device), ALIGN[QueueMode(s.mode)]):
+            if addr == 0 or addr % align:
+                return AsyncQueueError.BAD_ADDRESS
+        return AsyncQueueError.NONE
+
+    async def _mailbox(self, seq: int) -> None:
+        cpu, st = self.cpu, self.st
+        mseq, op = unpack_mbox_word(await cpu.read_sram_u32(DRV.MBOX_REQ_HDR.offset))
+        if mseq != seq or st.mbox_seq == mseq:
+            return                                  # no new request in this change
+        st.mbox_seq = mseq
+        await cpu.compute(cpu.costs.mailbox_op)
+        length = await cpu.read_sram_u32(DRV.MBOX_REQ_LEN.offset)
+        status, resp = MboxStatus.OK, b""
+        if length > ASYNC_MAILBOX_DATA:
+            status = MboxStatus.BAD_LENGTH
+        elif op == MboxOp.NOP:
+            pass
+        elif op == MboxOp.ECHO:
+            resp = await cpu.read_sram(DRV.MBOX_REQ_DATA.offset, length)
+        elif op == MboxOp.SET_CONFIG:
+            status = await self._set_config(length)
+        else:
+            status = MboxStatus.UNSUPPORTED
+        if resp:
+            await cpu.write_sram(DEV.MBOX_RESP_DATA.offset, resp)
+        await cpu.write_sram_u32(DEV.MBOX_RESP_LEN.offset, len(resp))
+        await cpu.write_sram_u32(DEV.MBOX_RESP_HDR.offset, pack_mbox_word(mseq, status))
+
+    async def _set_config(self, length: int) -> MboxStatus:
+        if length < 4:
+            return MboxStatus.BAD_LENGTH
+        req = await self.cpu.read_sram(DRV.MBOX_REQ_DATA.offset, length)
+        offset = int.from_bytes(req[0:2], "little")
+        size = int.from_bytes(req[2:4], "little")
+        if size != length - 4 or offset + size > len(self.dev.config):
+            return MboxStatus.BAD_LENGTH
+        if not self.dev.config_writable(offset, size):
+            return MboxStatus.DENIED
+        new = bytearray(self.dev.config)
+        new[offset:offset + size] = req[4:]
+        await self.update_config(bytes(new), notify=False)
+        return MboxStatus.OK
+
+    # -- device-initiated events ---------------------------------------------------------
+
+    async def update_config(self, config: bytes, notify: bool = True) -> None:
+        """Seqlock: generation odd while the config is rewritten, even again after; then MSI 0."""
+        cpu, st = self.cpu, self.st
+        st.config_gen += 1
+        await cpu.write_sram_u32(DEV.CONFIG_GENERATION.offset, st.config_gen)
+        self.dev.config[:] = config
+        await cpu.write_sram(DEV.DEVICE_CONFIG.offset, config)
+        st.config_gen += 1
+        await cpu.write_sram_u32(DEV.CONFIG_GENERATION.offset, st.config_gen)
+        if notify:
+            await cpu.request_msi(ASYNC_MSI_CONFIG)
+
+    async def needs_reset(self, reason: AsyncReason) -> None:
+        """Device-initiated reset: publish NEEDS_RESET with its reason, then MSI 0."""
+        st = self.st
+        st.needs_reset = True
+        st.reason = reason
+        st.event_seq = (st.event_seq + 1) & SEQ_MASK
+        await self.cpu.write_sram_u32(DEV.DEVICE_STATE.offset, self._state_word())
+        await self.cpu.request_msi(ASYNC_MSI_CONFIG)

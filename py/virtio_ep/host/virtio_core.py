@@ -1,0 +1,140 @@
+"""Transport-independent virtio driver core: the probe sequence every transport runs.
+
+A Transport moves identity, features, status, queue setup and config between the
+driver and the device; `virtio_probe` is the device initialization of virtio 1.2, 3.1.1,
+written once for all transports.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Protocol
+
+from ..layout import QueueMode, VirtioDeviceId, VirtioFeature
+
+
+class TransportError(Exception):
+    """The transport reported an error; `code` is the transport's own code where it has one."""
+
+    def __init__(self, message: str, code: int | None = None):
+        super().__init__(message)
+        self.code = code
+
+
+class FeaturesRefused(TransportError):
+    pass
+
+
+class TransportTimeout(TransportError, TimeoutError):
+    pass
+
+
+class DeviceNeedsReset(TransportError):
+    def __init__(self, reason: int, message: str):
+        super().__init__(message, reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    device_id: VirtioDeviceId
+    features: int
+    num_queues: int
+    max_queue_size: int
+    config_len: int
+
+
+@dataclass
+class QueueConfig:
+    index: int
+    size: int
+    desc: int = 0                      # addresses (transports with driver-allocated rings)
+    driver: int = 0
+    device: int = 0
+    msi_vector: int = 0
+    mode: QueueMode = QueueMode.SPLIT
+
+
+class Transport(ABC):
+    name: str = "?"
+
+    @abstractmethod
+    async def discover(self) -> DeviceInfo: ...
+
+    @abstractmethod
+    async def reset(self) -> None: ...
+
+    @abstractmethod
+    async def set_features(self, features: int) -> None:
+        """Write the driver features and set FEATURES_OK; raise FeaturesRefused if refused."""
+
+    @abstractmethod
+    async def setup_queues(self, queues: list[QueueConfig]) -> list[QueueConfig]:
+        """Configure and enable queues; return them as the device placed them."""
+
+    @abstractmethod
+    async def driver_ok(self) -> None: ...
+
+    @abstractmethod
+    async def read_config(self, length: int) -> bytes: ...
+
+
+class OpRecorder(Protocol):
+    """Measures one named operation (TLPs, cycles); the test bench provides it."""
+
+    def op(self, name: str): ...
+
+
+class _NoRecorder:
+    @asynccontextmanager
+    async def op(self, name: str) -> AsyncIterator[None]:
+        yield
+
+
+@dataclass
+class ProbeResult:
+    info: DeviceInfo
+    features: int
+    queues: list[QueueConfig]
+    config: bytes
+    errors: list[str] = field(default_factory=list)
+
+
+def queue_layout(size: int) -> tuple[int, int, int]:
+    """Bytes of the split ring's descriptor table, avail ring and used ring (virtio 1.2, 2.7)."""
+    return 16 * size, 6 + 2 * size, 6 + 8 * size
+
+
+async def virtio_probe(transport: Transport, wanted_features: int, alloc, recorder: OpRecorder | None = None,
+                       queue_size: int | None = None) -> ProbeResult:
+    """Initialize the device: discover, reset, negotiate, set up every queue, DRIVER_OK, read config.
+
+    `alloc(nbytes) -> address` allocates host memory for driver-allocated rings.
+    """
+    rec = recorder or _NoRecorder()
+    async with rec.op("discovery"):
+        info = await transport.discover()
+    async with rec.op("reset"):
+        await transport.reset()
+    features = info.features & wanted_features
+    async with rec.op("features"):
+        await transport.set_features(features)
+    size = min(queue_size or info.max_queue_size, info.max_queue_size)
+    queues = []
+    for q in range(info.num_queues):
+        desc_len, avail_len, used_len = queue_layout(size)
+        queues.append(QueueConfig(q, size, alloc(desc_len), alloc(avail_len), alloc(used_len), msi_vector=1 + q))
+    async with rec.op("queue setup"):
+        queues = await transport.setup_queues(queues)
+    async with rec.op("driver ok"):
+        await transport.driver_ok()
+    async with rec.op("read config"):
+        config = await transport.read_config(info.config_len)
+    return ProbeResult(info, features, queues, config)
+
+
+def default_driver_features() -> int:
+    """What our driver understands: everything the device classes offer here."""
+    return (1 << 128) - 1 & ~(1 << VirtioFeature.EVENT_IDX)
