@@ -77,3 +77,6 @@ def entropy_device(queue_size: int = 64) -> VirtioDevice:
 
 
 DEVICES = {"net": net_device, "block": block_device, "entropy": entropy_device}
+
+# length of each class's config structure, as a driver for that class knows it
+CONFIG_SIZE = {VirtioDeviceId.NET: NetConfig.SIZE, VirtioDeviceId.BLOCK: BlkConfig.SIZE, VirtioDeviceId.ENTROPY: 0}

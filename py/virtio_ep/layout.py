@@ -326,6 +326,9 @@ class PciCommonCfg:
 
 
 PCI_COMMON_CFG_OFFSET = 0x0000
+PCI_VENDOR_ID_VIRTIO = 0x1AF4
+PCI_DEVICE_ID_MODERN_BASE = 0x1040            # modern virtio-pci device ID = 0x1040 + virtio device ID
+VIRTIO_MSI_NO_VECTOR = 0xFFFF
 PCI_DEVICE_CFG_OFFSET = 0x0100
 PCI_NOTIFY_OFF_MULTIPLIER = DB_SLOT_STRIDE    # queue q notifies doorbell slot queue_notify_off
 

@@ -66,6 +66,11 @@ class SoftCpu:
             self.busy_cycles += cycles
             await ClockCycles(self.clk, cycles)
 
+    async def sleep(self, cycles: int) -> None:
+        """Idle time (a timer wait): not counted as busy."""
+        if cycles > 0:
+            await ClockCycles(self.clk, cycles)
+
     async def read32(self, addr: int) -> int:
         r = await self.bus.read(addr, WORD_BYTES)
         if r.resp != AxiResp.OKAY:

@@ -55,6 +55,7 @@ class QueueConfig:
     device: int = 0
     msi_vector: int = 0
     mode: QueueMode = QueueMode.SPLIT
+    notify_slot: int | None = None     # doorbell slot, where the transport reports one
 
 
 class Transport(ABC):

@@ -1,0 +1,204 @@
+"""virtio-pci baseline on a CPU-driven endpoint: each way it breaks, reproduced
+deterministically (each test fails if the failure stops happening), the patched driver
+that waits long enough, and how long that wait has to be for a polling firmware."""
+
+from __future__ import annotations
+
+import os
+import statistics
+
+import cocotb
+from cocotb.triggers import ClockCycles, with_timeout
+
+from ep_tb import CLK_NS, EndpointTb, OpRecorder
+from virtio_ep import layout
+from virtio_ep.devices import DEVICES, bit
+from virtio_ep.firmware.virtio_pci_fw import VirtioPciPollingFirmware
+from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
+from virtio_ep.host.virtio_pci import VirtioPciTransport
+from virtio_ep.layout import PciCommonCfg as CC, VirtioFeature, VirtioStatus
+
+POLL = 1000                     # firmware polling period (cycles) unless a test says otherwise
+
+
+def settle_for(fw: VirtioPciPollingFirmware) -> int:
+    """A wait that always covers one polling period plus one polling pass."""
+    return fw.poll_period + 400
+
+
+class Bench:
+    def __init__(self, tb: EndpointTb, device: str, poll: int):
+        self.tb = tb
+        self.dev = DEVICES[device]()
+        self.fw = VirtioPciPollingFirmware(tb.cpu, self.dev, poll)
+        self.task = cocotb.start_soon(self.fw.run())
+        self.stock = VirtioPciTransport(tb.host)
+        self.patched = VirtioPciTransport(tb.host, settle_cycles=settle_for(self.fw))
+
+    async def wait_polls(self, n: int = 2) -> None:
+        for _ in range(n):
+            self.fw.pass_done.clear()
+            await with_timeout(self.fw.pass_done.wait(), (self.fw.poll_period + 2000) * CLK_NS, "ns")
+
+    async def stop(self) -> None:
+        self.task.cancel()          # the polling loop may be in a long sleep
+
+
+async def bench(dut, device: str = "net", poll: int = POLL) -> Bench:
+    tb = await EndpointTb.start(dut, enumerate=False)
+    dev = DEVICES[device]()
+    fn = tb.dev.functions[0]
+    fn.vendor_id = layout.PCI_VENDOR_ID_VIRTIO
+    fn.device_id = layout.PCI_DEVICE_ID_MODERN_BASE + dev.device_id
+    await tb.init()
+    b = Bench(tb, device, poll)
+    await with_timeout(b.fw.published.wait(), 50_000, "ns")
+    return b
+
+
+@cocotb.test()
+async def test_stale_device_feature_window(dut):
+    """device_feature read right after device_feature_select=1 still shows word 0."""
+    b = await bench(dut)
+    got = await b.stock.read_device_features()
+    lo, hi = got & 0xFFFF_FFFF, got >> 32
+    true_hi = b.dev.features >> 32
+    assert hi == lo and hi != true_hi, (f"expected the stale window (high word == low word 0x{lo:x}); "
+                                        f"read 0x{hi:x}, device offers 0x{true_hi:x}")
+    assert not got & bit(VirtioFeature.VERSION_1), "the stock driver should miss VERSION_1 here"
+    assert await b.patched.read_device_features() == b.dev.features & ((1 << 64) - 1)
+    await b.stop()
+
+
+@cocotb.test()
+async def test_stale_queue_window(dut):
+    """queue_notify_off read right after queue_select=1 is still queue 0's: the driver
+    would ring the wrong doorbell."""
+    b = await bench(dut)
+    await b.stock.wr(CC.QUEUE_SELECT, 1)
+    stale = await b.stock.rd(CC.QUEUE_NOTIFY_OFF)
+    assert stale == 1, f"expected queue 0's notify_off (1) right after the select, read {stale}"
+    await b.wait_polls()
+    assert await b.stock.rd(CC.QUEUE_NOTIFY_OFF) == 2
+    await b.stop()
+
+
+@cocotb.test()
+async def test_driver_feature_window_loses_words(dut):
+    """driver_feature_select/driver_feature written back to back: the polling device only
+    ever sees the last select's word; the low 32 feature bits are lost."""
+    b = await bench(dut)
+    features = b.dev.features & default_driver_features()
+    for sel in range(2):
+        await b.stock.wr(CC.DRIVER_FEATURE_SELECT, sel)
+        await b.stock.wr(CC.DRIVER_FEATURE, (features >> (32 * sel)) & 0xFFFF_FFFF)
+    await b.wait_polls()
+    seen = b.fw.driver_features()
+    assert seen == features & ~0xFFFF_FFFF, f"device recorded 0x{seen:x}; expected only the high word of 0x{features:x}"
+    await b.stop()
+
+
+@cocotb.test()
+async def test_reset_readback_shows_no_reaction(dut):
+    """After writing device_status = 0 the driver reads 0 at once and proceeds, while the
+    device is still running with its queues enabled."""
+    b = await bench(dut)
+    await virtio_probe(b.patched, default_driver_features(), b.tb.alloc_host)
+    assert b.fw.st.status & VirtioStatus.DRIVER_OK and b.fw.st.queues
+    await b.stock.reset()                     # returns as soon as status reads 0
+    assert b.fw.st.status & VirtioStatus.DRIVER_OK and b.fw.st.queues, (
+        "expected the device not to have reset yet when the driver's reset returned")
+    await b.wait_polls()
+    assert b.fw.st.status == 0 and not b.fw.st.queues
+    await b.stop()
+
+
+@cocotb.test()
+async def test_features_ok_readback_before_refusal(dut):
+    """FEATURES_OK with features the device refuses reads back set (the driver continues);
+    only a polling period later does the device clear it."""
+    b = await bench(dut)
+    bad = b.dev.features & ~bit(VirtioFeature.VERSION_1)
+    for sel in range(2):
+        await b.patched.wr(CC.DRIVER_FEATURE_SELECT, sel)
+        await b.patched.settle()
+        await b.patched.wr(CC.DRIVER_FEATURE, (bad >> (32 * sel)) & 0xFFFF_FFFF)
+        await b.patched.settle()
+    base = VirtioStatus.ACKNOWLEDGE | VirtioStatus.DRIVER
+    await b.stock.set_status(base | VirtioStatus.FEATURES_OK)
+    assert await b.stock.get_status() & VirtioStatus.FEATURES_OK, "expected FEATURES_OK to read back set at once"
+    await b.wait_polls()
+    assert b.fw.st.refused == 1
+    assert not await b.stock.get_status() & VirtioStatus.FEATURES_OK
+    await b.stop()
+
+
+@cocotb.test()
+async def test_device_status_lost_update(dut):
+    """Both sides read-modify-write device_status: the device's DEVICE_NEEDS_RESET is lost."""
+    b = await bench(dut, poll=1 << 20)        # no polling pass interferes with the interleaving
+    await b.stock.set_status(VirtioStatus.ACKNOWLEDGE | VirtioStatus.DRIVER | VirtioStatus.FEATURES_OK)
+    seen = await b.stock.get_status()                    # driver: read ...
+    await b.fw.set_needs_reset()                         # device: read, modify, write
+    await b.stock.set_status(seen | VirtioStatus.DRIVER_OK)   # driver: ... modify, write
+    final = await b.stock.get_status()
+    assert final & VirtioStatus.DRIVER_OK and not final & VirtioStatus.DEVICE_NEEDS_RESET, (
+        f"expected DEVICE_NEEDS_RESET to be lost, status reads 0x{final:02x}")
+    await b.stop()
+
+
+@cocotb.test()
+async def test_patched_driver_works(dut):
+    """A driver that waits a polling period after every select and status write gets the
+    right answers: features, queues and config all match the device."""
+    b = await bench(dut)
+    rec = OpRecorder(b.tb)
+    res = await virtio_probe(b.patched, default_driver_features(), b.tb.alloc_host, rec)
+    assert res.info.features == b.dev.features & ((1 << 64) - 1)
+    assert b.fw.driver_features() == res.features
+    assert sorted(b.fw.st.queues) == list(range(b.dev.num_queues))
+    assert [q.notify_slot for q in res.queues] == [1 + q.index for q in res.queues]
+    assert res.config == bytes(b.dev.config)
+    for op in rec.ops:
+        b.tb.log.info("virtio-pci %-12s reads %d writes %d cycles %.0f", op.name, op.host_reads, op.host_writes, op.cycles)
+    await b.stop()
+
+
+@cocotb.test()
+async def test_reaction_time_vs_poll_period(dut):
+    """How long a driver must wait after a select write, for a polling firmware, measured
+    for several polling periods: between 0 and one period plus one polling pass."""
+    tb = None
+    rows = []
+    for period in (256, 1024, 4096):
+        if tb is None:
+            b = await bench(dut, poll=period)
+            tb = b.tb
+        else:
+            b.fw = VirtioPciPollingFirmware(tb.cpu, b.dev, period)
+            b.task = cocotb.start_soon(b.fw.run())
+            await with_timeout(b.fw.published.wait(), 50_000, "ns")
+        waits = []
+        for n in range(8):
+            q = (n + 1) % 2
+            t0 = tb.now_ns()
+            await b.stock.wr(CC.QUEUE_SELECT, q)
+            while await b.stock.rd(CC.QUEUE_NOTIFY_OFF) != 1 + q:
+                assert tb.cycles(t0, tb.now_ns()) < 4 * period + 5000, "window never updated"
+            waits.append(tb.cycles(t0, tb.now_ns()))
+            await ClockCycles(dut.clk, (1 + n * 37 % 11) * period // 11)    # vary the phase
+        pass_cycles = POLL_PASS_BOUND
+        rows.append((period, min(waits), statistics.mean(waits), max(waits)))
+        assert max(waits) <= period + pass_cycles, f"period {period}: waited {max(waits):.0f} cycles"
+        await b.stop()
+    lines = ["poll period  min wait  mean wait  max wait   (cycles of 4 ns; firmware pass cost included)"]
+    lines += [f"{p:11d} {lo:9.0f} {mean:10.0f} {hi:9.0f}" for p, lo, mean, hi in rows]
+    tb.log.info("\n".join(lines))
+    if os.environ.get("PCI_WAIT_TABLE"):
+        with open(os.environ["PCI_WAIT_TABLE"], "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+# a polling pass: 8 word reads, compare, a window refill (~10 word writes) and a re-read,
+# plus the host's own read round trip that observes it
+POLL_PASS_BOUND = 400
