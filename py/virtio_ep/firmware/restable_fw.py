@@ -1,0 +1,113 @@
+"""Device firmware of the resource-table transport (remoteproc/rpmsg style).
+
+At boot the firmware writes a table into BAR0: identity, 128-bit features, config, and
+one entry per vring with the BAR0 offsets the device chose for its rings. The driver
+reads it, writes its features and final status once and rings doorbell slot 0; the
+firmware then reads those words and applies them. There is no way for the device to
+answer (no acknowledgement word), as in remoteproc: a refusal is only recorded here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from cocotb.triggers import Event
+
+from ..devices import VirtioDevice
+from ..host.virtio_core import queue_layout
+from ..layout import (RSC_MAGIC, RSC_RING_AREA, RSC_RING_STRIDE, RSC_VERSION, RSC_VRING_STRIDE, RscDriver,
+                      RscTable, RscVring, VirtioStatus)
+from .soft_cpu import SoftCpu
+
+CONFIG_DOORBELL = 0
+
+
+@dataclass
+class Vring:
+    desc: int
+    driver: int
+    device: int
+    num: int
+    notify_slot: int
+    msi_vector: int
+
+
+def vring_placement(index: int, num: int) -> Vring:
+    """Device-chosen BAR0 offsets of vring `index`: descriptors, then avail, then used."""
+    desc_len, avail_len, _ = queue_layout(num)
+    base = RSC_RING_AREA + RSC_RING_STRIDE * index
+    avail = base + desc_len
+    used = (avail + avail_len + 3) & ~3
+    return Vring(base, avail, used, num, 1 + index, 1 + index)
+
+
+class ResourceTableFirmware:
+    def __init__(self, cpu: SoftCpu, device: VirtioDevice, slots: int, log: logging.Logger | None = None):
+        self.cpu = cpu
+        self.dev = device
+        self.slots = slots
+        self.log = log or logging.getLogger("cocotb.firmware.restable")
+        num = min(device.max_queue_size, 128)
+        self.vrings = [vring_placement(i, num) for i in range(device.num_queues)]
+        for v in self.vrings:
+            desc_len, avail_len, used_len = queue_layout(v.num)
+            if v.device + used_len > RSC_RING_AREA + RSC_RING_STRIDE * (self.vrings.index(v) + 1):
+                raise ValueError(f"vring of {v.num} entries does not fit its {RSC_RING_STRIDE}-byte slot")
+        self.status = 0
+        self.features = 0
+        self.refused = 0
+        self.stop = Event()
+        self.published = Event()
+        self.queue_notifications: dict[int, int] = {}
+
+    async def publish(self) -> None:
+        t = bytearray(RscTable.SIZE)
+
+        def put(off, size, v):
+            t[off:off + size] = v.to_bytes(size, "little")
+        put(RscTable.VERSION.offset, 4, RSC_VERSION)
+        put(RscTable.DEVICE_ID.offset, 4, int(self.dev.device_id))
+        put(RscTable.NUM_VRINGS.offset, 4, len(self.vrings))
+        put(RscTable.DEVICE_FEATURES.offset, 16, self.dev.features)
+        put(RscTable.CONFIG_OFFSET.offset, 4, RscTable.CONFIG)
+        put(RscTable.CONFIG_LEN.offset, 4, len(self.dev.config))
+        for i, v in enumerate(self.vrings):
+            base = RscTable.VRINGS + RSC_VRING_STRIDE * i
+            for f, value in ((RscVring.DESC, v.desc), (RscVring.DRIVER, v.driver), (RscVring.DEVICE, v.device),
+                             (RscVring.NUM, v.num), (RscVring.NOTIFY_SLOT, v.notify_slot),
+                             (RscVring.MSI_VECTOR, v.msi_vector)):
+                put(base + f.offset, f.size, value)
+        t[RscTable.CONFIG:RscTable.CONFIG + len(self.dev.config)] = self.dev.config
+        await self.cpu.write_sram_u32(RscTable.MAGIC.offset, 0)
+        await self.cpu.write_sram(4, bytes(t[4:]))
+        await self.cpu.write_sram(RscDriver.BASE, bytes(RscDriver.STATUS.offset + 4 - RscDriver.BASE))
+        await self.cpu.write_sram_u32(RscTable.MAGIC.offset, RSC_MAGIC)
+        self.published.set()
+
+    async def run(self) -> None:
+        await self.publish()
+        await self.cpu.service_doorbells(self.slots, self._on_doorbell, self.stop)
+
+    async def _on_doorbell(self, slot: int, value: int) -> None:
+        if slot == CONFIG_DOORBELL:
+            await self._on_config()
+        else:
+            self.queue_notifications[slot - 1] = self.queue_notifications.get(slot - 1, 0) + 1
+
+    async def _on_config(self) -> None:
+        cpu = self.cpu
+        await cpu.compute(cpu.costs.control_decode)
+        status = await cpu.read_sram_u32(RscDriver.STATUS.offset)
+        if status == 0:
+            self.status, self.features = 0, 0
+            return
+        if status & VirtioStatus.FEATURES_OK and not self.status & VirtioStatus.FEATURES_OK:
+            features = await cpu.read_sram_int(RscDriver.DRIVER_FEATURES.offset, RscDriver.DRIVER_FEATURES.size)
+            await cpu.compute(cpu.costs.features_check)
+            if not self.dev.accepts(features):
+                self.refused += 1
+                self.log.warning("driver features 0x%x refused; the driver cannot be told", features)
+                return
+            self.features = features
+        self.status = status
