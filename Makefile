@@ -1,8 +1,10 @@
 # virtio over a CPU-driven PCIe endpoint: co-simulation entry points.
 #
-#   make sim      set up (venv, packages) and run the demo on $(SIM) (icarus by default)
+#   make sim      set up (venv, packages) and run the demo on $(SIM) (icarus by default):
+#                 TRANSPORT=async (default), restable, virtio-pci, or echo
 #   make test     the whole suite: lint, layout checks, every test on both simulators
 #                 (SIM=icarus or SIM=verilator runs one)
+#   make bench    measured comparisons: tables printed, markdown and PNG written under docs/
 #   make lint     verilator --lint-only -Wall on hdl/
 #   make waves    open the newest FST (run with WAVES=1 first) in GTKWave
 #
@@ -21,7 +23,7 @@ export WAVES
 # apt packages: a command to check and the package that provides it
 APT_NEEDS := iverilog:iverilog g++:g++ make:make
 
-.PHONY: all setup wave-deps sim test lint waves clean
+.PHONY: all setup wave-deps sim test bench lint waves clean
 
 all: sim
 
@@ -48,10 +50,13 @@ wave-deps:
 	fi
 
 sim: $(STAMP) wave-deps
-	$(VPY) -m virtio_ep.demo --sim $(or $(SIM),icarus) $(if $(filter 1,$(WAVES)),--waves)
+	$(VPY) -m virtio_ep.demo --sim $(or $(SIM),icarus) --transport $(or $(TRANSPORT),async) $(if $(filter 1,$(WAVES)),--waves)
 
 test: $(STAMP) wave-deps
 	$(VPY) -m pytest -n $(JOBS) -q tb
+
+bench: $(STAMP)
+	$(VPY) -m virtio_ep.bench --sim $(or $(SIM),icarus)
 
 lint: $(STAMP)
 	$(VPY) -m pytest -q tb/test_static.py -k lint

@@ -105,6 +105,7 @@ class OpStats:
     device_reads: int = 0        # reads of host memory by the endpoint (DMA)
     cycles: float = 0.0
     firmware_cycles: int = 0     # modelled firmware compute inside the operation
+    start_ns: float = 0.0
     read_offsets: list[tuple[int, int]] = field(default_factory=list)   # (BAR0 offset, bytes) read
 
 
@@ -120,7 +121,7 @@ class OpRecorder:
         tb = self.tb
         mark, t0, busy0 = tb.tlps.mark(), tb.now_ns(), tb.cpu.busy_cycles
         yield
-        st = OpStats(name, cycles=tb.cycles(t0, tb.now_ns()), firmware_cycles=tb.cpu.busy_cycles - busy0)
+        st = OpStats(name, cycles=tb.cycles(t0, tb.now_ns()), firmware_cycles=tb.cpu.busy_cycles - busy0, start_ns=t0)
         bar0 = tb.host.dev.bar_addr[layout.BAR_SRAM]
         bar2 = tb.host.dev.bar_addr[layout.BAR_DOORBELL]
         for r in tb.tlps.since(mark):

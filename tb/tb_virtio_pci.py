@@ -41,7 +41,8 @@ class Bench:
             await with_timeout(self.fw.pass_done.wait(), (self.fw.poll_period + 2000) * CLK_NS, "ns")
 
     async def stop(self) -> None:
-        self.task.cancel()          # the polling loop may be in a long sleep
+        self.fw.stop.set()
+        await self.task
 
 
 async def bench(dut, device: str = "net", poll: int = POLL) -> Bench:

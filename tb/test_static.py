@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 
-from virtio_ep import layout, simrun
+from virtio_ep import docgen, layout, simrun
 
 
 def test_verilog_header_is_generated_from_layout() -> None:
@@ -15,10 +15,30 @@ def test_verilog_header_is_generated_from_layout() -> None:
         f"{layout.VERILOG_HEADER_PATH}`")
 
 
-def test_register_map_doc_is_generated_from_layout() -> None:
-    committed = (simrun.REPO / layout.MARKDOWN_PATH).read_text()
-    assert committed == layout.markdown(), (
-        f"{layout.MARKDOWN_PATH} is stale: run `python -m virtio_ep.layout --markdown > {layout.MARKDOWN_PATH}`")
+def test_documents_match_layout() -> None:
+    """docs/register_map.md and the tables of docs/transport.md are generated from layout.py."""
+    for path, expected in docgen.expected_documents().items():
+        committed = (simrun.REPO / path).read_text()
+        assert committed == expected, f"{path} does not match layout.py: run `python -m virtio_ep.docgen`"
+
+
+def test_transport_spec_has_every_table() -> None:
+    spec = (simrun.REPO / docgen.TRANSPORT_SPEC).read_text()
+    for name in docgen.transport_tables():
+        assert f"<!-- layout:{name} -->" in spec, f"{docgen.TRANSPORT_SPEC} lacks the generated table {name}"
+
+
+def test_async_pages_are_disjoint_and_one_writer() -> None:
+    """Every device-page field lies in the device page, every driver-page field in the
+    driver page, and no two fields of a page overlap."""
+    for cls in (layout.AsyncDevicePage, layout.AsyncDriverPage):
+        fields = sorted((f.offset, f.size, n) for n, f in vars(cls).items() if isinstance(f, layout.Field))
+        for (o1, s1, n1), (o2, _, n2) in zip(fields, fields[1:]):
+            assert o1 + s1 <= o2, f"{cls.__name__}: {n1} overlaps {n2}"
+        assert all(cls.BASE <= o and o + s <= cls.BASE + cls.SIZE for o, s, _ in fields), cls.__name__
+    queue_end = layout.AsyncDriverPage.QUEUE_TABLE + layout.ASYNC_QUEUE_TABLE_SIZE
+    assert queue_end <= layout.AsyncDriverPage.MBOX_REQ_HDR.offset
+    assert layout.AsyncDevicePage.QUEUE_STATE.offset + 4 * layout.ASYNC_MAX_QUEUES <= layout.AsyncDevicePage.HEADER_SIZE
 
 
 def test_local_bus_map_is_consistent() -> None:

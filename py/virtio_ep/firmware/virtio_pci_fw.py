@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from cocotb.triggers import Event
+from cocotb.triggers import ClockCycles, Event, First
 
 from ..devices import VirtioDevice
 from ..layout import (PCI_COMMON_CFG_OFFSET, PCI_DEVICE_CFG_OFFSET, PciCommonCfg as CC, VIRTIO_MSI_NO_VECTOR,
@@ -97,7 +97,9 @@ class VirtioPciPollingFirmware:
     async def run(self) -> None:
         await self.publish()
         while not self.stop.is_set():
-            await self.cpu.sleep(self.poll_period)
+            await First(ClockCycles(self.cpu.clk, self.poll_period), self.stop.wait())
+            if self.stop.is_set():
+                break
             await self.poll_once()
 
     async def poll_once(self) -> None:
