@@ -14,7 +14,9 @@ module ep_csr #
     parameter DB_SLOTS = 64,
     parameter DB_FIFO_DEPTH = 16,
     parameter MSI_VECTORS = 32,
-    parameter NP_FIFO_DEPTH = 16
+    parameter NP_FIFO_DEPTH = 16,
+    parameter DMA_BUF_SIZE = 65536,
+    parameter DMA_TAGS = 16
 )
 (
     input  wire                      clk,
@@ -37,6 +39,7 @@ module ep_csr #
     input  wire                      src_db_fifo,
     input  wire                      src_db_overflow,
     input  wire                      src_msi_fail,
+    input  wire                      src_dma_done,
     output wire                      irq,
 
     /*
@@ -68,7 +71,8 @@ reg [31:0] rdata_reg = 32'd0;
 wire [31:0] int_status = ({31'd0, src_db_pending} << INT_DB_PENDING_BIT) |
     ({31'd0, src_db_fifo} << INT_DB_FIFO_BIT) |
     ({31'd0, src_db_overflow} << INT_DB_OVERFLOW_BIT) |
-    ({31'd0, src_msi_fail} << INT_MSI_FAIL_BIT);
+    ({31'd0, src_msi_fail} << INT_MSI_FAIL_BIT) |
+    ({31'd0, src_dma_done} << INT_DMA_DONE_BIT);
 
 assign irq = irq_reg;
 assign rb_rdata = rdata_reg;
@@ -101,6 +105,8 @@ always @(posedge clk) begin
             CSR_DB_FIFO_DEPTH: rdata_reg <= DB_FIFO_DEPTH;
             CSR_MSI_VECTORS: rdata_reg <= MSI_VECTORS;
             CSR_NP_FIFO_DEPTH: rdata_reg <= NP_FIFO_DEPTH;
+            CSR_DMA_BUF_SIZE: rdata_reg <= DMA_BUF_SIZE;
+            CSR_DMA_TAGS: rdata_reg <= DMA_TAGS;
             CSR_CNT_CQ_MEM_RD: rdata_reg <= cnt_mem_rd_reg;
             CSR_CNT_CQ_MEM_WR: rdata_reg <= cnt_mem_wr_reg;
             CSR_CNT_CQ_POSTED_DROP: rdata_reg <= cnt_posted_drop_reg;

@@ -28,6 +28,14 @@ module virtio_ep_top #
     parameter NP_FIFO_DEPTH = 16,
     // Cycles to wait for the core to report an MSI sent or failed
     parameter MSI_TIMEOUT_CYCLES = 4096,
+    // DMA buffer RAM size in bytes (power of two, 256 to 64 KiB)
+    parameter DMA_BUF_SIZE = 65536,
+    // DMA read requests outstanding (1 to 32)
+    parameter DMA_TAGS = 16,
+    // Queued DMA descriptors (power of two)
+    parameter DMA_DESC_DEPTH = 16,
+    // DMA read completion timeout, in cycles
+    parameter DMA_TIMEOUT_CYCLES = 16384,
     // Local bus address width
     parameter AXIL_ADDR_WIDTH = 18
 )
@@ -57,11 +65,35 @@ module virtio_ep_top #
     output wire [32:0]                  m_axis_cc_tuser,
 
     /*
+     * Requester request interface
+     */
+    output wire [255:0]                 m_axis_rq_tdata,
+    output wire [7:0]                   m_axis_rq_tkeep,
+    output wire                         m_axis_rq_tvalid,
+    input  wire                         m_axis_rq_tready,
+    output wire                         m_axis_rq_tlast,
+    output wire [61:0]                  m_axis_rq_tuser,
+    input  wire [5:0]                   pcie_rq_seq_num0,
+    input  wire                         pcie_rq_seq_num_vld0,
+
+    /*
+     * Requester completion interface
+     */
+    input  wire [255:0]                 s_axis_rc_tdata,
+    input  wire [7:0]                   s_axis_rc_tkeep,
+    input  wire                         s_axis_rc_tvalid,
+    output wire                         s_axis_rc_tready,
+    input  wire                         s_axis_rc_tlast,
+    input  wire [74:0]                  s_axis_rc_tuser,
+
+    /*
      * Configuration status and MSI interface of the core
      */
     input  wire [1:0]                   cfg_max_payload,
+    input  wire [2:0]                   cfg_max_read_req,
     // One bit/field per physical function; this endpoint implements PF0 only.
     /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [15:0]                  cfg_function_status,
     input  wire [3:0]                   cfg_interrupt_msi_enable,
     input  wire [11:0]                  cfg_interrupt_msi_mmenable,
     /* verilator lint_on UNUSEDSIGNAL */
@@ -232,22 +264,30 @@ wire [31:0] rb_wdata;
 wire [3:0] rb_wstrb;
 wire [31:0] csr_rdata, db_rdata, msi_rdata;
 
+wire [31:0] dma_rdata;
 wire [AXIL_ADDR_WIDTH-13:0] rb_region = rb_addr[AXIL_ADDR_WIDTH-1:12];
 wire sel_csr = rb_region == REGION_CSR[AXIL_ADDR_WIDTH-1:12];
 wire sel_db = rb_region == REGION_DOORBELL[AXIL_ADDR_WIDTH-1:12];
 wire sel_msi = rb_region == REGION_MSI[AXIL_ADDR_WIDTH-1:12];
+wire sel_dma = rb_region == REGION_DMA[AXIL_ADDR_WIDTH-1:12];
 wire [AXIL_ADDR_WIDTH-1:0] sram_offset = rb_addr - REGION_SRAM_WINDOW;
 wire sel_sram = rb_addr >= REGION_SRAM_WINDOW && sram_offset < BAR0_SRAM_SIZE;
-wire rb_hit = sel_csr || sel_db || sel_msi || sel_sram;
+wire [AXIL_ADDR_WIDTH-1:0] dmabuf_offset = rb_addr - REGION_DMA_BUF;
+wire sel_dmabuf = rb_addr >= REGION_DMA_BUF && dmabuf_offset < DMA_BUF_SIZE;
+wire rb_hit = sel_csr || sel_db || sel_msi || sel_dma || sel_sram || sel_dmabuf;
 
 reg sram_read_reg = 1'b0;
+reg dmabuf_read_reg = 1'b0;
 wire [31:0] sram_rdata;
+wire [31:0] dmabuf_rdata;
 
 always @(posedge clk) begin
     sram_read_reg <= rb_rd && sel_sram;
+    dmabuf_read_reg <= rb_rd && sel_dmabuf;
 end
 
-wire [31:0] rb_rdata = sram_read_reg ? sram_rdata : (csr_rdata | db_rdata | msi_rdata);
+wire [31:0] rb_rdata = sram_read_reg ? sram_rdata : dmabuf_read_reg ? dmabuf_rdata :
+    (csr_rdata | db_rdata | msi_rdata | dma_rdata);
 
 ep_axil_slave #(
     .ADDR_WIDTH(AXIL_ADDR_WIDTH)
@@ -295,7 +335,7 @@ for (g = 0; g < 8; g = g + 1) begin : port_a_mux
 end
 endgenerate
 
-ep_bar0_sram #(
+ep_banked_ram #(
     .SIZE(BAR0_SRAM_SIZE)
 )
 sram_inst (
@@ -310,6 +350,77 @@ sram_inst (
     .b_addr(sram_offset[SRAM_AW-1:2]),
     .b_din(rb_wdata),
     .b_dout(sram_rdata)
+);
+
+// ---------------------------------------------------------------------------
+// DMA engine and its buffer RAM
+// ---------------------------------------------------------------------------
+
+localparam DMA_AW = $clog2(DMA_BUF_SIZE);
+localparam DMA_ROW_WIDTH = DMA_AW - 5;
+
+wire [7:0] dma_ram_en;
+wire [31:0] dma_ram_we;
+wire [8*DMA_ROW_WIDTH-1:0] dma_ram_row;
+wire [255:0] dma_ram_wdata;
+wire [255:0] dma_ram_rdata;
+wire irq_dma_done;
+
+ep_dma #(
+    .BUF_SIZE(DMA_BUF_SIZE),
+    .TAGS(DMA_TAGS),
+    .DESC_DEPTH(DMA_DESC_DEPTH),
+    .TIMEOUT_CYCLES(DMA_TIMEOUT_CYCLES)
+)
+dma_inst (
+    .clk(clk),
+    .rst(rst),
+    .m_axis_rq_tdata(m_axis_rq_tdata),
+    .m_axis_rq_tkeep(m_axis_rq_tkeep),
+    .m_axis_rq_tvalid(m_axis_rq_tvalid),
+    .m_axis_rq_tready(m_axis_rq_tready),
+    .m_axis_rq_tlast(m_axis_rq_tlast),
+    .m_axis_rq_tuser(m_axis_rq_tuser),
+    .pcie_rq_seq_num0(pcie_rq_seq_num0),
+    .pcie_rq_seq_num_vld0(pcie_rq_seq_num_vld0),
+    .s_axis_rc_tdata(s_axis_rc_tdata),
+    .s_axis_rc_tkeep(s_axis_rc_tkeep),
+    .s_axis_rc_tvalid(s_axis_rc_tvalid),
+    .s_axis_rc_tready(s_axis_rc_tready),
+    .s_axis_rc_tlast(s_axis_rc_tlast),
+    .s_axis_rc_tuser(s_axis_rc_tuser),
+    .cfg_max_payload(cfg_max_payload),
+    .cfg_max_read_req(cfg_max_read_req),
+    .bus_master_enable(cfg_function_status[2]),
+    .ram_en(dma_ram_en),
+    .ram_we(dma_ram_we),
+    .ram_row(dma_ram_row),
+    .ram_wdata(dma_ram_wdata),
+    .ram_rdata(dma_ram_rdata),
+    .rb_sel(sel_dma),
+    .rb_wr(rb_wr),
+    .rb_rd(rb_rd),
+    .rb_offset(rb_addr[11:0]),
+    .rb_wdata(rb_wdata),
+    .rb_rdata(dma_rdata),
+    .irq_done(irq_dma_done)
+);
+
+ep_banked_ram #(
+    .SIZE(DMA_BUF_SIZE)
+)
+dma_buf_inst (
+    .clk(clk),
+    .a_en(dma_ram_en),
+    .a_we(dma_ram_we),
+    .a_row(dma_ram_row),
+    .a_din(dma_ram_wdata),
+    .a_dout(dma_ram_rdata),
+    .b_en(sel_dmabuf && (rb_wr || rb_rd)),
+    .b_we(rb_wr ? rb_wstrb : 4'd0),
+    .b_addr(dmabuf_offset[DMA_AW-1:2]),
+    .b_din(rb_wdata),
+    .b_dout(dmabuf_rdata)
 );
 
 // ---------------------------------------------------------------------------
@@ -367,7 +478,9 @@ ep_csr #(
     .DB_SLOTS(DB_SLOTS),
     .DB_FIFO_DEPTH(DB_FIFO_DEPTH),
     .MSI_VECTORS(MSI_VECTORS),
-    .NP_FIFO_DEPTH(NP_FIFO_DEPTH)
+    .NP_FIFO_DEPTH(NP_FIFO_DEPTH),
+    .DMA_BUF_SIZE(DMA_BUF_SIZE),
+    .DMA_TAGS(DMA_TAGS)
 )
 csr_inst (
     .clk(clk),
@@ -382,6 +495,7 @@ csr_inst (
     .src_db_fifo(irq_db_fifo),
     .src_db_overflow(irq_db_overflow),
     .src_msi_fail(irq_msi_fail),
+    .src_dma_done(irq_dma_done),
     .irq(irq),
     .stat_cq_mem_rd(stat_mem_rd),
     .stat_cq_mem_wr(stat_mem_wr),

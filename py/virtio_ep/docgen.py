@@ -130,20 +130,23 @@ def register_map() -> str:
         "|---|---|",
     ]
     out += [f"| {r.name} | 0x{int(r):05x} |" for r in L.Region]
-    out += ["", "Unmapped local addresses answer DECERR. SRAM_WINDOW maps BAR0 byte for byte."]
+    out += ["", "Unmapped local addresses answer DECERR. SRAM_WINDOW maps BAR0 byte for byte;",
+            f"DMA_BUF maps the DMA buffer RAM ({p.dma_buf_size // 1024} KiB, parameter `DMA_BUF_SIZE`)."]
     for title, region, enum_cls in (("CSR", L.Region.CSR, L.Csr), ("Doorbell block", L.Region.DOORBELL, L.DbReg),
-                                    ("MSI block", L.Region.MSI, L.MsiReg)):
+                                    ("MSI block", L.Region.MSI, L.MsiReg), ("DMA engine", L.Region.DMA, L.DmaReg)):
         docs = _comments(enum_cls)
         out += ["", f"### {title} (base 0x{int(region):05x})", "", "| offset | name | description |", "|---|---|---|"]
         out += [f"| 0x{int(m):03x} | {m.name} | {docs.get(m.name, '')} |" for m in enum_cls]
     out += ["", "### Bit fields", "", "| register | field | bits | description |", "|---|---|---|---|"]
     for reg, flag_cls in (("INT_STATUS / INT_ENABLE", L.IntSource), ("FIFO_STATUS", L.DbFifoStatus),
-                          ("FIFO_HEAD_SLOT", L.DbFifoHead), ("MSI STATUS", L.MsiStatus)):
+                          ("FIFO_HEAD_SLOT", L.DbFifoHead), ("MSI STATUS", L.MsiStatus),
+                          ("DMA STATUS", L.DmaEngineStatus), ("DMA DONE_HEAD", L.DmaDone)):
         docs = _comments(flag_cls)
         for m in _enum_members(flag_cls):
             if m.name.endswith("_SHIFT"):
                 continue
             out.append(f"| {reg} | {m.name.removesuffix('_MASK')} | {_bits(int(m))} | {docs.get(m.name, '')} |")
+    out += ["", "DMA descriptor results:", "", enum_table(L.DmaResult)]
     return "\n".join(out) + "\n"
 
 

@@ -35,6 +35,10 @@ class EndpointParams:
     msi_vectors: int = 32               # MSI vectors the generator can request
     np_fifo_depth: int = 16             # non-posted requests queued for completion
     msi_timeout_cycles: int = 4096      # cycles to wait for cfg_interrupt_msi_sent/fail
+    dma_buf_size: int = 64 * 1024       # bytes of DMA buffer RAM
+    dma_tags: int = 16                  # read requests the DMA engine keeps outstanding
+    dma_desc_depth: int = 16            # queued DMA descriptors
+    dma_timeout_cycles: int = 16384     # completion timeout of a DMA read request
 
     def rtl_parameters(self) -> dict[str, int]:
         """Parameter overrides for the top-level module."""
@@ -45,6 +49,10 @@ class EndpointParams:
             "MSI_VECTORS": self.msi_vectors,
             "NP_FIFO_DEPTH": self.np_fifo_depth,
             "MSI_TIMEOUT_CYCLES": self.msi_timeout_cycles,
+            "DMA_BUF_SIZE": self.dma_buf_size,
+            "DMA_TAGS": self.dma_tags,
+            "DMA_DESC_DEPTH": self.dma_desc_depth,
+            "DMA_TIMEOUT_CYCLES": self.dma_timeout_cycles,
         }
 
     def to_env(self) -> str:
@@ -69,6 +77,8 @@ AXIS_DATA_WIDTH = 256
 AXIS_KEEP_WIDTH = AXIS_DATA_WIDTH // 32
 CQ_USER_WIDTH = 88
 CC_USER_WIDTH = 33
+RQ_USER_WIDTH = 62
+RC_USER_WIDTH = 75
 USER_CLK_HZ = 250_000_000
 
 # Host-side BARs.
@@ -93,6 +103,8 @@ class Region(enum.IntEnum):
     CSR = 0x0_0000
     DOORBELL = 0x0_1000
     MSI = 0x0_2000
+    DMA = 0x0_3000
+    DMA_BUF = 0x1_0000              # DMA buffer RAM, up to 64 KiB
     SRAM_WINDOW = 0x2_0000          # upper half of the local address space
 
 
@@ -111,6 +123,8 @@ class Csr(enum.IntEnum):
     DB_FIFO_DEPTH = 0x018           # read-only: ordered doorbell FIFO entries (build parameter)
     MSI_VECTORS = 0x01C             # read-only: MSI vectors (build parameter)
     NP_FIFO_DEPTH = 0x020           # read-only: queued non-posted requests (build parameter)
+    DMA_BUF_SIZE = 0x024            # read-only: DMA buffer RAM bytes (build parameter)
+    DMA_TAGS = 0x028                # read-only: outstanding DMA read requests (build parameter)
     # TLP counters, read-only, wrap at 2**32
     CNT_CQ_MEM_RD = 0x040           # memory reads received
     CNT_CQ_MEM_WR = 0x044           # memory writes received
@@ -127,6 +141,7 @@ class IntSource(enum.IntFlag):
     DB_FIFO = 1 << 1                # the ordered doorbell FIFO is not empty
     DB_OVERFLOW = 1 << 2            # the doorbell FIFO dropped an entry
     MSI_FAIL = 1 << 3               # an MSI request failed (see MsiReg.FAILED_VECTORS)
+    DMA_DONE = 1 << 4               # the DMA done FIFO is not empty
 
 
 INT_ENABLE_RESET = 0
@@ -177,6 +192,63 @@ class MsiReg(enum.IntEnum):
     SENT = 0x010                    # MSIs sent
     FAILED = 0x014                  # MSI requests failed (disabled, vector not enabled, timeout, core fail)
     FAILED_VECTORS = 0x018          # bitmap of vectors whose request failed; write 1 to clear
+
+
+class DmaReg(enum.IntEnum):
+    """Offsets inside Region.DMA."""
+
+    HOST_LO = 0x000                 # descriptor: host address [31:0]
+    HOST_HI = 0x004                 # descriptor: host address [63:32]
+    LOCAL = 0x008                   # descriptor: DMA buffer byte offset (same address mod 4 as the host's)
+    LENGTH = 0x00C                  # descriptor: bytes, 1 to 65536
+    SUBMIT = 0x010                  # write {tag[31:16], DmaDir[0]}: queue the descriptor
+    STATUS = 0x014                  # DmaEngineStatus fields
+    DONE_HEAD = 0x018               # oldest completion: DmaDone fields
+    DONE_POP = 0x01C                # write anything: drop the oldest completion
+    CNT_RD_REQ = 0x020              # read request TLPs sent
+    CNT_WR_TLP = 0x024              # write TLPs sent
+    CNT_CPL = 0x028                 # completion TLPs received
+    CNT_ERRORS = 0x02C              # descriptors completed with an error
+    CNT_RD_DW = 0x030               # completion payload dwords received
+    CNT_WR_DW = 0x034               # write payload dwords sent
+
+
+class DmaDir(enum.IntEnum):
+    READ = 0                        # host memory to DMA buffer (RQ reads, RC completions)
+    WRITE = 1                       # DMA buffer to host memory (RQ writes)
+
+
+class DmaResult(enum.IntEnum):
+    """Completion status of a DMA descriptor (DmaDone STATUS field)."""
+
+    OK = 0
+    UR = 1                          # a read completed with Unsupported Request
+    CA = 2                          # a read completed with Completer Abort
+    POISONED = 3                    # a completion carried poisoned data
+    TIMEOUT = 4                     # a read request got no (complete) answer in time
+    NO_BUS_MASTER = 5               # bus mastering disabled: nothing was sent
+    BAD_DESCRIPTOR = 6              # zero or too long, beyond the buffer, or host/local alignment differs
+    COMPLETION_ERROR = 7            # the core flagged the completion (bad length, address, tag)
+
+
+class DmaEngineStatus(enum.IntFlag):
+    """Fields of DmaReg.STATUS (QUEUED is a 16-bit field at bit 0)."""
+
+    QUEUED_MASK = 0xFFFF            # descriptors waiting
+    BUSY = 1 << 16                  # a descriptor is being processed
+    DESC_FULL = 1 << 17             # SUBMIT would be refused (counted in CNT_ERRORS, nothing queued)
+    DONE_FULL = 1 << 18             # the done FIFO is full: the engine waits
+
+
+class DmaDone(enum.IntFlag):
+    """Fields of DmaReg.DONE_HEAD (TAG is a 16-bit field at bit 0, STATUS 8 bits at 16)."""
+
+    TAG_MASK = 0xFFFF               # the descriptor's tag
+    STATUS_MASK = 0xFF << 16        # DmaResult
+    VALID = 1 << 31                 # an entry is present
+
+
+DMA_MAX_LENGTH = 0x10000
 
 
 class MsiStatus(enum.IntFlag):
@@ -601,7 +673,13 @@ def _verilog_items() -> list[tuple[str, int, int, str]]:
     ]
     for r in Region:
         items.append((f"REGION_{r.name}", int(r), AXIL_ADDR_WIDTH, "local-bus region base"))
-    for group, enum_cls in (("CSR", Csr), ("DB", DbReg), ("MSI", MsiReg)):
+    for m in DmaResult:
+        items.append((f"DMA_RESULT_{m.name}", int(m), 8, "DMA descriptor status"))
+    for m in (DmaEngineStatus.BUSY, DmaEngineStatus.DESC_FULL, DmaEngineStatus.DONE_FULL):
+        items.append((f"DMA_STATUS_{m.name}_BIT", int(m).bit_length() - 1, 32, "bit in DMA STATUS"))
+    items.append(("DMA_DONE_VALID_BIT", int(DmaDone.VALID).bit_length() - 1, 32, "bit in DMA DONE_HEAD"))
+    items.append(("DMA_MAX_LENGTH", DMA_MAX_LENGTH, 32, "largest DMA descriptor"))
+    for group, enum_cls in (("CSR", Csr), ("DB", DbReg), ("MSI", MsiReg), ("DMA", DmaReg)):
         for m in enum_cls:
             items.append((f"{group}_{m.name}", int(m), 12, f"offset in Region.{group}"))
     for m in IntSource:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from cocotb.triggers import ClockCycles, Event, First, RisingEdge, with_timeout, SimTimeoutError
+from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiLiteMaster
 from cocotbext.axi.constants import AxiResp
 
-from ..layout import (AXIL_DATA_WIDTH, Csr, DbReg, DB_SLOT_STRIDE, MsiReg, Region,
-                      IntSource, USER_CLK_HZ)
+from ..layout import (AXIL_DATA_WIDTH, Csr, DbReg, DB_SLOT_STRIDE, DmaDir, DmaDone, DmaEngineStatus,
+                      DmaReg, DmaResult, IntSource, MsiReg, Region, USER_CLK_HZ)
 
 WORD_BYTES = AXIL_DATA_WIDTH // 8
 CLK_PERIOD_NS = 1e9 / USER_CLK_HZ
@@ -151,6 +152,41 @@ class SoftCpu:
         value = await self.read32(Region.DOORBELL + DbReg.FIFO_HEAD_VALUE)
         await self.write32(Region.DOORBELL + DbReg.FIFO_POP, 0)
         return head & 0xFFFF, value
+
+    # -- DMA -----------------------------------------------------------------------
+
+    async def dma_submit(self, host: int, local: int, length: int, direction: DmaDir, tag: int) -> None:
+        """Queue one descriptor (raises if the engine's queue is full)."""
+        if await self.read32(Region.DMA + DmaReg.STATUS) & DmaEngineStatus.DESC_FULL:
+            raise BusError("DMA descriptor queue full")
+        await self.write32(Region.DMA + DmaReg.HOST_LO, host & 0xFFFF_FFFF)
+        await self.write32(Region.DMA + DmaReg.HOST_HI, host >> 32)
+        await self.write32(Region.DMA + DmaReg.LOCAL, local)
+        await self.write32(Region.DMA + DmaReg.LENGTH, length)
+        await self.write32(Region.DMA + DmaReg.SUBMIT, (tag & 0xFFFF) << 16 | int(direction))
+
+    async def dma_done(self, timeout_cycles: int = 100_000) -> tuple[int, DmaResult]:
+        """Next completed descriptor (tag, result), sleeping on irq; removes it."""
+        waited = 0
+        while True:
+            head = await self.read32(Region.DMA + DmaReg.DONE_HEAD)
+            if head & DmaDone.VALID:
+                await self.write32(Region.DMA + DmaReg.DONE_POP, 0)
+                return head & DmaDone.TAG_MASK, DmaResult((head & DmaDone.STATUS_MASK) >> 16)
+            if waited >= timeout_cycles:
+                raise FirmwareTimeout(f"no DMA completion within {timeout_cycles} cycles")
+            t0 = get_sim_time("ns")
+            await self.wait_irq(timeout_cycles - waited, "a DMA completion")
+            waited += max(1, int((get_sim_time("ns") - t0) / CLK_PERIOD_NS))
+
+    async def dma(self, host: int, local: int, length: int, direction: DmaDir, tag: int = 0,
+                  timeout_cycles: int = 100_000) -> DmaResult:
+        """One descriptor, waited for (requires IntSource.DMA_DONE enabled)."""
+        await self.dma_submit(host, local, length, direction, tag)
+        done_tag, result = await self.dma_done(timeout_cycles)
+        if done_tag != tag & 0xFFFF:
+            raise BusError(f"DMA completion for tag {done_tag}, expected {tag}")
+        return result
 
     # -- waiting -------------------------------------------------------------------
 

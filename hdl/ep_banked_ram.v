@@ -1,7 +1,7 @@
 /*
- * BAR0 SRAM: eight 32-bit banks, bank = dword address mod 8.
+ * Banked RAM (BAR0 SRAM, DMA buffer): eight 32-bit banks, bank = dword address mod 8.
  *
- * Port A (host, via CQ/CC) addresses every bank independently, so one 256-bit beat
+ * Port A (PCIe side) addresses every bank independently, so one 256-bit beat
  * of any dword alignment reads or writes eight consecutive dwords in one cycle.
  * Port B (local CPU window) accesses one dword.
  */
@@ -10,7 +10,7 @@
 `timescale 1ns / 1ps
 `default_nettype none
 
-module ep_bar0_sram #
+module ep_banked_ram #
 (
     // SRAM size in bytes (power of two, at least 256)
     parameter SIZE = 65536,
