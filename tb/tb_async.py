@@ -146,7 +146,9 @@ async def test_invalid_queues(dut):
         (QueueConfig(0, 100, **good), AsyncQueueError.BAD_SIZE),
         (QueueConfig(0, 4 * b.dev.max_queue_size, **good), AsyncQueueError.BAD_SIZE),
         (QueueConfig(0, 64, **good, mode=QueueMode.PACKED), AsyncQueueError.BAD_MODE),
-        (QueueConfig(0, 64, **good, mode=QueueMode.PUSH), AsyncQueueError.BAD_MODE),
+        (QueueConfig(0, 64, **good, mode=7), AsyncQueueError.BAD_MODE),                 # no such mode
+        (QueueConfig(0, 2 * layout.PUSH_RING_SLOTS, **good, mode=QueueMode.PUSH), AsyncQueueError.BAD_SIZE),
+        (QueueConfig(0, 64, **{**good, "device": 0}, mode=QueueMode.PUSH), AsyncQueueError.BAD_ADDRESS),
         (QueueConfig(0, 64, **{**good, "desc": good["desc"] + 8}), AsyncQueueError.BAD_ADDRESS),
         (QueueConfig(0, 64, **{**good, "device": 0}), AsyncQueueError.BAD_ADDRESS),
     ]

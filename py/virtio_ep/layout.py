@@ -371,6 +371,157 @@ class QueueMode(enum.IntEnum):
 
 
 # --------------------------------------------------------------------------
+# Rings (virtio 1.2, 2.7 split and 2.8 packed virtqueues) and the push ring
+# --------------------------------------------------------------------------
+
+
+class DescFlag(enum.IntFlag):
+    """Descriptor flags, split and packed."""
+
+    NEXT = 1
+    WRITE = 2                       # device-writable buffer
+    INDIRECT = 4
+    AVAIL = 1 << 7                  # packed only
+    USED = 1 << 15                  # packed only
+
+
+class SplitDesc:
+    """struct virtq_desc, 16 bytes."""
+
+    ADDR = Field(0, 8)
+    LEN = Field(8, 4)
+    FLAGS = Field(12, 2)
+    NEXT = Field(14, 2)
+    SIZE = 16
+
+
+class SplitAvail:
+    """struct virtq_avail: flags, idx, ring[size], used_event."""
+
+    FLAGS = Field(0, 2)
+    IDX = Field(2, 2)
+    RING = 4                        # u16 entries
+    ENTRY = 2
+    HEADER = 4
+
+
+class SplitUsed:
+    """struct virtq_used: flags, idx, ring[size] of {id u32, len u32}, avail_event."""
+
+    FLAGS = Field(0, 2)
+    IDX = Field(2, 2)
+    RING = 4
+    ENTRY = 8
+    ELEM_ID = Field(0, 4)
+    ELEM_LEN = Field(4, 4)
+    HEADER = 4
+
+
+AVAIL_F_NO_INTERRUPT = 1
+USED_F_NO_NOTIFY = 1
+
+
+class PackedDesc:
+    """struct pvirtq_desc, 16 bytes."""
+
+    ADDR = Field(0, 8)
+    LEN = Field(8, 4)
+    ID = Field(12, 2)
+    FLAGS = Field(14, 2)
+    SIZE = 16
+
+
+class PackedEvent:
+    """struct pvirtq_event_suppress: off_wrap, flags."""
+
+    OFF_WRAP = Field(0, 2)
+    FLAGS = Field(2, 2)
+    SIZE = 4
+
+
+class PackedEventFlag(enum.IntEnum):
+    ENABLE = 0
+    DISABLE = 1
+    DESC = 2
+
+
+PACKED_WRAP_SHIFT = 15              # off_wrap: bit 15 is the wrap counter
+
+
+class PushEntry:
+    """One slot of a device-allocated push ring in BAR0 (the driver writes it with posted
+    writes, then rings the queue doorbell with the new producer index). A chain is one or
+    more slots: NEXT links to the following slot. Payloads up to the slot's inline space
+    travel in the slot; larger ones are described by ADDR and read by the device."""
+
+    ID = Field(0, 2)                # buffer id, returned in the used entry
+    FLAGS = Field(2, 2)             # PushFlag
+    LEN = Field(4, 4)               # bytes of this buffer
+    ADDR = Field(8, 8)              # host address when not inline (or device-writable)
+    INLINE = 16                     # inline payload starts here
+    SIZE = 128                      # slot size: 112 bytes inline (as AWS ENA's 128-byte LLQ entries)
+
+
+class PushFlag(enum.IntFlag):
+    NEXT = 1                        # the chain continues in the next slot
+    WRITE = 2                       # device-writable buffer at ADDR (for responses)
+    INLINE = 4                      # the payload is in the slot
+
+
+PUSH_INLINE_MAX = PushEntry.SIZE - PushEntry.INLINE
+PUSH_RING_AREA = 0x2000             # BAR0 offset of push ring q: PUSH_RING_AREA + q * PUSH_RING_STRIDE
+PUSH_RING_STRIDE = 0x4000
+PUSH_RING_SLOTS = PUSH_RING_STRIDE // PushEntry.SIZE
+
+
+# --------------------------------------------------------------------------
+# Device requests (virtio 1.2, 5.1 net, 5.2 block, 5.4 entropy)
+# --------------------------------------------------------------------------
+
+
+class NetHdr:
+    """struct virtio_net_hdr with VERSION_1 (num_buffers present): 12 bytes."""
+
+    FLAGS = Field(0, 1)
+    GSO_TYPE = Field(1, 1)
+    HDR_LEN = Field(2, 2)
+    GSO_SIZE = Field(4, 2)
+    CSUM_START = Field(6, 2)
+    CSUM_OFFSET = Field(8, 2)
+    NUM_BUFFERS = Field(10, 2)
+    SIZE = 12
+
+
+NET_RX_QUEUE = 0
+NET_TX_QUEUE = 1
+
+
+class BlkReq:
+    """struct virtio_blk_req header; the status byte is the last device-writable byte."""
+
+    TYPE = Field(0, 4)
+    RESERVED = Field(4, 4)
+    SECTOR = Field(8, 8)
+    SIZE = 16
+
+
+class BlkType(enum.IntEnum):
+    IN = 0
+    OUT = 1
+    FLUSH = 4
+    GET_ID = 8
+
+
+class BlkStatus(enum.IntEnum):
+    OK = 0
+    IOERR = 1
+    UNSUPP = 2
+
+
+BLK_ID_BYTES = 20
+
+
+# --------------------------------------------------------------------------
 # Transport 1: virtio-pci modern (baseline), common configuration in BAR0
 # --------------------------------------------------------------------------
 

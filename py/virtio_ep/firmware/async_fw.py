@@ -18,18 +18,22 @@ from cocotb.triggers import Event
 from ..devices import VirtioDevice, bit
 from ..layout import (ASYNC_DOORBELL_CONFIG, ASYNC_DOORBELL_QUEUE0, ASYNC_MAGIC, ASYNC_MAILBOX_DATA,
                       ASYNC_MAX_QUEUES, ASYNC_MSI_CONFIG, ASYNC_QUEUE_ENABLE, ASYNC_QUEUE_ENTRY_STRIDE,
-                      ASYNC_QUEUE_STATE_ENABLED, ASYNC_QUEUE_STATE_STRIDE, ASYNC_STATE_NEEDS_RESET,
+                      ASYNC_QUEUE_STATE_ENABLED, ASYNC_QUEUE_STATE_STRIDE, ASYNC_STATE_NEEDS_RESET, PUSH_RING_SLOTS,
                       ASYNC_VERSION, AsyncDevicePage as DEV, AsyncDriverPage as DRV, AsyncQueueEntry as QE,
                       AsyncQueueError, AsyncReason, DriverFlag, AsyncResult, MboxOp, MboxStatus, QueueMode, SEQ_MASK,
                       VirtioFeature, VirtioStatus, pack_mbox_word, pack_seq_word, unpack_mbox_word,
                       unpack_seq_word)
+from ..rings.memory import RingError
+from .backends import backend_for
+from .datapath import DeviceQueue
 from .soft_cpu import SoftCpu
 
 VENDOR_ID = 0x1AF4                  # the virtio vendor ID, as virtio-pci devices report
-SUPPORTED_MODES = (QueueMode.SPLIT, QueueMode.PACKED)
+SUPPORTED_MODES = (QueueMode.SPLIT, QueueMode.PACKED, QueueMode.PUSH)
 
 # area alignment per mode (virtio 1.2, 2.7 and 2.8): descriptor, driver, device areas
 ALIGN = {QueueMode.SPLIT: (16, 2, 4), QueueMode.PACKED: (16, 4, 4)}
+PUSH_USED_ALIGN = 4                 # push mode: only the used ring (device area) is in host memory
 
 
 @dataclass
@@ -68,6 +72,9 @@ class AsyncTransportFirmware:
         self.published = Event()
         self.queue_notifications: dict[int, int] = {}
         self.config_ops = 0
+        self.backend = backend_for(device)
+        self.dq: dict[int, DeviceQueue] = {}
+        self.ring_errors: list[str] = []
 
     # -- device page --------------------------------------------------------------
 
@@ -115,6 +122,21 @@ class AsyncTransportFirmware:
         elif ASYNC_DOORBELL_QUEUE0 <= slot < ASYNC_DOORBELL_QUEUE0 + self.dev.num_queues:
             q = slot - ASYNC_DOORBELL_QUEUE0
             self.queue_notifications[q] = self.queue_notifications.get(q, 0) + 1
+            await self._on_queue(q, value)
+
+    async def _on_queue(self, q: int, value: int) -> None:
+        """Data path: only for a live device and an enabled queue; a ring the driver broke
+        puts the device into NEEDS_RESET (reason BAD_RING) instead of being trusted."""
+        dq = self.dq.get(q)
+        if dq is None or self.st.needs_reset or not self.st.status & VirtioStatus.DRIVER_OK:
+            return
+        try:
+            dq.doorbell(value)
+            await self.backend.on_notify(dq, self.dq)
+        except RingError as exc:
+            self.ring_errors.append(f"queue {q}: {exc.reason}: {exc}")
+            self.log.warning("queue %d: %s", q, exc)
+            await self.needs_reset(AsyncReason.BAD_RING)
 
     # -- control plane ----------------------------------------------------------------
 
@@ -148,6 +170,7 @@ class AsyncTransportFirmware:
         for q in list(st.queues):
             await self.cpu.write_sram_u32(DEV.QUEUE_STATE.offset + ASYNC_QUEUE_STATE_STRIDE * q, 0)
         st.queues.clear()
+        self.dq.clear()
         if st.needs_reset:
             st.needs_reset = False
             st.reason = AsyncReason.NONE
@@ -182,6 +205,7 @@ class AsyncTransportFirmware:
             state_addr = DEV.QUEUE_STATE.offset + ASYNC_QUEUE_STATE_STRIDE * q
             if not want:
                 del st.queues[q]
+                self.dq.pop(q, None)
                 await cpu.write_sram_u32(state_addr, 0)
                 continue
             raw = await cpu.read_sram(entry, QE.CONTROL.offset)
@@ -200,6 +224,9 @@ class AsyncTransportFirmware:
                 continue
             setup.mode = QueueMode(setup.mode)
             st.queues[q] = setup
+            if setup.mode != QueueMode.PACKED:
+                self.dq[q] = DeviceQueue(cpu, q, setup.mode, setup.desc, setup.driver, setup.device, setup.size,
+                                         setup.msi_vector)
             await cpu.write_sram_u32(state_addr, ASYNC_QUEUE_STATE_ENABLED)
         return result
 
@@ -210,6 +237,12 @@ class AsyncTransportFirmware:
             return AsyncQueueError.BAD_MODE
         if s.size == 0 or s.size > self.dev.max_queue_size or (s.mode == QueueMode.SPLIT and s.size & (s.size - 1)):
             return AsyncQueueError.BAD_SIZE
+        if s.mode == QueueMode.PUSH:
+            if s.size > PUSH_RING_SLOTS:
+                return AsyncQueueError.BAD_SIZE
+            if s.device == 0 or s.device % PUSH_USED_ALIGN:
+                return AsyncQueueError.BAD_ADDRESS
+            return AsyncQueueError.NONE
         for addr, align in zip((s.desc, s.driver, s.device), ALIGN[QueueMode(s.mode)]):
             if addr == 0 or addr % align:
                 return AsyncQueueError.BAD_ADDRESS

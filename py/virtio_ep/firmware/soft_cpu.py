@@ -204,7 +204,8 @@ class SoftCpu:
 
         Runs until `stop` is set (no timeout: an idle device sleeps by design).
         """
-        await self.enable_interrupts(IntSource.DB_PENDING)
+        # DMA completions wake the data path's waits (see dma_done)
+        await self.enable_interrupts(IntSource.DB_PENDING | IntSource.DMA_DONE)
         while not stop.is_set():
             if not self.irq.value:
                 await First(RisingEdge(self.irq), stop.wait())

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Protocol
 
-from ..layout import QueueMode, VirtioDeviceId, VirtioFeature
+from ..layout import PUSH_RING_SLOTS, QueueMode, VirtioDeviceId, VirtioFeature
 
 
 class TransportError(Exception):
@@ -109,7 +109,7 @@ def queue_layout(size: int) -> tuple[int, int, int]:
 
 
 async def virtio_probe(transport: Transport, wanted_features: int, alloc, recorder: OpRecorder | None = None,
-                       queue_size: int | None = None) -> ProbeResult:
+                       queue_size: int | None = None, mode: QueueMode = QueueMode.SPLIT) -> ProbeResult:
     """Initialize the device: discover, reset, negotiate, set up every queue, DRIVER_OK, read config.
 
     `alloc(nbytes) -> address` allocates host memory for driver-allocated rings.
@@ -123,10 +123,17 @@ async def virtio_probe(transport: Transport, wanted_features: int, alloc, record
     async with rec.op("features"):
         await transport.set_features(features)
     size = min(queue_size or info.max_queue_size, info.max_queue_size)
+    if mode == QueueMode.PUSH:
+        size = min(size, PUSH_RING_SLOTS)
     queues = []
     for q in range(info.num_queues):
         desc_len, avail_len, used_len = queue_layout(size)
-        queues.append(QueueConfig(q, size, alloc(desc_len), alloc(avail_len), alloc(used_len), msi_vector=1 + q))
+        if mode == QueueMode.PUSH:
+            # the ring is the device's (in BAR0); only the used ring is in host memory
+            queues.append(QueueConfig(q, size, 0, 0, alloc(used_len), msi_vector=1 + q, mode=mode))
+        else:
+            queues.append(QueueConfig(q, size, alloc(desc_len), alloc(avail_len), alloc(used_len),
+                                      msi_vector=1 + q, mode=mode))
     async with rec.op("queue setup"):
         queues = await transport.setup_queues(queues)
     async with rec.op("driver ok"):

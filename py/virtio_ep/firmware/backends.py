@@ -1,0 +1,132 @@
+"""Device back ends behind the queues: network loopback, block RAM disk, entropy source.
+
+Each takes the chains the driver made available, does the device's work through the
+queue's memory view (DMA for host memory) and completes them with used entries.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+
+from ..devices import VirtioDevice
+from ..layout import (BLK_ID_BYTES, BLK_SECTOR_SIZE, NET_RX_QUEUE, NET_TX_QUEUE, BlkConfig, BlkReq, BlkStatus,
+                      BlkType, NetHdr, VirtioDeviceId)
+from ..devices import get
+from ..rings.memory import Chain, gather, scatter
+from .datapath import DeviceQueue
+
+
+async def write_status(q: DeviceQueue, chain: Chain, status: int) -> None:
+    """The status byte is the last byte of the device-writable area."""
+    last = [b for b in chain.bufs if b.writable][-1]
+    await q.mem.write(last.addr + last.length - 1, bytes([status]))
+
+
+class NetLoopback:
+    """Every frame sent on TX is delivered on RX (header and payload, byte for byte)."""
+
+    def __init__(self, device: VirtioDevice):
+        self.waiting: deque[bytes] = deque()
+        self.delivered = 0
+        self.truncated = 0
+
+    async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> None:
+        tx, rx = queues.get(NET_TX_QUEUE), queues.get(NET_RX_QUEUE)
+        if tx is not None and q is tx:
+            while await tx.pending():
+                chain = await tx.next_chain()
+                self.waiting.append(await gather(tx.mem, chain))
+                await tx.complete(chain, 0)
+                tx.requests += 1
+            await tx.publish()
+        if rx is None:
+            return
+        delivered = False
+        while self.waiting and await rx.pending():
+            frame = bytearray(self.waiting.popleft())
+            frame[NetHdr.NUM_BUFFERS.offset:NetHdr.NUM_BUFFERS.offset + 2] = (1).to_bytes(2, "little")
+            chain = await rx.next_chain()
+            n = await scatter(rx.mem, chain, bytes(frame))
+            if n < len(frame):
+                self.truncated += 1
+            await rx.complete(chain, n)
+            rx.requests += 1
+            self.delivered += 1
+            delivered = True
+        if delivered:
+            await rx.publish()
+
+
+class RamDisk:
+    """A RAM disk of the device's capacity: read, write, flush, get-id, bounds checked."""
+
+    ID = b"virtio-ep ramdisk"
+
+    def __init__(self, device: VirtioDevice):
+        self.capacity = get(device.config, BlkConfig.CAPACITY) * BLK_SECTOR_SIZE
+        self.data = bytearray(self.capacity)
+        self.flushes = 0
+
+    async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> None:
+        while await q.pending():
+            chain = await q.next_chain()
+            written = await self.request(q, chain)
+            await q.complete(chain, written)
+            q.requests += 1
+        await q.publish()
+
+    async def request(self, q: DeviceQueue, chain: Chain) -> int:
+        out = await gather(q.mem, chain)
+        if len(out) < BlkReq.SIZE or chain.in_len < 1:
+            return 0
+        rtype = int.from_bytes(out[BlkReq.TYPE.offset:BlkReq.TYPE.offset + 4], "little")
+        sector = int.from_bytes(out[BlkReq.SECTOR.offset:BlkReq.SECTOR.offset + 8], "little")
+        start = sector * BLK_SECTOR_SIZE
+        room = chain.in_len - 1
+        if rtype == BlkType.IN:
+            if start + room > self.capacity or room % BLK_SECTOR_SIZE:
+                await write_status(q, chain, BlkStatus.IOERR)
+                return 1
+            return await scatter(q.mem, chain, bytes(self.data[start:start + room]) + bytes([BlkStatus.OK]))
+        if rtype == BlkType.OUT:
+            payload = out[BlkReq.SIZE:]
+            if start + len(payload) > self.capacity or len(payload) % BLK_SECTOR_SIZE:
+                status = BlkStatus.IOERR
+            else:
+                self.data[start:start + len(payload)] = payload
+                status = BlkStatus.OK
+            await write_status(q, chain, status)
+            return 1
+        if rtype == BlkType.FLUSH:
+            self.flushes += 1
+            await write_status(q, chain, BlkStatus.OK)
+            return 1
+        if rtype == BlkType.GET_ID:
+            ident = self.ID.ljust(BLK_ID_BYTES, b"\0")[:min(BLK_ID_BYTES, room)]
+            return await scatter(q.mem, chain, ident.ljust(room, b"\0") + bytes([BlkStatus.OK]))
+        await write_status(q, chain, BlkStatus.UNSUPP)
+        return 1
+
+
+class EntropySource:
+    """Fills every device-writable buffer with random bytes (seeded, so runs repeat)."""
+
+    def __init__(self, device: VirtioDevice, seed: int = 1):
+        self.rng = random.Random(seed)
+        self.bytes_delivered = 0
+
+    async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> None:
+        while await q.pending():
+            chain = await q.next_chain()
+            data = bytes(self.rng.randrange(256) for _ in range(chain.in_len))
+            n = await scatter(q.mem, chain, data)
+            self.bytes_delivered += n
+            await q.complete(chain, n)
+            q.requests += 1
+        await q.publish()
+
+
+def backend_for(device: VirtioDevice):
+    return {VirtioDeviceId.NET: NetLoopback, VirtioDeviceId.BLOCK: RamDisk,
+            VirtioDeviceId.ENTROPY: EntropySource}[device.device_id](device)

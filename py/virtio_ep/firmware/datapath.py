@@ -1,0 +1,84 @@
+"""Device-side data path: the queues of an enabled device, in split or push mode, and the
+memory views the firmware reaches host memory through (the DMA engine).
+
+Split rings live in host memory: the device reads avail entries, descriptors and data with
+DMA reads (non-posted). Push rings live in BAR0: the device reads slots through its SRAM
+window (no PCIe traffic) and only writes to the host (posted).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..layout import PUSH_RING_AREA, PUSH_RING_STRIDE, DmaDir, DmaResult, QueueMode, Region
+from ..rings.memory import Chain, RingError
+from ..rings.push import PushDevice, PushRing
+from ..rings.split import SplitDevice, SplitRing
+from .soft_cpu import SoftCpu
+
+SCRATCH = 0x0000                    # DMA buffer area for ring and data transfers
+
+
+class DmaMemory:
+    """Host memory as the firmware sees it: every access is a DMA descriptor through the
+    buffer RAM (host and buffer addresses kept equal modulo 4)."""
+
+    def __init__(self, cpu: SoftCpu, scratch: int = SCRATCH):
+        self.cpu = cpu
+        self.scratch = scratch
+
+    async def read(self, addr: int, length: int) -> bytes:
+        local = self.scratch + (addr & 3)
+        result = await self.cpu.dma(addr, local, length, DmaDir.READ)
+        if result != DmaResult.OK:
+            raise RingError("dma_" + result.name.lower(), f"DMA read of {length} bytes at 0x{addr:x}: {result.name}")
+        return await self.cpu.read_bytes(Region.DMA_BUF + local, length)
+
+    async def write(self, addr: int, data: bytes) -> None:
+        local = self.scratch + (addr & 3)
+        await self.cpu.write_bytes(Region.DMA_BUF + local, data)
+        result = await self.cpu.dma(addr, local, len(data), DmaDir.WRITE)
+        if result != DmaResult.OK:
+            raise RingError("dma_" + result.name.lower(), f"DMA write of {len(data)} bytes at 0x{addr:x}: {result.name}")
+
+
+def push_ring_base(queue: int) -> int:
+    return PUSH_RING_AREA + PUSH_RING_STRIDE * queue
+
+
+class DeviceQueue:
+    """One enabled queue on the device side."""
+
+    def __init__(self, cpu: SoftCpu, index: int, mode: QueueMode, desc: int, driver: int, device: int,
+                 size: int, msi_vector: int, event_idx: bool = False):
+        self.cpu = cpu
+        self.index = index
+        self.mode = mode
+        self.msi_vector = msi_vector
+        self.mem = DmaMemory(cpu)
+        if mode == QueueMode.PUSH:
+            self.ring = PushDevice(PushRing(push_ring_base(index), size, device), cpu.read_sram, self.mem)
+        elif mode == QueueMode.SPLIT:
+            self.ring = SplitDevice(SplitRing(desc, driver, device, size), self.mem, event_idx)
+        else:
+            raise RingError("mode", f"queue mode {mode.name} has no data path here yet")
+        self.log = logging.getLogger(f"cocotb.firmware.q{index}")
+        self.requests = 0
+
+    def doorbell(self, value: int) -> None:
+        if self.mode == QueueMode.PUSH:
+            self.ring.doorbell(value)
+
+    async def pending(self) -> int:
+        return await self.ring.pending()
+
+    async def next_chain(self) -> Chain:
+        return await self.ring.next_chain()
+
+    async def complete(self, chain: Chain, written: int) -> None:
+        await self.ring.push_used(chain.head, written)
+
+    async def publish(self) -> None:
+        """Publish used entries; interrupt the driver unless it suppressed interrupts."""
+        if await self.ring.publish_used():
+            await self.cpu.request_msi(self.msi_vector)

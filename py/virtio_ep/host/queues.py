@@ -1,0 +1,116 @@
+"""Host side of the data path: the driver's half of each queue, in split or push mode.
+
+Driver memory is the host's own RAM (the root complex model's memory pool): the driver
+touches it directly, with no PCIe traffic. Push rings are written through BAR0.
+"""
+
+from __future__ import annotations
+
+from ..layout import ASYNC_DOORBELL_QUEUE0, BAR_SRAM, PUSH_RING_AREA, PUSH_RING_STRIDE, QueueMode
+from ..rings.push import PushDriver, PushRing
+from ..rings.split import SplitDriver, SplitRing
+from .pcie_host import HostPcie
+from .virtio_core import QueueConfig
+
+
+class HostMemory:
+    """The host's RAM as the driver sees it (no TLPs)."""
+
+    def __init__(self, rc):
+        self.space = rc.mem_address_space
+
+    async def read(self, addr: int, length: int) -> bytes:
+        return bytes(await self.space.read(addr, length))
+
+    async def write(self, addr: int, data: bytes) -> None:
+        await self.space.write(addr, data)
+
+
+class BufferPool:
+    """Wrap-around allocator of driver buffers in one host memory region (requests complete
+    in order, so a buffer is free again by the time the pool wraps to it)."""
+
+    def __init__(self, alloc, size: int = 1 << 20):
+        self.base = alloc(size)
+        self.size = size
+        self.next = 0
+
+    def take(self, length: int, align: int = 64) -> int:
+        length = (length + align - 1) & ~(align - 1)
+        if self.next + length > self.size:
+            self.next = 0
+        addr = self.base + self.next
+        self.next += length
+        return addr
+
+
+class DriverQueue:
+    def __init__(self, host: HostPcie, cfg: QueueConfig, mem: HostMemory, pool: BufferPool):
+        self.host = host
+        self.cfg = cfg
+        self.mem = mem
+        self.pool = pool
+        self.mode = cfg.mode
+        self.msi_seen = 0
+        self.inbufs: dict[int, list[tuple[int, int]]] = {}
+        if cfg.mode == QueueMode.PUSH:
+            ring = PushRing(PUSH_RING_AREA + PUSH_RING_STRIDE * cfg.index, cfg.size, cfg.device)
+            self.ring = PushDriver(ring, self._bar_write, mem)
+        else:
+            self.ring = SplitDriver(SplitRing(cfg.desc, cfg.driver, cfg.device, cfg.size), mem)
+
+    async def _bar_write(self, offset: int, data: bytes) -> None:
+        await self.host.write(BAR_SRAM, offset, data)
+
+    async def init(self) -> None:
+        await self.ring.init()
+        self.msi_seen = self.host.msi_count(self.cfg.msi_vector)
+
+    async def add(self, out: list[bytes], inb: list[int]) -> int:
+        """Queue one request: device-readable payloads and device-writable buffer sizes."""
+        inbufs = [(self.pool.take(n), n) for n in inb]
+        if self.mode == QueueMode.PUSH:
+            items = []
+            for data in out:
+                if len(data) <= self.ring.inline_max:
+                    items.append(data)
+                else:
+                    addr = self.pool.take(len(data))
+                    await self.mem.write(addr, data)
+                    items.append((addr, len(data)))
+            buf_id = await self.ring.add(items, inbufs)
+        else:
+            bufs = []
+            for data in out:
+                addr = self.pool.take(len(data))
+                await self.mem.write(addr, data)
+                bufs.append((addr, len(data), False))
+            buf_id = await self.ring.add(bufs + [(a, n, True) for a, n in inbufs])
+        self.inbufs[buf_id] = inbufs
+        return buf_id
+
+    async def read_in(self, buf_id: int, length: int) -> bytes:
+        """The first `length` bytes the device wrote into the request's writable buffers."""
+        out = bytearray()
+        for addr, n in self.inbufs.pop(buf_id):
+            take = min(n, length - len(out))
+            if take > 0:
+                out += await self.mem.read(addr, take)
+        return bytes(out)
+
+    async def kick(self) -> None:
+        if self.mode == QueueMode.PUSH:
+            await self.host.ring_doorbell(ASYNC_DOORBELL_QUEUE0 + self.cfg.index, self.ring.producer())
+        elif await self.ring.publish():
+            await self.host.ring_doorbell(ASYNC_DOORBELL_QUEUE0 + self.cfg.index, self.ring.avail_idx)
+
+    async def wait_used(self, count: int, timeout_ns: int) -> list[tuple[int, int]]:
+        """Sleep on the queue's MSI until `count` requests are used; return (id, length)."""
+        got: list[tuple[int, int]] = []
+        deadline = self.host.now_ns() + timeout_ns
+        while True:
+            got += await self.ring.used()
+            if len(got) >= count:
+                return got
+            await self.host.wait_msi(self.cfg.msi_vector, self.msi_seen + 1, max(deadline - self.host.now_ns(), 0))
+            self.msi_seen = self.host.msi_count(self.cfg.msi_vector)

@@ -1,0 +1,180 @@
+"""Split virtqueue (virtio 1.2, 2.7), scalar reference: driver and device halves.
+
+The driver half writes descriptors, the avail ring and avail.idx, and reads used; the
+device half reads avail, walks chains (with indirect tables) and writes used entries and
+used.idx. Both follow the specification's ordering: entries before the index that
+publishes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..layout import (AVAIL_F_NO_INTERRUPT, USED_F_NO_NOTIFY, DescFlag, SplitAvail, SplitDesc,
+                      SplitUsed)
+from .memory import Buf, Chain, Memory, RingError, u16, u32, u64
+
+IDX_MASK = 0xFFFF
+
+
+@dataclass(frozen=True)
+class SplitRing:
+    desc: int
+    avail: int
+    used: int
+    size: int
+
+    def avail_slot(self, i: int) -> int:
+        return self.avail + SplitAvail.RING + SplitAvail.ENTRY * (i % self.size)
+
+    def used_slot(self, i: int) -> int:
+        return self.used + SplitUsed.RING + SplitUsed.ENTRY * (i % self.size)
+
+    @property
+    def used_event(self) -> int:          # in the avail ring, after its entries
+        return self.avail + SplitAvail.RING + SplitAvail.ENTRY * self.size
+
+    @property
+    def avail_event(self) -> int:         # in the used ring, after its entries
+        return self.used + SplitUsed.RING + SplitUsed.ENTRY * self.size
+
+
+def pack_desc(addr: int, length: int, flags: int, nxt: int) -> bytes:
+    return (addr.to_bytes(8, "little") + length.to_bytes(4, "little") + flags.to_bytes(2, "little")
+            + nxt.to_bytes(2, "little"))
+
+
+def need_event(event: int, new: int, old: int) -> bool:
+    """vring_need_event: did the index pass `event` between old and new (mod 2**16)?"""
+    return ((new - event - 1) & IDX_MASK) < ((new - old) & IDX_MASK)
+
+
+class SplitDriver:
+    def __init__(self, ring: SplitRing, mem: Memory, event_idx: bool = False):
+        self.ring = ring
+        self.mem = mem
+        self.event_idx = event_idx
+        self.free = list(range(ring.size))
+        self.chain_of: dict[int, list[int]] = {}
+        self.avail_idx = 0
+        self.kicked_idx = 0
+        self.last_used = 0
+
+    async def init(self) -> None:
+        await self.mem.write(self.ring.avail, bytes(SplitAvail.HEADER))
+        await self.mem.write(self.ring.used, bytes(SplitUsed.HEADER))
+
+    async def add(self, bufs: list[tuple[int, int, bool]]) -> int:
+        """Chain (addr, len, writable) buffers, put the head in the avail ring; return it.
+        avail.idx is not written: publish() does, for one or many chains."""
+        if len(bufs) > len(self.free):
+            raise RingError("ring_full", f"{len(bufs)} descriptors wanted, {len(self.free)} free")
+        ids = [self.free.pop(0) for _ in bufs]
+        for k, (addr, length, writable) in enumerate(bufs):
+            flags = (DescFlag.WRITE if writable else 0) | (DescFlag.NEXT if k + 1 < len(bufs) else 0)
+            nxt = ids[k + 1] if k + 1 < len(bufs) else 0
+            await self.mem.write(self.ring.desc + SplitDesc.SIZE * ids[k], pack_desc(addr, length, flags, nxt))
+        head = ids[0]
+        self.chain_of[head] = ids
+        await self.mem.write(self.ring.avail_slot(self.avail_idx), head.to_bytes(2, "little"))
+        self.avail_idx = (self.avail_idx + 1) & IDX_MASK
+        return head
+
+    async def publish(self) -> bool:
+        """Write avail.idx; return whether the device wants a notification."""
+        await self.mem.write(self.ring.avail + SplitAvail.IDX.offset, self.avail_idx.to_bytes(2, "little"))
+        old, self.kicked_idx = self.kicked_idx, self.avail_idx
+        if self.event_idx:
+            event = u16(await self.mem.read(self.ring.avail_event, 2))
+            return need_event(event, self.avail_idx, old)
+        return not u16(await self.mem.read(self.ring.used + SplitUsed.FLAGS.offset, 2)) & USED_F_NO_NOTIFY
+
+    async def used(self) -> list[tuple[int, int]]:
+        """New used entries (head, written length); their descriptors are freed."""
+        idx = u16(await self.mem.read(self.ring.used + SplitUsed.IDX.offset, 2))
+        out = []
+        while self.last_used != idx:
+            elem = await self.mem.read(self.ring.used_slot(self.last_used), SplitUsed.ENTRY)
+            head, length = u32(elem, SplitUsed.ELEM_ID.offset), u32(elem, SplitUsed.ELEM_LEN.offset)
+            if head not in self.chain_of:
+                raise RingError("bad_used_id", f"used entry names id {head}, which is not in flight")
+            self.free += self.chain_of.pop(head)
+            out.append((head, length))
+            self.last_used = (self.last_used + 1) & IDX_MASK
+        if self.event_idx:
+            await self.mem.write(self.ring.used_event, self.last_used.to_bytes(2, "little"))
+        return out
+
+
+class SplitDevice:
+    def __init__(self, ring: SplitRing, mem: Memory, event_idx: bool = False):
+        self.ring = ring
+        self.mem = mem
+        self.event_idx = event_idx
+        self.last_avail = 0
+        self.used_idx = 0
+        self.signalled_used = 0
+
+    async def avail_idx(self) -> int:
+        return u16(await self.mem.read(self.ring.avail + SplitAvail.IDX.offset, 2))
+
+    async def pending(self) -> int:
+        """Chains the driver has made available and the device has not taken."""
+        n = (await self.avail_idx() - self.last_avail) & IDX_MASK
+        if n > self.ring.size:
+            raise RingError("avail_idx_jump", f"avail.idx moved {n} entries ahead on a ring of {self.ring.size}")
+        return n
+
+    async def next_chain(self) -> Chain:
+        head = u16(await self.mem.read(self.ring.avail_slot(self.last_avail), 2))
+        self.last_avail = (self.last_avail + 1) & IDX_MASK
+        return Chain(head, await self.walk(head))
+
+    async def walk(self, head: int) -> list[Buf]:
+        """Follow a chain; validate index range, loops, length and nesting of indirect tables."""
+        size = self.ring.size
+        if head >= size:
+            raise RingError("index_range", f"head {head} beyond the ring size {size}")
+        bufs: list[Buf] = []
+        table, table_size, i, seen, indirect = self.ring.desc, size, head, 0, False
+        while True:
+            raw = await self.mem.read(table + SplitDesc.SIZE * i, SplitDesc.SIZE)
+            addr, length = u64(raw, SplitDesc.ADDR.offset), u32(raw, SplitDesc.LEN.offset)
+            flags, nxt = u16(raw, SplitDesc.FLAGS.offset), u16(raw, SplitDesc.NEXT.offset)
+            seen += 1
+            if seen > table_size:
+                raise RingError("loop", f"chain from {head} longer than its table ({table_size}): a loop")
+            if flags & DescFlag.INDIRECT:
+                if indirect:
+                    raise RingError("nested_indirect", "indirect descriptor inside an indirect table")
+                if flags & DescFlag.NEXT or length == 0 or length % SplitDesc.SIZE:
+                    raise RingError("bad_indirect", f"indirect table of {length} bytes with flags 0x{flags:x}")
+                table, table_size, i, seen, indirect = addr, length // SplitDesc.SIZE, 0, 0, True
+                continue
+            if length == 0:
+                raise RingError("zero_length", f"descriptor {i} of chain {head} has length 0")
+            writable = bool(flags & DescFlag.WRITE)
+            if not writable and any(b.writable for b in bufs):
+                raise RingError("order", "a device-readable buffer after a device-writable one")
+            bufs.append(Buf(addr, length, writable))
+            if not flags & DescFlag.NEXT:
+                return bufs
+            if nxt >= table_size:
+                raise RingError("index_range", f"next {nxt} beyond the table size {table_size}")
+            i = nxt
+
+    async def push_used(self, head: int, length: int) -> None:
+        """Write one used entry; the index is published by publish_used()."""
+        elem = head.to_bytes(4, "little") + length.to_bytes(4, "little")
+        await self.mem.write(self.ring.used_slot(self.used_idx), elem)
+        self.used_idx = (self.used_idx + 1) & IDX_MASK
+
+    async def publish_used(self) -> bool:
+        """Write used.idx; return whether the driver wants an interrupt."""
+        await self.mem.write(self.ring.used + SplitUsed.IDX.offset, self.used_idx.to_bytes(2, "little"))
+        old, self.signalled_used = self.signalled_used, self.used_idx
+        if self.event_idx:
+            event = u16(await self.mem.read(self.ring.used_event, 2))
+            return need_event(event, self.used_idx, old)
+        return not u16(await self.mem.read(self.ring.avail + SplitAvail.FLAGS.offset, 2)) & AVAIL_F_NO_INTERRUPT
+
