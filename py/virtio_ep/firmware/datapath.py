@@ -17,6 +17,7 @@ from ..rings.split import SplitDevice, SplitRing
 from .soft_cpu import SoftCpu
 
 SCRATCH = 0x0000                    # DMA buffer area for ring and data transfers
+CHUNK = 0x4000                      # largest single DMA transfer through the scratch area
 
 
 class DmaMemory:
@@ -28,18 +29,25 @@ class DmaMemory:
         self.scratch = scratch
 
     async def read(self, addr: int, length: int) -> bytes:
-        local = self.scratch + (addr & 3)
-        result = await self.cpu.dma(addr, local, length, DmaDir.READ)
-        if result != DmaResult.OK:
-            raise RingError("dma_" + result.name.lower(), f"DMA read of {length} bytes at 0x{addr:x}: {result.name}")
-        return await self.cpu.read_bytes(Region.DMA_BUF + local, length)
+        out = bytearray()
+        for off in range(0, length, CHUNK):
+            n = min(CHUNK, length - off)
+            local = self.scratch + ((addr + off) & 3)
+            result = await self.cpu.dma(addr + off, local, n, DmaDir.READ)
+            if result != DmaResult.OK:
+                raise RingError("dma_" + result.name.lower(), f"DMA read of {n} bytes at 0x{addr + off:x}: {result.name}")
+            out += await self.cpu.read_bytes(Region.DMA_BUF + local, n)
+        return bytes(out)
 
     async def write(self, addr: int, data: bytes) -> None:
-        local = self.scratch + (addr & 3)
-        await self.cpu.write_bytes(Region.DMA_BUF + local, data)
-        result = await self.cpu.dma(addr, local, len(data), DmaDir.WRITE)
-        if result != DmaResult.OK:
-            raise RingError("dma_" + result.name.lower(), f"DMA write of {len(data)} bytes at 0x{addr:x}: {result.name}")
+        for off in range(0, len(data), CHUNK):
+            piece = data[off:off + CHUNK]
+            local = self.scratch + ((addr + off) & 3)
+            await self.cpu.write_bytes(Region.DMA_BUF + local, piece)
+            result = await self.cpu.dma(addr + off, local, len(piece), DmaDir.WRITE)
+            if result != DmaResult.OK:
+                raise RingError("dma_" + result.name.lower(),
+                                f"DMA write of {len(piece)} bytes at 0x{addr + off:x}: {result.name}")
 
 
 def push_ring_base(queue: int) -> int:
