@@ -20,7 +20,7 @@ from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
 from virtio_ep.layout import BLK_SECTOR_SIZE, BlkStatus, QueueMode
 
-MODES = {"split": QueueMode.SPLIT, "push": QueueMode.PUSH}
+MODES = {"split": QueueMode.SPLIT, "packed": QueueMode.PACKED, "push": QueueMode.PUSH}
 MIXED_REQUESTS = int(os.environ.get("DATAPATH_REQUESTS", "60"))
 
 

@@ -224,9 +224,10 @@ class AsyncTransportFirmware:
                 continue
             setup.mode = QueueMode(setup.mode)
             st.queues[q] = setup
-            if setup.mode != QueueMode.PACKED:
-                self.dq[q] = DeviceQueue(cpu, q, setup.mode, setup.desc, setup.driver, setup.device, setup.size,
-                                         setup.msi_vector)
+            dq = DeviceQueue(cpu, q, setup.mode, setup.desc, setup.driver, setup.device, setup.size,
+                             setup.msi_vector)
+            await dq.init()
+            self.dq[q] = dq
             await cpu.write_sram_u32(state_addr, ASYNC_QUEUE_STATE_ENABLED)
         return result
 

@@ -12,6 +12,7 @@ import logging
 
 from ..layout import PUSH_RING_AREA, PUSH_RING_STRIDE, DmaDir, DmaResult, QueueMode, Region
 from ..rings.memory import Chain, RingError
+from ..rings.packed import PackedDevice, PackedRing
 from ..rings.push import PushDevice, PushRing
 from ..rings.split import SplitDevice, SplitRing
 from .soft_cpu import SoftCpu
@@ -69,9 +70,14 @@ class DeviceQueue:
         elif mode == QueueMode.SPLIT:
             self.ring = SplitDevice(SplitRing(desc, driver, device, size), self.mem, event_idx)
         else:
-            raise RingError("mode", f"queue mode {mode.name} has no data path here yet")
+            self.ring = PackedDevice(PackedRing(desc, driver, device, size), self.mem)
         self.log = logging.getLogger(f"cocotb.firmware.q{index}")
         self.requests = 0
+
+    async def init(self) -> None:
+        """Device-side ring state in host memory (packed: the device event suppression)."""
+        if isinstance(self.ring, PackedDevice):
+            await self.ring.init()
 
     def doorbell(self, value: int) -> None:
         if self.mode == QueueMode.PUSH:

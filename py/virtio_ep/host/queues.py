@@ -7,6 +7,7 @@ touches it directly, with no PCIe traffic. Push rings are written through BAR0.
 from __future__ import annotations
 
 from ..layout import ASYNC_DOORBELL_QUEUE0, BAR_SRAM, PUSH_RING_AREA, PUSH_RING_STRIDE, QueueMode
+from ..rings.packed import PackedDriver, PackedRing
 from ..rings.push import PushDriver, PushRing
 from ..rings.split import SplitDriver, SplitRing
 from .pcie_host import HostPcie
@@ -56,6 +57,8 @@ class DriverQueue:
         if cfg.mode == QueueMode.PUSH:
             ring = PushRing(PUSH_RING_AREA + PUSH_RING_STRIDE * cfg.index, cfg.size, cfg.device)
             self.ring = PushDriver(ring, self._bar_write, mem)
+        elif cfg.mode == QueueMode.PACKED:
+            self.ring = PackedDriver(PackedRing(cfg.desc, cfg.driver, cfg.device, cfg.size), mem)
         else:
             self.ring = SplitDriver(SplitRing(cfg.desc, cfg.driver, cfg.device, cfg.size), mem)
 
@@ -102,7 +105,8 @@ class DriverQueue:
         if self.mode == QueueMode.PUSH:
             await self.host.ring_doorbell(ASYNC_DOORBELL_QUEUE0 + self.cfg.index, self.ring.producer())
         elif await self.ring.publish():
-            await self.host.ring_doorbell(ASYNC_DOORBELL_QUEUE0 + self.cfg.index, self.ring.avail_idx)
+            value = self.ring.avail_idx if self.mode == QueueMode.SPLIT else self.ring.next_avail
+            await self.host.ring_doorbell(ASYNC_DOORBELL_QUEUE0 + self.cfg.index, value)
 
     async def wait_used(self, count: int, timeout_ns: int) -> list[tuple[int, int]]:
         """Sleep on the queue's MSI until `count` requests are used; return (id, length)."""

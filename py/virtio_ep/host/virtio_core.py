@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Protocol
 
-from ..layout import PUSH_RING_SLOTS, QueueMode, VirtioDeviceId, VirtioFeature
+from ..layout import PUSH_RING_SLOTS, PackedEvent, QueueMode, VirtioDeviceId, VirtioFeature
 
 
 class TransportError(Exception):
@@ -131,6 +131,10 @@ async def virtio_probe(transport: Transport, wanted_features: int, alloc, record
         if mode == QueueMode.PUSH:
             # the ring is the device's (in BAR0); only the used ring is in host memory
             queues.append(QueueConfig(q, size, 0, 0, alloc(used_len), msi_vector=1 + q, mode=mode))
+        elif mode == QueueMode.PACKED:
+            # one descriptor ring; driver and device areas hold the event suppression words
+            queues.append(QueueConfig(q, size, alloc(desc_len), alloc(PackedEvent.SIZE), alloc(PackedEvent.SIZE),
+                                      msi_vector=1 + q, mode=mode))
         else:
             queues.append(QueueConfig(q, size, alloc(desc_len), alloc(avail_len), alloc(used_len),
                                       msi_vector=1 + q, mode=mode))
