@@ -12,13 +12,14 @@ import cocotb
 from cocotb.triggers import with_timeout
 
 from ep_tb import EndpointTb
+from scenarios import exercise_block, exercise_entropy, exercise_net
 from virtio_ep.devices import DEVICES
 from virtio_ep.firmware.async_fw import AsyncTransportFirmware
 from virtio_ep.host.async_transport import AsyncTransport
 from virtio_ep.host.queues import BufferPool, DriverQueue, HostMemory
 from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
-from virtio_ep.layout import BLK_SECTOR_SIZE, BlkStatus, QueueMode
+from virtio_ep.layout import QueueMode
 
 MODES = {"split": QueueMode.SPLIT, "packed": QueueMode.PACKED, "push": QueueMode.PUSH}
 MIXED_REQUESTS = int(os.environ.get("DATAPATH_REQUESTS", "60"))
@@ -48,22 +49,7 @@ def rng_for_test() -> random.Random:
 @cocotb.parametrize(mode=list(MODES))
 async def test_net_loopback(dut, mode: str):
     tb, fw, task, queues = await bring_up(dut, "net", MODES[mode])
-    rng = rng_for_test()
-    net = NetDriver(queues)
-    await net.fill_rx(32)
-    sent = []
-    for n in range(MIXED_REQUESTS):
-        size = rng.choice([14, 60, 64, 100, 200, 512, 1000, 1514])
-        frame = bytes(rng.randrange(256) for _ in range(size))
-        cuts = sorted(rng.sample(range(1, size), k=min(2, size - 1))) if n % 3 == 0 else None
-        await net.send(frame, cuts)
-        sent.append(frame)
-        got = await net.receive(1)
-        assert got == [frame], f"frame {n} ({size} bytes, cuts {cuts}) came back different"
-        await net.reap_tx(1)
-        if net.rx_posted < 8:
-            await net.fill_rx(16)
-    assert fw.backend.delivered == len(sent) and fw.backend.truncated == 0
+    await exercise_net(NetDriver(queues), fw.backend, MIXED_REQUESTS, rng_for_test())
     assert fw.ring_errors == []
     fw.stop.set()
     await task
@@ -73,30 +59,7 @@ async def test_net_loopback(dut, mode: str):
 @cocotb.parametrize(mode=list(MODES))
 async def test_block_ram_disk(dut, mode: str):
     tb, fw, task, queues = await bring_up(dut, "block", MODES[mode])
-    rng = rng_for_test()
-    blk = BlkDriver(queues[0])
-    capacity = fw.backend.capacity // BLK_SECTOR_SIZE
-    mirror = {}
-    for n in range(MIXED_REQUESTS):
-        sector = rng.randrange(0, capacity - 4)
-        count = rng.choice([1, 1, 2, 4])
-        if n % 2 == 0:
-            data = bytes(rng.randrange(256) for _ in range(count * BLK_SECTOR_SIZE))
-            assert await blk.write(sector, data) == BlkStatus.OK
-            for k in range(count):
-                mirror[sector + k] = data[k * BLK_SECTOR_SIZE:(k + 1) * BLK_SECTOR_SIZE]
-        else:
-            status, data = await blk.read(sector, count)
-            assert status == BlkStatus.OK
-            for k in range(count):
-                expect = mirror.get(sector + k, bytes(BLK_SECTOR_SIZE))
-                assert data[k * BLK_SECTOR_SIZE:(k + 1) * BLK_SECTOR_SIZE] == expect, f"sector {sector + k}"
-    assert await blk.flush() == BlkStatus.OK and fw.backend.flushes == 1
-    status, ident = await blk.get_id()
-    assert status == BlkStatus.OK and ident.rstrip(b"\0") == fw.backend.ID
-    assert (await blk.read(capacity - 1, 2))[0] == BlkStatus.IOERR
-    assert await blk.write(capacity, bytes(BLK_SECTOR_SIZE)) == BlkStatus.IOERR
-    assert await blk.raw(0x55, 0, 1) == BlkStatus.UNSUPP
+    await exercise_block(BlkDriver(queues[0]), fw.backend, MIXED_REQUESTS, rng_for_test())
     assert fw.ring_errors == []
     fw.stop.set()
     await task
@@ -106,13 +69,7 @@ async def test_block_ram_disk(dut, mode: str):
 @cocotb.parametrize(mode=list(MODES))
 async def test_entropy(dut, mode: str):
     tb, fw, task, queues = await bring_up(dut, "entropy", MODES[mode])
-    rng_drv = RngDriver(queues[0])
-    total = 0
-    for n in (16, 64, 100, 256):
-        data = await rng_drv.read(n)
-        assert len(data) == n and len(set(data)) > 1, f"{n} entropy bytes: {data.hex()}"
-        total += n
-    assert fw.backend.bytes_delivered == total
+    await exercise_entropy(RngDriver(queues[0]), fw.backend)
     fw.stop.set()
     await task
 

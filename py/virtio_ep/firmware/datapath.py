@@ -55,22 +55,39 @@ def push_ring_base(queue: int) -> int:
     return PUSH_RING_AREA + PUSH_RING_STRIDE * queue
 
 
+class SramMemory:
+    """BAR0 SRAM through the local-bus window: rings the device placed in its own memory
+    (resource-table transport). Addresses are BAR0 offsets; no PCIe traffic."""
+
+    def __init__(self, cpu: SoftCpu):
+        self.cpu = cpu
+
+    async def read(self, addr: int, length: int) -> bytes:
+        return await self.cpu.read_sram(addr, length)
+
+    async def write(self, addr: int, data: bytes) -> None:
+        await self.cpu.write_sram(addr, data)
+
+
 class DeviceQueue:
-    """One enabled queue on the device side."""
+    """One enabled queue on the device side. `mem` reaches the buffers (host memory, by
+    DMA); the ring itself is in host memory (split, packed), or in BAR0 (push, and split
+    rings the device placed there: `ring_in_bar0`)."""
 
     def __init__(self, cpu: SoftCpu, index: int, mode: QueueMode, desc: int, driver: int, device: int,
-                 size: int, msi_vector: int, event_idx: bool = False):
+                 size: int, msi_vector: int, event_idx: bool = False, ring_in_bar0: bool = False):
         self.cpu = cpu
         self.index = index
         self.mode = mode
         self.msi_vector = msi_vector
         self.mem = DmaMemory(cpu)
+        ring_mem = SramMemory(cpu) if ring_in_bar0 else self.mem
         if mode == QueueMode.PUSH:
             self.ring = PushDevice(PushRing(push_ring_base(index), size, device), cpu.read_sram, self.mem)
         elif mode == QueueMode.SPLIT:
-            self.ring = SplitDevice(SplitRing(desc, driver, device, size), self.mem, event_idx)
+            self.ring = SplitDevice(SplitRing(desc, driver, device, size), ring_mem, event_idx)
         else:
-            self.ring = PackedDevice(PackedRing(desc, driver, device, size), self.mem)
+            self.ring = PackedDevice(PackedRing(desc, driver, device, size), ring_mem)
         self.log = logging.getLogger(f"cocotb.firmware.q{index}")
         self.requests = 0
 

@@ -16,8 +16,11 @@ from cocotb.triggers import Event
 
 from ..devices import VirtioDevice
 from ..host.virtio_core import queue_layout
-from ..layout import (RSC_MAGIC, RSC_RING_AREA, RSC_RING_STRIDE, RSC_VERSION, RSC_VRING_STRIDE, RscDriver,
-                      RscTable, RscVring, VirtioStatus)
+from ..layout import (RSC_MAGIC, RSC_RING_AREA, RSC_RING_STRIDE, RSC_VERSION, RSC_VRING_STRIDE, QueueMode,
+                      RscDriver, RscTable, RscVring, VirtioStatus)
+from ..rings.memory import RingError
+from .backends import backend_for
+from .datapath import DeviceQueue
 from .soft_cpu import SoftCpu
 
 CONFIG_DOORBELL = 0
@@ -57,6 +60,9 @@ class ResourceTableFirmware:
         self.status = 0
         self.features = 0
         self.refused = 0
+        self.backend = backend_for(device)
+        self.dq: dict[int, DeviceQueue] = {}
+        self.ring_errors: list[str] = []
         self.stop = Event()
         self.published = Event()
         self.queue_notifications: dict[int, int] = {}
@@ -92,8 +98,18 @@ class ResourceTableFirmware:
     async def _on_doorbell(self, slot: int, value: int) -> None:
         if slot == CONFIG_DOORBELL:
             await self._on_config()
-        else:
-            self.queue_notifications[slot - 1] = self.queue_notifications.get(slot - 1, 0) + 1
+            return
+        q = slot - 1
+        self.queue_notifications[q] = self.queue_notifications.get(q, 0) + 1
+        dq = self.dq.get(q)
+        if dq is None:
+            return
+        try:
+            await self.backend.on_notify(dq, self.dq)
+        except RingError as exc:
+            # no status word to report it in: the queue is stopped and the error recorded
+            self.ring_errors.append(f"queue {q}: {exc.reason}: {exc}")
+            self.dq.pop(q, None)
 
     async def _on_config(self) -> None:
         cpu = self.cpu
@@ -101,6 +117,7 @@ class ResourceTableFirmware:
         status = await cpu.read_sram_u32(RscDriver.STATUS.offset)
         if status == 0:
             self.status, self.features = 0, 0
+            self.dq.clear()
             return
         if status & VirtioStatus.FEATURES_OK and not self.status & VirtioStatus.FEATURES_OK:
             features = await cpu.read_sram_int(RscDriver.DRIVER_FEATURES.offset, RscDriver.DRIVER_FEATURES.size)
@@ -110,4 +127,8 @@ class ResourceTableFirmware:
                 self.log.warning("driver features 0x%x refused; the driver cannot be told", features)
                 return
             self.features = features
+        if status & VirtioStatus.DRIVER_OK and not self.status & VirtioStatus.DRIVER_OK:
+            # the rings are where the device put them: in BAR0, reached through the window
+            self.dq = {i: DeviceQueue(cpu, i, QueueMode.SPLIT, v.desc, v.driver, v.device, v.num, v.msi_vector,
+                                      ring_in_bar0=True) for i, v in enumerate(self.vrings)}
         self.status = status

@@ -27,6 +27,19 @@ class HostMemory:
         await self.space.write(addr, data)
 
 
+class BarMemory:
+    """BAR0 as memory (rings the device placed there): posted writes, non-posted reads."""
+
+    def __init__(self, host: HostPcie):
+        self.host = host
+
+    async def read(self, addr: int, length: int) -> bytes:
+        return await self.host.read(BAR_SRAM, addr, length)
+
+    async def write(self, addr: int, data: bytes) -> None:
+        await self.host.write(BAR_SRAM, addr, data)
+
+
 class BufferPool:
     """Wrap-around allocator of driver buffers in one host memory region (requests complete
     in order, so a buffer is free again by the time the pool wraps to it)."""
@@ -46,7 +59,9 @@ class BufferPool:
 
 
 class DriverQueue:
-    def __init__(self, host: HostPcie, cfg: QueueConfig, mem: HostMemory, pool: BufferPool):
+    def __init__(self, host: HostPcie, cfg: QueueConfig, mem: HostMemory, pool: BufferPool,
+                 ring_mem=None):
+        """`ring_mem`: where the ring lives if not in host RAM (BarMemory: device-placed)."""
         self.host = host
         self.cfg = cfg
         self.mem = mem
@@ -58,9 +73,9 @@ class DriverQueue:
             ring = PushRing(PUSH_RING_AREA + PUSH_RING_STRIDE * cfg.index, cfg.size, cfg.device)
             self.ring = PushDriver(ring, self._bar_write, mem)
         elif cfg.mode == QueueMode.PACKED:
-            self.ring = PackedDriver(PackedRing(cfg.desc, cfg.driver, cfg.device, cfg.size), mem)
+            self.ring = PackedDriver(PackedRing(cfg.desc, cfg.driver, cfg.device, cfg.size), ring_mem or mem)
         else:
-            self.ring = SplitDriver(SplitRing(cfg.desc, cfg.driver, cfg.device, cfg.size), mem)
+            self.ring = SplitDriver(SplitRing(cfg.desc, cfg.driver, cfg.device, cfg.size), ring_mem or mem)
 
     async def _bar_write(self, offset: int, data: bytes) -> None:
         await self.host.write(BAR_SRAM, offset, data)
