@@ -223,7 +223,9 @@ class EndpointTb:
 
     def alloc_host(self, nbytes: int) -> int:
         """Host memory for driver-allocated structures (buddy allocator: naturally aligned)."""
-        return self.rc.mem_pool.alloc_region(max(nbytes, 64)).get_absolute_address(0)
+        # whole 16-byte units: device reads cover whole dwords, and the root complex model
+        # answers Completer Abort for any byte outside an allocated region
+        return self.rc.mem_pool.alloc_region(max((nbytes + 15) & ~15, 64)).get_absolute_address(0)
 
     async def init(self, timeout_ns: int = 20_000) -> None:
         """Wait for the core's reset, enumerate, enable bus mastering and MSI."""

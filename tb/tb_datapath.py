@@ -19,7 +19,7 @@ from virtio_ep.host.async_transport import AsyncTransport
 from virtio_ep.host.queues import BufferPool, DriverQueue, HostMemory
 from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
-from virtio_ep.layout import QueueMode
+from virtio_ep.layout import NET_TX_QUEUE, AsyncReason, QueueMode, VirtioFeature
 
 MODES = {"split": QueueMode.SPLIT, "packed": QueueMode.PACKED, "push": QueueMode.PUSH}
 MIXED_REQUESTS = int(os.environ.get("DATAPATH_REQUESTS", "60"))
@@ -87,5 +87,65 @@ async def test_push_inline_needs_no_device_read(dut):
     await net.reap_tx(1)
     device_reads = [r for r in tb.tlps.since(mark) if r.direction == "up" and r.kind == "mem_read"]
     assert device_reads == [], f"{len(device_reads)} device reads for an inline push request"
+    fw.stop.set()
+    await task
+
+
+@cocotb.test()
+async def test_split_indirect_and_event_idx(dut):
+    """Split ring with VIRTIO_F_EVENT_IDX negotiated and every chain in an indirect table:
+    the device walks the tables and both sides use the event indices."""
+    tb = await EndpointTb.start(dut)
+    dev = DEVICES["net"]()
+    fw = AsyncTransportFirmware(tb.cpu, dev, tb.params.db_slots)
+    task = cocotb.start_soon(fw.run())
+    await with_timeout(fw.published.wait(), 50_000, "ns")
+    wanted = default_driver_features() | (1 << VirtioFeature.EVENT_IDX)
+    res = await virtio_probe(AsyncTransport(tb.host), wanted, tb.alloc_host, queue_size=64)
+    assert res.features & (1 << VirtioFeature.EVENT_IDX) and res.features & (1 << VirtioFeature.INDIRECT_DESC)
+    mem, pool = HostMemory(tb.rc), BufferPool(tb.alloc_host)
+    queues = {q.index: DriverQueue(tb.host, q, mem, pool, event_idx=True, indirect=True) for q in res.queues}
+    for q in queues.values():
+        await q.init()
+    assert all(fw.dq[i].ring.event_idx for i in queues)
+    await exercise_net(NetDriver(queues), fw.backend, MIXED_REQUESTS // 2, rng_for_test())
+    tx = queues[NET_TX_QUEUE].ring
+    assert all(len(ids) == 1 for ids in tx.chain_of.values()), "chains should take one ring descriptor"
+    avail_event = int.from_bytes(await mem.read(tx.ring.avail_event, 2), "little")
+    assert avail_event == fw.dq[NET_TX_QUEUE].ring.last_avail, "device did not publish avail_event"
+    assert fw.ring_errors == []
+    fw.stop.set()
+    await task
+
+
+@cocotb.test()
+async def test_corrupt_ring_needs_reset_and_recovers(dut):
+    """A driver that breaks its ring (avail.idx jumps past the ring size, or a head index out
+    of range): the device stops trusting it, sets NEEDS_RESET with reason BAD_RING and sends
+    MSI 0; after a reset the device works again."""
+    tb, fw, task, queues = await bring_up(dut, "entropy", QueueMode.SPLIT)
+    drv_transport = AsyncTransport(tb.host)
+    await drv_transport.discover()
+    q = queues[0]
+    ring = q.ring.ring
+    mem = HostMemory(tb.rc)
+    for corrupt in ("idx_jump", "head_range"):
+        if corrupt == "idx_jump":
+            await mem.write(ring.avail + 2, (ring.size + 5).to_bytes(2, "little"))
+        else:
+            await mem.write(ring.avail_slot(q.ring.avail_idx), (ring.size + 3).to_bytes(2, "little"))
+            await mem.write(ring.avail + 2, ((q.ring.avail_idx + 1) & 0xFFFF).to_bytes(2, "little"))
+        await tb.host.ring_doorbell(1, 0)
+        state = await drv_transport.wait_event(200_000)
+        assert state.needs_reset and state.reason == AsyncReason.BAD_RING, state
+        expected_reason = "avail_idx_jump" if corrupt == "idx_jump" else "index_range"
+        assert expected_reason in fw.ring_errors[-1], fw.ring_errors
+        # recovery: reset and set the device up again
+        res = await virtio_probe(drv_transport, default_driver_features(), tb.alloc_host, queue_size=64)
+        q = DriverQueue(tb.host, res.queues[0], mem, BufferPool(tb.alloc_host))
+        await q.init()
+        ring = q.ring.ring
+        data = await RngDriver(q).read(32)
+        assert len(data) == 32
     fw.stop.set()
     await task

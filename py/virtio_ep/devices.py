@@ -56,7 +56,8 @@ def net_device(mac: bytes = bytes.fromhex("525400123456"), mtu: int = 1500,
     put(cfg, NetConfig.MAX_VIRTQUEUE_PAIRS, 1)
     put(cfg, NetConfig.MTU, mtu)
     features = (bit(VirtioFeature.VERSION_1) | bit(NetFeature.MAC) | bit(NetFeature.STATUS)
-                | bit(NetFeature.MTU) | bit(VirtioFeature.RING_PACKED))
+                | bit(NetFeature.MTU) | bit(VirtioFeature.RING_PACKED) | bit(VirtioFeature.EVENT_IDX)
+                | bit(VirtioFeature.INDIRECT_DESC))
     return VirtioDevice("net", VirtioDeviceId.NET, features, 2, queue_size, cfg, writable=[NetConfig.MAC])
 
 

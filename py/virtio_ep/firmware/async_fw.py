@@ -225,7 +225,7 @@ class AsyncTransportFirmware:
             setup.mode = QueueMode(setup.mode)
             st.queues[q] = setup
             dq = DeviceQueue(cpu, q, setup.mode, setup.desc, setup.driver, setup.device, setup.size,
-                             setup.msi_vector)
+                             setup.msi_vector, event_idx=bool(st.features & bit(VirtioFeature.EVENT_IDX)))
             await dq.init()
             self.dq[q] = dq
             await cpu.write_sram_u32(state_addr, ASYNC_QUEUE_STATE_ENABLED)

@@ -60,7 +60,7 @@ class BufferPool:
 
 class DriverQueue:
     def __init__(self, host: HostPcie, cfg: QueueConfig, mem: HostMemory, pool: BufferPool,
-                 ring_mem=None):
+                 ring_mem=None, event_idx: bool = False, indirect: bool = False):
         """`ring_mem`: where the ring lives if not in host RAM (BarMemory: device-placed)."""
         self.host = host
         self.cfg = cfg
@@ -75,7 +75,8 @@ class DriverQueue:
         elif cfg.mode == QueueMode.PACKED:
             self.ring = PackedDriver(PackedRing(cfg.desc, cfg.driver, cfg.device, cfg.size), ring_mem or mem)
         else:
-            self.ring = SplitDriver(SplitRing(cfg.desc, cfg.driver, cfg.device, cfg.size), ring_mem or mem)
+            self.ring = SplitDriver(SplitRing(cfg.desc, cfg.driver, cfg.device, cfg.size), ring_mem or mem, event_idx)
+        self.indirect = indirect and cfg.mode == QueueMode.SPLIT
 
     async def _bar_write(self, offset: int, data: bytes) -> None:
         await self.host.write(BAR_SRAM, offset, data)
@@ -103,7 +104,9 @@ class DriverQueue:
                 addr = self.pool.take(len(data))
                 await self.mem.write(addr, data)
                 bufs.append((addr, len(data), False))
-            buf_id = await self.ring.add(bufs + [(a, n, True) for a, n in inbufs])
+            chain = bufs + [(a, n, True) for a, n in inbufs]
+            table = self.pool.take(16 * len(chain)) if self.indirect and len(chain) > 1 else None
+            buf_id = await self.ring.add(chain, indirect_table=table)
         self.inbufs[buf_id] = inbufs
         return buf_id
 

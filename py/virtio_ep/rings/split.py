@@ -64,9 +64,25 @@ class SplitDriver:
         await self.mem.write(self.ring.avail, bytes(SplitAvail.HEADER))
         await self.mem.write(self.ring.used, bytes(SplitUsed.HEADER))
 
-    async def add(self, bufs: list[tuple[int, int, bool]]) -> int:
+    async def add(self, bufs: list[tuple[int, int, bool]], indirect_table: int | None = None) -> int:
         """Chain (addr, len, writable) buffers, put the head in the avail ring; return it.
-        avail.idx is not written: publish() does, for one or many chains."""
+        With `indirect_table` (host memory for len(bufs) descriptors) the chain goes into
+        that table and takes one ring descriptor. avail.idx is not written: publish() does."""
+        if indirect_table is not None:
+            table = b"".join(
+                pack_desc(addr, length, (DescFlag.WRITE if w else 0) | (DescFlag.NEXT if k + 1 < len(bufs) else 0),
+                          k + 1 if k + 1 < len(bufs) else 0)
+                for k, (addr, length, w) in enumerate(bufs))
+            await self.mem.write(indirect_table, table)
+            if not self.free:
+                raise RingError("ring_full", "no descriptor free")
+            head = self.free.pop(0)
+            await self.mem.write(self.ring.desc + SplitDesc.SIZE * head,
+                                 pack_desc(indirect_table, len(table), DescFlag.INDIRECT, 0))
+            self.chain_of[head] = [head]
+            await self.mem.write(self.ring.avail_slot(self.avail_idx), head.to_bytes(2, "little"))
+            self.avail_idx = (self.avail_idx + 1) & IDX_MASK
+            return head
         if len(bufs) > len(self.free):
             raise RingError("ring_full", f"{len(bufs)} descriptors wanted, {len(self.free)} free")
         ids = [self.free.pop(0) for _ in bufs]
@@ -169,8 +185,14 @@ class SplitDevice:
         await self.mem.write(self.ring.used_slot(self.used_idx), elem)
         self.used_idx = (self.used_idx + 1) & IDX_MASK
 
+    async def want_notifications(self) -> None:
+        """With event index: ask to be notified when the driver adds past what was taken."""
+        if self.event_idx:
+            await self.mem.write(self.ring.avail_event, self.last_avail.to_bytes(2, "little"))
+
     async def publish_used(self) -> bool:
         """Write used.idx; return whether the driver wants an interrupt."""
+        await self.want_notifications()
         await self.mem.write(self.ring.used + SplitUsed.IDX.offset, self.used_idx.to_bytes(2, "little"))
         old, self.signalled_used = self.signalled_used, self.used_idx
         if self.event_idx:
