@@ -122,11 +122,21 @@ class SplitDriver:
         return out
 
 
+KNOWN_FLAGS = int(DescFlag.NEXT | DescFlag.WRITE | DescFlag.INDIRECT)
+
+
+def in_windows(addr: int, length: int, windows: list[tuple[int, int]] | None) -> bool:
+    return windows is None or any(lo <= addr and addr + length <= hi for lo, hi in windows)
+
+
 class SplitDevice:
-    def __init__(self, ring: SplitRing, mem: Memory, event_idx: bool = False):
+    def __init__(self, ring: SplitRing, mem: Memory, event_idx: bool = False,
+                 windows: list[tuple[int, int]] | None = None):
+        """`windows`: host address ranges buffers and indirect tables must lie in (None: any)."""
         self.ring = ring
         self.mem = mem
         self.event_idx = event_idx
+        self.windows = windows
         self.last_avail = 0
         self.used_idx = 0
         self.signalled_used = 0
@@ -160,15 +170,21 @@ class SplitDevice:
             seen += 1
             if seen > table_size:
                 raise RingError("loop", f"chain from {head} longer than its table ({table_size}): a loop")
+            if flags & ~KNOWN_FLAGS:
+                raise RingError("bad_flags", f"descriptor {i} of chain {head} has flags 0x{flags:x}")
             if flags & DescFlag.INDIRECT:
                 if indirect:
                     raise RingError("nested_indirect", "indirect descriptor inside an indirect table")
                 if flags & DescFlag.NEXT or length == 0 or length % SplitDesc.SIZE:
                     raise RingError("bad_indirect", f"indirect table of {length} bytes with flags 0x{flags:x}")
+                if not in_windows(addr, length, self.windows):
+                    raise RingError("address", f"indirect table at 0x{addr:x} outside the allowed windows")
                 table, table_size, i, seen, indirect = addr, length // SplitDesc.SIZE, 0, 0, True
                 continue
             if length == 0:
                 raise RingError("zero_length", f"descriptor {i} of chain {head} has length 0")
+            if not in_windows(addr, length, self.windows):
+                raise RingError("address", f"buffer 0x{addr:x}+{length} outside the allowed windows")
             writable = bool(flags & DescFlag.WRITE)
             if not writable and any(b.writable for b in bufs):
                 raise RingError("order", "a device-readable buffer after a device-writable one")
