@@ -140,9 +140,37 @@ class OpRecorder:
         self.ops.append(st)
 
 
+class LatencyInjector:
+    """Adds HostLatencies to the root complex model without serialising it: each delayed TLP
+    is handed on by its own coroutine, so later TLPs are not held up (same delay keeps order)."""
+
+    def __init__(self, rc: RootComplex, lat: layout.HostLatencies):
+        self.lat = lat
+        msi_addr = rc.msi_region.get_absolute_address(0)
+        up = rc.handle_tlp
+
+        async def delayed(tlp, ns):
+            await Timer(ns, "ns")
+            await up(tlp)
+
+        async def handle(tlp):
+            kind = TlpCounter.kind(tlp)
+            if kind == "mem_read" and lat.device_read_ns:
+                cocotb.start_soon(delayed(tlp, lat.device_read_ns))     # host memory answers late
+            elif kind == "completion" and lat.host_read_ns:
+                cocotb.start_soon(delayed(tlp, lat.host_read_ns))       # the CPU's BAR load returns late
+            elif kind == "mem_write" and tlp.address == msi_addr and lat.msi_ns:
+                cocotb.start_soon(delayed(tlp, lat.msi_ns))             # interrupt delivery
+            else:
+                await up(tlp)
+
+        rc.handle_tlp = handle
+
+
 class EndpointTb:
     def __init__(self, dut, bar0_aperture: int | None = None, msi_mask_capable: bool = True,
-                 costs: FirmwareCosts = FirmwareCosts(), max_payload: int = 512):
+                 costs: FirmwareCosts = FirmwareCosts(), max_payload: int = 512,
+                 latencies: layout.HostLatencies | None = None):
         self.dut = dut
         self.params = params_from_env()
         self.log = logging.getLogger("cocotb.tb")
@@ -193,6 +221,9 @@ class EndpointTb:
 
         self.tlps = TlpCounter()
         self.tlps.attach(self.rc)
+        # zero by default (tests check behaviour); benchmarks pass HOST_LATENCIES
+        self.latencies = latencies or layout.HostLatencies.from_env(os.environ.get("HOST_LATENCIES", "none"))
+        LatencyInjector(self.rc, self.latencies)
 
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         self.axil.write_if.log.setLevel(logging.WARNING)

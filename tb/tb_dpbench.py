@@ -77,7 +77,7 @@ async def test_datapath_bench(dut, mode: str):
             await net.reap_tx(1)
             assert got == [frame], f"{mode} {size}: frame differs"
             samples.append(per_request(tb, tb.tlps.since(mark), tb.cycles(t0, tb.now_ns())))
-        row = {"mode": mode, "size": size}
+        row = {"mode": mode, "size": size, "latencies": os.environ.get("LAT_LABEL", "none")}
         for key in samples[0]:
             row[key] = statistics.median(s[key] for s in samples)
         row["throughput_MBps"] = size / (row["latency_cycles"] * 4e-9) / 1e6

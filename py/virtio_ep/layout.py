@@ -68,6 +68,36 @@ class EndpointParams:
 
 DEFAULT_PARAMS = EndpointParams()
 
+
+@dataclass(frozen=True)
+class HostLatencies:
+    """Latencies the test bench adds to the root-complex model, which itself answers at once.
+
+    Defaults from published measurements (see docs/results.md when it exists):
+    device_read_ns  a device's read of host memory, request to completion, Gen3 x8: about
+                    0.5 to 0.9 us; an FPGA endpoint measured about 850 ns
+    host_read_ns    a host CPU load from a device BAR: about 1 us, the CPU stalled meanwhile
+    msi_ns          MSI write to the driver's handler running (interrupt delivery and entry)
+    """
+
+    device_read_ns: int = 850
+    host_read_ns: int = 1000
+    msi_ns: int = 1000
+
+    def to_env(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in self.__dict__.items())
+
+    @classmethod
+    def from_env(cls, text: str | None) -> "HostLatencies":
+        if text is None or text == "":
+            return cls()
+        if text == "none":
+            return cls(0, 0, 0)
+        return cls(**{k: int(v) for k, v in (item.split("=") for item in text.split(","))})
+
+
+NO_LATENCY = HostLatencies(0, 0, 0)
+
 # Identity of the endpoint, readable by the local CPU.
 EP_ID = 0x7645_5030                 # "vEP0"
 EP_VERSION = 0x0001_0000            # major.minor in 16.16

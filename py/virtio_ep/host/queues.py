@@ -105,8 +105,10 @@ class DriverQueue:
                 await self.mem.write(addr, data)
                 bufs.append((addr, len(data), False))
             chain = bufs + [(a, n, True) for a, n in inbufs]
-            table = self.pool.take(16 * len(chain)) if self.indirect and len(chain) > 1 else None
-            buf_id = await self.ring.add(chain, indirect_table=table)
+            if self.indirect and len(chain) > 1:
+                buf_id = await self.ring.add(chain, indirect_table=self.pool.take(16 * len(chain)))
+            else:
+                buf_id = await self.ring.add(chain)
         self.inbufs[buf_id] = inbufs
         return buf_id
 
