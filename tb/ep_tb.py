@@ -109,6 +109,53 @@ class OpStats:
     read_offsets: list[tuple[int, int]] = field(default_factory=list)   # (BAR0 offset, bytes) read
 
 
+class PortMonitor:
+    """Counts TLPs where the RTL sees them: frames on the core's CQ, CC, RQ and RC interfaces
+    and MSIs the core issues on the RTL's request, with payload dwords; it hooks the core
+    model's interface objects (no per-cycle sampling)."""
+
+    def __init__(self, dev: UltraScalePlusPcieDevice):
+        self.counts: Counter = Counter()
+        self._wrap_send(dev.cq_source, "cq", 4)
+        self._wrap_recv(dev.cc_sink, "cc", 3)
+        self._wrap_recv(dev.rq_sink, "rq", 4)
+        self._wrap_send(dev.rc_source, "rc", 3)
+        msi = dev.functions[0].msi_cap
+        issue = msi.issue_msi_interrupt
+
+        async def counted_msi(*args, **kwargs):
+            self.counts["msi"] += 1
+            return await issue(*args, **kwargs)
+        msi.issue_msi_interrupt = counted_msi
+
+    def _record(self, port: str, frame, header_dw: int) -> None:
+        self.counts[port] += 1
+        self.counts[f"{port}_dw"] += max(len(frame.data) - header_dw, 0)
+        if port == "rq":
+            req_type = (frame.data[2] >> 11) & 0xF
+            self.counts["rq_read" if req_type == layout.ReqType.MEM_READ else "rq_write"] += 1
+
+    def _wrap_send(self, source, port: str, header_dw: int) -> None:
+        send = source.send
+
+        async def counted(frame):
+            self._record(port, frame, header_dw)
+            return await send(frame)
+        source.send = counted
+
+    def _wrap_recv(self, sink, port: str, header_dw: int) -> None:
+        recv = sink.recv
+
+        async def counted():
+            frame = await recv()
+            self._record(port, frame, header_dw)
+            return frame
+        sink.recv = counted
+
+    def snapshot(self) -> Counter:
+        return Counter(self.counts)
+
+
 class OpRecorder:
     """Context manager per operation: `async with rec.op("reset"): ...`."""
 
@@ -221,6 +268,7 @@ class EndpointTb:
 
         self.tlps = TlpCounter()
         self.tlps.attach(self.rc)
+        self.ports = PortMonitor(self.dev)
         # zero by default (tests check behaviour); benchmarks pass HOST_LATENCIES
         self.latencies = latencies or layout.HostLatencies.from_env(os.environ.get("HOST_LATENCIES", "none"))
         LatencyInjector(self.rc, self.latencies)

@@ -12,6 +12,7 @@ import cocotb
 from cocotb.triggers import with_timeout
 
 from ep_tb import EndpointTb
+from virtio_ep import layout
 from scenarios import exercise_block, exercise_entropy, exercise_net
 from virtio_ep.devices import DEVICES
 from virtio_ep.firmware.async_fw import AsyncTransportFirmware
@@ -147,5 +148,33 @@ async def test_corrupt_ring_needs_reset_and_recovers(dut):
         ring = q.ring.ring
         data = await RngDriver(q).read(32)
         assert len(data) == 32
+    fw.stop.set()
+    await task
+
+
+@cocotb.test()
+@cocotb.parametrize(mode=list(MODES))
+async def test_port_monitors_agree_with_link(dut, mode: str):
+    """Per request, the TLPs counted on the RTL's CQ/CC/RQ/RC ports and the MSIs the core
+    issued equal the TLPs the root complex saw, kind by kind."""
+    tb, fw, task, queues = await bring_up(dut, "net", MODES[mode])
+    net = NetDriver(queues)
+    await net.fill_rx(4)
+    for size in (64, 1500):
+        # a read completes only after every earlier posted write has reached CQ: both
+        # observation points then start from the same TLP
+        await tb.host.read(layout.BAR_SRAM, 0, 4)
+        before, mark = tb.ports.snapshot(), tb.tlps.mark()
+        await net.send(bytes(range(256)) * (size // 256) + bytes(size % 256))
+        await net.receive(1)
+        await net.reap_tx(1)
+        port = tb.ports.snapshot() - before
+        link = tb.tlps.counts(mark)
+        assert port["cq"] == link["down mem_read"] + link["down mem_write"], (port, link)
+        assert port["cc"] == link["up completion"], (port, link)
+        assert port["rq_read"] == link["up mem_read"], (port, link)
+        assert port["rq_write"] + port["msi"] == link["up msi/mem_write"], (port, link)
+        assert port["rc"] == link["down completion"], (port, link)
+        assert port["msi"] == 2, f"{port['msi']} MSIs for one frame (TX and RX expected)"
     fw.stop.set()
     await task

@@ -117,6 +117,7 @@ def run(
     extra_env: Mapping[str, str] | None = None,
     name: str | None = None,
     log_file: Path | None = None,
+    test_filter: str | None = None,
 ) -> Path:
     """Run one cocotb test module; raise SimulationFailed if any of its tests failed."""
     bdir = build(sim, params, waves)
@@ -141,6 +142,7 @@ def run(
         extra_env=env,
         timescale=("1ns", "1ps"),
         log_file=log_file,
+        test_filter=test_filter,
     )
     total, failed = get_results(results)
     if total == 0:
