@@ -5,6 +5,7 @@
 #   make test     the whole suite: lint, layout checks, every test on both simulators
 #                 (SIM=icarus or SIM=verilator runs one)
 #   make bench    measured comparisons: tables printed, markdown and PNG written under docs/
+#   make regress  the pyuvm regression: SEEDS=N seeds (default 8), SIM=, TESTS=, SEED_BASE=
 #   make lint     verilator --lint-only -Wall on hdl/
 #   make waves    open the newest FST (run with WAVES=1 first) in GTKWave
 #
@@ -23,7 +24,7 @@ export WAVES
 # apt packages: a command to check and the package that provides it
 APT_NEEDS := iverilog:iverilog g++:g++ make:make
 
-.PHONY: all setup wave-deps sim test bench lint waves clean
+.PHONY: all setup wave-deps sim test bench regress lint waves clean
 
 all: sim
 
@@ -54,6 +55,9 @@ sim: $(STAMP) wave-deps
 
 test: $(STAMP) wave-deps
 	$(VPY) -m pytest -n $(JOBS) -q tb
+
+regress: $(STAMP)
+	$(VPY) -m virtio_ep.regress --sim $(or $(SIM),icarus)
 
 bench: $(STAMP)
 	$(VPY) -m virtio_ep.bench --sim $(or $(SIM),icarus)

@@ -46,6 +46,12 @@ class TlpCounter:
     """Counts every TLP crossing the root complex, by direction and kind, with bytes."""
 
     records: list[TlpRecord] = field(default_factory=list)
+    listeners: list = field(default_factory=list)       # called with every record (monitors)
+
+    def _add(self, rec: TlpRecord) -> None:
+        self.records.append(rec)
+        for listener in self.listeners:
+            listener(rec)
 
     @staticmethod
     def kind(tlp) -> str:
@@ -64,11 +70,11 @@ class TlpCounter:
         down, up = rc.downstream_send, rc.handle_tlp
 
         async def counted_down(tlp):
-            self.records.append(TlpRecord(get_sim_time("ns"), "down", self.kind(tlp), tlp))
+            self._add(TlpRecord(get_sim_time("ns"), "down", self.kind(tlp), tlp))
             await down(tlp)
 
         async def counted_up(tlp):
-            self.records.append(TlpRecord(get_sim_time("ns"), "up", self.kind(tlp), tlp))
+            self._add(TlpRecord(get_sim_time("ns"), "up", self.kind(tlp), tlp))
             await up(tlp)
 
         rc.downstream_send = counted_down

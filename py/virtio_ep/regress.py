@@ -1,0 +1,104 @@
+"""`make regress`: the pyuvm regression over many seeds, in parallel on the available cores.
+
+Writes a JUnit XML and a merged coverage report under sim_build/, prints a summary, and
+for every failure the exact command that reproduces it from its seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+from . import simrun
+
+MODULE = "tb_uvm"
+TESTS = ("RegressionTest",)
+
+
+def run_seed(sim: str, test: str, seed: int) -> dict:
+    name = f"regress-{test}-{seed}"
+    cov = simrun.BUILD_ROOT / sim / f"{name}.coverage.json"
+    log = simrun.BUILD_ROOT / sim / f"{name}.log"
+    t0 = time.monotonic()
+    try:
+        results = simrun.run(sim, MODULE, seed=seed, name=name, test_filter=f"^{MODULE}.{test}$", log_file=log,
+                             extra_env={"COVERAGE_FILE": str(cov), "COCOTB_LOG_LEVEL": "WARNING"})
+        ok, error = True, ""
+    except Exception as exc:           # a failed simulation or test
+        results, ok, error = None, False, str(exc)
+    coverage = json.loads(cov.read_text()) if cov.exists() else {}
+    return {"sim": sim, "test": test, "seed": seed, "ok": ok, "error": error, "seconds": time.monotonic() - t0,
+            "coverage": coverage, "results": str(results) if results else "", "log": str(log)}
+
+
+def merge_coverage(runs: list[dict]) -> dict:
+    merged: dict[str, Counter] = {}
+    for r in runs:
+        for group, bins in r["coverage"].items():
+            merged.setdefault(group, Counter())
+            for b, n in bins.items():
+                merged[group][b] += n
+    return {g: dict(c) for g, c in merged.items()}
+
+
+def write_junit(runs: list[dict], path) -> None:
+    suite = ET.Element("testsuite", name="virtio_ep regression", tests=str(len(runs)),
+                       failures=str(sum(not r["ok"] for r in runs)))
+    for r in runs:
+        case = ET.SubElement(suite, "testcase", classname=f"{MODULE}.{r['sim']}",
+                             name=f"{r['test']}[seed={r['seed']}]", time=f"{r['seconds']:.2f}")
+        if not r["ok"]:
+            ET.SubElement(case, "failure", message=r["error"][:500]).text = f"log: {r['log']}"
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def repro(r: dict) -> str:
+    return f"make regress SIM={r['sim']} SEEDS=1 SEED_BASE={r['seed']}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sim", default="icarus", choices=simrun.SIMULATORS)
+    ap.add_argument("--seeds", type=int, default=int(os.environ.get("SEEDS", "8")))
+    ap.add_argument("--seed-base", type=int, default=int(os.environ.get("SEED_BASE", "1")))
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--tests", default=os.environ.get("TESTS", ",".join(TESTS)))
+    args = ap.parse_args(argv)
+    tests = [t for t in args.tests.split(",") if t]
+    simrun.build(args.sim)                         # once, before the parallel runs
+    t0 = time.monotonic()
+    jobs = [(args.sim, t, args.seed_base + k) for t in tests for k in range(args.seeds)]
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        runs = list(pool.map(lambda j: run_seed(*j), jobs))
+    wall = time.monotonic() - t0
+    out = simrun.BUILD_ROOT / f"regress-{args.sim}"
+    out.mkdir(parents=True, exist_ok=True)
+    write_junit(runs, out / "junit.xml")
+    cov = merge_coverage(runs)
+    (out / "coverage.json").write_text(json.dumps(cov, indent=1))
+    total_bins = sum(len(g) for g in cov.values())
+    hit = sum(1 for g in cov.values() for n in g.values() if n)
+    lines = [f"regression on {args.sim}: {len(runs)} runs ({len(tests)} tests x {args.seeds} seeds), "
+             f"{sum(r['ok'] for r in runs)} passed, {sum(not r['ok'] for r in runs)} failed, {wall:.0f} s wall",
+             f"coverage: {hit} of {total_bins} bins hit"]
+    for group, bins in cov.items():
+        missed = [b for b, n in bins.items() if not n]
+        lines.append(f"  {group:14s} {sum(1 for n in bins.values() if n)}/{len(bins)}"
+                     + (f"  missed: {', '.join(missed)}" if missed else ""))
+    lines.append(f"JUnit: {out / 'junit.xml'}; coverage: {out / 'coverage.json'}")
+    for r in runs:
+        if not r["ok"]:
+            lines.append(f"FAILED {r['test']} seed {r['seed']}: {r['error'][:200]}\n  reproduce: {repro(r)}")
+    (out / "summary.txt").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0 if all(r["ok"] for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

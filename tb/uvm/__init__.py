@@ -1,0 +1,1 @@
+"""pyuvm environment over the endpoint: items, sequences, driver, monitors, scoreboard, coverage."""

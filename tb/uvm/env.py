@@ -1,0 +1,219 @@
+"""The pyuvm environment: driver on the root complex, device-side and link monitors,
+scoreboard against reference models, functional coverage."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections import Counter, defaultdict
+
+import cocotb
+from cocotb.triggers import Event
+from pyuvm import (ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_monitor,
+                   uvm_scoreboard, uvm_sequencer, uvm_subscriber)
+
+from virtio_ep import layout
+
+from .items import BarAccess, Doorbell, MsiRequest
+
+MSI_TIMEOUT_NS = 50_000
+
+
+def tb_ready() -> Event:
+    return ConfigDB().get(None, "", "TB_READY")
+
+
+async def get_tb():
+    await tb_ready().wait()
+    return ConfigDB().get(None, "", "TB")
+
+
+class HostDriver(uvm_driver):
+    """Executes items on the real parts: BAR accesses and doorbells through the cocotbext-pcie
+    root complex, MSI requests through the soft CPU (the host then waits for the vector)."""
+
+    def build_phase(self):
+        self.ap = uvm_analysis_port("ap", self)
+
+    async def run_phase(self):
+        tb = await get_tb()
+        while True:
+            item = await self.seq_item_port.get_next_item()
+            await self.execute(tb, item)
+            self.ap.write(item)
+            self.seq_item_port.item_done()
+
+    async def execute(self, tb, item) -> None:
+        if isinstance(item, BarAccess):
+            if item.write:
+                await tb.host.write(layout.BAR_SRAM, item.offset, self.payload(item))
+            else:
+                item.result = await tb.host.read(layout.BAR_SRAM, item.offset, item.length)
+        elif isinstance(item, Doorbell):
+            await tb.host.ring_doorbell(item.slot, item.value)
+        elif isinstance(item, MsiRequest):
+            before = tb.host.msi_count(item.vector)
+            await tb.cpu.request_msi(item.vector)
+            await tb.host.wait_msi(item.vector, before + 1, MSI_TIMEOUT_NS)
+
+    def payload(self, item: BarAccess) -> bytes:
+        return item.data
+
+
+class CorruptingDriver(HostDriver):
+    """A known bug, injected by factory override: every BAR write loses its last byte's
+    value. The scoreboard must catch it."""
+
+    def payload(self, item: BarAccess) -> bytes:
+        return item.data[:-1] + bytes([item.data[-1] ^ 0xFF])
+
+
+class DoorbellMonitor(uvm_monitor):
+    """Device side: the soft CPU's doorbell service loop, publishing (slot, value) it takes."""
+
+    def build_phase(self):
+        self.ap = uvm_analysis_port("ap", self)
+
+    async def run_phase(self):
+        tb = await get_tb()
+
+        async def handler(slot: int, value: int) -> None:
+            self.ap.write((slot, value))
+        self.stop = Event()
+        await tb.cpu.service_doorbells(tb.params.db_slots, handler, self.stop)
+
+
+class LinkMonitor(uvm_monitor):
+    """Every TLP on the link (root complex side) and every frame on the core's CQ/CC/RQ/RC
+    ports and MSI, published as (direction, kind, bytes)."""
+
+    def build_phase(self):
+        self.ap = uvm_analysis_port("ap", self)
+
+    async def run_phase(self):
+        tb = await get_tb()
+        tb.tlps.listeners.append(lambda r: self.ap.write((r.direction, r.kind, len(r.tlp.data))))
+
+
+class Scoreboard(uvm_scoreboard):
+    """Reference models: BAR0 memory, latest doorbell value per slot, MSIs per vector."""
+
+    def build_phase(self):
+        self.host_fifo = []
+        self.device_fifo = []
+        self.mirror = bytearray(layout.DEFAULT_PARAMS.bar0_sram_size)
+        self.errors: list[str] = []
+        self.rung: dict[int, int] = {}
+        self.taken: dict[int, int] = {}
+        self.msis = Counter()
+
+    def write_host(self, item) -> None:
+        if isinstance(item, BarAccess):
+            if item.write:
+                self.mirror[item.offset:item.offset + item.length] = item.data
+            else:
+                expect = bytes(self.mirror[item.offset:item.offset + item.length])
+                if item.result != expect:
+                    self.errors.append(f"{item}: read {item.result.hex()} expected {expect.hex()}")
+        elif isinstance(item, Doorbell):
+            self.rung[item.slot] = item.value
+        elif isinstance(item, MsiRequest):
+            self.msis[item.vector] += 1
+
+    def write_device(self, slot_value) -> None:
+        slot, value = slot_value
+        self.taken[slot] = value
+
+    def check_phase(self):
+        for slot, value in self.rung.items():
+            if self.taken.get(slot) != value:
+                self.errors.append(f"doorbell slot {slot}: last rung 0x{value:08x}, firmware took "
+                                   f"{self.taken.get(slot)}")
+        for e in self.errors[:10]:
+            self.logger.error(e)
+        assert not self.errors, f"scoreboard: {len(self.errors)} mismatches (first: {self.errors[0]})"
+
+
+class _Export(uvm_subscriber):
+    """Adapter: forwards analysis writes to a callable (keeps the scoreboard's inputs apart)."""
+
+    def __init__(self, name, parent, fn):
+        super().__init__(name, parent)
+        self.fn = fn
+
+    def write(self, t):
+        self.fn(t)
+
+
+def length_bin(n: int) -> str:
+    for hi, label in ((1, "1"), (3, "2-3"), (4, "4"), (15, "5-15"), (63, "16-63"), (127, "64-127"),
+                      (255, "128-255"), (511, "256-511")):
+        if n <= hi:
+            return label
+    return "512+"
+
+
+class Coverage(uvm_subscriber):
+    """Functional coverage: which bins the regression hit (written as JSON for the report)."""
+
+    BINS = {
+        "bar_op": ["read", "write"],
+        "bar_length": ["1", "2-3", "4", "5-15", "16-63", "64-127", "128-255", "256-511", "512+"],
+        "bar_alignment": ["0", "1", "2", "3"],
+        "doorbell_slot": ["first", "middle", "last"],
+        "msi_vector": [str(v) for v in range(layout.DEFAULT_PARAMS.msi_vectors)],
+        "tlp_kind": ["down mem_read", "down mem_write", "up completion", "up mem_write"],
+    }
+
+    def build_phase(self):
+        self.hits: dict[str, Counter] = defaultdict(Counter)
+
+    def write(self, item):
+        if isinstance(item, BarAccess):
+            self.hits["bar_op"]["write" if item.write else "read"] += 1
+            self.hits["bar_length"][length_bin(item.length)] += 1
+            self.hits["bar_alignment"][str(item.offset % 4)] += 1
+        elif isinstance(item, Doorbell):
+            last = layout.DEFAULT_PARAMS.db_slots - 1
+            self.hits["doorbell_slot"]["first" if item.slot == 0 else "last" if item.slot == last else "middle"] += 1
+        elif isinstance(item, MsiRequest):
+            self.hits["msi_vector"][str(item.vector)] += 1
+
+    def link(self, t):
+        direction, kind, _ = t
+        self.hits["tlp_kind"][f"{direction} {kind}"] += 1
+
+    def report(self) -> dict:
+        return {group: {b: self.hits[group][b] for b in bins} for group, bins in self.BINS.items()}
+
+    def report_phase(self):
+        rep = self.report()
+        hit = sum(1 for g in rep.values() for v in g.values() if v)
+        total = sum(len(g) for g in rep.values())
+        self.logger.info("coverage: %d of %d bins hit", hit, total)
+        path = os.environ.get("COVERAGE_FILE")
+        if path:
+            with open(path, "w") as f:
+                json.dump(rep, f, indent=1)
+
+
+class EndpointEnv(uvm_env):
+    def build_phase(self):
+        self.seqr = uvm_sequencer("seqr", self)
+        ConfigDB().set(None, "*", "SEQR", self.seqr)
+        self.driver = HostDriver.create("driver", self)
+        self.doorbells = DoorbellMonitor("doorbells", self)
+        self.link = LinkMonitor("link", self)
+        self.scoreboard = Scoreboard("scoreboard", self)
+        self.coverage = Coverage("coverage", self)
+        self.sb_host = _Export("sb_host", self, lambda t: self.scoreboard.write_host(t))
+        self.sb_device = _Export("sb_device", self, lambda t: self.scoreboard.write_device(t))
+        self.cov_link = _Export("cov_link", self, lambda t: self.coverage.link(t))
+
+    def connect_phase(self):
+        self.driver.seq_item_port.connect(self.seqr.seq_item_export)
+        self.driver.ap.connect(self.sb_host.analysis_export)
+        self.driver.ap.connect(self.coverage.analysis_export)
+        self.doorbells.ap.connect(self.sb_device.analysis_export)
+        self.link.ap.connect(self.cov_link.analysis_export)
