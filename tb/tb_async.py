@@ -304,3 +304,27 @@ async def test_discovery_waits_for_late_firmware(dut):
     assert info.device_id == fw.dev.device_id
     fw.stop.set()
     await task
+
+
+@cocotb.test()
+async def test_firmware_restart_detected(dut):
+    """The firmware restarts under a running driver: the new one republishes its page with
+    NEEDS_RESET (FIRMWARE_RESTART) and MSI 0; the driver's next change is refused with that
+    reason; reset and a new probe bring the device back."""
+    b = await bench(dut)
+    await b.probe()
+    await b.stop()                                               # the old firmware is gone
+    b.fw = AsyncTransportFirmware(b.tb.cpu, b.dev, b.tb.params.db_slots, restarted=True)
+    b.task = cocotb.start_soon(b.fw.run())
+    state = await b.drv.wait_event(50_000)
+    assert state.needs_reset and state.reason == AsyncReason.FIRMWARE_RESTART, state
+    try:
+        await b.drv.driver_ok()
+    except DeviceNeedsReset as exc:
+        assert exc.reason == AsyncReason.FIRMWARE_RESTART
+    else:
+        raise AssertionError("the restarted device accepted a change without reset")
+    b.rec.ops.clear()
+    await b.probe()
+    assert b.fw.st.status & VirtioStatus.DRIVER_OK and not b.fw.st.needs_reset
+    await b.stop()

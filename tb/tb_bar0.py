@@ -10,10 +10,8 @@ import cocotb
 from cocotb.triggers import RisingEdge
 
 from cocotbext.pcie.core.tlp import CplStatus, TlpType
-from cocotbext.pcie.core.utils import PcieId
-from cocotbext.pcie.xilinx.us.tlp import Tlp_us
 
-from ep_tb import EndpointTb
+from ep_tb import EndpointTb, inject_request
 from virtio_ep import layout
 from virtio_ep.host.pcie_host import HostAccessError
 
@@ -215,32 +213,6 @@ async def test_read_latency_and_streaming(dut):
         assert valid_gaps == 0, f"{n}-byte read: tvalid dropped {valid_gaps} times inside a completion"
     for n, first, nbeats, span in results:
         tb.log.info("read %5d bytes: first beat after %.0f cycles, %d beats in %.0f cycles", n, first, nbeats, span)
-
-
-async def inject_request(tb: EndpointTb, fmt_type, bar_id: int, addr: int, data: bytes = b"",
-                         length: int = 4, timeout_ns: int = 20_000):
-    """Send a request the root complex model cannot issue itself (I/O, atomic, locked,
-    or to a BAR the function does not have) straight into the core model's CQ queue;
-    return its completion, or None for a posted request."""
-    tlp = Tlp_us()
-    tlp.fmt_type = fmt_type
-    tlp.requester_id = PcieId(0, 0, 0)
-    tlp.completer_id = tb.dev.functions[0].pcie_id
-    tlp.bar_id = bar_id
-    tlp.bar_aperture = (tb.bar0_aperture - 1).bit_length()
-    if data:
-        tlp.set_addr_be_data(addr, data)
-    else:
-        tlp.set_addr_be(addr, length)
-    if not tlp.is_nonposted():
-        tb.dev.cq_queue.put_nowait(tlp)
-        return None
-    tlp.tag = await tb.rc.alloc_tag()
-    tb.dev.cq_queue.put_nowait(tlp)
-    cpl = await tb.rc.recv_cpl(tlp.tag, timeout=timeout_ns, timeout_unit="ns")
-    tb.rc.release_tag(tlp.tag)
-    assert cpl is not None, f"no completion within {timeout_ns} ns for {fmt_type.name}"
-    return cpl
 
 
 @cocotb.test()

@@ -60,7 +60,10 @@ class AsyncDeviceState:
 
 
 class AsyncTransportFirmware:
-    def __init__(self, cpu: SoftCpu, device: VirtioDevice, slots: int, log: logging.Logger | None = None):
+    def __init__(self, cpu: SoftCpu, device: VirtioDevice, slots: int, log: logging.Logger | None = None,
+                 restarted: bool = False):
+        """`restarted`: this firmware replaces one that was running (a crash or an update):
+        it cannot know the driver's state, so it publishes NEEDS_RESET (FIRMWARE_RESTART)."""
         if device.num_queues > ASYNC_MAX_QUEUES:
             raise ValueError(f"{device.num_queues} queues above the transport's {ASYNC_MAX_QUEUES}")
         self.cpu = cpu
@@ -68,6 +71,10 @@ class AsyncTransportFirmware:
         self.slots = slots
         self.log = log or logging.getLogger("cocotb.firmware.async")
         self.st = AsyncDeviceState()
+        if restarted:
+            self.st.needs_reset = True
+            self.st.reason = AsyncReason.FIRMWARE_RESTART
+            self.st.event_seq = 1
         self.stop = Event()
         self.published = Event()
         self.queue_notifications: dict[int, int] = {}
