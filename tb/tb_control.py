@@ -26,7 +26,7 @@ from virtio_ep.firmware.virtio_pci_fw import VirtioPciPollingFirmware
 from virtio_ep.host.async_transport import AsyncTransport
 from virtio_ep.host.restable import ResourceTableTransport
 from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
-from virtio_ep.host.virtio_pci import VirtioPciTransport
+from virtio_ep.host.virtio_pci import VirtioPciAckTransport, VirtioPciTransport
 from virtio_ep.layout import VirtioStatus
 
 POLL_PERIOD = 1000
@@ -65,7 +65,7 @@ async def test_control_plane(dut, device: str):
     transport = os.environ.get("TRANSPORT", "async")
     tb = await EndpointTb.start(dut, enumerate=False)
     dev = DEVICES[device]()
-    if transport == "virtio-pci":
+    if transport.startswith("virtio-pci"):
         tb.dev.functions[0].vendor_id = layout.PCI_VENDOR_ID_VIRTIO
         tb.dev.functions[0].device_id = layout.PCI_DEVICE_ID_MODERN_BASE + dev.device_id
     await tb.init()
@@ -79,8 +79,11 @@ async def test_control_plane(dut, device: str):
     elif transport == "virtio-pci":
         fw = VirtioPciPollingFirmware(tb.cpu, dev, POLL_PERIOD)
         drv = VirtioPciTransport(tb.host, settle_cycles=POLL_PERIOD + 400)
+    elif transport == "virtio-pci-ack":
+        fw = VirtioPciPollingFirmware(tb.cpu, dev, POLL_PERIOD, ack_word=True)
+        drv = VirtioPciAckTransport(tb.host)
     else:
-        raise ValueError(f"TRANSPORT={transport!r}: use async, restable or virtio-pci")
+        raise ValueError(f"TRANSPORT={transport!r}: use async, restable, virtio-pci or virtio-pci-ack")
     task = cocotb.start_soon(fw.run())
     await with_timeout(fw.published.wait(), 50_000, "ns")
     await ClockCycles(dut.clk, 50)        # the async firmware's "page published" MSI lands

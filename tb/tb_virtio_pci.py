@@ -15,7 +15,7 @@ from virtio_ep import layout
 from virtio_ep.devices import DEVICES, bit
 from virtio_ep.firmware.virtio_pci_fw import VirtioPciPollingFirmware
 from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
-from virtio_ep.host.virtio_pci import VirtioPciTransport
+from virtio_ep.host.virtio_pci import VirtioPciAckTransport, VirtioPciTransport
 from virtio_ep.layout import PciCommonCfg as CC, VirtioFeature, VirtioStatus
 
 POLL = 1000                     # firmware polling period (cycles) unless a test says otherwise
@@ -203,3 +203,23 @@ async def test_reaction_time_vs_poll_period(dut):
 # a polling pass: 8 word reads, compare, a window refill (~10 word writes) and a re-read,
 # plus the host's own read round trip that observes it
 POLL_PASS_BOUND = 400
+
+
+@cocotb.test()
+async def test_ack_word_workaround_works(dut):
+    """The OCTEON workaround (driver sets an acknowledge word after each select or status
+    write and polls it until the firmware clears it) gets right answers, at the price of
+    host reads that poll."""
+    b = await bench(dut)
+    b.fw.stop.set()
+    await b.task
+    b.fw = VirtioPciPollingFirmware(b.tb.cpu, b.dev, POLL, ack_word=True)
+    b.task = cocotb.start_soon(b.fw.run())
+    await with_timeout(b.fw.published.wait(), 50_000, "ns")
+    drv = VirtioPciAckTransport(b.tb.host)
+    res = await virtio_probe(drv, default_driver_features(), b.tb.alloc_host)
+    assert res.info.features == b.dev.features & ((1 << 64) - 1)
+    assert b.fw.driver_features() == res.features
+    assert sorted(b.fw.st.queues) == list(range(b.dev.num_queues))
+    assert drv.polls > 0, "the driver never had to poll: the test proves nothing"
+    await b.stop()

@@ -585,6 +585,12 @@ VIRTIO_MSI_NO_VECTOR = 0xFFFF
 PCI_DEVICE_CFG_OFFSET = 0x0100
 PCI_NOTIFY_OFF_MULTIPLIER = DB_SLOT_STRIDE    # queue q notifies doorbell slot queue_notify_off
 
+# Workaround of Marvell's OCTEON virtio firmware: after a select or status write the driver
+# sets an acknowledge word and polls it until the firmware clears it (OCTEON polls in
+# 10 us steps; the bench uses PCI_ACK_POLL_NS).
+PCI_ACK = Field(0x0040, 4)
+PCI_ACK_POLL_NS = 1000
+
 
 # --------------------------------------------------------------------------
 # Transport 2: resource table (remoteproc/rpmsg style), in BAR0

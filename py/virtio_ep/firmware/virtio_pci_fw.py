@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from cocotb.triggers import ClockCycles, Event, First
 
 from ..devices import VirtioDevice
-from ..layout import (PCI_COMMON_CFG_OFFSET, PCI_DEVICE_CFG_OFFSET, PciCommonCfg as CC, VIRTIO_MSI_NO_VECTOR,
+from ..layout import (PCI_ACK, PCI_COMMON_CFG_OFFSET, PCI_DEVICE_CFG_OFFSET, PciCommonCfg as CC, VIRTIO_MSI_NO_VECTOR,
                       VirtioStatus)
 from .soft_cpu import SoftCpu
 
@@ -53,7 +53,9 @@ class PollingState:
 
 class VirtioPciPollingFirmware:
     def __init__(self, cpu: SoftCpu, device: VirtioDevice, poll_period: int = 1000,
-                 log: logging.Logger | None = None):
+                 log: logging.Logger | None = None, ack_word: bool = False):
+        """`ack_word`: the OCTEON-style workaround; the firmware clears PCI_ACK after the
+        polling pass in which it saw it set."""
         self.cpu = cpu
         self.dev = device
         self.poll_period = poll_period
@@ -62,6 +64,7 @@ class VirtioPciPollingFirmware:
         self.stop = Event()
         self.published = Event()
         self.pass_done = Event()           # set after every polling pass (for measurements)
+        self.ack_word = ack_word
 
     async def _write(self, f, value: int) -> None:
         await self.cpu.write_sram(PCI_COMMON_CFG_OFFSET + f.offset, value.to_bytes(f.size, "little"))
@@ -110,6 +113,8 @@ class VirtioPciPollingFirmware:
         cpu, st = self.cpu, self.st
         st.polls += 1
         await cpu.compute(cpu.costs.poll_iteration)
+        # the acknowledge word first: a driver sets it after the writes it covers
+        ack = self.ack_word and await cpu.read_sram_u32(PCI_ACK.offset)
         raw = await cpu.read_sram(PCI_COMMON_CFG_OFFSET, POLLED_BYTES)
 
         dsel = _field(raw, CC.DEVICE_FEATURE_SELECT)
@@ -136,6 +141,8 @@ class VirtioPciPollingFirmware:
             st.queues[qsel] = PciQueue(_field(raw, CC.QUEUE_SIZE), _field(raw, CC.QUEUE_MSIX_VECTOR),
                                        int.from_bytes(addrs[0:8], "little"), int.from_bytes(addrs[8:16], "little"),
                                        int.from_bytes(addrs[16:24], "little"))
+        if ack:
+            await cpu.write_sram_u32(PCI_ACK.offset, 0)
         self.pass_done.set()
 
     async def _on_status(self, status: int, qsel: int) -> None:

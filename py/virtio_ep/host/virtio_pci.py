@@ -11,7 +11,7 @@ from __future__ import annotations
 from cocotb.triggers import Timer
 
 from ..devices import CONFIG_SIZE
-from ..layout import (BAR_SRAM, DB_SLOT_STRIDE, PCI_COMMON_CFG_OFFSET, PCI_DEVICE_CFG_OFFSET, PCI_DEVICE_ID_MODERN_BASE,
+from ..layout import (BAR_SRAM, DB_SLOT_STRIDE, PCI_ACK, PCI_ACK_POLL_NS, PCI_COMMON_CFG_OFFSET, PCI_DEVICE_CFG_OFFSET, PCI_DEVICE_ID_MODERN_BASE,
                       PCI_NOTIFY_OFF_MULTIPLIER, PciCommonCfg as CC, USER_CLK_HZ, VirtioDeviceId, VirtioStatus)
 from .pcie_host import HostPcie
 from .virtio_core import DeviceInfo, FeaturesRefused, QueueConfig, Transport, TransportError
@@ -114,3 +114,26 @@ class VirtioPciTransport(Transport):
             if await self.rd(CC.CONFIG_GENERATION) == gen:
                 return data
         raise TransportError("config_generation kept changing")
+
+
+class VirtioPciAckTransport(VirtioPciTransport):
+    """The OCTEON workaround: after every select or status write, set PCI_ACK and poll it
+    (every PCI_ACK_POLL_NS) until the polling firmware clears it."""
+
+    name = "virtio-pci-ack"
+
+    def __init__(self, host: HostPcie, timeout_ns: int = 1_000_000, poll_ns: int = PCI_ACK_POLL_NS):
+        super().__init__(host)
+        self.timeout_ns = timeout_ns
+        self.poll_ns = poll_ns
+        self.polls = 0
+
+    async def settle(self) -> None:
+        await self.host.write32(BAR_SRAM, PCI_ACK.offset, 1)
+        waited = 0
+        while await self.host.read32(BAR_SRAM, PCI_ACK.offset):
+            self.polls += 1
+            if waited >= self.timeout_ns:
+                raise TransportError(f"firmware did not clear the acknowledge word within {self.timeout_ns} ns")
+            await Timer(self.poll_ns, "ns")
+            waited += self.poll_ns
