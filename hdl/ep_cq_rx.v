@@ -71,6 +71,15 @@ module ep_cq_rx #
     input  wire                      np_ready,
 
     /*
+     * Write-watch windows (from the doorbell block): a BAR0 write ending inside a window
+     * rings that window's slot with the index of the first entry not completely written
+     */
+    input  wire [4*18-1:0]           watch_base,
+    input  wire [4*18-1:0]           watch_size,
+    input  wire [4*4-1:0]            watch_log2,
+    input  wire [4*8-1:0]            watch_slot,
+
+    /*
      * Doorbell writes
      */
     output wire                      db_valid,
@@ -94,8 +103,13 @@ module ep_cq_rx #
 
 localparam DW_AW = SRAM_AW - 2;
 localparam SRAM_DWORDS = SRAM_SIZE / 4;
+localparam WINDOWS = DB_WATCH_WINDOWS;
 
 initial begin
+    if (WINDOWS != 4 || SRAM_AW > 17) begin
+        $error("Error: watch windows are 4 of 18-bit offsets (instance %m)");
+        $finish;
+    end
     if (DB_SLOTS < 1 || DB_SLOTS > MAX_DB_SLOTS) begin
         $error("Error: DB_SLOTS out of range (instance %m)");
         $finish;
@@ -179,6 +193,41 @@ wire [12:0] req_byte_count =
         ({req_dw_count, 2'b00} - {11'd0, req_first_byte} - {11'd0, 2'd3 - req_last_be_msb});
 
 wire [11:0] req_byte_addr = {req_addr[11:2], req_first_byte};
+
+// ---------------------------------------------------------------------------
+// Write-watch windows: evaluated on the first beat, rung after the last beat
+// ---------------------------------------------------------------------------
+
+wire [17:0] wr_end = {{(18-SRAM_AW){1'b0}}, req_addr[SRAM_AW-1:2], 2'b00} + {5'd0, req_dw_count, 2'b00};
+reg watch_hit;
+reg [7:0] watch_hit_slot;
+reg [15:0] watch_hit_index;
+reg [17:0] w_base, w_size, w_rel, w_entries, w_idx;
+reg [3:0] w_log2;
+integer w;
+
+always @* begin
+    watch_hit = 1'b0;
+    watch_hit_slot = 8'd0;
+    watch_hit_index = 16'd0;
+    for (w = WINDOWS - 1; w >= 0; w = w - 1) begin
+        w_base = watch_base[w*18 +: 18];
+        w_size = watch_size[w*18 +: 18];
+        w_log2 = watch_log2[w*4 +: 4];
+        w_rel = wr_end - w_base;
+        w_entries = w_size >> w_log2;
+        w_idx = w_rel >> w_log2;
+        if (w_size != 18'd0 && wr_end > w_base && w_rel <= w_size) begin
+            watch_hit = 1'b1;
+            watch_hit_slot = watch_slot[w*8 +: 8];
+            watch_hit_index = (w_idx == w_entries) ? 16'd0 : w_idx[15:0];
+        end
+    end
+end
+
+reg watch_pending_reg = 1'b0;
+reg [7:0] watch_slot_reg = 8'd0;
+reg [15:0] watch_index_reg = 16'd0;
 
 // ---------------------------------------------------------------------------
 // SRAM write path: per-bank lane rotation
@@ -314,6 +363,18 @@ always @(posedge clk) begin
     stat_mem_wr_reg <= 1'b0;
     stat_posted_drop_reg <= 1'b0;
     stat_np_ur_reg <= 1'b0;
+
+    // a watched write rings after its last beat: the whole TLP is in the SRAM first
+    if (write_beat && s_axis_cq_tlast && (first_beat ? (sop_sram_write && watch_hit) : watch_pending_reg)) begin
+        db_valid_reg <= 1'b1;
+        db_slot_reg <= first_beat ? watch_hit_slot : watch_slot_reg;
+        db_value_reg <= {16'd0, first_beat ? watch_hit_index : watch_index_reg};
+    end
+    if (beat && first_beat) begin
+        watch_pending_reg <= sop_sram_write && watch_hit;
+        watch_slot_reg <= watch_hit_slot;
+        watch_index_reg <= watch_hit_index;
+    end
 
     if (beat && first_beat) begin
         stat_mem_rd_reg <= is_mem_rd;

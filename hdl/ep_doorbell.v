@@ -44,6 +44,14 @@ module ep_doorbell #
     output wire [31:0]               rb_rdata,
 
     /*
+     * Write-watch window configuration (to the request decoder)
+     */
+    output wire [4*18-1:0]           watch_base,
+    output wire [4*18-1:0]           watch_size,
+    output wire [4*4-1:0]            watch_log2,
+    output wire [4*8-1:0]            watch_slot,
+
+    /*
      * Interrupt sources (levels)
      */
     output wire                      irq_pending,
@@ -76,6 +84,30 @@ reg [31:0] drops_reg = 32'd0;
 reg [31:0] writes_reg = 32'd0;
 reg [31:0] bad_reg = 32'd0;
 reg [31:0] rdata_reg = 32'd0;
+reg [4*18-1:0] watch_base_reg = {4*18{1'b0}};
+reg [4*18-1:0] watch_size_reg = {4*18{1'b0}};
+reg [4*4-1:0] watch_log2_reg = {4*4{1'b0}};
+reg [4*8-1:0] watch_slot_reg = {4*8{1'b0}};
+
+assign watch_base = watch_base_reg;
+assign watch_size = watch_size_reg;
+assign watch_log2 = watch_log2_reg;
+assign watch_slot = watch_slot_reg;
+
+// watch window registers: DB_WATCH + DB_WATCH_STRIDE * w + field
+wire watch_access = rb_offset[11:6] == DB_WATCH[11:6];
+wire [1:0] watch_w = rb_offset[5:4];
+wire [3:0] watch_field = rb_offset[3:0];
+reg [31:0] watch_rdata;
+always @* begin
+    case (watch_field)
+        DB_WATCH_BASE[3:0]: watch_rdata = {14'd0, watch_base_reg[watch_w*18 +: 18]};
+        DB_WATCH_SIZE[3:0]: watch_rdata = {14'd0, watch_size_reg[watch_w*18 +: 18]};
+        DB_WATCH_ENTRY_LOG2[3:0]: watch_rdata = {28'd0, watch_log2_reg[watch_w*4 +: 4]};
+        DB_WATCH_SLOT[3:0]: watch_rdata = {24'd0, watch_slot_reg[watch_w*8 +: 8]};
+        default: watch_rdata = 32'd0;
+    endcase
+end
 
 integer i;
 initial begin
@@ -161,6 +193,15 @@ always @(posedge clk) begin
         if (rb_offset == DB_FIFO_STATUS && rb_wdata[DB_FIFO_STATUS_OVERFLOW_BIT]) begin
             overflow_reg <= 1'b0;
         end
+        if (watch_access) begin
+            case (watch_field)
+                DB_WATCH_BASE[3:0]: watch_base_reg[watch_w*18 +: 18] <= rb_wdata[17:0];
+                DB_WATCH_SIZE[3:0]: watch_size_reg[watch_w*18 +: 18] <= rb_wdata[17:0];
+                DB_WATCH_ENTRY_LOG2[3:0]: watch_log2_reg[watch_w*4 +: 4] <= rb_wdata[3:0];
+                DB_WATCH_SLOT[3:0]: watch_slot_reg[watch_w*8 +: 8] <= rb_wdata[7:0];
+                default: ;
+            endcase
+        end
     end
 
     rdata_reg <= 32'd0;
@@ -172,6 +213,8 @@ always @(posedge clk) begin
             rdata_reg <= word_exists ? pending_reg[word_index*32 +: 32] : 32'd0;
         end else if (rb_offset[11:7] == DB_ENABLE[11:7]) begin
             rdata_reg <= word_exists ? enable_reg[word_index*32 +: 32] : 32'd0;
+        end else if (watch_access) begin
+            rdata_reg <= watch_rdata;
         end else begin
             case (rb_offset)
                 DB_FIFO_STATUS: rdata_reg <= fifo_status;
@@ -193,6 +236,7 @@ always @(posedge clk) begin
         writes_reg <= 32'd0;
         bad_reg <= 32'd0;
         rdata_reg <= 32'd0;
+        watch_size_reg <= {4*18{1'b0}};
     end
 end
 

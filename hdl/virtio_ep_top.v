@@ -174,6 +174,9 @@ wire np_ready;
 
 wire db_valid;
 wire [7:0] db_slot;
+wire [4*18-1:0] watch_base, watch_size;
+wire [4*4-1:0] watch_log2;
+wire [4*8-1:0] watch_slot;
 wire [31:0] db_value;
 wire db_bad;
 
@@ -208,6 +211,10 @@ cq_rx_inst (
     .np_byte_count(np_byte_count),
     .np_valid(np_valid),
     .np_ready(np_ready),
+    .watch_base(watch_base),
+    .watch_size(watch_size),
+    .watch_log2(watch_log2),
+    .watch_slot(watch_slot),
     .db_valid(db_valid),
     .db_slot(db_slot),
     .db_value(db_value),
@@ -446,6 +453,10 @@ doorbell_inst (
     .rb_offset(rb_addr[11:0]),
     .rb_wdata(rb_wdata),
     .rb_rdata(db_rdata),
+    .watch_base(watch_base),
+    .watch_size(watch_size),
+    .watch_log2(watch_log2),
+    .watch_slot(watch_slot),
     .irq_pending(irq_db_pending),
     .irq_fifo(irq_db_fifo),
     .irq_overflow(irq_db_overflow)

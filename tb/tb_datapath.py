@@ -22,7 +22,8 @@ from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
 from virtio_ep.layout import NET_TX_QUEUE, AsyncReason, QueueMode, VirtioFeature
 
-MODES = {"split": QueueMode.SPLIT, "packed": QueueMode.PACKED, "push": QueueMode.PUSH}
+MODES = {"split": QueueMode.SPLIT, "packed": QueueMode.PACKED, "push": QueueMode.PUSH,
+         "push_self": QueueMode.PUSH_SELF}
 MIXED_REQUESTS = int(os.environ.get("DATAPATH_REQUESTS", "60"))
 
 
@@ -176,5 +177,25 @@ async def test_port_monitors_agree_with_link(dut, mode: str):
         assert port["rq_write"] + port["msi"] == link["up msi/mem_write"], (port, link)
         assert port["rc"] == link["down completion"], (port, link)
         assert port["msi"] == 2, f"{port['msi']} MSIs for one frame (TX and RX expected)"
+    fw.stop.set()
+    await task
+
+
+@cocotb.test()
+async def test_self_doorbell_saves_the_doorbell_tlp(dut):
+    """Self-doorbelling push: a 64-byte frame needs no doorbell TLP and no device read."""
+    tb, fw, task, queues = await bring_up(dut, "net", QueueMode.PUSH_SELF)
+    net = NetDriver(queues)
+    await net.fill_rx(4)
+    await tb.host.read(layout.BAR_SRAM, 0, 4)
+    mark = tb.tlps.mark()
+    await net.send(bytes(range(64)))
+    assert await net.receive(1) == [bytes(range(64))]
+    await net.reap_tx(1)
+    bar2 = tb.host.dev.bar_addr[layout.BAR_DOORBELL]
+    recs = tb.tlps.since(mark)
+    doorbells = [r for r in recs if r.direction == "down" and bar2 <= r.tlp.address < bar2 + layout.BAR2_SIZE]
+    assert doorbells == [], f"{len(doorbells)} doorbell TLPs"
+    assert not [r for r in recs if r.direction == "up" and r.kind == "mem_read"], "device read"
     fw.stop.set()
     await task

@@ -168,3 +168,41 @@ async def test_no_notification_lost_under_concurrent_service(dut):
     stop.set()
     await service
     assert seen == last, f"last values seen by firmware {seen} differ from last rung {last}"
+
+
+@cocotb.test()
+async def test_write_watch_window(dut):
+    """A BAR0 write ending inside a watch window rings its slot with the index of the first
+    entry not completely written: a partly written entry is not announced; the data is
+    readable when the interrupt arrives."""
+    tb = await EndpointTb.start(dut)
+    await tb.cpu.enable_interrupts(IntSource.DB_PENDING)
+    base, entry, entries, slot = 0x3000, 128, 16, 9
+    regs = Region.DOORBELL + DbReg.WATCH + layout.DB_WATCH_STRIDE * 2
+    await tb.cpu.write32(regs + layout.DbWatch.BASE, base)
+    await tb.cpu.write32(regs + layout.DbWatch.ENTRY_LOG2, entry.bit_length() - 1)
+    await tb.cpu.write32(regs + layout.DbWatch.SLOT, slot)
+    await tb.cpu.write32(regs + layout.DbWatch.SIZE, entry * entries)
+    assert await tb.cpu.read32(regs + layout.DbWatch.SIZE) == entry * entries
+
+    async def write_and_take(offset: int, data: bytes) -> list[tuple[int, int]]:
+        await tb.host.write(layout.BAR_SRAM, base + offset, data)
+        await flush(tb)
+        return await tb.cpu.take_doorbells(tb.params.db_slots)
+
+    payload = bytes(range(256)) * 2
+    assert await write_and_take(0, payload[:entry]) == [(slot, 1)]              # entry 0 complete
+    assert await write_and_take(entry, payload[:64]) == [(slot, 1)]             # entry 1 half: still 1
+    assert await write_and_take(entry + 64, payload[:64]) == [(slot, 2)]        # entry 1 complete
+    assert await write_and_take(2 * entry, payload[:3 * entry]) == [(slot, 5)]  # three at once
+    assert await write_and_take((entries - 1) * entry, payload[:entry]) == [(slot, 0)]   # wraps to 0
+    assert await write_and_take(entries * entry, payload[:entry]) == []         # after the window: nothing
+    assert await write_and_take(-entry, payload[:entry]) == []                  # before it: nothing
+    # the announced entry's data is in the SRAM when the CPU is interrupted
+    t = cocotb.start_soon(tb.host.write(layout.BAR_SRAM, base + 5 * entry, payload[:entry]))
+    await tb.cpu.wait_irq(2000, "the watched write's doorbell")
+    await t
+    assert await tb.cpu.read_sram(base + 5 * entry, entry) == payload[:entry]
+    assert await tb.cpu.take_doorbells(tb.params.db_slots) == [(slot, 6)]
+    await tb.cpu.write32(regs + layout.DbWatch.SIZE, 0)
+    assert await write_and_take(7 * entry, payload[:entry]) == [], "a disabled window still rang"

@@ -23,7 +23,8 @@ from virtio_ep.layout import NetHdr, QueueMode
 
 SIZES = [int(x) for x in os.environ.get("DP_SIZES", "64,256,1024,4096,16384,65536").split(",")]
 REPEAT = int(os.environ.get("DP_REPEAT", "3"))
-MODES = {"split": QueueMode.SPLIT, "packed": QueueMode.PACKED, "push": QueueMode.PUSH}
+MODES = {"split": QueueMode.SPLIT, "packed": QueueMode.PACKED, "push": QueueMode.PUSH,
+         "push_self": QueueMode.PUSH_SELF}
 
 
 def tlp_bytes(tlp) -> int:

@@ -189,11 +189,26 @@ class DbReg(enum.IntEnum):
     FIFO_DROPS = 0x110              # entries dropped because the FIFO was full
     WRITES = 0x114                  # doorbell writes accepted
     BAD_WRITES = 0x118              # BAR2 writes dropped (slot out of range or length != 1)
+    WATCH = 0x180                   # WATCH + 16*w: write-watch window w (DbWatch fields), w < DB_WATCH_WINDOWS
     VALUE = 0x800                   # VALUE + 4*k: last value written to slot k (no side effect)
     TAKE = 0xC00                    # TAKE + 4*k: same value, and clears pending[k] atomically
 
 
 DB_ENABLE_RESET = 0xFFFF_FFFF       # every slot enabled after reset
+DB_WATCH_WINDOWS = 4
+DB_WATCH_STRIDE = 0x10
+
+
+class DbWatch(enum.IntEnum):
+    """Registers of one write-watch window (offsets from DbReg.WATCH + 16*w). A host write to
+    BAR0 that ends inside [BASE, BASE+SIZE) rings doorbell SLOT with the index of the first
+    entry (of 2**ENTRY_LOG2 bytes) not yet completely written, modulo SIZE >> ENTRY_LOG2:
+    the write of a push-ring entry is itself the notification (as Mellanox BlueFlame)."""
+
+    BASE = 0x0                      # BAR0 byte offset of the window
+    SIZE = 0x4                      # bytes; 0 disables the window
+    ENTRY_LOG2 = 0x8                # log2 of the entry size
+    SLOT = 0xC                      # doorbell slot rung
 
 
 class DbFifoStatus(enum.IntFlag):
@@ -398,6 +413,7 @@ class QueueMode(enum.IntEnum):
     SPLIT = 0                       # virtio split ring in host memory
     PACKED = 1                      # virtio packed ring in host memory
     PUSH = 2                        # device-allocated ring in BAR0, filled with posted writes
+    PUSH_SELF = 3                   # push ring whose entry writes are the notification (no doorbell TLP)
 
 
 # --------------------------------------------------------------------------
@@ -873,6 +889,10 @@ def _verilog_items() -> list[tuple[str, int, int, str]]:
         items.append((f"INT_{m.name}_BIT", int(m).bit_length() - 1, 32, "bit in INT_STATUS"))
     for m in (DbFifoStatus.EMPTY, DbFifoStatus.FULL, DbFifoStatus.OVERFLOW):
         items.append((f"DB_FIFO_STATUS_{m.name}_BIT", int(m).bit_length() - 1, 32, "bit in FIFO_STATUS"))
+    items.append(("DB_WATCH_WINDOWS", DB_WATCH_WINDOWS, 32, "write-watch windows"))
+    items.append(("DB_WATCH_STRIDE", DB_WATCH_STRIDE, 12, "bytes between watch windows' registers"))
+    for m in DbWatch:
+        items.append((f"DB_WATCH_{m.name}", int(m), 12, "offset inside a watch window's registers"))
     items.append(("DB_FIFO_HEAD_VALID_BIT", int(DbFifoHead.VALID).bit_length() - 1, 32, "bit in FIFO_HEAD_SLOT"))
     items.append(("MSI_STATUS_ENABLE_BIT", int(MsiStatus.ENABLE).bit_length() - 1, 32, "bit in MSI STATUS"))
     items.append(("MSI_STATUS_BUSY_BIT", int(MsiStatus.BUSY).bit_length() - 1, 32, "bit in MSI STATUS"))

@@ -29,7 +29,7 @@ from .datapath import DeviceQueue
 from .soft_cpu import SoftCpu
 
 VENDOR_ID = 0x1AF4                  # the virtio vendor ID, as virtio-pci devices report
-SUPPORTED_MODES = (QueueMode.SPLIT, QueueMode.PACKED, QueueMode.PUSH)
+SUPPORTED_MODES = (QueueMode.SPLIT, QueueMode.PACKED, QueueMode.PUSH, QueueMode.PUSH_SELF)
 
 # area alignment per mode (virtio 1.2, 2.7 and 2.8): descriptor, driver, device areas
 ALIGN = {QueueMode.SPLIT: (16, 2, 4), QueueMode.PACKED: (16, 4, 4)}
@@ -177,6 +177,8 @@ class AsyncTransportFirmware:
         for q in list(st.queues):
             await self.cpu.write_sram_u32(DEV.QUEUE_STATE.offset + ASYNC_QUEUE_STATE_STRIDE * q, 0)
         st.queues.clear()
+        for dq in self.dq.values():
+            await dq.close()
         self.dq.clear()
         if st.needs_reset:
             st.needs_reset = False
@@ -212,7 +214,9 @@ class AsyncTransportFirmware:
             state_addr = DEV.QUEUE_STATE.offset + ASYNC_QUEUE_STATE_STRIDE * q
             if not want:
                 del st.queues[q]
-                self.dq.pop(q, None)
+                old = self.dq.pop(q, None)
+                if old is not None:
+                    await old.close()
                 await cpu.write_sram_u32(state_addr, 0)
                 continue
             raw = await cpu.read_sram(entry, QE.CONTROL.offset)
@@ -245,7 +249,7 @@ class AsyncTransportFirmware:
             return AsyncQueueError.BAD_MODE
         if s.size == 0 or s.size > self.dev.max_queue_size or (s.mode == QueueMode.SPLIT and s.size & (s.size - 1)):
             return AsyncQueueError.BAD_SIZE
-        if s.mode == QueueMode.PUSH:
+        if s.mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
             if s.size > PUSH_RING_SLOTS:
                 return AsyncQueueError.BAD_SIZE
             if s.device == 0 or s.device % PUSH_USED_ALIGN:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from ..layout import PUSH_RING_AREA, PUSH_RING_STRIDE, DmaDir, DmaResult, QueueMode, Region
+from ..layout import (ASYNC_DOORBELL_QUEUE0, DB_WATCH_STRIDE, DB_WATCH_WINDOWS, PUSH_RING_AREA, PUSH_RING_STRIDE,
+                      DbReg, DbWatch, DmaDir, DmaResult, PushEntry, QueueMode, Region)
 from ..rings.memory import Chain, RingError
 from ..rings.packed import PackedDevice, PackedRing
 from ..rings.push import PushDevice, PushRing
@@ -82,8 +83,9 @@ class DeviceQueue:
         self.msi_vector = msi_vector
         self.mem = DmaMemory(cpu)
         ring_mem = SramMemory(cpu) if ring_in_bar0 else self.mem
-        if mode == QueueMode.PUSH:
-            self.ring = PushDevice(PushRing(push_ring_base(index), size, device), cpu.read_sram, self.mem)
+        if mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
+            self.ring = PushDevice(PushRing(push_ring_base(index), size, device), cpu.read_sram, self.mem,
+                                   self_doorbell=mode == QueueMode.PUSH_SELF)
         elif mode == QueueMode.SPLIT:
             self.ring = SplitDevice(SplitRing(desc, driver, device, size), ring_mem, event_idx)
         else:
@@ -92,12 +94,29 @@ class DeviceQueue:
         self.requests = 0
 
     async def init(self) -> None:
-        """Device-side ring state in host memory (packed: the device event suppression)."""
+        """Device-side ring state in host memory (packed: the device event suppression);
+        self-doorbelling push: the write-watch window over the ring."""
         if isinstance(self.ring, PackedDevice):
             await self.ring.init()
+        if self.mode == QueueMode.PUSH_SELF:
+            await self.watch(True)
+
+    async def watch(self, on: bool) -> None:
+        regs = Region.DOORBELL + DbReg.WATCH + DB_WATCH_STRIDE * (self.index % DB_WATCH_WINDOWS)
+        ring = self.ring.ring
+        await self.cpu.write32(regs + DbWatch.SIZE, 0)
+        if on:
+            await self.cpu.write32(regs + DbWatch.BASE, ring.base)
+            await self.cpu.write32(regs + DbWatch.ENTRY_LOG2, PushEntry.SIZE.bit_length() - 1)
+            await self.cpu.write32(regs + DbWatch.SLOT, ASYNC_DOORBELL_QUEUE0 + self.index)
+            await self.cpu.write32(regs + DbWatch.SIZE, PushEntry.SIZE * ring.slots)
+
+    async def close(self) -> None:
+        if self.mode == QueueMode.PUSH_SELF:
+            await self.watch(False)
 
     def doorbell(self, value: int) -> None:
-        if self.mode == QueueMode.PUSH:
+        if self.mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
             self.ring.doorbell(value)
 
     async def pending(self) -> int:

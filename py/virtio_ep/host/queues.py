@@ -69,9 +69,9 @@ class DriverQueue:
         self.mode = cfg.mode
         self.msi_seen = 0
         self.inbufs: dict[int, list[tuple[int, int]]] = {}
-        if cfg.mode == QueueMode.PUSH:
+        if cfg.mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
             ring = PushRing(PUSH_RING_AREA + PUSH_RING_STRIDE * cfg.index, cfg.size, cfg.device)
-            self.ring = PushDriver(ring, self._bar_write, mem)
+            self.ring = PushDriver(ring, self._bar_write, mem, self_doorbell=cfg.mode == QueueMode.PUSH_SELF)
         elif cfg.mode == QueueMode.PACKED:
             self.ring = PackedDriver(PackedRing(cfg.desc, cfg.driver, cfg.device, cfg.size), ring_mem or mem)
         else:
@@ -88,7 +88,7 @@ class DriverQueue:
     async def add(self, out: list[bytes], inb: list[int]) -> int:
         """Queue one request: device-readable payloads and device-writable buffer sizes."""
         inbufs = [(self.pool.take(n), n) for n in inb]
-        if self.mode == QueueMode.PUSH:
+        if self.mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
             items = []
             for data in out:
                 if len(data) <= self.ring.inline_max:
@@ -122,6 +122,8 @@ class DriverQueue:
         return bytes(out)
 
     async def kick(self) -> None:
+        if self.mode == QueueMode.PUSH_SELF:
+            return                          # the ring writes were the notification
         if self.mode == QueueMode.PUSH:
             await self.host.ring_doorbell(ASYNC_DOORBELL_QUEUE0 + self.cfg.index, self.ring.producer())
         elif await self.ring.publish():

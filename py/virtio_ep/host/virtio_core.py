@@ -123,12 +123,12 @@ async def virtio_probe(transport: Transport, wanted_features: int, alloc, record
     async with rec.op("features"):
         await transport.set_features(features)
     size = min(queue_size or info.max_queue_size, info.max_queue_size)
-    if mode == QueueMode.PUSH:
+    if mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
         size = min(size, PUSH_RING_SLOTS)
     queues = []
     for q in range(info.num_queues):
         desc_len, avail_len, used_len = queue_layout(size)
-        if mode == QueueMode.PUSH:
+        if mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
             # the ring is the device's (in BAR0); only the used ring is in host memory
             queues.append(QueueConfig(q, size, 0, 0, alloc(used_len), msi_vector=1 + q, mode=mode))
         elif mode == QueueMode.PACKED:

@@ -44,13 +44,18 @@ class PushDriver:
     """Driver half. `out` buffers are bytes (inline when they fit) or (addr, len) in host
     memory; `in` buffers are (addr, len) device-writable host memory."""
 
-    def __init__(self, ring: PushRing, bar_write: BarWrite, mem: Memory, inline_max: int = PUSH_INLINE_MAX):
+    def __init__(self, ring: PushRing, bar_write: BarWrite, mem: Memory, inline_max: int = PUSH_INLINE_MAX,
+                 self_doorbell: bool = False):
+        """`self_doorbell`: the device watches the ring's writes (no doorbell TLP); its
+        notification carries the index modulo the ring size, so one slot stays free to
+        tell a full ring from an empty one."""
         self.ring = ring
         self.bar_write = bar_write
         self.mem = mem
         self.inline_max = inline_max
         self.prod = 0
-        self.free_slots = ring.slots
+        self._self_doorbell = self_doorbell
+        self.free_slots = ring.slots - (1 if self_doorbell else 0)
         self.slots_of: dict[int, int] = {}
         self.next_id = 0
         self.last_used = 0
@@ -79,7 +84,10 @@ class PushDriver:
             if k + 1 < len(entries):
                 flags |= PushFlag.NEXT
             slot = pack_entry(buf_id, flags, length, addr, inline)
-            blob += slot + bytes(PushEntry.SIZE - len(slot)) if k + 1 < len(entries) else slot
+            # whole slots, except the last one's unused tail; self-doorbelling counts only
+            # completely written slots, so there the last one is written whole too
+            whole = k + 1 < len(entries) or self._self_doorbell
+            blob += slot + bytes(PushEntry.SIZE - len(slot)) if whole else slot
         # contiguous slots in one posted write (two when the chain wraps)
         first = min(len(entries), self.ring.slots - start % self.ring.slots)
         split_at = PushEntry.SIZE * first
@@ -112,23 +120,37 @@ class PushDriver:
 class PushDevice:
     """Device half: slots from the device's own SRAM, answers through `mem` (posted DMA writes)."""
 
-    def __init__(self, ring: PushRing, sram_read: SramRead, mem: Memory, inline_max: int = PUSH_INLINE_MAX):
+    def __init__(self, ring: PushRing, sram_read: SramRead, mem: Memory, inline_max: int = PUSH_INLINE_MAX,
+                 self_doorbell: bool = False):
         self.ring = ring
         self.sram_read = sram_read
         self.mem = mem
         self.inline_max = inline_max
+        self.self_doorbell = self_doorbell
         self.cons = 0
         self.prod = 0
         self.used_idx = 0
 
     def doorbell(self, producer: int) -> None:
+        if self.self_doorbell:
+            # the write-watch window rings with the entry index modulo the ring size
+            producer = (self.cons + (producer - self.cons) % self.ring.slots) & IDX_MASK
         ahead = (producer - self.cons) & IDX_MASK
         if ahead > self.ring.slots:
             raise RingError("producer_jump", f"producer index {producer} is {ahead} slots ahead on a ring of {self.ring.slots}")
         self.prod = producer
 
     async def pending(self) -> int:
-        return (self.prod - self.cons) & IDX_MASK
+        """Slots written and not taken. With self-doorbelling, a chain whose last slot has
+        not arrived yet does not count: a partly written chain is never consumed."""
+        ahead = (self.prod - self.cons) & IDX_MASK
+        if not self.self_doorbell or not ahead:
+            return ahead
+        for k in range(ahead):
+            flags = u16(await self.sram_read(self.ring.slot(self.cons + k) + PushEntry.FLAGS.offset, 2))
+            if not flags & PushFlag.NEXT:
+                return ahead
+        return 0
 
     async def next_chain(self) -> Chain:
         bufs: list[Buf] = []
