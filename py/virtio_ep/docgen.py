@@ -93,6 +93,11 @@ def transport_tables() -> dict[str, str]:
         "rsc-table": field_table(L.RscTable),
         "rsc-vring": field_table(L.RscVring),
         "rsc-driver": field_table(L.RscDriver),
+        "push-entry": field_table(L.PushEntry),
+        "push-flag": enum_table(L.PushFlag, "bit"),
+        "push-constants": constants_table(["PUSH_RING_AREA", "PUSH_RING_STRIDE", "PUSH_RING_SLOTS",
+                                           "PUSH_INLINE_MAX"]),
+        "db-watch": enum_table(L.DbWatch, "offset"),
     }
 
 
