@@ -15,7 +15,7 @@ from typing import Awaitable, Callable
 
 from ..layout import PUSH_INLINE_MAX, PushEntry, PushFlag, SplitUsed
 from .memory import Buf, Chain, Memory, RingError, u16, u32, u64
-from .split import IDX_MASK
+from .split import IDX_MASK, read_used
 
 BarWrite = Callable[[int, bytes], Awaitable[None]]
 SramRead = Callable[[int, int], Awaitable[bytes]]
@@ -104,16 +104,11 @@ class PushDriver:
         return self.prod
 
     async def used(self) -> list[tuple[int, int]]:
-        idx = u16(await self.mem.read(self.ring.used + SplitUsed.IDX.offset, 2))
-        out = []
-        while self.last_used != idx:
-            elem = await self.mem.read(self.ring.used_slot(self.last_used), SplitUsed.ENTRY)
-            buf_id, length = u32(elem, SplitUsed.ELEM_ID.offset), u32(elem, SplitUsed.ELEM_LEN.offset)
+        out, self.last_used = await read_used(self.mem, self.ring.used, self.ring.used_slot, self.last_used)
+        for buf_id, _ in out:
             if buf_id not in self.slots_of:
                 raise RingError("bad_used_id", f"used entry names id {buf_id}, which is not in flight")
             self.free_slots += self.slots_of.pop(buf_id)
-            out.append((buf_id, length))
-            self.last_used = (self.last_used + 1) & IDX_MASK
         return out
 
 

@@ -44,6 +44,18 @@ def pack_desc(addr: int, length: int, flags: int, nxt: int) -> bytes:
             + nxt.to_bytes(2, "little"))
 
 
+async def read_used(mem: Memory, used: int, slot_of, last: int) -> tuple[list[tuple[int, int]], int]:
+    """Driver side of a used ring (split layout, also the push ring's): the entries after
+    `last` up to used.idx, as (id, length), and the new `last`."""
+    idx = u16(await mem.read(used + SplitUsed.IDX.offset, 2))
+    out = []
+    while last != idx:
+        elem = await mem.read(slot_of(last), SplitUsed.ENTRY)
+        out.append((u32(elem, SplitUsed.ELEM_ID.offset), u32(elem, SplitUsed.ELEM_LEN.offset)))
+        last = (last + 1) & IDX_MASK
+    return out, last
+
+
 def need_event(event: int, new: int, old: int) -> bool:
     """vring_need_event: did the index pass `event` between old and new (mod 2**16)?"""
     return ((new - event - 1) & IDX_MASK) < ((new - old) & IDX_MASK)
@@ -107,16 +119,11 @@ class SplitDriver:
 
     async def used(self) -> list[tuple[int, int]]:
         """New used entries (head, written length); their descriptors are freed."""
-        idx = u16(await self.mem.read(self.ring.used + SplitUsed.IDX.offset, 2))
-        out = []
-        while self.last_used != idx:
-            elem = await self.mem.read(self.ring.used_slot(self.last_used), SplitUsed.ENTRY)
-            head, length = u32(elem, SplitUsed.ELEM_ID.offset), u32(elem, SplitUsed.ELEM_LEN.offset)
+        out, self.last_used = await read_used(self.mem, self.ring.used, self.ring.used_slot, self.last_used)
+        for head, _ in out:
             if head not in self.chain_of:
                 raise RingError("bad_used_id", f"used entry names id {head}, which is not in flight")
             self.free += self.chain_of.pop(head)
-            out.append((head, length))
-            self.last_used = (self.last_used + 1) & IDX_MASK
         if self.event_idx:
             await self.mem.write(self.ring.used_event, self.last_used.to_bytes(2, "little"))
         return out
