@@ -227,3 +227,32 @@ async def test_msi_masked_mid_stream(dut):
     assert got == frames[1:], "frames lost or reordered while the RX interrupt was masked"
     fw.stop.set()
     await task
+
+
+@cocotb.test()
+@cocotb.parametrize(case=["push_bad_length", "packed_bad_wrap"])
+async def test_bad_push_entry_and_packed_wrap(dut, case: str):
+    """A push slot whose inline length exceeds the slot, and a packed chain whose second
+    descriptor carries the wrong wrap counter: NEEDS_RESET (BAD_RING) with the reason."""
+    from virtio_ep.rings.packed import pack_desc as pack_packed
+    from virtio_ep.rings.push import pack_entry
+    mode, reason = (QueueMode.PUSH, "bad_length") if case == "push_bad_length" else (QueueMode.PACKED, "bad_wrap")
+    tb, fw, task, queues = await bring_up(dut, "entropy", mode)
+    transport = AsyncTransport(tb.host)
+    await transport.discover()
+    q = queues[0]
+    if mode == QueueMode.PUSH:
+        slot = pack_entry(0, layout.PushFlag.INLINE, layout.PUSH_INLINE_MAX + 8, 0, bytes(64))
+        await tb.host.write(layout.BAR_SRAM, q.ring.ring.slot(0), slot)
+    else:
+        buf = tb.alloc_host(64)
+        mem = HostMemory(tb.rc)
+        await mem.write(q.ring.ring.slot(1), pack_packed(buf, 16, 0, int(layout.DescFlag.USED)))   # wrong wrap
+        await mem.write(q.ring.ring.slot(0), pack_packed(
+            buf, 16, 0, int(layout.DescFlag.AVAIL | layout.DescFlag.NEXT | layout.DescFlag.WRITE)))
+    await tb.host.ring_doorbell(layout.ASYNC_DOORBELL_QUEUE0, 1)
+    state = await transport.wait_event(200_000)
+    assert state.needs_reset and state.reason == AsyncReason.BAD_RING, state
+    assert reason in fw.ring_errors[-1], fw.ring_errors
+    fw.stop.set()
+    await task
