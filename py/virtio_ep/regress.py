@@ -7,6 +7,7 @@ for every failure the exact command that reproduces it from its seed.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import sys
@@ -47,6 +48,20 @@ def merge_coverage(runs: list[dict]) -> dict:
     return {g: dict(c) for g, c in merged.items()}
 
 
+def write_html(cov: dict, path, title: str) -> None:
+    """The coverage report as a page: every bin with its hit count, missed bins marked."""
+    rows = []
+    for group, bins in cov.items():
+        for b, n in bins.items():
+            style = "" if n else ' style="background:#fbb"'
+            rows.append(f"<tr{style}><td>{html.escape(group)}</td><td>{html.escape(b)}</td><td>{n}</td></tr>")
+    hit = sum(1 for g in cov.values() for n in g.values() if n)
+    total = sum(len(g) for g in cov.values())
+    path.write_text(f"<!doctype html><title>{html.escape(title)}</title><h1>{html.escape(title)}</h1>"
+                    f"<p>{hit} of {total} bins hit</p><table border=1 cellpadding=3>"
+                    "<tr><th>group</th><th>bin</th><th>hits</th></tr>" + "".join(rows) + "</table>")
+
+
 def write_junit(runs: list[dict], path) -> None:
     suite = ET.Element("testsuite", name="virtio_ep regression", tests=str(len(runs)),
                        failures=str(sum(not r["ok"] for r in runs)))
@@ -82,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     write_junit(runs, out / "junit.xml")
     cov = merge_coverage(runs)
     (out / "coverage.json").write_text(json.dumps(cov, indent=1))
+    write_html(cov, out / "coverage.html", f"virtio_ep regression coverage ({args.sim}, {len(runs)} runs)")
     total_bins = sum(len(g) for g in cov.values())
     hit = sum(1 for g in cov.values() for n in g.values() if n)
     lines = [f"regression on {args.sim}: {len(runs)} runs ({len(tests)} tests x {args.seeds} seeds), "
@@ -91,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         missed = [b for b, n in bins.items() if not n]
         lines.append(f"  {group:14s} {sum(1 for n in bins.values() if n)}/{len(bins)}"
                      + (f"  missed: {', '.join(missed)}" if missed else ""))
-    lines.append(f"JUnit: {out / 'junit.xml'}; coverage: {out / 'coverage.json'}")
+    lines.append(f"JUnit: {out / 'junit.xml'}; coverage: {out / 'coverage.json'}, {out / 'coverage.html'}")
     for r in runs:
         if not r["ok"]:
             lines.append(f"FAILED {r['test']} seed {r['seed']}: {r['error'][:200]}\n  reproduce: {repro(r)}")
