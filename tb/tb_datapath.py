@@ -27,16 +27,21 @@ MODES = {"split": QueueMode.SPLIT, "packed": QueueMode.PACKED, "push": QueueMode
 MIXED_REQUESTS = int(os.environ.get("DATAPATH_REQUESTS", "60"))
 
 
-async def bring_up(dut, device: str, mode: QueueMode):
+async def bring_up(dut, device: str, mode: QueueMode, extra_features: int = 0, **queue_opts):
+    """Endpoint + async firmware + probed driver; extra_features are requested on top of the
+    defaults and queue_opts (event_idx, indirect) go to every DriverQueue."""
     tb = await EndpointTb.start(dut)
     dev = DEVICES[device]()
     fw = AsyncTransportFirmware(tb.cpu, dev, tb.params.db_slots)
     task = cocotb.start_soon(fw.run())
     await with_timeout(fw.published.wait(), 50_000, "ns")
     drv = AsyncTransport(tb.host)
-    res = await virtio_probe(drv, default_driver_features(), tb.alloc_host, queue_size=64, mode=mode)
+    wanted = default_driver_features() | extra_features
+    res = await virtio_probe(drv, wanted, tb.alloc_host, queue_size=64, mode=mode)
+    if (res.features & extra_features) != extra_features:
+        raise AssertionError(f"device refused features {extra_features & ~res.features:#x}")
     mem, pool = HostMemory(tb.rc), BufferPool(tb.alloc_host)
-    queues = {q.index: DriverQueue(tb.host, q, mem, pool) for q in res.queues}
+    queues = {q.index: DriverQueue(tb.host, q, mem, pool, **queue_opts) for q in res.queues}
     for q in queues.values():
         await q.init()
     return tb, fw, task, queues
@@ -97,23 +102,13 @@ async def test_push_inline_needs_no_device_read(dut):
 async def test_split_indirect_and_event_idx(dut):
     """Split ring with VIRTIO_F_EVENT_IDX negotiated and every chain in an indirect table:
     the device walks the tables and both sides use the event indices."""
-    tb = await EndpointTb.start(dut)
-    dev = DEVICES["net"]()
-    fw = AsyncTransportFirmware(tb.cpu, dev, tb.params.db_slots)
-    task = cocotb.start_soon(fw.run())
-    await with_timeout(fw.published.wait(), 50_000, "ns")
-    wanted = default_driver_features() | (1 << VirtioFeature.EVENT_IDX)
-    res = await virtio_probe(AsyncTransport(tb.host), wanted, tb.alloc_host, queue_size=64)
-    assert res.features & (1 << VirtioFeature.EVENT_IDX) and res.features & (1 << VirtioFeature.INDIRECT_DESC)
-    mem, pool = HostMemory(tb.rc), BufferPool(tb.alloc_host)
-    queues = {q.index: DriverQueue(tb.host, q, mem, pool, event_idx=True, indirect=True) for q in res.queues}
-    for q in queues.values():
-        await q.init()
+    wanted = (1 << VirtioFeature.EVENT_IDX) | (1 << VirtioFeature.INDIRECT_DESC)
+    tb, fw, task, queues = await bring_up(dut, "net", QueueMode.SPLIT, wanted, event_idx=True, indirect=True)
     assert all(fw.dq[i].ring.event_idx for i in queues)
     await exercise_net(NetDriver(queues), fw.backend, MIXED_REQUESTS // 2, rng_for_test())
     tx = queues[NET_TX_QUEUE].ring
     assert all(len(ids) == 1 for ids in tx.chain_of.values()), "chains should take one ring descriptor"
-    avail_event = int.from_bytes(await mem.read(tx.ring.avail_event, 2), "little")
+    avail_event = int.from_bytes(await HostMemory(tb.rc).read(tx.ring.avail_event, 2), "little")
     assert avail_event == fw.dq[NET_TX_QUEUE].ring.last_avail, "device did not publish avail_event"
     assert fw.ring_errors == []
     fw.stop.set()
