@@ -35,16 +35,21 @@ async def bring_up(dut, device: str, mode: QueueMode, extra_features: int = 0, *
     fw = AsyncTransportFirmware(tb.cpu, dev, tb.params.db_slots)
     task = cocotb.start_soon(fw.run())
     await with_timeout(fw.published.wait(), 50_000, "ns")
-    drv = AsyncTransport(tb.host)
+    queues = await reprobe(tb, mode, extra_features, **queue_opts)
+    return tb, fw, task, queues
+
+
+async def reprobe(tb: EndpointTb, mode: QueueMode, extra_features: int = 0, **queue_opts) -> dict[int, DriverQueue]:
+    """Probe (reset, negotiate, set up every queue in `mode`) and return ready driver queues."""
     wanted = default_driver_features() | extra_features
-    res = await virtio_probe(drv, wanted, tb.alloc_host, queue_size=64, mode=mode)
+    res = await virtio_probe(AsyncTransport(tb.host), wanted, tb.alloc_host, queue_size=64, mode=mode)
     if (res.features & extra_features) != extra_features:
         raise AssertionError(f"device refused features {extra_features & ~res.features:#x}")
     mem, pool = HostMemory(tb.rc), BufferPool(tb.alloc_host)
     queues = {q.index: DriverQueue(tb.host, q, mem, pool, **queue_opts) for q in res.queues}
     for q in queues.values():
         await q.init()
-    return tb, fw, task, queues
+    return queues
 
 
 def rng_for_test() -> random.Random:

@@ -23,6 +23,15 @@ def selected_simulators() -> list[str]:
     return [sim]
 
 
+# The soak tests (2,000 requests per device) are the longest items: one item per device so
+# pytest-xdist spreads them over the workers, and defined first so they start first.
+@pytest.mark.parametrize("sim", selected_simulators())
+@pytest.mark.parametrize("device", ["net", "block", "entropy"])
+def test_soak(sim: str, device: str) -> None:
+    simrun.run(sim, "tb_soak", test_filter=f"test_soak_{device}$", name=f"tb_soak_{device}",
+               waves=os.environ.get("WAVES") == "1")
+
+
 @pytest.mark.parametrize("sim", selected_simulators())
 @pytest.mark.parametrize("module", MODULES)
 def test_module(sim: str, module: str) -> None:
