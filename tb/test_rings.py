@@ -1,5 +1,5 @@
-"""Property tests of the ring code (no simulation): the vectorized split-ring processor
-against the scalar reference on random, often malformed rings, near the 16-bit index
+"""Property tests of the ring code (no simulation): the vectorized split, packed and push
+processors against the scalar reference on random, often malformed rings, near the 16-bit index
 wrap; and the ring layouts and notification arithmetic against the virtio definitions."""
 
 from __future__ import annotations
@@ -10,10 +10,16 @@ import struct
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from virtio_ep.layout import DescFlag, SplitAvail, SplitDesc, SplitUsed
+from virtio_ep.layout import PUSH_INLINE_MAX, DescFlag, PushEntry, PushFlag, SplitAvail, SplitDesc, SplitUsed
 from virtio_ep.rings.memory import RingError
+from virtio_ep.rings.packed import PackedDevice, PackedRing
+from virtio_ep.rings.packed import avail_flags as packed_avail_flags, pack_desc as packed_desc
+from virtio_ep.rings.packed import used_flags as packed_used_flags
+from virtio_ep.rings.push import PushDevice, PushRing, pack_entry as push_pack_entry
 from virtio_ep.rings.split import SplitDevice, SplitRing, need_event, pack_desc
 from virtio_ep.rings.vector import MemoryImage, process_split
+from virtio_ep.rings.vector_packed import process_packed
+from virtio_ep.rings.vector_push import process_push
 
 BASE = 0x10000
 IMAGE = 0x4000
@@ -148,3 +154,166 @@ def test_need_event_matches_virtio(event, old, step):
     new = (old + step) & 0xFFFF
     expected = ((event - old) & 0xFFFF) < step
     assert need_event(event, new, old) == expected
+
+
+# -- packed rings ---------------------------------------------------------------------------
+
+PACKED_FLAG_CHOICES = [0, DescFlag.NEXT, DescFlag.WRITE, DescFlag.NEXT | DescFlag.WRITE, DescFlag.INDIRECT,
+                       DescFlag.INDIRECT | DescFlag.NEXT, 0x10]
+
+
+@st.composite
+def packed_rings(draw):
+    """A packed ring where most descriptors are available for the driver's wrap counter
+    (some with the other counter, some used), chains of any shape, indirect tables."""
+    size = draw(st.sampled_from([4, 8, 16]))
+    image = bytearray(IMAGE)
+    desc, tables = BASE, BASE + 0x800
+    window = (BASE + 0x1000, BASE + IMAGE)
+    next_avail, wrap = draw(st.integers(0, size - 1)), draw(st.integers(0, 1))
+
+    def rand_desc(position: int | None) -> bytes:
+        flags = int(draw(st.sampled_from(PACKED_FLAG_CHOICES)))
+        if position is not None:             # ring descriptor: availability for the wrap it is read with
+            w = wrap ^ (position >= size)
+            state = draw(st.sampled_from(["avail"] * 6 + ["used", "other"]))
+            flags |= {"avail": packed_avail_flags(w), "used": packed_used_flags(w), "other": packed_avail_flags(w ^ 1)}[state]
+        if flags & DescFlag.INDIRECT:
+            addr = tables + 0x40 * draw(st.integers(0, 15)) + draw(st.sampled_from([0, 0, 0, 8, 0x10000]))
+            length = draw(st.integers(0, 4)) * 16 + draw(st.sampled_from([0, 0, 0, 4]))
+        else:
+            addr = draw(st.integers(window[0] - 64, window[1] - 16))
+            length = draw(st.sampled_from([0, 1, 16, 64, 200]))
+        return packed_desc(addr, length, draw(st.integers(0, size - 1)), flags)
+
+    for k in range(size):
+        slot = (next_avail + k) % size
+        image[16 * slot:16 * slot + 16] = rand_desc(next_avail + k)
+    for t in range(16):
+        for k in range(4):
+            off = tables - BASE + 0x40 * t + 16 * k
+            image[off:off + 16] = rand_desc(None)
+    return image, desc, size, next_avail, wrap, [window]
+
+
+def packed_scalar(image, desc, size, next_avail, wrap, windows):
+    async def run():
+        dev = PackedDevice(PackedRing(desc, BASE + 0x3000, BASE + 0x3100, size), ImageMemory(bytearray(image)), windows)
+        dev.next_avail, dev.avail_wrap = next_avail, wrap
+        out = []
+        for _ in range(size + 1):
+            if not await dev.pending():
+                break
+            try:
+                chain = await dev.next_chain()
+            except RingError as exc:
+                out.append((exc.reason, None, []))
+                break
+            out.append(("", chain.head, [(b.addr, b.length, b.writable) for b in chain.bufs]))
+        return out, (dev.next_avail, dev.avail_wrap), dev.in_flight
+    return asyncio.run(run())
+
+
+def assert_batch_matches(batch, expect):
+    assert len(batch.heads) == len(expect), f"vector {len(batch.heads)} chains, scalar {len(expect)}"
+    for c, (reason, head, bufs) in enumerate(expect):
+        assert batch.reason(c) == reason, f"chain {c}: vector {batch.reason(c)!r}, scalar {reason!r}"
+        if not reason:
+            assert int(batch.heads[c]) == head
+            assert batch.buffers(c) == bufs, f"chain {c}"
+            assert int(batch.in_len[c]) == sum(n for _, n, w in bufs if w)
+            assert int(batch.out_len[c]) == sum(n for _, n, w in bufs if not w)
+    assert [int(h) for h in batch.used_ids] == [h for r, h, _ in expect if not r]
+
+
+@settings(max_examples=400, deadline=None)
+@given(packed_rings())
+def test_packed_vector_matches_scalar(ring):
+    image, desc, size, next_avail, wrap, windows = ring
+    expect, state, counts = packed_scalar(image, desc, size, next_avail, wrap, windows)
+    batch = process_packed(MemoryImage(BASE, bytes(image)), desc, size, next_avail, wrap, windows)
+    assert_batch_matches(batch, expect)
+    good = [r for r, _, _ in expect if not r]
+    assert [int(x) for x in batch.desc_counts[:len(good)]] == counts[:len(good)]
+    if len(good) == len(expect):             # no error: the ring state after the batch agrees
+        assert (batch.next_avail, batch.next_wrap) == state
+
+
+def test_packed_well_formed_wraps_without_error():
+    """Chains of 1..3 descriptors crossing the end of the ring: all taken, wrap flipped."""
+    size, image = 8, bytearray(IMAGE)
+    pos, wrap, ids = 5, 1, []
+    for n in (2, 3, 1):
+        for k in range(n):
+            slot, w = (pos + k) % size, wrap ^ ((pos + k) >= size)
+            flags = packed_avail_flags(w) | (DescFlag.NEXT if k + 1 < n else 0) | (DescFlag.WRITE if k == n - 1 else 0)
+            image[16 * slot:16 * slot + 16] = packed_desc(BASE + 0x2000 + 64 * slot, 32, len(ids), flags)
+        ids.append(len(ids))
+        pos += n
+    batch = process_packed(MemoryImage(BASE, bytes(image)), BASE, size, 5, 1)
+    assert not batch.errors.any() and list(batch.used_ids) == ids
+    assert (batch.next_avail, batch.next_wrap) == (pos % size, 0)
+    assert list(batch.desc_counts) == [2, 3, 1]
+
+
+# -- push rings -------------------------------------------------------------------------------
+
+@st.composite
+def push_rings(draw):
+    slots = draw(st.sampled_from([4, 8, 16]))
+    self_doorbell = draw(st.booleans())
+    area = bytearray(slots * PushEntry.SIZE)
+    cons = draw(st.integers(0xFFF0, 0xFFFF + 8)) & 0xFFFF
+    ahead = draw(st.integers(0, slots - 1 if self_doorbell else slots))
+    buf_id = draw(st.integers(0, 0xFFFF))
+    for k in range(slots):
+        flags = int(draw(st.sampled_from([0, PushFlag.NEXT, PushFlag.INLINE, PushFlag.INLINE | PushFlag.NEXT,
+                                          PushFlag.WRITE, PushFlag.WRITE | PushFlag.NEXT, PushFlag.WRITE | PushFlag.INLINE,
+                                          0x8])))
+        if not flags & PushFlag.NEXT:
+            buf_id_next = draw(st.integers(0, 0xFFFF))
+        sid = buf_id if draw(st.integers(0, 9)) else draw(st.integers(0, 0xFFFF))
+        length = draw(st.sampled_from([0, 1, 64, PUSH_INLINE_MAX, PUSH_INLINE_MAX + 1, 4096]))
+        inline = bytes(draw(st.integers(0, 255)) for _ in range(min(length, PUSH_INLINE_MAX))) if flags & PushFlag.INLINE else b""
+        entry = push_pack_entry(sid, flags, length, draw(st.integers(0, 1 << 40)), inline)
+        slot = (cons + k) % slots
+        area[slot * PushEntry.SIZE:slot * PushEntry.SIZE + len(entry)] = entry
+        if not flags & PushFlag.NEXT:
+            buf_id = buf_id_next
+    return bytes(area), slots, cons, (cons + ahead) & 0xFFFF, self_doorbell
+
+
+def push_scalar(area, slots, cons, prod, self_doorbell):
+    async def sram_read(offset: int, length: int) -> bytes:
+        return area[offset:offset + length]
+
+    async def run():
+        dev = PushDevice(PushRing(0, slots, 0), sram_read, None, self_doorbell=self_doorbell)
+        dev.cons = cons
+        dev.doorbell(prod)
+        out = []
+        while await dev.pending():
+            try:
+                chain = await dev.next_chain()
+            except RingError as exc:
+                out.append((exc.reason, None, []))
+                break
+            out.append(("", chain.head, [(b.addr, b.length, b.writable, b.inline) for b in chain.bufs]))
+        return out, dev.cons, dev.prod
+    return asyncio.run(run())
+
+
+@settings(max_examples=400, deadline=None)
+@given(push_rings())
+def test_push_vector_matches_scalar(ring):
+    area, slots, cons, prod, self_doorbell = ring
+    expect, next_cons, scalar_prod = push_scalar(area, slots, cons, prod, self_doorbell)
+    batch = process_push(area, slots, cons, scalar_prod, self_doorbell)
+    assert_batch_matches(batch, [(r, h, [b[:3] for b in bufs]) for r, h, bufs in expect])
+    for c, (reason, _, bufs) in enumerate(expect):
+        if not reason:
+            a, b = batch.offsets[c], batch.offsets[c + 1]
+            got = [area[int(o):int(o) + int(n)] if o >= 0 else None for o, n in zip(batch.inline_off[a:b], batch.lens[a:b])]
+            assert got == [buf[3] for buf in bufs], f"chain {c}: inline payloads differ"
+    if all(not r for r, _, _ in expect):
+        assert batch.next_avail == next_cons

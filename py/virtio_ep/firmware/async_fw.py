@@ -61,9 +61,10 @@ class AsyncDeviceState:
 
 class AsyncTransportFirmware:
     def __init__(self, cpu: SoftCpu, device: VirtioDevice, slots: int, log: logging.Logger | None = None,
-                 restarted: bool = False):
+                 restarted: bool = False, batch: bool = False):
         """`restarted`: this firmware replaces one that was running (a crash or an update):
-        it cannot know the driver's state, so it publishes NEEDS_RESET (FIRMWARE_RESTART)."""
+        it cannot know the driver's state, so it publishes NEEDS_RESET (FIRMWARE_RESTART).
+        `batch`: queues take chains a batch at a time (vectorized processors)."""
         if device.num_queues > ASYNC_MAX_QUEUES:
             raise ValueError(f"{device.num_queues} queues above the transport's {ASYNC_MAX_QUEUES}")
         self.cpu = cpu
@@ -82,6 +83,7 @@ class AsyncTransportFirmware:
         self.backend = backend_for(device)
         self.dq: dict[int, DeviceQueue] = {}
         self.ring_errors: list[str] = []
+        self.batch = batch
 
     # -- device page --------------------------------------------------------------
 
@@ -236,7 +238,8 @@ class AsyncTransportFirmware:
             setup.mode = QueueMode(setup.mode)
             st.queues[q] = setup
             dq = DeviceQueue(cpu, q, setup.mode, setup.desc, setup.driver, setup.device, setup.size,
-                             setup.msi_vector, event_idx=bool(st.features & bit(VirtioFeature.EVENT_IDX)))
+                             setup.msi_vector, event_idx=bool(st.features & bit(VirtioFeature.EVENT_IDX)),
+                             batch=self.batch)
             await dq.init()
             self.dq[q] = dq
             await cpu.write_sram_u32(state_addr, ASYNC_QUEUE_STATE_ENABLED)

@@ -16,6 +16,7 @@ from ..rings.memory import Chain, RingError
 from ..rings.packed import PackedDevice, PackedRing
 from ..rings.push import PushDevice, PushRing
 from ..rings.split import SplitDevice, SplitRing
+from .batch import take_packed, take_push, take_split
 from .soft_cpu import SoftCpu
 
 SCRATCH = 0x0000                    # DMA buffer area for ring and data transfers
@@ -76,7 +77,10 @@ class DeviceQueue:
     rings the device placed there: `ring_in_bar0`)."""
 
     def __init__(self, cpu: SoftCpu, index: int, mode: QueueMode, desc: int, driver: int, device: int,
-                 size: int, msi_vector: int, event_idx: bool = False, ring_in_bar0: bool = False):
+                 size: int, msi_vector: int, event_idx: bool = False, ring_in_bar0: bool = False,
+                 batch: bool = False):
+        """`batch`: take chains a batch at a time through the vectorized processors
+        (firmware/batch.py); rings the device placed in BAR0 always use the scalar path."""
         self.cpu = cpu
         self.index = index
         self.mode = mode
@@ -92,6 +96,10 @@ class DeviceQueue:
             self.ring = PackedDevice(PackedRing(desc, driver, device, size), ring_mem)
         self.log = logging.getLogger(f"cocotb.firmware.q{index}")
         self.requests = 0
+        self.batch = batch and not ring_in_bar0
+        self.taken: list[Chain | RingError] = []        # batch mode: chains found, not yet handed out
+        self.batches = self.batch_chains = 0                # batch mode: fetches that found chains, chains found
+        self.completed: list[tuple[int, int]] = []          # (id, written) of every used entry, in order
 
     async def init(self) -> None:
         """Device-side ring state in host memory (packed: the device event suppression);
@@ -120,13 +128,33 @@ class DeviceQueue:
             self.ring.doorbell(value)
 
     async def pending(self) -> int:
-        return await self.ring.pending()
+        if not self.batch:
+            return await self.ring.pending()
+        if not self.taken:
+            if isinstance(self.ring, SplitDevice):
+                self.taken = await take_split(self.ring, self.mem)
+            elif isinstance(self.ring, PackedDevice):
+                self.taken = await take_packed(self.ring, self.mem)
+            else:
+                self.taken = await take_push(self.ring)
+            if self.taken:
+                self.batches += 1
+                self.batch_chains += len(self.taken)
+        return len(self.taken)
 
     async def next_chain(self) -> Chain:
-        return await self.ring.next_chain()
+        if not self.batch:
+            return await self.ring.next_chain()
+        if not self.taken and not await self.pending():
+            raise RingError("empty", "no chain available")
+        chain = self.taken.pop(0)
+        if isinstance(chain, RingError):
+            raise chain
+        return chain
 
     async def complete(self, chain: Chain, written: int) -> None:
         await self.ring.push_used(chain.head, written)
+        self.completed.append((chain.head, written))
 
     async def publish(self) -> None:
         """Publish used entries; interrupt the driver unless it suppressed interrupts."""

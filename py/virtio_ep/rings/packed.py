@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 from ..layout import DescFlag, PackedDesc, PackedEvent, PackedEventFlag
 from .memory import Buf, Chain, Memory, RingError, u16, u32, u64
+from .split import check_buffer, in_windows
+
+KNOWN_FLAGS = int(DescFlag.NEXT | DescFlag.WRITE | DescFlag.INDIRECT | DescFlag.AVAIL | DescFlag.USED)
 
 
 @dataclass(frozen=True)
@@ -115,9 +118,11 @@ class PackedDriver:
 
 
 class PackedDevice:
-    def __init__(self, ring: PackedRing, mem: Memory):
+    def __init__(self, ring: PackedRing, mem: Memory, windows: list[tuple[int, int]] | None = None):
+        """`windows`: host address ranges buffers and indirect tables must lie in (None: any)."""
         self.ring = ring
         self.mem = mem
+        self.windows = windows
         self.next_avail = 0
         self.avail_wrap = 1
         self.next_used = 0
@@ -153,30 +158,34 @@ class PackedDevice:
             count += 1
             if count > self.ring.size:
                 raise RingError("loop", "chain longer than the ring")
+            if flags & ~KNOWN_FLAGS:
+                raise RingError("bad_flags", f"descriptor of buffer {buf_id} has flags 0x{flags:x}")
             if flags & DescFlag.INDIRECT:
                 if bufs or flags & DescFlag.NEXT or length == 0 or length % PackedDesc.SIZE:
                     raise RingError("bad_indirect", f"indirect table of {length} bytes with flags 0x{flags:x}")
+                if not in_windows(addr, length, self.windows):
+                    raise RingError("address", f"indirect table at 0x{addr:x} outside the allowed windows")
                 bufs = await self._indirect(addr, length // PackedDesc.SIZE)
                 break
-            if length == 0:
-                raise RingError("zero_length", f"descriptor of buffer {buf_id} has length 0")
-            bufs.append(Buf(addr, length, bool(flags & DescFlag.WRITE)))
+            bufs.append(check_buffer(bufs, addr, length, flags, self.windows, f"descriptor of buffer {buf_id}"))
             if not flags & DescFlag.NEXT:
                 break
         self.in_flight.append(count)
         return Chain(buf_id, bufs)
 
     async def _indirect(self, table: int, n: int) -> list[Buf]:
-        bufs = []
+        """The table is read whole (one transfer); its entries are used in order."""
+        raw_table = await self.mem.read(table, PackedDesc.SIZE * n)
+        bufs: list[Buf] = []
         for i in range(n):
-            raw = await self.mem.read(table + PackedDesc.SIZE * i, PackedDesc.SIZE)
+            raw = raw_table[PackedDesc.SIZE * i:PackedDesc.SIZE * (i + 1)]
             flags = u16(raw, PackedDesc.FLAGS.offset)
+            if flags & ~KNOWN_FLAGS:
+                raise RingError("bad_flags", f"indirect descriptor {i} has flags 0x{flags:x}")
             if flags & DescFlag.INDIRECT:
                 raise RingError("nested_indirect", "indirect descriptor inside an indirect table")
-            length = u32(raw, PackedDesc.LEN.offset)
-            if length == 0:
-                raise RingError("zero_length", f"indirect descriptor {i} has length 0")
-            bufs.append(Buf(u64(raw, PackedDesc.ADDR.offset), length, bool(flags & DescFlag.WRITE)))
+            bufs.append(check_buffer(bufs, u64(raw, PackedDesc.ADDR.offset), u32(raw, PackedDesc.LEN.offset), flags,
+                                     self.windows, f"indirect descriptor {i}"))
         return bufs
 
     async def push_used(self, buf_id: int, length: int) -> None:

@@ -136,6 +136,18 @@ def in_windows(addr: int, length: int, windows: list[tuple[int, int]] | None) ->
     return windows is None or any(lo <= addr and addr + length <= hi for lo, hi in windows)
 
 
+def check_buffer(bufs: list[Buf], addr: int, length: int, flags: int, windows, where: str) -> Buf:
+    """Rules every buffer of a chain obeys (split and packed): length, windows, readable first."""
+    if length == 0:
+        raise RingError("zero_length", f"{where} has length 0")
+    if not in_windows(addr, length, windows):
+        raise RingError("address", f"buffer 0x{addr:x}+{length} outside the allowed windows")
+    writable = bool(flags & DescFlag.WRITE)
+    if not writable and any(b.writable for b in bufs):
+        raise RingError("order", "a device-readable buffer after a device-writable one")
+    return Buf(addr, length, writable)
+
+
 class SplitDevice:
     def __init__(self, ring: SplitRing, mem: Memory, event_idx: bool = False,
                  windows: list[tuple[int, int]] | None = None):
@@ -188,14 +200,7 @@ class SplitDevice:
                     raise RingError("address", f"indirect table at 0x{addr:x} outside the allowed windows")
                 table, table_size, i, seen, indirect = addr, length // SplitDesc.SIZE, 0, 0, True
                 continue
-            if length == 0:
-                raise RingError("zero_length", f"descriptor {i} of chain {head} has length 0")
-            if not in_windows(addr, length, self.windows):
-                raise RingError("address", f"buffer 0x{addr:x}+{length} outside the allowed windows")
-            writable = bool(flags & DescFlag.WRITE)
-            if not writable and any(b.writable for b in bufs):
-                raise RingError("order", "a device-readable buffer after a device-writable one")
-            bufs.append(Buf(addr, length, writable))
+            bufs.append(check_buffer(bufs, addr, length, flags, self.windows, f"descriptor {i} of chain {head}"))
             if not flags & DescFlag.NEXT:
                 return bufs
             if nxt >= table_size:

@@ -1,15 +1,23 @@
-"""Vectorized split-ring processor (numpy): a whole batch of avail entries at once.
+"""Vectorized ring processing (numpy): a whole batch of available chains at once.
 
-Given a host-memory image and the ring's addresses, `process_split` returns every chain of
-the batch (descriptor buffers in CSR form), per-chain totals and errors, and the used-ring
-updates, with the same validation and the same first error per chain as the scalar
-reference (`SplitDevice.walk` with the same windows). Chains are walked in lock step: one
-vector step per chain depth, never one Python iteration per descriptor.
+`process_split` (here), `process_packed` (vector_packed.py) and `process_push`
+(vector_push.py) return every chain of a batch in CSR form (buffers of chain c at
+[offsets[c], offsets[c+1])), per-chain totals and errors, the used-ring updates and the
+next ring state, with the same validation and the same first error per chain as the
+scalar reference (rings/split.py, packed.py, push.py with the same windows). Chains are
+walked in lock step: one vector step per chain depth, never one Python iteration per
+descriptor.
+
+Memory is a `MemoryImage`: host-memory segments the caller already holds. Firmware builds
+it from a few bulk DMA reads; when a chain leads into memory the image does not hold (an
+indirect table), a `fetchable` image raises `NeedRanges` with every range the current
+step needs, the caller reads them, adds them and runs the batch again (at most one extra
+run per chain depth; processing is a pure function of the image).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,9 +25,9 @@ from ..layout import DescFlag, SplitAvail, SplitDesc
 from .memory import RingError
 from .split import KNOWN_FLAGS
 
-# one error code per reason the scalar reference can give (0: no error)
+# one error code per reason the scalar references can give (0: no error)
 REASONS = ("", "index_range", "loop", "bad_flags", "nested_indirect", "bad_indirect", "zero_length",
-           "address", "order")
+           "address", "order", "bad_wrap", "bad_id", "bad_length", "truncated_chain")
 CODE = {r: i for i, r in enumerate(REASONS)}
 
 DESC_DTYPE = np.dtype({"names": ["addr", "len", "flags", "next"],
@@ -31,7 +39,7 @@ DESC_DTYPE = np.dtype({"names": ["addr", "len", "flags", "next"],
 
 @dataclass
 class ChainBatch:
-    heads: np.ndarray            # head index per chain
+    heads: np.ndarray            # head index (split) or buffer id (packed, push) per chain
     errors: np.ndarray           # error code per chain (REASONS index)
     offsets: np.ndarray          # buffers of chain c: [offsets[c], offsets[c+1]) (empty on error)
     addrs: np.ndarray
@@ -41,6 +49,9 @@ class ChainBatch:
     in_len: np.ndarray           # device-writable bytes per chain
     next_avail: int              # ring state after the batch
     used_ids: np.ndarray         # used-ring updates, in order: ids of the chains without error
+    next_wrap: int = 0           # packed: the driver wrap counter after the batch
+    desc_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # packed/push: slots per chain
+    inline_off: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))   # push: payload offset or -1
 
     def reason(self, c: int) -> str:
         return REASONS[int(self.errors[c])]
@@ -50,29 +61,118 @@ class ChainBatch:
         return [(int(x), int(n), bool(w)) for x, n, w in zip(self.addrs[a:b], self.lens[a:b], self.writable[a:b])]
 
 
-class MemoryImage:
-    """Host memory as one byte array starting at `base` (what the device can read)."""
+def build_batch(n: int, heads: np.ndarray, errors: np.ndarray, chain_ids: np.ndarray, addrs: np.ndarray,
+                lens: np.ndarray, wr: np.ndarray, next_avail: int, **extra) -> ChainBatch:
+    """CSR form of the recorded buffers (chain_ids sorted), dropping chains with errors."""
+    good = errors[chain_ids] == 0
+    chain_ids, addrs, lens, wr = chain_ids[good], addrs[good], lens[good], wr[good]
+    counts = np.bincount(chain_ids, minlength=n)
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    out_len = np.bincount(chain_ids, weights=np.where(wr, 0, lens), minlength=n).astype(np.uint64)
+    in_len = np.bincount(chain_ids, weights=np.where(wr, lens, 0), minlength=n).astype(np.uint64)
+    for key in ("inline_off",):
+        if key in extra:
+            extra[key] = extra[key][good]
+    return ChainBatch(heads, errors, offsets, addrs, lens, wr, out_len, in_len, next_avail,
+                      heads[errors == 0], **extra)
 
-    def __init__(self, base: int, data: bytes | np.ndarray):
-        self.base = base
-        self.data = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray)) else data
+
+class NeedRanges(Exception):
+    """The batch needs host memory the image does not hold: [(addr, length)]."""
+
+    def __init__(self, ranges: list[tuple[int, int]]):
+        super().__init__(f"{len(ranges)} range(s) of host memory not in the image")
+        self.ranges = ranges
+
+
+class MemoryImage:
+    """Host memory segments [(base, bytes)] the processor may read. `fetchable`: memory not
+    held is fetched by the caller (NeedRanges) instead of being an address error."""
+
+    def __init__(self, base: int | None = None, data: bytes | None = None, fetchable: bool = False):
+        self.fetchable = fetchable
+        self.bases = np.zeros(0, dtype=np.uint64)
+        self.lens = np.zeros(0, dtype=np.uint64)
+        self.starts = np.zeros(0, dtype=np.int64)
+        self.data = np.zeros(0, dtype=np.uint8)
+        if base is not None:
+            self.add(base, data)
+
+    def add(self, base: int, data: bytes) -> None:
+        """Hold `data` at host address `base` (placed so that 16-byte aligned host addresses
+        are 16-byte aligned in the array: aligned descriptors gather as one view)."""
+        pad = (base - len(self.data)) % SplitDesc.SIZE
+        start = len(self.data) + pad
+        self.data = np.concatenate((self.data, np.zeros(pad, dtype=np.uint8), np.frombuffer(bytes(data), dtype=np.uint8)))
+        order = np.argsort(np.append(self.bases, np.uint64(base)), kind="stable")
+        self.bases = np.append(self.bases, np.uint64(base))[order]
+        self.lens = np.append(self.lens, np.uint64(len(data)))[order]
+        self.starts = np.append(self.starts, start)[order]
         whole = len(self.data) // SplitDesc.SIZE * SplitDesc.SIZE
-        self.aligned = self.data[:whole].view(DESC_DTYPE)          # descriptors at 16-byte offsets
+        self.aligned = self.data[:whole].view(DESC_DTYPE)
+
+    def _locate(self, addr: np.ndarray, length: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+        """(inside, array offset) per address range."""
+        addr = np.asarray(addr, dtype=np.uint64)
+        seg = np.searchsorted(self.bases, addr, side="right") - 1
+        segc = np.clip(seg, 0, None)
+        if not len(self.bases):
+            return np.zeros(len(addr), dtype=bool), np.zeros(len(addr), dtype=np.int64)
+        rel = addr - self.bases[segc]
+        inside = (seg >= 0) & (rel + np.asarray(length, dtype=np.uint64) <= self.lens[segc])
+        return inside, self.starts[segc] + rel.astype(np.int64)
 
     def contains(self, addr: np.ndarray, length: np.ndarray) -> np.ndarray:
-        return (addr >= self.base) & (addr + length <= self.base + len(self.data))
+        return self._locate(addr, length)[0]
 
-    def descs(self, addr: np.ndarray) -> np.ndarray:
-        """Descriptors at byte addresses `addr` (any alignment), gathered in one step."""
-        off = (addr - self.base).astype(np.int64)
+    def require(self, addr: np.ndarray, length: np.ndarray) -> np.ndarray:
+        """Which ranges are held; with a fetchable image, missing ones raise NeedRanges."""
+        inside = self.contains(addr, length)
+        if self.fetchable and not inside.all():
+            miss = sorted({(int(a), int(n)) for a, n in zip(np.asarray(addr)[~inside], np.asarray(length)[~inside])})
+            raise NeedRanges(miss)
+        return inside
+
+    def descs(self, addr: np.ndarray, dtype: np.dtype = DESC_DTYPE) -> np.ndarray:
+        """16-byte descriptors at byte addresses `addr` (any alignment), gathered in one step."""
+        inside, off = self._locate(addr, SplitDesc.SIZE)
+        if not inside.all():
+            bad = np.asarray(addr)[~inside][0]
+            raise RingError("address", f"descriptor at 0x{int(bad):x} outside the memory image")
         if not (off % SplitDesc.SIZE).any():
-            return self.aligned[off // SplitDesc.SIZE]
+            return self.aligned[off // SplitDesc.SIZE].view(dtype)
         idx = off[:, None] + np.arange(SplitDesc.SIZE)
-        return self.data[idx].copy().view(DESC_DTYPE).reshape(-1)
+        return self.data[idx].copy().view(dtype).reshape(-1)
 
     def u16(self, addr: np.ndarray) -> np.ndarray:
-        idx = (addr - self.base).astype(np.int64)
+        inside, idx = self._locate(addr, 2)
+        if not inside.all():
+            raise RingError("address", "ring index outside the memory image")
         return self.data[idx].astype(np.uint16) | (self.data[idx + 1].astype(np.uint16) << 8)
+
+    def bytes_at(self, addr: int, length: int) -> bytes:
+        inside, off = self._locate(np.array([addr], dtype=np.uint64), length)
+        if not inside[0]:
+            raise RingError("address", f"0x{addr:x}+{length} outside the memory image")
+        return self.data[off[0]:off[0] + length].tobytes()
+
+
+def first_per_group(group: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
+    """For items in order, the first non-zero code of each group 0..n-1 (0 if none)."""
+    out = np.zeros(n, dtype=np.int8)
+    hit = np.flatnonzero(codes)
+    if len(hit):
+        groups, first = np.unique(group[hit], return_index=True)
+        out[groups] = codes[hit[first]]
+    return out
+
+
+def prior_in_group(group_start: np.ndarray, flag: np.ndarray) -> np.ndarray:
+    """Per item: is `flag` set on an earlier item of its group (`group_start`: first item's
+    index per item)? One cumulative sum, no loop."""
+    csum = np.concatenate(([0], np.cumsum(flag)))
+    idx = np.arange(len(flag))
+    return csum[idx] - csum[group_start] > 0
 
 
 def in_windows(addr: np.ndarray, length: np.ndarray, windows: list[tuple[int, int]] | None) -> np.ndarray:
@@ -124,7 +224,11 @@ def process_split(mem: MemoryImage, desc: int, avail: int, size: int, last_avail
         bad_ind = is_ind & (((flags & DescFlag.NEXT) != 0) | (length == 0) | (length % SplitDesc.SIZE != 0))
         keep &= fail(c, bad_ind & keep, "bad_indirect")
         ind_ok = is_ind & keep
-        keep &= fail(c, ind_ok & ~(in_windows(addr, length, windows) & mem.contains(addr, length)), "address")
+        keep &= fail(c, ind_ok & ~in_windows(addr, length, windows), "address")
+        reach = ind_ok & keep
+        held = np.ones(len(c), dtype=bool)
+        held[reach] = mem.require(addr[reach], length[reach])
+        keep &= fail(c, reach & ~held, "address")
         switch = is_ind & keep
         s = c[switch]
         table[s], tsize[s], cur[s], seen[s], indirect[s] = addr[switch], (length[switch] // SplitDesc.SIZE).astype(np.int64), 0, 0, True
@@ -148,15 +252,7 @@ def process_split(mem: MemoryImage, desc: int, avail: int, size: int, last_avail
 
     chain_ids = np.concatenate(rec_chain) if rec_chain else np.zeros(0, dtype=np.int64)
     order = np.argsort(chain_ids, kind="stable")
-    chain_ids = chain_ids[order]
     addrs = (np.concatenate(rec_addr) if rec_addr else np.zeros(0, dtype=np.uint64))[order]
     lens = (np.concatenate(rec_len) if rec_len else np.zeros(0, dtype=np.uint64))[order]
     wr = (np.concatenate(rec_w) if rec_w else np.zeros(0, dtype=bool))[order]
-    good = errors[chain_ids] == 0                  # drop buffers recorded before a chain failed
-    chain_ids, addrs, lens, wr = chain_ids[good], addrs[good], lens[good], wr[good]
-    counts = np.bincount(chain_ids, minlength=n)
-    offsets = np.concatenate(([0], np.cumsum(counts)))
-    out_len = np.bincount(chain_ids, weights=np.where(wr, 0, lens), minlength=n).astype(np.uint64)
-    in_len = np.bincount(chain_ids, weights=np.where(wr, lens, 0), minlength=n).astype(np.uint64)
-    return ChainBatch(heads, errors, offsets, addrs, lens, wr, out_len, in_len,
-                      (last_avail + n) & 0xFFFF, heads[errors == 0])
+    return build_batch(n, heads, errors, chain_ids[order], addrs, lens, wr, (last_avail + n) & 0xFFFF)
