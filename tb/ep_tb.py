@@ -265,6 +265,9 @@ class EndpointTb:
             cfg_interrupt_msi_fail=dut.cfg_interrupt_msi_fail,
         )
         self.dev.log.setLevel(logging.WARNING)
+        # the core model's stream interfaces log every frame at INFO (megabytes per benchmark)
+        for port in (self.dev.rq_sink, self.dev.rc_source, self.dev.cq_source, self.dev.cc_sink):
+            port.log.setLevel(logging.WARNING)
         # enumeration probes empty device numbers: the RC logs each as a warning
         self.rc.log.setLevel(logging.ERROR)
         # the real core offers per-vector masking; the model needs it switched on

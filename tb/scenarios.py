@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import random
 
+import cocotb
+from cocotb.triggers import with_timeout
+
+from virtio_ep.devices import net_device
+from virtio_ep.firmware.async_fw import AsyncTransportFirmware
+from virtio_ep.host.async_transport import AsyncTransport
+from virtio_ep.host.queues import BufferPool, DriverQueue, HostMemory
+from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
-from virtio_ep.layout import BLK_SECTOR_SIZE, BlkStatus
+from virtio_ep.layout import BLK_SECTOR_SIZE, BlkStatus, QueueMode
+from virtio_ep.timing import OpCounts
 
 
 async def exercise_net(net: NetDriver, backend, requests: int, rng: random.Random) -> None:
@@ -63,3 +72,35 @@ async def exercise_entropy(rng_drv: RngDriver, backend, sizes=(16, 64, 100, 256)
         assert len(data) == n and (n < 16 or len(set(data)) > 1), f"{n} entropy bytes: {data.hex()}"
         total += n
     assert backend.bytes_delivered == total
+
+
+async def bench_net(tb, mode: QueueMode, rx_buf: int):
+    """The benchmark's set-up: async firmware with a net device of MTU 65535, driver probed
+    with queues of 64 in `mode`, RX buffers of `rx_buf` bytes. Returns (firmware, its task, driver)."""
+    fw = AsyncTransportFirmware(tb.cpu, net_device(mtu=65535), tb.params.db_slots)
+    task = cocotb.start_soon(fw.run())
+    await with_timeout(fw.published.wait(), 50_000, "ns")
+    res = await virtio_probe(AsyncTransport(tb.host), default_driver_features(), tb.alloc_host, queue_size=64,
+                             mode=mode)
+    mem, pool = HostMemory(tb.rc), BufferPool(tb.alloc_host, 8 << 20)
+    queues = {q.index: DriverQueue(tb.host, q, mem, pool) for q in res.queues}
+    for q in queues.values():
+        await q.init()
+    return fw, task, NetDriver(queues, rx_buf=rx_buf)
+
+
+async def timed_loopback(tb, net: NetDriver, frames: list[bytes]):
+    """The benchmark's request: post one RX buffer per frame, send the frames back to back,
+    wait until all are back and TX is reaped. Returns (cycles from the first send, the TLPs
+    of the request, what the firmware did up to its last MSI request)."""
+    await net.fill_rx(len(frames))
+    mark, t0 = tb.tlps.mark(), tb.now_ns()
+    tb.cpu.ops = OpCounts()
+    for frame in frames:
+        await net.send(frame)
+    got = await net.receive(len(frames), timeout_ns=50_000_000)
+    await net.reap_tx(len(frames))
+    ops, tb.cpu.ops = tb.cpu.ops, None
+    assert got == frames, "frames came back different"
+    assert ops.at_msi, "the firmware requested no MSI"
+    return tb.cycles(t0, tb.now_ns()), tb.tlps.since(mark), ops.at_msi[-1]

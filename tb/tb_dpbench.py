@@ -1,6 +1,7 @@
 """Data-path benchmark (make bench): one network frame at a time through the loopback,
 per mode and payload size; TLPs by kind, bytes on the link, latency and throughput per
-request. With DP_RESULTS set, one JSON line per (mode, size) is appended there."""
+request, and the timing model's prediction for it. With DP_RESULTS set, one JSON line per
+(mode, size) is appended there."""
 
 from __future__ import annotations
 
@@ -9,17 +10,11 @@ import os
 import statistics
 
 import cocotb
-from cocotb.triggers import with_timeout
 
 from ep_tb import EndpointTb
-from virtio_ep import layout
-from virtio_ep.devices import net_device
-from virtio_ep.firmware.async_fw import AsyncTransportFirmware
-from virtio_ep.host.async_transport import AsyncTransport
-from virtio_ep.host.queues import BufferPool, DriverQueue, HostMemory
-from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
-from virtio_ep.host.virtio_drivers import NetDriver
-from virtio_ep.layout import NetHdr, QueueMode
+from scenarios import bench_net, timed_loopback
+from virtio_ep import layout, timing
+from virtio_ep.layout import QueueMode
 
 SIZES = [int(x) for x in os.environ.get("DP_SIZES", "64,256,1024,4096,16384,65536").split(",")]
 REPEAT = int(os.environ.get("DP_REPEAT", "3"))
@@ -57,31 +52,21 @@ def per_request(tb: EndpointTb, recs, cycles: float) -> dict:
 @cocotb.parametrize(mode=list(MODES))
 async def test_datapath_bench(dut, mode: str):
     tb = await EndpointTb.start(dut)
-    fw = AsyncTransportFirmware(tb.cpu, net_device(mtu=65535), tb.params.db_slots)
-    task = cocotb.start_soon(fw.run())
-    await with_timeout(fw.published.wait(), 50_000, "ns")
-    res = await virtio_probe(AsyncTransport(tb.host), default_driver_features(), tb.alloc_host, queue_size=64,
-                             mode=MODES[mode])
-    mem, pool = HostMemory(tb.rc), BufferPool(tb.alloc_host, 8 << 20)
-    queues = {q.index: DriverQueue(tb.host, q, mem, pool) for q in res.queues}
-    for q in queues.values():
-        await q.init()
-    net = NetDriver(queues, rx_buf=max(SIZES))
+    fw, task, net = await bench_net(tb, MODES[mode], max(SIZES))
     for size in SIZES:
         frame = bytes((i * 7 + size) & 0xFF for i in range(size))
         samples = []
         for _ in range(REPEAT):
-            await net.fill_rx(1)
-            mark, t0 = tb.tlps.mark(), tb.now_ns()
-            await net.send(frame)
-            got = await net.receive(1, timeout_ns=50_000_000)
-            await net.reap_tx(1)
-            assert got == [frame], f"{mode} {size}: frame differs"
-            samples.append(per_request(tb, tb.tlps.since(mark), tb.cycles(t0, tb.now_ns())))
+            cycles, recs, ops = await timed_loopback(tb, net, [frame])
+            samples.append(per_request(tb, recs, cycles))
+            model = timing.net_loopback_ops(mode, size, tb.cpu.costs, tb.params.db_slots)
+            assert ops.dma_reads == model.dma_reads and ops.dma_writes == model.dma_writes, (ops, model)
+            samples[-1]["predicted_cycles"] = timing.request_latency(model, tb.latencies)
         row = {"mode": mode, "size": size, "latencies": os.environ.get("LAT_LABEL", "none")}
         for key in samples[0]:
             row[key] = statistics.median(s[key] for s in samples)
-        row["throughput_MBps"] = size / (row["latency_cycles"] * 4e-9) / 1e6
+        row["throughput_MBps"] = timing.throughput_mbps(size, row["latency_cycles"])
+        row["predicted_MBps"] = timing.throughput_mbps(size, row["predicted_cycles"])
         tb.log.info("%s", row)
         if os.environ.get("DP_RESULTS"):
             with open(os.environ["DP_RESULTS"], "a") as f:

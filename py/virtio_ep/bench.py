@@ -2,7 +2,8 @@
 
 control   the control plane of the three transports (virtio probe of the net device):
           docs/control_plane.md and docs/control_plane.png
-datapath  split, packed and push rings, payload 64 B to 64 KiB: docs/datapath.md, .csv, .png
+datapath  split, packed and push rings, payload 64 B to 64 KiB: docs/datapath.md, .csv, .png;
+          the timing model's predictions against them: docs/timing_model.md, .png
 rings     vectorized vs scalar ring processing, split/packed/push, ~65,536 descriptors: docs/rings.md
 """
 
@@ -124,7 +125,7 @@ def datapath(sim: str) -> str:
         run_module(sim, "tb_dpbench", f"bench-datapath-{label}", False,
                    {"DP_RESULTS": str(out), "HOST_LATENCIES": env, "LAT_LABEL": label})
         rows += [json.loads(line) for line in out.read_text().splitlines()]
-    keys = ("latencies", "mode", "size") + DP_COLUMNS
+    keys = ("latencies", "mode", "size") + DP_COLUMNS + ("predicted_cycles", "predicted_MBps")
     csv_lines = [",".join(keys)] + [",".join(str(r[k]) for k in keys) for r in rows]
     (DOCS / "datapath.csv").write_text("\n".join(csv_lines) + "\n")
     lat = HostLatencies()
@@ -154,9 +155,11 @@ def datapath(sim: str) -> str:
                f"{pick['split']['latency_cycles'] / pick['push']['latency_cycles']:.2f}x lower than split, "
                f"{pick['packed']['latency_cycles'] / pick['push']['latency_cycles']:.2f}x lower than packed.", ""]
     md += ["![latency per request](datapath_latency.png)", "", "![TLPs per request](datapath_tlps.png)", ""]
+    md += ["The timing model's prediction for every row: [timing_model.md](timing_model.md).", ""]
     (DOCS / "datapath.md").write_text("\n".join(md))
     plot_datapath(rows)
-    return "\n".join(md)
+    from .bench_timing import report
+    return "\n".join(md) + "\n\n" + report(rows, sim, DOCS)
 
 
 def plot_datapath(rows: list[dict]) -> None:

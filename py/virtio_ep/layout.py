@@ -89,7 +89,7 @@ class HostLatencies:
 
     @classmethod
     def from_env(cls, text: str | None) -> "HostLatencies":
-        if text is None or text == "":
+        if text is None or text in ("", "default"):
             return cls()
         if text == "none":
             return cls(0, 0, 0)
@@ -518,6 +518,10 @@ PUSH_INLINE_MAX = PushEntry.SIZE - PushEntry.INLINE
 PUSH_RING_AREA = 0x2000             # BAR0 offset of push ring q: PUSH_RING_AREA + q * PUSH_RING_STRIDE
 PUSH_RING_STRIDE = 0x4000
 PUSH_RING_SLOTS = PUSH_RING_STRIDE // PushEntry.SIZE
+
+# The firmware moves host memory through the DMA buffer RAM in transfers of at most this
+# many bytes (one descriptor each; the scratch area at the start of the buffer RAM).
+DMA_CHUNK = 0x4000
 
 
 # --------------------------------------------------------------------------

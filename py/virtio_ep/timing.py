@@ -1,16 +1,51 @@
-"""Analytic timing model (started): named latencies of the RTL's pipeline stages, and the
-fixed-latency paths they add up to. tb/tb_timing.py measures the same paths in simulation
-and requires equality. End-to-end request latency and throughput per transport and mode
-are the next step (the ring-processor and timing-model issue).
+"""Analytic timing model: named parameters (clock, link, TLP overheads, local-bus costs,
+root-complex latencies, firmware costs) and the latencies they add up to.
+
+Three levels, each checked against the RTL simulation (tb/tb_timing.py):
+- fixed paths through the RTL (doorbell to irq, MSI request to the core, DMA submit to
+  the first RQ beat): register stages read off the RTL, predicted exactly;
+- primitives the firmware uses (a local-bus read or write, a DMA read or write of n
+  bytes): bus handshakes, RQ beats, link serialization of the completions;
+- a whole request: the operations the firmware performs for it (`request_ops`, derived
+  from the ring layouts and the firmware's algorithm, and checked against what the
+  firmware did) priced with the primitives, plus the doorbell and MSI paths.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+import math
+from dataclasses import dataclass, field
 
-from .layout import USER_CLK_HZ
+from .firmware.costs import FirmwareCosts
+from .layout import (DMA_CHUNK, NO_LATENCY, PUSH_INLINE_MAX, USER_CLK_HZ, HostLatencies, NetHdr, PackedDesc,
+                     PackedEvent, PushEntry, SplitAvail, SplitDesc, SplitUsed)
 
 CLK_NS = 1e9 / USER_CLK_HZ
+
+
+@dataclass
+class OpCounts:
+    """What the firmware did, primitive by primitive (SoftCpu counts into it when set).
+    DMA transfers count as one primitive each (their bus accesses are inside)."""
+
+    reads: int = 0                  # local-bus word reads
+    writes: int = 0                 # local-bus write calls
+    write_words: int = 0            # words those writes carried
+    compute: int = 0                # modelled CPU cycles
+    dma_reads: list[int] = field(default_factory=list)    # bytes per DMA read
+    dma_writes: list[int] = field(default_factory=list)
+    at_msi: list["OpCounts"] = field(default_factory=list)  # snapshot at each MSI request
+    events: list | None = None      # (kind, argument) per primitive when a list (debugging)
+
+    def log(self, kind: str, arg) -> None:
+        if self.events is not None:
+            self.events.append((kind, arg))
+
+    def mark_msi(self) -> None:
+        snap = copy.deepcopy(self)
+        snap.at_msi, snap.events = [], None
+        self.at_msi.append(snap)
 
 
 @dataclass(frozen=True)
@@ -41,3 +76,234 @@ def msi_request_to_int(s: RtlStages = RtlStages()) -> int:
 def dma_submit_to_rq(s: RtlStages = RtlStages()) -> int:
     """Cycles from the SUBMIT write's AXI handshake to the first RQ beat (tvalid)."""
     return s.dma_queue + s.dma_start + s.dma_ram_stage + s.dma_out_fifo
+
+
+# -- link and local bus ---------------------------------------------------------------------
+
+GEN_BITS_PER_S = {1: 2.5e9 * 8 / 10, 2: 5e9 * 8 / 10, 3: 8e9 * 128 / 130, 4: 16e9 * 128 / 130}
+
+
+@dataclass(frozen=True)
+class Link:
+    """The PCIe link and the UltraScale+ user interface (as the test bench configures them)."""
+
+    gen: int = 3
+    lanes: int = 8
+    framing_bytes: int = 8          # per TLP on the wire besides its header (start, sequence, LCRC)
+    cpl_header_bytes: int = 12      # completion header, 3 DW
+    rq_descriptor_bytes: int = 16   # RQ descriptor, 4 DW
+    rc_descriptor_bytes: int = 12   # RC descriptor, 3 DW
+    beat_bytes: int = 32            # 256-bit AXI-Stream interfaces
+    max_payload: int = 512
+    max_read_request: int = 512
+
+    @property
+    def bytes_per_cycle(self) -> float:
+        return GEN_BITS_PER_S[self.gen] * self.lanes / 8 * CLK_NS * 1e-9
+
+
+@dataclass(frozen=True)
+class Bus:
+    """Costs in cycles of the local CPU's operations and of the fixed paths around them
+    (each measured once by tb_timing.py, which fails if it changes)."""
+
+    axil_read: int = 4              # one AXI4-Lite read: address handshake, slave, data
+    axil_write_base: int = 1        # one AXI4-Lite write call: 1 + axil_write_word per word
+    axil_write_word: int = 2
+    dma_submit_reads: int = 1       # STATUS (queue full?) before a submit
+    dma_submit_writes: int = 5      # HOST_LO, HOST_HI, LOCAL, LENGTH, SUBMIT
+    dma_done_reads: int = 1         # DONE_HEAD
+    dma_done_writes: int = 1        # DONE_POP
+    dma_done_to_irq: int = 3        # last TLP accepted (write) / placed (read) to the CPU running again
+    rc_turnaround: float = 4.5      # read request beat to the first completion starting on the link
+    doorbell_to_irq: float = 8.0    # host doorbell write issued to irq high (link, CQ, RTL stages)
+    msi_to_host: float = 4.26       # MSI REQUEST write done to the host's handler (before HostLatencies.msi_ns)
+
+
+def write_cost(words: int, bus: Bus = Bus()) -> int:
+    return bus.axil_write_base + bus.axil_write_word * words
+
+
+def _bus_overhead(bus: Bus) -> int:
+    """Submit and completion handshakes of one DMA descriptor on the local bus."""
+    return (bus.axil_read * (bus.dma_submit_reads + bus.dma_done_reads)
+            + write_cost(1, bus) * (bus.dma_submit_writes + bus.dma_done_writes))
+
+
+def tlp_payloads(n: int, limit: int) -> list[int]:
+    """Split n bytes (from an address aligned to `limit`) into TLP payloads."""
+    return [min(limit, n - off) for off in range(0, n, limit)] or [0]
+
+
+def dma_write_cycles(n: int, link: Link = Link(), bus: Bus = Bus()) -> float:
+    """A DMA write: submit, RQ beats (descriptor + payload per TLP, no idle beat), the core's
+    sequence-number report, the completion seen by the CPU. Posted: no host latency."""
+    beats = sum(math.ceil((link.rq_descriptor_bytes + p) / link.beat_bytes) for p in tlp_payloads(n, link.max_payload))
+    return _bus_overhead(bus) + dma_submit_to_rq() + beats + bus.dma_done_to_irq
+
+
+def completion_stream(n: int, start: float, link: Link = Link()) -> float:
+    """Cycle of the last RC beat of an n-byte read whose first completion starts on the link
+    at `start`: each completion is serialized on the link, reaches RC at the next clock edge
+    and streams there one beat per cycle; link and RC overlap across completions (several
+    read requests are in flight)."""
+    t_link, t_rc = start, 0.0
+    for request in tlp_payloads(n, link.max_read_request):
+        for p in tlp_payloads(request, link.max_payload):
+            t_link += (p + link.cpl_header_bytes + link.framing_bytes) / link.bytes_per_cycle
+            t_rc = max(t_rc, math.ceil(t_link)) + math.ceil((p + link.rc_descriptor_bytes) / link.beat_bytes)
+    return t_rc
+
+
+def dma_read_cycles(n: int, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus()) -> float:
+    """A DMA read: submit, the read request on RQ (one beat), the root complex's turnaround
+    plus the host memory latency, the completions streamed in, the completion seen by the CPU."""
+    return (_bus_overhead(bus) + dma_submit_to_rq() + 1 + bus.dma_done_to_irq
+            + completion_stream(n, bus.rc_turnaround + host_read_ns / CLK_NS, link))
+
+
+# -- a whole request ---------------------------------------------------------------------------
+
+@dataclass
+class Recipe(OpCounts):
+    """Builds the operation counts of a request from what the firmware does, step by step
+    (buffers are 4-byte aligned, as the driver allocates them)."""
+
+    costs: FirmwareCosts = field(default_factory=FirmwareCosts)
+    notify_bytes: int = 4           # the host write that wakes the firmware (a doorbell, or a watched slot)
+
+    def local_read(self, n: int) -> None:
+        """Read n bytes through the local-bus window: whole words, a copy step per word."""
+        words = -(-n // 4)
+        self.reads += words
+        self.compute += self.costs.per_word_copy * words
+
+    def host_read(self, n: int) -> None:
+        """Host memory into the CPU: DMA reads of at most DMA_CHUNK, each copied out."""
+        for c in tlp_payloads(n, DMA_CHUNK):
+            self.dma_reads.append(c)
+            self.local_read(c)
+
+    def host_write(self, n: int) -> None:
+        """CPU data to host memory: one bus write into the buffer RAM, then a DMA write, per chunk."""
+        for c in tlp_payloads(n, DMA_CHUNK):
+            self.writes += 1
+            self.write_words += -(-c // 4)
+            self.dma_writes.append(c)
+
+    def msi(self) -> None:
+        self.compute += self.costs.msi_request
+        self.writes += 1
+        self.write_words += 1
+
+
+MODES = ("split", "packed", "push", "push_self")
+
+
+def net_loopback_ops(mode: str, size: int, costs: FirmwareCosts = FirmwareCosts(), db_slots: int = 64,
+                     frames: int = 1) -> Recipe:
+    """What the firmware does, up to its last MSI request, for the benchmark's request: the
+    driver posts `frames` RX buffers and sends `frames` frames (virtio-net header + `size`
+    bytes, two buffers each), all notifications arrive before the firmware takes its
+    doorbells (one interrupt), and the frames are looped back."""
+    r = Recipe(costs=costs)
+    hdr = NetHdr.SIZE
+    r.compute += costs.irq_entry + 2 * costs.doorbell_dispatch
+    r.reads += -(-db_slots // 32) + 2                   # PENDING words, TAKE of the RX and TX slots
+    tx_bufs = [hdr, size]
+    if mode == "split":
+        for _ in range(frames):                          # TX, per chain:
+            r.host_read(SplitAvail.IDX.size)             # avail.idx: more to take?
+            r.host_read(SplitAvail.ENTRY)                # the avail entry
+            for b in tx_bufs:
+                r.host_read(SplitDesc.SIZE)              # each descriptor
+            for b in tx_bufs:
+                r.host_read(b)                           # gather the frame
+            r.host_write(SplitUsed.ENTRY)                # used entry
+        r.host_read(SplitAvail.IDX.size)                 # avail.idx again: nothing more
+        r.host_write(SplitUsed.IDX.size)                 # publish used.idx
+        r.host_read(SplitAvail.FLAGS.size)               # interrupt suppressed?
+        r.msi()
+        for _ in range(frames):                          # RX, per frame waiting
+            r.host_read(SplitAvail.IDX.size)
+            r.host_read(SplitAvail.ENTRY)
+            r.host_read(SplitDesc.SIZE)
+            r.host_write(hdr + size)                     # scatter the frame
+            r.host_write(SplitUsed.ENTRY)
+        r.host_write(SplitUsed.IDX.size)
+        r.host_read(SplitAvail.FLAGS.size)
+        r.msi()
+    elif mode == "packed":
+        for _ in range(frames):
+            r.host_read(PackedDesc.FLAGS.size)           # TX: is the next descriptor available?
+            for b in tx_bufs:
+                r.host_read(PackedDesc.SIZE)
+            for b in tx_bufs:
+                r.host_read(b)
+            r.host_write(PackedDesc.LEN.size + PackedDesc.ID.size)   # used: length and id, then flags
+            r.host_write(PackedDesc.FLAGS.size)
+        r.host_read(PackedDesc.FLAGS.size)               # next descriptor: not available
+        r.host_read(PackedEvent.FLAGS.size)              # driver event suppression
+        r.msi()
+        for _ in range(frames):
+            r.host_read(PackedDesc.FLAGS.size)           # RX
+            r.host_read(PackedDesc.SIZE)
+            r.host_write(hdr + size)
+            r.host_write(PackedDesc.LEN.size + PackedDesc.ID.size)
+            r.host_write(PackedDesc.FLAGS.size)
+        r.host_read(PackedEvent.FLAGS.size)
+        r.msi()
+    elif mode in ("push", "push_self"):
+        if mode == "push_self":
+            r.notify_bytes = PushEntry.SIZE              # an RX slot's write wakes the firmware
+        for _ in range(frames):
+            if mode == "push_self":                      # find a complete chain: flags of each slot
+                for _ in tx_bufs:
+                    r.local_read(PushEntry.FLAGS.size)
+            for b in tx_bufs:
+                r.local_read(PushEntry.INLINE)           # slot header
+                if b <= PUSH_INLINE_MAX:
+                    r.local_read(b)                      # inline payload
+                else:
+                    r.host_read(b)                       # by address: the one device read
+            r.host_write(SplitUsed.ENTRY)
+        r.host_write(SplitUsed.IDX.size)
+        r.msi()
+        for _ in range(frames):
+            if mode == "push_self":
+                r.local_read(PushEntry.FLAGS.size)
+            r.local_read(PushEntry.INLINE)               # RX slot
+            r.host_write(hdr + size)
+            r.host_write(SplitUsed.ENTRY)
+        r.host_write(SplitUsed.IDX.size)
+        r.msi()
+    else:
+        raise ValueError(f"unknown mode {mode!r}: use {', '.join(MODES)}")
+    return r
+
+
+def firmware_cycles(ops: OpCounts, host: HostLatencies = NO_LATENCY, link: Link = Link(), bus: Bus = Bus()) -> float:
+    """Cycles the operations take on the CPU, waits for its DMA included."""
+    return (ops.reads * bus.axil_read + ops.writes * bus.axil_write_base + ops.write_words * bus.axil_write_word
+            + ops.compute + sum(dma_read_cycles(n, host.device_read_ns, link, bus) for n in ops.dma_reads)
+            + sum(dma_write_cycles(n, link, bus) for n in ops.dma_writes))
+
+
+def notify_to_irq(nbytes: int = 4, link: Link = Link(), bus: Bus = Bus()) -> float:
+    """Host write of `nbytes` issued to irq: a doorbell (4 bytes) takes `doorbell_to_irq`; a
+    write into a watched window notifies when its last byte lands, later by the extra bytes'
+    link serialization and CQ beats."""
+    extra_beats = math.ceil((link.rq_descriptor_bytes + nbytes) / link.beat_bytes) - 1
+    return bus.doorbell_to_irq + round((nbytes - 4) / link.bytes_per_cycle + extra_beats)
+
+
+def request_latency(ops: Recipe, host: HostLatencies = NO_LATENCY, link: Link = Link(), bus: Bus = Bus()) -> float:
+    """Driver's notification to the driver seeing the response: the notification path, the
+    firmware's operations up to its last MSI request, the MSI path."""
+    return (notify_to_irq(ops.notify_bytes, link, bus) + firmware_cycles(ops, host, link, bus)
+            + bus.msi_to_host + host.msi_ns / CLK_NS)
+
+
+def throughput_mbps(size: int, latency_cycles: float) -> float:
+    """One request in flight (as the benchmark runs them): payload per latency."""
+    return size / (latency_cycles * CLK_NS * 1e-9) / 1e6

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from ..layout import (ASYNC_DOORBELL_QUEUE0, DB_WATCH_STRIDE, DB_WATCH_WINDOWS, PUSH_RING_AREA, PUSH_RING_STRIDE,
+from ..layout import (DMA_CHUNK, ASYNC_DOORBELL_QUEUE0, DB_WATCH_STRIDE, DB_WATCH_WINDOWS, PUSH_RING_AREA, PUSH_RING_STRIDE,
                       DbReg, DbWatch, DmaDir, DmaResult, PushEntry, QueueMode, Region)
 from ..rings.memory import Chain, RingError
 from ..rings.packed import PackedDevice, PackedRing
@@ -20,7 +20,6 @@ from .batch import take_packed, take_push, take_split
 from .soft_cpu import SoftCpu
 
 SCRATCH = 0x0000                    # DMA buffer area for ring and data transfers
-CHUNK = 0x4000                      # largest single DMA transfer through the scratch area
 
 
 class DmaMemory:
@@ -33,8 +32,8 @@ class DmaMemory:
 
     async def read(self, addr: int, length: int) -> bytes:
         out = bytearray()
-        for off in range(0, length, CHUNK):
-            n = min(CHUNK, length - off)
+        for off in range(0, length, DMA_CHUNK):
+            n = min(DMA_CHUNK, length - off)
             local = self.scratch + ((addr + off) & 3)
             result = await self.cpu.dma(addr + off, local, n, DmaDir.READ)
             if result != DmaResult.OK:
@@ -43,8 +42,8 @@ class DmaMemory:
         return bytes(out)
 
     async def write(self, addr: int, data: bytes) -> None:
-        for off in range(0, len(data), CHUNK):
-            piece = data[off:off + CHUNK]
+        for off in range(0, len(data), DMA_CHUNK):
+            piece = data[off:off + DMA_CHUNK]
             local = self.scratch + ((addr + off) & 3)
             await self.cpu.write_bytes(Region.DMA_BUF + local, piece)
             result = await self.cpu.dma(addr + off, local, len(piece), DmaDir.WRITE)

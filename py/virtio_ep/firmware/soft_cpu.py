@@ -10,7 +10,6 @@ cycles) from firmware time (these costs).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from cocotb.triggers import ClockCycles, Event, First, RisingEdge, with_timeout, SimTimeoutError
@@ -18,6 +17,8 @@ from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiLiteMaster
 from cocotbext.axi.constants import AxiResp
 
+from ..timing import OpCounts
+from .costs import FirmwareCosts
 from ..layout import (AXIL_DATA_WIDTH, Csr, DbReg, DB_SLOT_STRIDE, DmaDir, DmaDone, DmaEngineStatus,
                       DmaReg, DmaResult, IntSource, MsiReg, Region, USER_CLK_HZ)
 
@@ -33,22 +34,6 @@ class FirmwareTimeout(TimeoutError):
     pass
 
 
-@dataclass(frozen=True)
-class FirmwareCosts:
-    """Cycles of modelled CPU work per firmware operation (bus cycles are extra, real)."""
-
-    irq_entry: int = 24        # exception entry and context save, to the first handler instruction
-    irq_exit: int = 12         # context restore and return
-    doorbell_dispatch: int = 6 # decode one pending slot and call its handler
-    msi_request: int = 2       # compute the vector before writing MSI REQUEST
-    per_word_copy: int = 1     # loop overhead per 32-bit word copied through the window
-    control_decode: int = 16   # decode a control-plane request (status word, transitions)
-    features_check: int = 8    # compare 128-bit driver features with the offer
-    queue_validate: int = 12   # check one queue's size, mode and addresses
-    mailbox_op: int = 20       # dispatch one mailbox request
-    poll_iteration: int = 10   # bookkeeping of one polling pass (polling firmware only)
-
-
 class SoftCpu:
     def __init__(self, clk, irq, bus: AxiLiteMaster, costs: FirmwareCosts = FirmwareCosts(),
                  log: logging.Logger | None = None):
@@ -58,6 +43,8 @@ class SoftCpu:
         self.costs = costs
         self.log = log or logging.getLogger("cocotb.firmware")
         self.busy_cycles = 0          # modelled compute cycles spent so far
+        self.ops: OpCounts | None = None   # when set, every primitive is counted there (timing model)
+        self._in_dma = 0
 
     # -- primitive operations ---------------------------------------------------
 
@@ -65,6 +52,9 @@ class SoftCpu:
         """Spend `cycles` of modelled CPU time."""
         if cycles > 0:
             self.busy_cycles += cycles
+            if self.ops is not None and not self._in_dma:
+                self.ops.compute += cycles
+                self.ops.log("compute", cycles)
             await ClockCycles(self.clk, cycles)
 
     async def sleep(self, cycles: int) -> None:
@@ -73,6 +63,9 @@ class SoftCpu:
             await ClockCycles(self.clk, cycles)
 
     async def read32(self, addr: int) -> int:
+        if self.ops is not None and not self._in_dma:
+            self.ops.reads += 1
+            self.ops.log("read", addr)
         r = await self.bus.read(addr, WORD_BYTES)
         if r.resp != AxiResp.OKAY:
             raise BusError(f"local-bus read at 0x{addr:05x} answered {AxiResp(r.resp).name}")
@@ -83,6 +76,10 @@ class SoftCpu:
 
     async def write_bytes(self, addr: int, data: bytes) -> None:
         """Write any number of bytes at any alignment (byte strobes on the bus)."""
+        if self.ops is not None and not self._in_dma:
+            self.ops.writes += 1
+            self.ops.write_words += (addr % WORD_BYTES + len(data) + WORD_BYTES - 1) // WORD_BYTES
+            self.ops.log("write", (addr, len(data)))
         r = await self.bus.write(addr, data)
         if r.resp != AxiResp.OKAY:
             raise BusError(f"local-bus write of {len(data)} bytes at 0x{addr:05x} answered {AxiResp(r.resp).name}")
@@ -124,6 +121,8 @@ class SoftCpu:
     async def request_msi(self, vector: int) -> None:
         await self.compute(self.costs.msi_request)
         await self.write32(Region.MSI + MsiReg.REQUEST, vector)
+        if self.ops is not None:
+            self.ops.mark_msi()
 
     async def msi_reg(self, reg: MsiReg) -> int:
         return await self.read32(Region.MSI + reg)
@@ -182,8 +181,15 @@ class SoftCpu:
     async def dma(self, host: int, local: int, length: int, direction: DmaDir, tag: int = 0,
                   timeout_cycles: int = 100_000) -> DmaResult:
         """One descriptor, waited for (requires IntSource.DMA_DONE enabled)."""
-        await self.dma_submit(host, local, length, direction, tag)
-        done_tag, result = await self.dma_done(timeout_cycles)
+        if self.ops is not None and not self._in_dma:
+            (self.ops.dma_reads if direction == DmaDir.READ else self.ops.dma_writes).append(length)
+            self.ops.log("dma_" + direction.name.lower(), (host, length))
+        self._in_dma += 1
+        try:
+            await self.dma_submit(host, local, length, direction, tag)
+            done_tag, result = await self.dma_done(timeout_cycles)
+        finally:
+            self._in_dma -= 1
         if done_tag != tag & 0xFFFF:
             raise BusError(f"DMA completion for tag {done_tag}, expected {tag}")
         return result
