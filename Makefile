@@ -5,7 +5,8 @@
 #   make test     the whole suite: lint, layout checks, every test on both simulators
 #                 (SIM=icarus or SIM=verilator runs one)
 #   make bench    measured comparisons: tables printed, markdown and PNG written under docs/
-#   make regress  the pyuvm regression: SEEDS=N seeds (default 8), SIM=, TESTS=, SEED_BASE=
+#   make regress  the pyuvm regression: SEEDS=N seeds (default 8), SIM=, TESTS=, SEED_BASE=,
+#                 UVM_VARIANT= and UVM_DEVICE= to fix the virtio test's variant and device
 #   make lint     verilator --lint-only -Wall on hdl/
 #   make waves    open the newest FST (run with WAVES=1 first) in GTKWave
 #

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from . import simrun
 
 MODULE = "tb_uvm"
-TESTS = ("RegressionTest",)
+TESTS = ("RegressionTest", "VirtioTest")
 
 
 def run_seed(sim: str, test: str, seed: int) -> dict:
@@ -74,7 +74,7 @@ def write_junit(runs: list[dict], path) -> None:
 
 
 def repro(r: dict) -> str:
-    return f"make regress SIM={r['sim']} SEEDS=1 SEED_BASE={r['seed']}"
+    return f"make regress SIM={r['sim']} TESTS={r['test']} SEEDS=1 SEED_BASE={r['seed']}"
 
 
 def main(argv: list[str] | None = None) -> int:

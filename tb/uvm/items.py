@@ -66,3 +66,95 @@ class MsiRequest(uvm_sequence_item):
 
     def __str__(self) -> str:
         return f"MSI vector {self.vector}"
+
+
+# -- virtio requests ----------------------------------------------------------------------
+
+class NetFrame(uvm_sequence_item):
+    """A frame sent on the net device's TX queue; the loopback must return it on RX."""
+
+    SIZES = (14, 60, 64, 100, 200, 512, 1000, 1514)
+
+    def __init__(self, name: str = "net_frame"):
+        super().__init__(name)
+        self.payload = b""
+        self.cuts: list[int] = []        # where the driver splits the frame into buffers
+        self.result = b""
+
+    def randomize(self, rng: random.Random) -> None:
+        size = rng.choice(self.SIZES)
+        self.payload = bytes(rng.randrange(256) for _ in range(size))
+        self.cuts = sorted(rng.sample(range(1, size), k=min(2, size - 1))) if rng.random() < 0.3 else []
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, NetFrame) and (self.payload, self.cuts) == (other.payload, other.cuts)
+
+    def __str__(self) -> str:
+        return f"net frame of {len(self.payload)} bytes in {len(self.cuts) + 1} buffer(s)"
+
+
+class BlkRequest(uvm_sequence_item):
+    """A block request: read, write, flush, get-id, or a type the device does not support.
+    About one in eight reads and writes goes beyond the disk's end (IOERR expected)."""
+
+    OPS = ("read", "write", "flush", "get_id", "unsupported")
+
+    def __init__(self, name: str = "blk_request"):
+        super().__init__(name)
+        self.op = "read"
+        self.sector = 0
+        self.count = 1
+        self.data = b""
+        self.status = None
+        self.result = b""
+
+    def randomize(self, rng: random.Random, capacity: int = 0) -> None:
+        self.op = rng.choices(self.OPS, weights=(8, 8, 1, 1, 1))[0]
+        self.count = rng.choice([1, 1, 2, 4])
+        if rng.random() < 0.125:                       # ends past the last sector
+            self.sector = capacity - rng.randrange(0, self.count)
+        else:
+            self.sector = rng.randrange(0, capacity - self.count + 1)
+        self.data = bytes(rng.randrange(256) for _ in range(self.count * layout.BLK_SECTOR_SIZE)) \
+            if self.op == "write" else b""
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, BlkRequest) and (self.op, self.sector, self.count, self.data) == (
+            other.op, other.sector, other.count, other.data)
+
+    def __str__(self) -> str:
+        return f"block {self.op} of {self.count} sector(s) at {self.sector}"
+
+
+class EntropyRead(uvm_sequence_item):
+    def __init__(self, name: str = "entropy_read"):
+        super().__init__(name)
+        self.length = 16
+        self.result = b""
+
+    def randomize(self, rng: random.Random) -> None:
+        self.length = rng.choice([1, 16, 64, 100, 256, 1000])
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, EntropyRead) and self.length == other.length
+
+    def __str__(self) -> str:
+        return f"entropy read of {self.length} bytes"
+
+
+class RingCorruption(uvm_sequence_item):
+    """A buggy driver breaks its ring: the device must report NEEDS_RESET (BAD_RING), and
+    the driver recovers by reset and carries on (async transport only)."""
+
+    def __init__(self, name: str = "ring_corruption"):
+        super().__init__(name)
+        self.reason = None                # AsyncReason the device reported
+
+    def randomize(self, rng: random.Random) -> None:
+        pass
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, RingCorruption)
+
+    def __str__(self) -> str:
+        return "ring corruption"

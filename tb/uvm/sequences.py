@@ -8,7 +8,7 @@ from pyuvm import ConfigDB, uvm_sequence
 
 from virtio_ep import layout
 
-from .items import BarAccess, Doorbell, MsiRequest
+from .items import BarAccess, BlkRequest, Doorbell, EntropyRead, MsiRequest, NetFrame, RingCorruption
 
 
 def rng() -> random.Random:
@@ -84,3 +84,78 @@ class MixedVirtualSeq(uvm_sequence):
         rng().shuffle(seqs)
         for s in seqs:
             await s.start(seqr)
+
+
+# -- virtio requests ----------------------------------------------------------------------
+
+class VirtioRandomSeq(uvm_sequence):
+    """Random requests for the bench's device; with a transport that allows a reset, one
+    ring corruption somewhere in the middle (the device must ask for a reset, the driver
+    recovers and the requests go on)."""
+
+    def __init__(self, name: str = "virtio_random", count: int = 40):
+        super().__init__(name)
+        self.count = count
+
+    async def body(self):
+        bench = ConfigDB().get(None, "", "BENCH")
+        corrupt_at = rng().randrange(self.count // 4, 3 * self.count // 4) if bench.variant.recoverable else -1
+        for n in range(self.count):
+            item = RingCorruption() if n == corrupt_at else request_item(bench)
+            await self.start_item(item)
+            item.randomize(rng(), **item_args(bench, item))
+            await self.finish_item(item)
+
+
+class VirtioDirectedSeq(uvm_sequence):
+    """Every request kind of the device once: every block operation in range and past the
+    end, every frame size in one and in several buffers, every entropy length."""
+
+    async def body(self):
+        bench = ConfigDB().get(None, "", "BENCH")
+        for item in directed_items(bench):
+            await self.start_item(item)
+            await self.finish_item(item)
+
+
+def request_item(bench):
+    return {"net": NetFrame, "block": BlkRequest, "entropy": EntropyRead}[bench.device]()
+
+
+def item_args(bench, item) -> dict:
+    if isinstance(item, BlkRequest):
+        return {"capacity": bench.fw.backend.capacity // layout.BLK_SECTOR_SIZE}
+    return {}
+
+
+def directed_items(bench) -> list:
+    items = []
+    if bench.device == "net":
+        for size in NetFrame.SIZES:
+            for cuts in ([], [size // 2] if size > 1 else []):
+                f = NetFrame()
+                f.payload, f.cuts = bytes((i * 11 + size) & 0xFF for i in range(size)), cuts
+                items.append(f)
+    elif bench.device == "block":
+        capacity = bench.fw.backend.capacity // layout.BLK_SECTOR_SIZE
+        for op in BlkRequest.OPS:
+            for sector in ((3, capacity - 1) if op in ("read", "write") else (0,)):
+                b = BlkRequest()
+                b.op, b.sector, b.count = op, sector, 2
+                b.data = bytes((i * 5 + sector) & 0xFF for i in range(2 * layout.BLK_SECTOR_SIZE)) if op == "write" else b""
+                items.append(b)
+    else:
+        for length in (1, 16, 64, 100, 256, 1000):
+            e = EntropyRead()
+            e.length = length
+            items.append(e)
+    return items
+
+
+class VirtioVirtualSeq(uvm_sequence):
+    """Directed first (coverage of every kind), then the random mix."""
+
+    async def body(self):
+        seqr = ConfigDB().get(None, "", "SEQR")
+        await VirtioDirectedSeq("virtio_directed").start(seqr)
+        await VirtioRandomSeq().start(seqr)

@@ -1,0 +1,345 @@
+"""The pyuvm environment for virtio requests: net frames, block requests and entropy reads
+run through a real driver, transport and firmware over the RTL; the transport and ring
+mode are a `Variant` chosen by factory override; a scoreboard checks every response
+against reference models (the frame sent, a mirror of the disk, the lengths asked) and the
+firmware's own counts in `check_phase`; coverage counts request types, sizes, statuses,
+modes, transports, intake, ring wrap and error kinds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cocotb
+from cocotb.triggers import ClockCycles, with_timeout
+from pyuvm import ConfigDB, uvm_analysis_port, uvm_driver, uvm_env, uvm_object, uvm_sequencer, uvm_subscriber
+
+from virtio_ep import layout
+from virtio_ep.devices import DEVICES
+from virtio_ep.firmware.async_fw import AsyncTransportFirmware
+from virtio_ep.firmware.restable_fw import ResourceTableFirmware
+from virtio_ep.host.async_transport import AsyncTransport
+from virtio_ep.host.queues import BarMemory, BufferPool, DriverQueue, HostMemory
+from virtio_ep.host.restable import ResourceTableTransport
+from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
+from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
+from virtio_ep.layout import ASYNC_DOORBELL_QUEUE0, BLK_SECTOR_SIZE, NET_TX_QUEUE, AsyncReason, BlkStatus, DescFlag, QueueMode
+from virtio_ep.rings.packed import PackedDriver, avail_flags, pack_desc as packed_desc
+from virtio_ep.rings.push import PushDriver
+from virtio_ep.rings.push import pack_entry
+
+from .env import Coverage, tb_ready
+from .items import BlkRequest, EntropyRead, NetFrame, RingCorruption
+
+QUEUE_SIZE = 16          # small rings: a seed's requests wrap every ring index several times
+EVENT_TIMEOUT_NS = 500_000
+
+
+@dataclass
+class Bench:
+    """What the driver and scoreboard work on: the firmware and the driver-side queues."""
+
+    tb: object
+    fw: object
+    task: object
+    device: str
+    variant: "Variant"
+    queues: dict
+
+
+class Variant(uvm_object):
+    """Async transport, split rings (the default). Subclasses select other variants; a test
+    picks one with `uvm_factory().set_type_override_by_type(Variant, Other)`."""
+
+    transport = "async"
+    mode = QueueMode.SPLIT
+    batch = False                 # firmware takes chains through the vectorized processors
+
+    @property
+    def recoverable(self) -> bool:
+        """The transport lets the driver reset the device (the resource table does not)."""
+        return self.transport == "async"
+
+    async def bring_up(self, tb, device: str) -> Bench:
+        if self.transport == "restable":
+            fw = ResourceTableFirmware(tb.cpu, DEVICES[device](), tb.params.db_slots)
+        else:
+            fw = AsyncTransportFirmware(tb.cpu, DEVICES[device](), tb.params.db_slots, batch=self.batch)
+        task = cocotb.start_soon(fw.run())
+        await with_timeout(fw.published.wait(), 50_000, "ns")
+        bench = Bench(tb, fw, task, device, self, {})
+        await self.probe(bench)
+        return bench
+
+    async def probe(self, bench: Bench) -> None:
+        """Reset (async), negotiate, set up every queue; the driver-side queues go in bench."""
+        tb = bench.tb
+        if self.transport == "restable":
+            res = await virtio_probe(ResourceTableTransport(tb.host), default_driver_features(), tb.alloc_host)
+            live = layout.VirtioStatus.DRIVER_OK
+            for _ in range(500):                   # no acknowledgement: wait on the firmware itself
+                if bench.fw.status & live:
+                    break
+                await ClockCycles(tb.dut.clk, 10)
+            ring_mem = BarMemory(tb.host)
+        else:
+            res = await virtio_probe(AsyncTransport(tb.host), default_driver_features(), tb.alloc_host,
+                                     queue_size=QUEUE_SIZE, mode=self.mode)
+            ring_mem = None
+        mem, pool = HostMemory(tb.rc), BufferPool(tb.alloc_host)
+        bench.queues = {q.index: DriverQueue(tb.host, q, mem, pool, ring_mem=ring_mem) for q in res.queues}
+        for q in bench.queues.values():
+            await q.init()
+
+    def label(self) -> tuple[str, str, str]:
+        return self.transport, self.mode.name.lower(), "batch" if self.batch else "scalar"
+
+
+class PackedVariant(Variant):
+    mode = QueueMode.PACKED
+
+
+class PushVariant(Variant):
+    mode = QueueMode.PUSH
+
+
+class PushSelfVariant(Variant):
+    mode = QueueMode.PUSH_SELF
+
+
+class BatchVariant(Variant):
+    """Async split rings, the firmware taking chains a batch at a time (vectorized)."""
+
+    batch = True
+
+
+class PackedBatchVariant(Variant):
+    mode = QueueMode.PACKED
+    batch = True
+
+
+class RestableVariant(Variant):
+    """Resource-table transport: split rings the device placed in its BAR0."""
+
+    transport = "restable"
+
+
+VARIANTS = (Variant, PackedVariant, PushVariant, PushSelfVariant, BatchVariant, PackedBatchVariant, RestableVariant)
+
+
+async def get_bench() -> Bench:
+    await tb_ready().wait()
+    return ConfigDB().get(None, "", "BENCH")
+
+
+class VirtioDriver(uvm_driver):
+    """Runs virtio request items through the host's virtio drivers."""
+
+    def build_phase(self):
+        self.ap = uvm_analysis_port("ap", self)
+
+    async def run_phase(self):
+        bench = await get_bench()
+        self.attach(bench)
+        while True:
+            item = await self.seq_item_port.get_next_item()
+            await self.execute(bench, item)
+            self.ap.write(item)
+            self.seq_item_port.item_done()
+
+    def attach(self, bench: Bench) -> None:
+        q = bench.queues
+        self.net = NetDriver(q) if bench.device == "net" else None
+        self.blk = BlkDriver(q[0]) if bench.device == "block" else None
+        self.rng = RngDriver(q[0]) if bench.device == "entropy" else None
+
+    def frame(self, item: NetFrame) -> bytes:
+        return item.payload
+
+    async def execute(self, bench: Bench, item) -> None:
+        if isinstance(item, NetFrame):
+            if self.net.rx_posted < 2:
+                await self.net.fill_rx(4)
+            await self.net.send(self.frame(item), item.cuts or None)
+            item.result = (await self.net.receive(1))[0]
+            await self.net.reap_tx(1)
+        elif isinstance(item, BlkRequest):
+            if item.op == "read":
+                item.status, item.result = await self.blk.read(item.sector, item.count)
+            elif item.op == "write":
+                item.status = await self.blk.write(item.sector, item.data)
+            elif item.op == "flush":
+                item.status = await self.blk.flush()
+            elif item.op == "get_id":
+                item.status, item.result = await self.blk.get_id()
+            else:
+                item.status = await self.blk.raw(0x55, item.sector, 1)
+        elif isinstance(item, EntropyRead):
+            item.result = await self.rng.read(item.length)
+        elif isinstance(item, RingCorruption):
+            await self.corrupt(bench, item)
+
+    async def corrupt(self, bench: Bench, item: RingCorruption) -> None:
+        """Break a ring the device reads on notification (net: TX; the device looks at RX
+        only when it has a frame) the way its mode allows, wait for the device's NEEDS_RESET,
+        then reset and set the device up again."""
+        q = bench.queues[NET_TX_QUEUE if bench.device == "net" else 0]
+        tb, ring = bench.tb, q.ring
+        transport = AsyncTransport(tb.host)
+        await transport.discover()
+        if q.mode == QueueMode.SPLIT:             # avail.idx far past the ring size
+            r = ring.ring
+            await q.mem.write(r.avail + 2, ((ring.avail_idx + r.size + 5) & 0xFFFF).to_bytes(2, "little"))
+        elif q.mode == QueueMode.PACKED:          # a chain whose second descriptor never arrives
+            r = ring.ring
+            await q.mem.write(r.slot(ring.next_avail), packed_desc(0x1000, 64, 0, avail_flags(ring.avail_wrap) | DescFlag.NEXT))
+        else:                                     # a slot with flags the device does not know
+            await ring.bar_write(ring.ring.slot(ring.prod), pack_entry(0, 0x40, 64) + bytes(112))
+            ring.prod = (ring.prod + 1) & 0xFFFF
+        if q.mode != QueueMode.PUSH_SELF:         # (self-doorbelling: the slot write was the notification)
+            # the doorbell directly: the driver's kick would rewrite avail.idx
+            await tb.host.ring_doorbell(ASYNC_DOORBELL_QUEUE0 + q.cfg.index, ring.prod if q.mode == QueueMode.PUSH else 0)
+        state = await transport.wait_event(EVENT_TIMEOUT_NS)
+        item.reason = state.reason if state.needs_reset else None
+        await bench.variant.probe(bench)
+        self.attach(bench)
+
+
+class CorruptingVirtioDriver(VirtioDriver):
+    """A known bug, injected by factory override: every frame's last byte is flipped on the
+    way out. The scoreboard must catch it."""
+
+    def frame(self, item: NetFrame) -> bytes:
+        return item.payload[:-1] + bytes([item.payload[-1] ^ 0xFF])
+
+
+class VirtioScoreboard(uvm_subscriber):
+    """Reference models: the frame sent, a mirror of the disk, the length asked; and, in
+    check_phase, the firmware's counts (no request lost or duplicated)."""
+
+    def build_phase(self):
+        self.errors: list[str] = []
+        self.disk: dict[int, bytes] = {}
+        self.frames = self.entropy_bytes = self.flushes = 0
+
+    def write(self, item) -> None:
+        if isinstance(item, NetFrame):
+            self.frames += 1
+            if item.result != item.payload:
+                self.errors.append(f"{item}: came back different")
+        elif isinstance(item, BlkRequest):
+            self.check_blk(item)
+        elif isinstance(item, EntropyRead):
+            self.entropy_bytes += item.length
+            if len(item.result) != item.length:
+                self.errors.append(f"{item}: got {len(item.result)} bytes")
+        elif isinstance(item, RingCorruption) and item.reason != AsyncReason.BAD_RING:
+            self.errors.append(f"ring corruption: device reported {item.reason}, expected BAD_RING")
+
+    def check_blk(self, item: BlkRequest) -> None:
+        capacity = self.capacity
+        inside = item.sector + item.count <= capacity
+        expect = {"read": BlkStatus.OK if inside else BlkStatus.IOERR,
+                  "write": BlkStatus.OK if inside else BlkStatus.IOERR,
+                  "flush": BlkStatus.OK, "get_id": BlkStatus.OK, "unsupported": BlkStatus.UNSUPP}[item.op]
+        if item.status != expect:
+            self.errors.append(f"{item}: status {item.status}, expected {expect!r}")
+            return
+        if item.op == "flush":
+            self.flushes += 1
+        if item.op == "write" and inside:
+            for k in range(item.count):
+                self.disk[item.sector + k] = item.data[k * BLK_SECTOR_SIZE:(k + 1) * BLK_SECTOR_SIZE]
+        if item.op == "read" and inside:
+            for k in range(item.count):
+                want = self.disk.get(item.sector + k, bytes(BLK_SECTOR_SIZE))
+                if item.result[k * BLK_SECTOR_SIZE:(k + 1) * BLK_SECTOR_SIZE] != want:
+                    self.errors.append(f"{item}: sector {item.sector + k} differs from the mirror")
+
+    @property
+    def capacity(self) -> int:
+        return ConfigDB().get(None, "", "BENCH").fw.backend.capacity // BLK_SECTOR_SIZE
+
+    def check_phase(self):
+        backend = ConfigDB().get(None, "", "BENCH").fw.backend
+        if hasattr(backend, "delivered") and backend.delivered != self.frames:
+            self.errors.append(f"firmware delivered {backend.delivered} frames, {self.frames} were sent")
+        if hasattr(backend, "bytes_delivered") and backend.bytes_delivered != self.entropy_bytes:
+            self.errors.append(f"firmware delivered {backend.bytes_delivered} entropy bytes, {self.entropy_bytes} asked")
+        if hasattr(backend, "flushes") and backend.flushes != self.flushes:
+            self.errors.append(f"firmware flushed {backend.flushes} times, {self.flushes} asked")
+        for e in self.errors[:10]:
+            self.logger.error(e)
+        assert not self.errors, f"scoreboard: {len(self.errors)} mismatches (first: {self.errors[0]})"
+
+
+def wrapped(ring) -> bool:
+    """Has the driver's producer index gone past the end of the ring since set-up?"""
+    if isinstance(ring, PackedDriver):
+        return ring.avail_wrap == 0
+    if isinstance(ring, PushDriver):
+        return ring.prod >= ring.ring.slots
+    return ring.avail_idx >= ring.ring.size
+
+
+def size_bin(n: int) -> str:
+    for hi, label in ((63, "<64"), (255, "64-255"), (1023, "256-1023")):
+        if n <= hi:
+            return label
+    return "1024+"
+
+
+class VirtioCoverage(Coverage):
+    """Virtio bins (the report and its file as the endpoint coverage's)."""
+
+    BINS = {
+        "request": ["net_frame", "blk_read", "blk_write", "blk_flush", "blk_get_id", "blk_unsupported", "entropy"],
+        "payload": ["<64", "64-255", "256-1023", "1024+"],
+        "net_buffers": ["1", "2+"],
+        "blk_status": ["OK", "IOERR", "UNSUPP"],
+        "error_kind": ["blk_ioerr", "blk_unsupp", "bad_ring"],
+        "transport": ["async", "restable"],
+        "mode": ["split", "packed", "push", "push_self"],
+        "intake": ["scalar", "batch"],
+        "ring_wrap": ["wrapped"],
+    }
+
+    def write(self, item):
+        h = self.hits
+        bench = ConfigDB().get(None, "", "BENCH")
+        transport, mode, intake = bench.variant.label()
+        h["transport"][transport] += 1
+        h["mode"][mode] += 1
+        h["intake"][intake] += 1
+        if isinstance(item, NetFrame):
+            h["request"]["net_frame"] += 1
+            h["payload"][size_bin(len(item.payload))] += 1
+            h["net_buffers"]["1" if not item.cuts else "2+"] += 1
+        elif isinstance(item, BlkRequest):
+            h["request"][f"blk_{item.op}"] += 1
+            if item.status is not None:
+                h["blk_status"][BlkStatus(item.status).name] += 1
+                if item.status == BlkStatus.IOERR:
+                    h["error_kind"]["blk_ioerr"] += 1
+                if item.status == BlkStatus.UNSUPP:
+                    h["error_kind"]["blk_unsupp"] += 1
+        elif isinstance(item, EntropyRead):
+            h["request"]["entropy"] += 1
+            h["payload"][size_bin(item.length)] += 1
+        elif isinstance(item, RingCorruption) and item.reason == AsyncReason.BAD_RING:
+            h["error_kind"]["bad_ring"] += 1
+        if any(wrapped(q.ring) for q in bench.queues.values()):
+            h["ring_wrap"]["wrapped"] += 1
+
+
+class VirtioEnv(uvm_env):
+    def build_phase(self):
+        self.seqr = uvm_sequencer("seqr", self)
+        ConfigDB().set(None, "*", "SEQR", self.seqr)
+        self.driver = VirtioDriver.create("driver", self)
+        self.scoreboard = VirtioScoreboard("scoreboard", self)
+        self.coverage = VirtioCoverage("coverage", self)
+
+    def connect_phase(self):
+        self.driver.seq_item_port.connect(self.seqr.seq_item_export)
+        self.driver.ap.connect(self.scoreboard.analysis_export)
+        self.driver.ap.connect(self.coverage.analysis_export)
