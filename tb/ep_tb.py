@@ -272,6 +272,9 @@ class EndpointTb:
         self.rc.log.setLevel(logging.ERROR)
         # the real core offers per-vector masking; the model needs it switched on
         self.dev.functions[0].msi_cap.msi_per_vector_mask_capable = int(msi_mask_capable)
+        f0 = self.dev.functions[0]
+        f0.vendor_id, f0.device_id = layout.EP_PCI_VENDOR_ID, layout.EP_PCI_DEVICE_ID
+        f0.revision_id, f0.class_code = layout.EP_PCI_REVISION, layout.EP_PCI_CLASS_CODE
         self.bar0_aperture = bar0_aperture or self.params.bar0_sram_size
         self.dev.functions[0].configure_bar(layout.BAR_SRAM, self.bar0_aperture)
         self.dev.functions[0].configure_bar(layout.BAR_DOORBELL, layout.BAR2_SIZE)

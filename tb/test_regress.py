@@ -13,7 +13,7 @@ from virtio_ep import regress, simrun
 
 # bins two seeds of the endpoint test must close; the virtio bins need every variant and
 # device (a seed picks one of each), closed by `make regress SEEDS=200`
-ENDPOINT_GROUPS = ("bar_op", "bar_length", "bar_alignment", "doorbell_slot", "msi_vector", "tlp_kind")
+ENDPOINT_GROUPS = ("bar_op", "bar_length", "bar_alignment", "doorbell_slot", "msi_vector", "tlp_kind", "config")
 
 
 @pytest.mark.parametrize("sim", selected_simulators())

@@ -102,6 +102,14 @@ NO_LATENCY = HostLatencies(0, 0, 0)
 EP_ID = 0x7645_5030                 # "vEP0"
 EP_VERSION = 0x0001_0000            # major.minor in 16.16
 
+# The endpoint function's PCI identity (configuration space, read-only to the host). The
+# device side is generic: a Xilinx vendor ID and an "other memory controller" class; the
+# virtio identity lives in the transport, not here.
+EP_PCI_VENDOR_ID = 0x10EE
+EP_PCI_DEVICE_ID = 0x9038
+EP_PCI_REVISION = 0x01
+EP_PCI_CLASS_CODE = 0x058000
+
 # PCIe user interface: UltraScale+ 256-bit AXI4-Stream, dword aligned.
 AXIS_DATA_WIDTH = 256
 AXIS_KEEP_WIDTH = AXIS_DATA_WIDTH // 32
@@ -849,6 +857,14 @@ class MsiCap(enum.IntEnum):
 
 
 MSI_CONTROL_ENABLE = 1 << 0
+
+
+class PciHeader(enum.IntEnum):
+    """Type 0 configuration header offsets the tests use (PCI Local Bus 3.0, 6.1)."""
+
+    ID = 0x00                       # vendor ID (15:0), device ID (31:16): read-only
+    CLASS_REV = 0x08                # revision ID (7:0), class code (31:8): read-only
+    CACHE_LINE = 0x0C               # cache line size (7:0): read-write
 
 
 class NpKind(enum.IntEnum):

@@ -15,7 +15,7 @@ from pyuvm import (ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_e
 
 from virtio_ep import layout
 
-from .items import BarAccess, Doorbell, MsiRequest
+from .items import BarAccess, ConfigAccess, Doorbell, MsiRequest
 
 MSI_TIMEOUT_NS = 50_000
 
@@ -52,6 +52,8 @@ class HostDriver(uvm_driver):
                 item.result = await tb.host.read(layout.BAR_SRAM, item.offset, item.length)
         elif isinstance(item, Doorbell):
             await tb.host.ring_doorbell(item.slot, item.value)
+        elif isinstance(item, ConfigAccess):
+            await self.config(tb, item)
         elif isinstance(item, MsiRequest):
             before = tb.host.msi_count(item.vector)
             await tb.cpu.request_msi(item.vector)
@@ -59,6 +61,16 @@ class HostDriver(uvm_driver):
 
     def payload(self, item: BarAccess) -> bytes:
         return item.data
+
+    async def config(self, tb, item: ConfigAccess) -> None:
+        dev, H = tb.host.dev, layout.PciHeader
+        offset = {"read_id": H.ID, "read_class": H.CLASS_REV, "read_cache_line": H.CACHE_LINE,
+                  "write_cache_line": H.CACHE_LINE, "write_read_only": H.ID}[item.kind]
+        if item.kind == "write_cache_line":
+            await dev.config_write_byte(offset, item.value)
+        elif item.kind == "write_read_only":
+            await dev.config_write_dword(offset, item.value)
+        item.result = await dev.config_read_dword(offset)
 
 
 class CorruptingDriver(HostDriver):
@@ -107,6 +119,7 @@ class Scoreboard(uvm_scoreboard):
         self.rung: dict[int, int] = {}
         self.taken: dict[int, int] = {}
         self.msis = Counter()
+        self.cache_line = 0                 # reset value of the cache line size register
 
     def write_host(self, item) -> None:
         if isinstance(item, BarAccess):
@@ -118,8 +131,25 @@ class Scoreboard(uvm_scoreboard):
                     self.errors.append(f"{item}: read {item.result.hex()} expected {expect.hex()}")
         elif isinstance(item, Doorbell):
             self.rung[item.slot] = item.value
+        elif isinstance(item, ConfigAccess):
+            self.check_config(item)
         elif isinstance(item, MsiRequest):
             self.msis[item.vector] += 1
+
+    def check_config(self, item: ConfigAccess) -> None:
+        """Identity registers never change; the cache line size holds the last value written."""
+        if item.kind == "write_cache_line":
+            self.cache_line = item.value
+        if item.kind in ("read_id", "write_read_only"):
+            expect = layout.EP_PCI_DEVICE_ID << 16 | layout.EP_PCI_VENDOR_ID
+        elif item.kind == "read_class":
+            expect = layout.EP_PCI_CLASS_CODE << 8 | layout.EP_PCI_REVISION
+        else:
+            expect = None
+        got = item.result if expect is not None else item.result & 0xFF
+        want = expect if expect is not None else self.cache_line
+        if got != want:
+            self.errors.append(f"{item}: read 0x{got:x}, expected 0x{want:x}")
 
     def write_device(self, slot_value) -> None:
         slot, value = slot_value
@@ -164,6 +194,7 @@ class Coverage(uvm_subscriber):
         "doorbell_slot": ["first", "middle", "last"],
         "msi_vector": [str(v) for v in range(layout.DEFAULT_PARAMS.msi_vectors)],
         "tlp_kind": ["down mem_read", "down mem_write", "up completion", "up mem_write"],
+        "config": list(ConfigAccess.KINDS),
     }
 
     def build_phase(self):
@@ -179,6 +210,8 @@ class Coverage(uvm_subscriber):
             self.hits["doorbell_slot"]["first" if item.slot == 0 else "last" if item.slot == last else "middle"] += 1
         elif isinstance(item, MsiRequest):
             self.hits["msi_vector"][str(item.vector)] += 1
+        elif isinstance(item, ConfigAccess):
+            self.hits["config"][item.kind] += 1
 
     def link(self, t):
         direction, kind, _ = t

@@ -68,6 +68,29 @@ class MsiRequest(uvm_sequence_item):
         return f"MSI vector {self.vector}"
 
 
+class ConfigAccess(uvm_sequence_item):
+    """A host configuration-space access: the identity registers (read-only: a write must
+    not change them) and the cache line size register (read-write)."""
+
+    KINDS = ("read_id", "read_class", "read_cache_line", "write_cache_line", "write_read_only")
+
+    def __init__(self, name: str = "config_access"):
+        super().__init__(name)
+        self.kind = "read_id"
+        self.value = 0
+        self.result = None                # dword read (reads and the read-back after a write)
+
+    def randomize(self, rng: random.Random) -> None:
+        self.kind = rng.choice(self.KINDS)
+        self.value = rng.randrange(1 << 32) if self.kind == "write_read_only" else rng.randrange(256)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ConfigAccess) and (self.kind, self.value) == (other.kind, other.value)
+
+    def __str__(self) -> str:
+        return f"config {self.kind} 0x{self.value:x}"
+
+
 # -- virtio requests ----------------------------------------------------------------------
 
 class NetFrame(uvm_sequence_item):

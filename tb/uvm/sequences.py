@@ -8,7 +8,7 @@ from pyuvm import ConfigDB, uvm_sequence
 
 from virtio_ep import layout
 
-from .items import BarAccess, BlkRequest, Doorbell, EntropyRead, MsiRequest, NetFrame, RingCorruption
+from .items import BarAccess, BlkRequest, ConfigAccess, Doorbell, EntropyRead, MsiRequest, NetFrame, RingCorruption
 
 
 def rng() -> random.Random:
@@ -75,12 +75,30 @@ class MsiSeq(uvm_sequence):
             await self.finish_item(item)
 
 
+class ConfigSeq(uvm_sequence):
+    """Every configuration access kind once, then a random mix."""
+
+    def __init__(self, name: str = "config", count: int = 12):
+        super().__init__(name)
+        self.count = count
+
+    async def body(self):
+        kinds = list(ConfigAccess.KINDS) + [None] * self.count
+        for kind in kinds:
+            item = ConfigAccess()
+            await self.start_item(item)
+            item.randomize(rng())
+            if kind:
+                item.kind = kind
+            await self.finish_item(item)
+
+
 class MixedVirtualSeq(uvm_sequence):
     """Host and device traffic interleaved: the sub-sequences in a seeded random order."""
 
     async def body(self):
         seqr = ConfigDB().get(None, "", "SEQR")
-        seqs = [DirectedBarSeq("directed"), RandomBarSeq(), DoorbellFloodSeq(), MsiSeq("msi")]
+        seqs = [DirectedBarSeq("directed"), RandomBarSeq(), DoorbellFloodSeq(), MsiSeq("msi"), ConfigSeq()]
         rng().shuffle(seqs)
         for s in seqs:
             await s.start(seqr)
