@@ -17,6 +17,7 @@ from scenarios import exercise_block, exercise_entropy, exercise_net
 from virtio_ep.devices import DEVICES
 from virtio_ep.firmware.async_fw import AsyncTransportFirmware
 from virtio_ep.host.async_transport import AsyncTransport
+from virtio_ep.host.pcie_host import HostTimeout
 from virtio_ep.host.queues import BufferPool, DriverQueue, HostMemory
 from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
@@ -260,6 +261,46 @@ async def test_msi_masked_mid_stream(dut):
     await tb.host.wait_msi(rx_vector, before + 1, 20_000)          # sent on unmask
     got = await net.receive(3)
     assert got == frames[1:], "frames lost or reordered while the RX interrupt was masked"
+    fw.stop.set()
+    await task
+
+
+@cocotb.test()
+@cocotb.parametrize(mode=["split", "push"])
+async def test_msi_disabled_mid_stream(dut, mode: str):
+    """The host turns MSI off in the middle of traffic: the device keeps processing, its MSI
+    requests fail and are reported to the firmware (FAILED count, FAILED_VECTORS); the
+    driver's wait for one frame more than was sent ends in a clear timeout, not a hang, and
+    keeps the entries it had collected; after MSI is back on every frame is received
+    exactly once and traffic goes on."""
+    tb, fw, task, queues = await bring_up(dut, "net", MODES[mode])
+    net = NetDriver(queues)
+    await net.fill_rx(8)
+    rx_vector = queues[layout.NET_RX_QUEUE].cfg.msi_vector
+    frames = [bytes([n + 1]) * (60 + 7 * n) for n in range(5)]
+    await net.send(frames[0])
+    assert await net.receive(1) == [frames[0]]
+    await net.reap_tx(1)
+    failed = await tb.cpu.msi_reg(layout.MsiReg.FAILED)
+    await tb.host.set_msi_enable(False)
+    for f in frames[1:4]:
+        await net.send(f)
+    await Timer(20_000, "ns")                        # processed, but nobody is told
+    try:
+        await net.receive(4, timeout_ns=30_000)
+        raise AssertionError("a fourth frame appeared")
+    except HostTimeout as exc:
+        tb.log.info("driver: %s", exc)
+    assert await tb.cpu.msi_reg(layout.MsiReg.FAILED) > failed, "the firmware was not told its MSIs failed"
+    assert await tb.cpu.msi_reg(layout.MsiReg.FAILED_VECTORS) & (1 << rx_vector)
+    await tb.host.set_msi_enable(True)
+    got = await net.receive(3)                      # collected before the timeout
+    assert got == frames[1:4], "frames lost, duplicated or reordered while MSI was off"
+    await net.reap_tx(3)
+    await net.send(frames[4])                       # and interrupts work again
+    assert await net.receive(1) == [frames[4]]
+    await net.reap_tx(1)
+    assert fw.backend.delivered == len(frames) and fw.ring_errors == []
     fw.stop.set()
     await task
 

@@ -68,6 +68,7 @@ class DriverQueue:
         self.pool = pool
         self.mode = cfg.mode
         self.msi_seen = 0
+        self.collected: list[tuple[int, int]] = []     # used entries read, not yet returned
         self.inbufs: dict[int, list[tuple[int, int]]] = {}
         if cfg.mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
             ring = PushRing(PUSH_RING_AREA + PUSH_RING_STRIDE * cfg.index, cfg.size, cfg.device)
@@ -131,12 +132,13 @@ class DriverQueue:
             await self.host.ring_doorbell(ASYNC_DOORBELL_QUEUE0 + self.cfg.index, value)
 
     async def wait_used(self, count: int, timeout_ns: int) -> list[tuple[int, int]]:
-        """Sleep on the queue's MSI until `count` requests are used; return (id, length)."""
-        got: list[tuple[int, int]] = []
+        """Sleep on the queue's MSI until `count` requests are used; return (id, length).
+        Entries collected before a timeout are kept for the next call: none is lost."""
         deadline = self.host.now_ns() + timeout_ns
         while True:
-            got += await self.ring.used()
-            if len(got) >= count:
+            self.collected += await self.ring.used()
+            if len(self.collected) >= count:
+                got, self.collected = self.collected[:count], self.collected[count:]
                 return got
             await self.host.wait_msi(self.cfg.msi_vector, self.msi_seen + 1, max(deadline - self.host.now_ns(), 0))
             self.msi_seen = self.host.msi_count(self.cfg.msi_vector)
