@@ -5,6 +5,7 @@ device read for inline requests."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 
@@ -299,6 +300,40 @@ async def test_msi_disabled_mid_stream(dut, mode: str):
     await net.reap_tx(3)
     await net.send(frames[4])                       # and interrupts work again
     assert await net.receive(1) == [frames[4]]
+    await net.reap_tx(1)
+    assert fw.backend.delivered == len(frames) and fw.ring_errors == []
+    fw.stop.set()
+    await task
+
+
+@cocotb.test()
+@cocotb.parametrize(mode=["split", "push"])
+async def test_firmware_stall_mid_stream(dut, mode: str):
+    """The device's CPU stalls for 200 us (50,000 cycles, 50 times a request's latency with
+    default host latencies) on its next interrupt while the
+    driver sends: the driver's wait ends in a clear timeout, not a hang; when the CPU
+    resumes, the frames sent meanwhile are delivered exactly once and traffic goes on."""
+    tb, fw, task, queues = await bring_up(dut, "net", MODES[mode])
+    net = NetDriver(queues)
+    await net.fill_rx(8)
+    frames = [bytes([n + 1]) * (64 + 9 * n) for n in range(4)]
+    await net.send(frames[0])
+    assert await net.receive(1) == [frames[0]]
+    await net.reap_tx(1)
+    normal = tb.cpu.costs
+    tb.cpu.costs = dataclasses.replace(normal, irq_entry=50_000)      # a stall on the next interrupt
+    for f in frames[1:3]:
+        await net.send(f)
+    try:
+        await net.receive(2, timeout_ns=50_000)
+        raise AssertionError("frames came back while the CPU was stalled")
+    except HostTimeout as exc:
+        tb.log.info("driver: %s", exc)
+    tb.cpu.costs = normal                                             # the stall ends as modelled
+    assert await net.receive(2, timeout_ns=500_000) == frames[1:3]
+    await net.reap_tx(2)
+    await net.send(frames[3])
+    assert await net.receive(1) == [frames[3]]
     await net.reap_tx(1)
     assert fw.backend.delivered == len(frames) and fw.ring_errors == []
     fw.stop.set()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Awaitable, Callable
 
-from cocotb.triggers import ClockCycles, Event, First, RisingEdge, with_timeout, SimTimeoutError
+from cocotb.triggers import ClockCycles, Event, First, RisingEdge, SimTimeoutError, Timer, with_timeout
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiLiteMaster
 from cocotbext.axi.constants import AxiResp
@@ -24,6 +24,7 @@ from ..layout import (AXIL_DATA_WIDTH, Csr, DbReg, DB_SLOT_STRIDE, DmaDir, DmaDo
 
 WORD_BYTES = AXIL_DATA_WIDTH // 8
 CLK_PERIOD_NS = 1e9 / USER_CLK_HZ
+LONG_WAIT = 256                     # cycles above which a wait sleeps on a timer
 
 
 class BusError(Exception):
@@ -55,12 +56,21 @@ class SoftCpu:
             if self.ops is not None and not self._in_dma:
                 self.ops.compute += cycles
                 self.ops.log("compute", cycles)
-            await ClockCycles(self.clk, cycles)
+            await self._cycles(cycles)
 
     async def sleep(self, cycles: int) -> None:
         """Idle time (a timer wait): not counted as busy."""
         if cycles > 0:
+            await self._cycles(cycles)
+
+    async def _cycles(self, cycles: int) -> None:
+        """`cycles` rising edges from now. Long waits sleep on a timer to half a cycle before
+        the last edge (no Python callback per clock), then take that edge."""
+        if cycles <= LONG_WAIT:
             await ClockCycles(self.clk, cycles)
+            return
+        await Timer(round((cycles - 0.5) * CLK_PERIOD_NS * 1000), "ps")
+        await RisingEdge(self.clk)
 
     async def read32(self, addr: int) -> int:
         if self.ops is not None and not self._in_dma:
