@@ -32,6 +32,7 @@ module ep_cq_rx #
 (
     input  wire                      clk,
     input  wire                      rst,
+    input  wire                      quiesce,      // function-level reset in process
 
     /*
      * Completer request interface (from the PCIe core)
@@ -159,8 +160,9 @@ wire db_ok = !db_beyond_hi && req_addr[9:2] < DB_SLOTS && req_dw_count == 11'd1;
 wire is_mem_rd = req_type == REQ_MEM_READ;
 wire is_mem_wr = req_type == REQ_MEM_WRITE;
 wire is_posted = is_mem_wr || req_type == REQ_MSG || req_type == REQ_MSG_VENDOR || req_type == REQ_MSG_ATS;
-wire to_sram = req_bar_id == BAR_SRAM && sram_in_range;
-wire to_db = req_bar_id == BAR_DOORBELL;
+// while the function is being reset (FLR) no BAR decodes: reads get UR, writes are dropped
+wire to_sram = !quiesce && req_bar_id == BAR_SRAM && sram_in_range;
+wire to_db = !quiesce && req_bar_id == BAR_DOORBELL;
 
 // byte count and first byte offset of a read (PCIe base spec, byte count rules)
 function [1:0] lsb_index(input [3:0] be);

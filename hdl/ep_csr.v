@@ -1,6 +1,7 @@
 /*
  * Control and status registers of the local bus: identity, build parameters,
- * interrupt status/enable (the one irq line to the CPU) and TLP counters.
+ * interrupt status/enable (the one irq line to the CPU), TLP counters, and the
+ * function-level reset handshake with the core.
  */
 
 `resetall
@@ -41,6 +42,11 @@ module ep_csr #
     input  wire                      src_msi_fail,
     input  wire                      src_dma_done,
     output wire                      irq,
+    /*
+     * Function-level reset handshake with the core (PF0)
+     */
+    input  wire                      flr_in_process,
+    output wire                      flr_done,
 
     /*
      * TLP statistics (pulses)
@@ -67,14 +73,21 @@ reg [31:0] cnt_np_ur_reg = 32'd0;
 reg [31:0] cnt_cpl_reg = 32'd0;
 reg [31:0] cnt_cpl_dw_reg = 32'd0;
 reg [31:0] rdata_reg = 32'd0;
+// FLR: DONE written by the firmware pulses flr_done once; flr_acked holds until the core
+// ends the FLR, so the interrupt source (in process, not acknowledged) drops at once.
+reg flr_done_reg = 1'b0;
+reg flr_acked_reg = 1'b0;
+wire src_flr = flr_in_process && !flr_acked_reg;
 
 wire [31:0] int_status = ({31'd0, src_db_pending} << INT_DB_PENDING_BIT) |
     ({31'd0, src_db_fifo} << INT_DB_FIFO_BIT) |
     ({31'd0, src_db_overflow} << INT_DB_OVERFLOW_BIT) |
     ({31'd0, src_msi_fail} << INT_MSI_FAIL_BIT) |
-    ({31'd0, src_dma_done} << INT_DMA_DONE_BIT);
+    ({31'd0, src_dma_done} << INT_DMA_DONE_BIT) |
+    ({31'd0, src_flr} << INT_FLR_BIT);
 
 assign irq = irq_reg;
+assign flr_done = flr_done_reg;
 assign rb_rdata = rdata_reg;
 
 always @(posedge clk) begin
@@ -92,6 +105,13 @@ always @(posedge clk) begin
     if (rb_sel && rb_wr && rb_offset == CSR_INT_ENABLE) begin
         int_enable_reg <= rb_wdata;
     end
+    flr_done_reg <= 1'b0;
+    if (!flr_in_process) begin
+        flr_acked_reg <= 1'b0;
+    end else if (rb_sel && rb_wr && rb_offset == CSR_FLR && (rb_wdata & FLR_DONE) != 0 && !flr_acked_reg) begin
+        flr_done_reg <= 1'b1;
+        flr_acked_reg <= 1'b1;
+    end
 
     rdata_reg <= 32'd0;
     if (rb_sel && rb_rd) begin
@@ -107,6 +127,7 @@ always @(posedge clk) begin
             CSR_NP_FIFO_DEPTH: rdata_reg <= NP_FIFO_DEPTH;
             CSR_DMA_BUF_SIZE: rdata_reg <= DMA_BUF_SIZE;
             CSR_DMA_TAGS: rdata_reg <= DMA_TAGS;
+            CSR_FLR: rdata_reg <= (flr_in_process ? FLR_IN_PROCESS : 32'd0) | (flr_acked_reg ? FLR_DONE : 32'd0);
             CSR_CNT_CQ_MEM_RD: rdata_reg <= cnt_mem_rd_reg;
             CSR_CNT_CQ_MEM_WR: rdata_reg <= cnt_mem_wr_reg;
             CSR_CNT_CQ_POSTED_DROP: rdata_reg <= cnt_posted_drop_reg;
@@ -127,6 +148,8 @@ always @(posedge clk) begin
         cnt_cpl_reg <= 32'd0;
         cnt_cpl_dw_reg <= 32'd0;
         rdata_reg <= 32'd0;
+        flr_done_reg <= 1'b0;
+        flr_acked_reg <= 1'b0;
     end
 end
 

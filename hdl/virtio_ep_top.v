@@ -96,7 +96,9 @@ module virtio_ep_top #
     input  wire [15:0]                  cfg_function_status,
     input  wire [3:0]                   cfg_interrupt_msi_enable,
     input  wire [11:0]                  cfg_interrupt_msi_mmenable,
+    input  wire [3:0]                   cfg_flr_in_process,
     /* verilator lint_on UNUSEDSIGNAL */
+    output wire [3:0]                   cfg_flr_done,
     input  wire [31:0]                  cfg_interrupt_msi_data,
     output wire [1:0]                   cfg_interrupt_msi_select,
     output wire [31:0]                  cfg_interrupt_msi_int,
@@ -190,6 +192,7 @@ ep_cq_rx #(
 cq_rx_inst (
     .clk(clk),
     .rst(rst),
+    .quiesce(cfg_flr_in_process[0]),
     .s_axis_cq_tdata(s_axis_cq_tdata),
     .s_axis_cq_tkeep(s_axis_cq_tkeep),
     .s_axis_cq_tvalid(s_axis_cq_tvalid),
@@ -484,6 +487,9 @@ msi_inst (
     .irq_fail(irq_msi_fail)
 );
 
+wire cfg_flr_done_pf0;
+assign cfg_flr_done = {3'd0, cfg_flr_done_pf0};
+
 ep_csr #(
     .BAR0_SRAM_SIZE(BAR0_SRAM_SIZE),
     .DB_SLOTS(DB_SLOTS),
@@ -508,6 +514,8 @@ csr_inst (
     .src_msi_fail(irq_msi_fail),
     .src_dma_done(irq_dma_done),
     .irq(irq),
+    .flr_in_process(cfg_flr_in_process[0]),
+    .flr_done(cfg_flr_done_pf0),
     .stat_cq_mem_rd(stat_mem_rd),
     .stat_cq_mem_wr(stat_mem_wr),
     .stat_cq_posted_drop(stat_posted_drop),

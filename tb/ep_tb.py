@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import cocotb
-from cocotb.triggers import FallingEdge, RisingEdge, Timer, with_timeout
+from cocotb.triggers import FallingEdge, RisingEdge, SimTimeoutError, Timer, with_timeout
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus
 from cocotbext.pcie.core import RootComplex
@@ -195,6 +195,48 @@ class OpRecorder:
         self.ops.append(st)
 
 
+class FlrEmulator:
+    """The core's side of a function-level reset, which the core model leaves to the user:
+    on the host's Initiate FLR the function's command and MSI state return to reset
+    values (memory space, bus mastering, MSI off), cfg_flr_in_process[0] rises, and it
+    falls once the endpoint pulses cfg_flr_done[0] (the firmware's cleanup is done)."""
+
+    DONE_TIMEOUT_NS = 1_000_000
+
+    def __init__(self, tb: "EndpointTb"):
+        self.tb = tb
+        self.started = self.completed = 0
+        self.done_after_ns: list[float] = []
+        tb.dut.cfg_flr_in_process.value = 0
+        f0 = tb.dev.functions[0]
+        f0.pcie_cap.function_level_reset_capability = True
+        f0.pcie_cap.initiate_function_level_reset = self._initiate
+
+    async def _initiate(self) -> None:
+        cocotb.start_soon(self._run())          # the config write completes first, as on the core
+
+    async def _run(self) -> None:
+        dut, f0 = self.tb.dut, self.tb.dev.functions[0]
+        self.started += 1
+        f0.memory_space_enable = f0.bus_master_enable = False
+        f0.msi_cap.msi_enable = False
+        f0.msi_cap.msi_mask_bits = 0
+        t0 = get_sim_time("ns")
+        dut.cfg_flr_in_process.value = 1
+
+        async def done() -> None:            # a pulse on bit 0, sampled at the clock
+            while not int(dut.cfg_flr_done.value) & 1:
+                await RisingEdge(dut.clk)
+        try:
+            await with_timeout(cocotb.start_soon(done()), self.DONE_TIMEOUT_NS, "ns")
+        except SimTimeoutError:
+            raise AssertionError(f"the endpoint did not signal cfg_flr_done within {self.DONE_TIMEOUT_NS} ns") from None
+        self.done_after_ns.append(get_sim_time("ns") - t0)
+        await RisingEdge(dut.clk)
+        dut.cfg_flr_in_process.value = 0
+        self.completed += 1
+
+
 class LatencyInjector:
     """Adds HostLatencies to the root complex model without serialising it: each delayed TLP
     is handed on by its own coroutine, so later TLPs are not held up (same delay keeps order)."""
@@ -292,6 +334,7 @@ class EndpointTb:
         self.axil.read_if.log.setLevel(logging.WARNING)
         self.cpu = SoftCpu(dut.clk, dut.irq, self.axil, costs)
         self.host = HostPcie(self.rc, self.dev.functions[0])
+        self.flr = FlrEmulator(self)
 
     @classmethod
     async def start(cls, dut, enumerate: bool = True, **kwargs) -> "EndpointTb":

@@ -145,7 +145,8 @@ def register_map() -> str:
     out += ["", "### Bit fields", "", "| register | field | bits | description |", "|---|---|---|---|"]
     for reg, flag_cls in (("INT_STATUS / INT_ENABLE", L.IntSource), ("FIFO_STATUS", L.DbFifoStatus),
                           ("FIFO_HEAD_SLOT", L.DbFifoHead), ("MSI STATUS", L.MsiStatus),
-                          ("DMA STATUS", L.DmaEngineStatus), ("DMA DONE_HEAD", L.DmaDone)):
+                          ("DMA STATUS", L.DmaEngineStatus), ("DMA DONE_HEAD", L.DmaDone),
+                          ("FLR", L.FlrBit)):
         docs = _comments(flag_cls)
         for m in _enum_members(flag_cls):
             if m.name.endswith("_SHIFT"):

@@ -163,6 +163,7 @@ class Csr(enum.IntEnum):
     NP_FIFO_DEPTH = 0x020           # read-only: queued non-posted requests (build parameter)
     DMA_BUF_SIZE = 0x024            # read-only: DMA buffer RAM bytes (build parameter)
     DMA_TAGS = 0x028                # read-only: outstanding DMA read requests (build parameter)
+    FLR = 0x02C                     # function-level reset handshake (FlrBit)
     # TLP counters, read-only, wrap at 2**32
     CNT_CQ_MEM_RD = 0x040           # memory reads received
     CNT_CQ_MEM_WR = 0x044           # memory writes received
@@ -180,6 +181,15 @@ class IntSource(enum.IntFlag):
     DB_OVERFLOW = 1 << 2            # the doorbell FIFO dropped an entry
     MSI_FAIL = 1 << 3               # an MSI request failed (see MsiReg.FAILED_VECTORS)
     DMA_DONE = 1 << 4               # the DMA done FIFO is not empty
+    FLR = 1 << 5                    # the host started a function-level reset, not yet done
+
+
+class FlrBit(enum.IntFlag):
+    """Csr.FLR. The core holds cfg_flr_in_process while the host's FLR lasts; the firmware
+    quiesces (DMA, MSIs, its transport state) and writes DONE, which pulses cfg_flr_done."""
+
+    IN_PROCESS = 1 << 0             # read: the core's cfg_flr_in_process[0]
+    DONE = 1 << 1                   # read: done signalled for this FLR; write 1: signal it
 
 
 INT_ENABLE_RESET = 0
@@ -863,8 +873,22 @@ class PciHeader(enum.IntEnum):
     """Type 0 configuration header offsets the tests use (PCI Local Bus 3.0, 6.1)."""
 
     ID = 0x00                       # vendor ID (15:0), device ID (31:16): read-only
+    COMMAND = 0x04                  # command register (16 bits)
     CLASS_REV = 0x08                # revision ID (7:0), class code (31:8): read-only
     CACHE_LINE = 0x0C               # cache line size (7:0): read-write
+
+
+PCI_COMMAND_MEMORY = 1 << 1         # memory space enable
+PCI_COMMAND_MASTER = 1 << 2         # bus master enable
+
+
+class PcieCap(enum.IntEnum):
+    """Offsets in the PCI Express capability (PCIe Base 4.0, 7.5.3)."""
+
+    DEVICE_CONTROL = 0x08           # 16-bit device control
+
+
+PCIE_DEVCTL_INITIATE_FLR = 1 << 15  # write 1: function-level reset
 
 
 class NpKind(enum.IntEnum):
@@ -907,6 +931,8 @@ def _verilog_items() -> list[tuple[str, int, int, str]]:
             items.append((f"{group}_{m.name}", int(m), 12, f"offset in Region.{group}"))
     for m in IntSource:
         items.append((f"INT_{m.name}_BIT", int(m).bit_length() - 1, 32, "bit in INT_STATUS"))
+    for m in FlrBit:
+        items.append((f"FLR_{m.name}", int(m), 32, "bit mask in CSR FLR"))
     for m in (DbFifoStatus.EMPTY, DbFifoStatus.FULL, DbFifoStatus.OVERFLOW):
         items.append((f"DB_FIFO_STATUS_{m.name}_BIT", int(m).bit_length() - 1, 32, "bit in FIFO_STATUS"))
     items.append(("DB_WATCH_WINDOWS", DB_WATCH_WINDOWS, 32, "write-watch windows"))

@@ -21,8 +21,8 @@ from ..layout import (ASYNC_DOORBELL_CONFIG, ASYNC_DOORBELL_QUEUE0, ASYNC_MAGIC,
                       ASYNC_QUEUE_STATE_ENABLED, ASYNC_QUEUE_STATE_STRIDE, ASYNC_STATE_NEEDS_RESET, PUSH_RING_SLOTS,
                       ASYNC_VERSION, AsyncDevicePage as DEV, AsyncDriverPage as DRV, AsyncQueueEntry as QE,
                       AsyncQueueError, AsyncReason, DriverFlag, AsyncResult, MboxOp, MboxStatus, QueueMode, SEQ_MASK,
-                      VirtioFeature, VirtioStatus, pack_mbox_word, pack_seq_word, unpack_mbox_word,
-                      unpack_seq_word)
+                      VirtioFeature, VirtioStatus, Csr, FlrBit, Region, pack_mbox_word, pack_seq_word,
+                      unpack_mbox_word, unpack_seq_word)
 from ..rings.memory import RingError
 from .backends import backend_for
 from .datapath import DeviceQueue
@@ -84,6 +84,7 @@ class AsyncTransportFirmware:
         self.dq: dict[int, DeviceQueue] = {}
         self.ring_errors: list[str] = []
         self.batch = batch
+        self.flrs = 0                    # function-level resets handled
 
     # -- device page --------------------------------------------------------------
 
@@ -123,7 +124,20 @@ class AsyncTransportFirmware:
 
     async def run(self) -> None:
         await self.publish()
-        await self.cpu.service_doorbells(self.slots, self._on_doorbell, self.stop)
+        await self.cpu.service_doorbells(self.slots, self._on_doorbell, self.stop, on_flr=self.on_flr)
+
+    async def on_flr(self) -> None:
+        """Function-level reset: everything the host set up is gone. Forget the old
+        driver's pending doorbells, drop queues and negotiated state, clear the driver page,
+        publish a fresh device page, then tell the core the function is clean."""
+        cpu = self.cpu
+        await cpu.take_doorbells(self.slots)
+        await self._reset()
+        self.st = AsyncDeviceState()
+        await cpu.write_sram(DRV.BASE, bytes(DRV.SIZE))
+        await self.publish()
+        self.flrs += 1
+        await cpu.write32(Region.CSR + Csr.FLR, FlrBit.DONE)
 
     async def _on_doorbell(self, slot: int, value: int) -> None:
         if slot == ASYNC_DOORBELL_CONFIG:
@@ -143,6 +157,9 @@ class AsyncTransportFirmware:
             dq.doorbell(value)
             await self.backend.on_notify(dq, self.dq)
         except RingError as exc:
+            if exc.reason.startswith("dma_") and await self.cpu.csr(Csr.FLR) & FlrBit.IN_PROCESS:
+                self.log.info("queue %d: request abandoned, function-level reset in process (%s)", q, exc)
+                return                       # not the ring's fault: on_flr resets everything
             self.ring_errors.append(f"queue {q}: {exc.reason}: {exc}")
             self.log.warning("queue %d: %s", q, exc)
             await self.needs_reset(AsyncReason.BAD_RING)
@@ -182,6 +199,7 @@ class AsyncTransportFirmware:
         for dq in self.dq.values():
             await dq.close()
         self.dq.clear()
+        self.backend.reset()                 # requests taken and not answered are dropped
         if st.needs_reset:
             st.needs_reset = False
             st.reason = AsyncReason.NONE

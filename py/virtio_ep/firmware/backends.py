@@ -31,6 +31,10 @@ class NetLoopback:
         self.delivered = 0
         self.truncated = 0
 
+    def reset(self) -> None:
+        """Device reset: frames taken from TX and not yet delivered are dropped."""
+        self.waiting.clear()
+
     async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> None:
         tx, rx = queues.get(NET_TX_QUEUE), queues.get(NET_RX_QUEUE)
         if tx is not None and q is tx:
@@ -67,6 +71,9 @@ class RamDisk:
         self.capacity = get(device.config, BlkConfig.CAPACITY) * BLK_SECTOR_SIZE
         self.data = bytearray(self.capacity)
         self.flushes = 0
+
+    def reset(self) -> None:
+        """Device reset: the disk keeps its contents (requests complete before they return)."""
 
     async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> None:
         while await q.pending():
@@ -115,6 +122,9 @@ class EntropySource:
     def __init__(self, device: VirtioDevice, seed: int = 1):
         self.rng = random.Random(seed)
         self.bytes_delivered = 0
+
+    def reset(self) -> None:
+        """Device reset: nothing to drop (every request completes before the next)."""
 
     async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> None:
         while await q.pending():

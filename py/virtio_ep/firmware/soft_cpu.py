@@ -215,20 +215,26 @@ class SoftCpu:
             raise FirmwareTimeout(f"firmware waited {timeout_cycles} cycles for {what}") from None
 
     async def service_doorbells(self, slots: int, handler: Callable[[int, int], Awaitable[None]],
-                                stop: Event) -> None:
+                                stop: Event, on_flr: Callable[[], Awaitable[None]] | None = None) -> None:
         """Interrupt-driven doorbell loop: sleep on irq, take every pending slot, dispatch.
+        An interrupt with no doorbell pending is looked up in INT_STATUS: a function-level
+        reset goes to `on_flr` (which must end by signalling FLR DONE).
 
         Runs until `stop` is set (no timeout: an idle device sleeps by design).
         """
         # DMA completions wake the data path's waits (see dma_done)
-        await self.enable_interrupts(IntSource.DB_PENDING | IntSource.DMA_DONE)
+        await self.enable_interrupts(IntSource.DB_PENDING | IntSource.DMA_DONE
+                                     | (IntSource.FLR if on_flr else IntSource(0)))
         while not stop.is_set():
             if not self.irq.value:
                 await First(RisingEdge(self.irq), stop.wait())
                 if stop.is_set():
                     break
             await self.compute(self.costs.irq_entry)
-            for slot, value in await self.take_doorbells(slots):
+            taken = await self.take_doorbells(slots)
+            for slot, value in taken:
                 await self.compute(self.costs.doorbell_dispatch)
                 await handler(slot, value)
+            if not taken and on_flr and await self.csr(Csr.INT_STATUS) & IntSource.FLR:
+                await on_flr()
             await self.compute(self.costs.irq_exit)

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 import cocotb
-from cocotb.triggers import Event, with_timeout
+from cocotb.triggers import Event, Timer, with_timeout
 from cocotb.utils import get_sim_time
 from cocotbext.pcie.core import RootComplex
 
@@ -134,6 +134,21 @@ class HostPcie:
         """Write the MSI per-vector mask bits."""
         off = await self.msi_cap_offset()
         await self.dev.config_write_dword(off + layout.MsiCap.MASK, mask)
+
+    async def function_level_reset(self, wait_ns: int, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> None:
+        """Initiate an FLR (PCIe capability, Device Control bit 15), wait `wait_ns` as a
+        driver must before touching the function again (100 ms on real hardware), then
+        restore what the reset cleared: memory space, bus mastering, MSI enable."""
+        from cocotbext.pcie.core.caps import PciCapId
+        pcie = self.dev.get_capability_offset(PciCapId.EXP)
+        if not pcie:
+            raise HostAccessError("endpoint has no PCI Express capability")
+        devctl = await self.dev.config_read_word(pcie + layout.PcieCap.DEVICE_CONTROL)
+        await self.dev.config_write_word(pcie + layout.PcieCap.DEVICE_CONTROL, devctl | layout.PCIE_DEVCTL_INITIATE_FLR)
+        await Timer(wait_ns, "ns")
+        command = await self.dev.config_read_word(layout.PciHeader.COMMAND)
+        await self.dev.config_write_word(layout.PciHeader.COMMAND, command | layout.PCI_COMMAND_MEMORY | layout.PCI_COMMAND_MASTER)
+        await self.set_msi_enable(True)
 
     async def set_msi_enable(self, enable: bool) -> None:
         off = await self.msi_cap_offset()
