@@ -30,6 +30,15 @@ from virtio_ep.host.pcie_host import HostPcie
 CLK_NS = 1e9 / layout.USER_CLK_HZ
 
 
+# cocotb 2 seeds each test with COCOTB_RANDOM_SEED + a hash of the test's name; while the
+# module is imported (test collection) RANDOM_SEED still holds the run's seed, which is the
+# value that reproduces a test.
+RUN_SEED = cocotb.RANDOM_SEED
+
+
+def rerun_note() -> str:
+    return f"rerun with COCOTB_RANDOM_SEED={RUN_SEED}"
+
 def params_from_env() -> layout.EndpointParams:
     """The parameters this simulation was built with (passed by virtio_ep.simrun)."""
     return layout.EndpointParams.from_env(os.environ.get("EP_PARAMS"))

@@ -11,7 +11,7 @@ from cocotb.triggers import RisingEdge
 
 from cocotbext.pcie.core.tlp import CplStatus, TlpType
 
-from ep_tb import EndpointTb, inject_request
+from ep_tb import EndpointTb, inject_request, rerun_note
 from virtio_ep import layout
 from virtio_ep.host.pcie_host import HostAccessError
 
@@ -20,7 +20,7 @@ GUARD = 16
 
 def seeded_rng() -> random.Random:
     seed = cocotb.RANDOM_SEED
-    cocotb.log.info("random seed %d (rerun with COCOTB_RANDOM_SEED=%d)", seed, seed)
+    cocotb.log.info("random seed %d (%s)", seed, rerun_note())
     return random.Random(seed)
 
 

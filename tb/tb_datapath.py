@@ -12,7 +12,7 @@ import random
 import cocotb
 from cocotb.triggers import Timer, with_timeout
 
-from ep_tb import EndpointTb
+from ep_tb import EndpointTb, rerun_note
 from virtio_ep import layout
 from scenarios import exercise_block, exercise_entropy, exercise_net
 from virtio_ep.devices import DEVICES
@@ -56,7 +56,7 @@ async def reprobe(tb: EndpointTb, mode: QueueMode, extra_features: int = 0, **qu
 
 
 def rng_for_test() -> random.Random:
-    cocotb.log.info("random seed %d (rerun with COCOTB_RANDOM_SEED=%d)", cocotb.RANDOM_SEED, cocotb.RANDOM_SEED)
+    cocotb.log.info("random seed %d (%s)", cocotb.RANDOM_SEED, rerun_note())
     return random.Random(cocotb.RANDOM_SEED)
 
 

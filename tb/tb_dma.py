@@ -11,7 +11,7 @@ from cocotb.triggers import RisingEdge
 from cocotbext.pcie.core.tlp import Tlp, TlpType
 from cocotbext.pcie.core.utils import PcieId
 
-from ep_tb import EndpointTb
+from ep_tb import EndpointTb, rerun_note
 from virtio_ep import layout
 from virtio_ep.layout import DmaDir, DmaResult, IntSource, Region
 
@@ -19,7 +19,7 @@ GUARD = 16
 
 
 def rng_for_test() -> random.Random:
-    cocotb.log.info("random seed %d (rerun with COCOTB_RANDOM_SEED=%d)", cocotb.RANDOM_SEED, cocotb.RANDOM_SEED)
+    cocotb.log.info("random seed %d (%s)", cocotb.RANDOM_SEED, rerun_note())
     return random.Random(cocotb.RANDOM_SEED)
 
 

@@ -8,13 +8,13 @@ import random
 import cocotb
 from cocotb.triggers import Event, Timer
 
-from ep_tb import EndpointTb
+from ep_tb import EndpointTb, rerun_note
 from virtio_ep import layout
 from virtio_ep.layout import DbFifoStatus, DbReg, IntSource, Region
 
 
 def seeded_rng() -> random.Random:
-    cocotb.log.info("random seed %d (rerun with COCOTB_RANDOM_SEED=%d)", cocotb.RANDOM_SEED, cocotb.RANDOM_SEED)
+    cocotb.log.info("random seed %d (%s)", cocotb.RANDOM_SEED, rerun_note())
     return random.Random(cocotb.RANDOM_SEED)
 
 

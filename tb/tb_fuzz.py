@@ -13,7 +13,7 @@ import random
 import cocotb
 from cocotbext.pcie.core.tlp import CplStatus, TlpType
 
-from ep_tb import EndpointTb, inject_request
+from ep_tb import EndpointTb, inject_request, rerun_note
 from virtio_ep import layout
 from virtio_ep.host.pcie_host import HostAccessError
 from virtio_ep.layout import Csr, DbReg, Region
@@ -36,7 +36,7 @@ async def test_host_fuzz(dut):
     size = layout.DEFAULT_PARAMS.bar0_sram_size
     tb = await EndpointTb.start(dut, bar0_aperture=2 * size)
     seed = cocotb.RANDOM_SEED
-    tb.log.info("fuzz seed %d, %d cases (rerun with COCOTB_RANDOM_SEED=%d FUZZ_CASES=%d)", seed, CASES, seed, CASES)
+    tb.log.info("fuzz seed %d, %d cases (%s FUZZ_CASES=%d)", seed, CASES, rerun_note(), CASES)
     rng = random.Random(seed)
     mps = 128 << tb.dev.functions[0].pcie_cap.max_payload_size
     mirror = bytearray(size)

@@ -12,7 +12,7 @@ import pyuvm
 from cocotb.triggers import Event, Timer
 from pyuvm import ConfigDB, uvm_factory, uvm_test
 
-from ep_tb import EndpointTb
+from ep_tb import EndpointTb, rerun_note
 from uvm.env import CorruptingDriver, EndpointEnv, HostDriver
 from uvm.sequences import MixedVirtualSeq, VirtioVirtualSeq
 from uvm.virtio_env import VARIANTS, CorruptingVirtioDriver, Variant, VirtioDriver, VirtioEnv
@@ -28,7 +28,7 @@ class BaseTest(uvm_test):
 
     async def run_phase(self):
         self.raise_objection()
-        self.logger.info("seed %d (rerun with COCOTB_RANDOM_SEED=%d)", cocotb.RANDOM_SEED, cocotb.RANDOM_SEED)
+        self.logger.info("seed %d (%s)", cocotb.RANDOM_SEED, rerun_note())
         tb = await EndpointTb.start(cocotb.top)
         ConfigDB().set(None, "*", "TB", tb)
         ConfigDB().get(None, "", "TB_READY").set()
@@ -84,8 +84,8 @@ class VirtioBaseTest(uvm_test):
         self.raise_objection()
         variant = Variant.create("variant")
         device = ConfigDB().get(None, "", "DEVICE")
-        self.logger.info("seed %d: %s, device %s (rerun with COCOTB_RANDOM_SEED=%d)", cocotb.RANDOM_SEED,
-                         type(variant).__name__, device, cocotb.RANDOM_SEED)
+        self.logger.info("seed %d: %s, device %s (%s)", cocotb.RANDOM_SEED, type(variant).__name__, device,
+                         rerun_note())
         tb = await EndpointTb.start(cocotb.top)
         bench = await variant.bring_up(tb, device)
         ConfigDB().set(None, "*", "TB", tb)

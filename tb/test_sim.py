@@ -11,7 +11,7 @@ import pytest
 
 from virtio_ep import simrun
 
-MODULES = ["tb_bar0", "tb_doorbell", "tb_msi", "tb_system", "tb_async", "tb_virtio_pci", "tb_restable", "tb_control", "tb_dma", "tb_datapath", "tb_uvm", "tb_fuzz", "tb_timing"]
+MODULES = ["tb_bar0", "tb_doorbell", "tb_msi", "tb_system", "tb_async", "tb_virtio_pci", "tb_restable", "tb_control", "tb_dma", "tb_datapath", "tb_uvm", "tb_fuzz", "tb_ringfuzz", "tb_timing"]
 
 
 def selected_simulators() -> list[str]:

@@ -587,6 +587,8 @@ class BlkStatus(enum.IntEnum):
 
 
 BLK_ID_BYTES = 20
+ENTROPY_MAX_REQUEST = 4096          # entropy bytes the device gives one request at most (virtio-rng allows less)
+DEVICE_MAX_READ = 1 << 20           # device-readable bytes of one chain the device accepts; more: BAD_RING
 
 
 # --------------------------------------------------------------------------

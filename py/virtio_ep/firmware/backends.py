@@ -10,7 +10,8 @@ import random
 from collections import deque
 
 from ..devices import VirtioDevice
-from ..layout import (BLK_ID_BYTES, BLK_SECTOR_SIZE, NET_RX_QUEUE, NET_TX_QUEUE, BlkConfig, BlkReq, BlkStatus,
+from ..layout import (BLK_ID_BYTES, BLK_SECTOR_SIZE, ENTROPY_MAX_REQUEST, NET_RX_QUEUE, NET_TX_QUEUE, BlkConfig,
+                      BlkReq, BlkStatus,
                       BlkType, NetHdr, VirtioDeviceId)
 from ..devices import get
 from ..rings.memory import Chain, gather, scatter
@@ -129,7 +130,8 @@ class EntropySource:
     async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> None:
         while await q.pending():
             chain = await q.next_chain()
-            data = bytes(self.rng.randrange(256) for _ in range(chain.in_len))
+            # a driver's length is not trusted: the device gives at most ENTROPY_MAX_REQUEST
+            data = self.rng.randbytes(min(chain.in_len, ENTROPY_MAX_REQUEST))
             n = await scatter(q.mem, chain, data)
             self.bytes_delivered += n
             await q.complete(chain, n)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from ..layout import (DMA_CHUNK, ASYNC_DOORBELL_QUEUE0, DB_WATCH_STRIDE, DB_WATCH_WINDOWS, PUSH_RING_AREA, PUSH_RING_STRIDE,
+from ..layout import (DEVICE_MAX_READ, DMA_CHUNK, ASYNC_DOORBELL_QUEUE0, DB_WATCH_STRIDE, DB_WATCH_WINDOWS, PUSH_RING_AREA, PUSH_RING_STRIDE,
                       DbReg, DbWatch, DmaDir, DmaResult, PushEntry, QueueMode, Region)
 from ..rings.memory import Chain, RingError
 from ..rings.packed import PackedDevice, PackedRing
@@ -142,6 +142,13 @@ class DeviceQueue:
         return len(self.taken)
 
     async def next_chain(self) -> Chain:
+        chain = await self._take()
+        if chain.out_len > DEVICE_MAX_READ:       # a driver's lengths are not trusted
+            raise RingError("bad_length", f"chain {chain.head}: {chain.out_len} device-readable bytes, "
+                            f"above {DEVICE_MAX_READ}")
+        return chain
+
+    async def _take(self) -> Chain:
         if not self.batch:
             return await self.ring.next_chain()
         if not self.taken and not await self.pending():
