@@ -181,3 +181,25 @@ class RingCorruption(uvm_sequence_item):
 
     def __str__(self) -> str:
         return "ring corruption"
+
+
+class RingFill(uvm_sequence_item):
+    """Stress: as many requests as the ring has room for, posted before they are waited
+    for (net: frames and RX buffers; entropy: reads). `payloads` are filled by the driver
+    once it knows the room; `results` are what came back."""
+
+    def __init__(self, name: str = "ring_fill"):
+        super().__init__(name)
+        self.size = 64                    # bytes per request
+        self.payloads: list[bytes] = []
+        self.results: list = []
+        self.full = False                 # the ring had no room left for another request
+
+    def randomize(self, rng: random.Random) -> None:
+        self.size = rng.choice([16, 64, 200])
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, RingFill) and self.size == other.size
+
+    def __str__(self) -> str:
+        return f"ring fill of {len(self.payloads) or '?'} requests of {self.size} bytes"

@@ -8,7 +8,8 @@ from pyuvm import ConfigDB, uvm_sequence
 
 from virtio_ep import layout
 
-from .items import BarAccess, BlkRequest, ConfigAccess, Doorbell, EntropyRead, MsiRequest, NetFrame, RingCorruption
+from .items import (BarAccess, BlkRequest, ConfigAccess, Doorbell, EntropyRead, MsiRequest, NetFrame, RingCorruption,
+                    RingFill)
 
 
 def rng() -> random.Random:
@@ -109,7 +110,7 @@ class MixedVirtualSeq(uvm_sequence):
 class VirtioRandomSeq(uvm_sequence):
     """Random requests for the bench's device; with a transport that allows a reset, one
     ring corruption somewhere in the middle (the device must ask for a reset, the driver
-    recovers and the requests go on)."""
+    recovers and the requests go on); for net and entropy, one full-ring burst."""
 
     def __init__(self, name: str = "virtio_random", count: int = 40):
         super().__init__(name)
@@ -118,8 +119,9 @@ class VirtioRandomSeq(uvm_sequence):
     async def body(self):
         bench = ConfigDB().get(None, "", "BENCH")
         corrupt_at = rng().randrange(self.count // 4, 3 * self.count // 4) if bench.variant.recoverable else -1
+        fill_at = rng().randrange(self.count) if bench.device in ("net", "entropy") else -1
         for n in range(self.count):
-            item = RingCorruption() if n == corrupt_at else request_item(bench)
+            item = RingCorruption() if n == corrupt_at else RingFill() if n == fill_at else request_item(bench)
             await self.start_item(item)
             item.randomize(rng(), **item_args(bench, item))
             await self.finish_item(item)

@@ -22,13 +22,14 @@ from virtio_ep.host.queues import BarMemory, BufferPool, DriverQueue, HostMemory
 from virtio_ep.host.restable import ResourceTableTransport
 from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
-from virtio_ep.layout import ASYNC_DOORBELL_QUEUE0, BLK_SECTOR_SIZE, NET_TX_QUEUE, AsyncReason, BlkStatus, DescFlag, QueueMode
+from virtio_ep.layout import ASYNC_DOORBELL_QUEUE0, BLK_SECTOR_SIZE, ENTROPY_MAX_REQUEST, NET_RX_QUEUE, NET_TX_QUEUE, \
+    AsyncReason, BlkStatus, DescFlag, QueueMode
 from virtio_ep.rings.packed import PackedDriver, avail_flags, pack_desc as packed_desc
 from virtio_ep.rings.push import PushDriver
 from virtio_ep.rings.push import pack_entry
 
 from .env import Coverage, tb_ready
-from .items import BlkRequest, EntropyRead, NetFrame, RingCorruption
+from .items import BlkRequest, EntropyRead, NetFrame, RingCorruption, RingFill
 
 QUEUE_SIZE = 16          # small rings: a seed's requests wrap every ring index several times
 EVENT_TIMEOUT_NS = 500_000
@@ -177,6 +178,29 @@ class VirtioDriver(uvm_driver):
             item.result = await self.rng.read(item.length)
         elif isinstance(item, RingCorruption):
             await self.corrupt(bench, item)
+        elif isinstance(item, RingFill):
+            await self.fill(bench, item)
+
+    async def fill(self, bench: Bench, item: RingFill) -> None:
+        """Post requests until the ring has no room, then wait for them all."""
+        if bench.device == "net":
+            tx, rx = bench.queues[NET_TX_QUEUE], bench.queues[NET_RX_QUEUE]
+            await self.net.fill_rx(room(rx))
+            n = min(room(tx) // 2, self.net.rx_posted)      # a frame takes a header and a payload buffer
+            item.payloads = [bytes((k * 31 + i) & 0xFF for i in range(item.size)) for k in range(n)]
+            for frame in item.payloads:
+                await self.net.send(frame)
+            item.full = room(tx) < 2
+            item.results = await self.net.receive(n)
+            await self.net.reap_tx(n)
+        else:
+            q = bench.queues[0]
+            n = room(q)
+            for _ in range(n):
+                await q.add([], [item.size])
+            item.payloads, item.full = [b""] * n, room(q) == 0
+            await q.kick()
+            item.results = [length for _, length in await q.wait_used(n, 1_000_000)]
 
     async def corrupt(self, bench: Bench, item: RingCorruption) -> None:
         """Break a ring the device reads on notification (net: TX; the device looks at RX
@@ -232,8 +256,23 @@ class VirtioScoreboard(uvm_subscriber):
             self.entropy_bytes += item.length
             if len(item.result) != item.length:
                 self.errors.append(f"{item}: got {len(item.result)} bytes")
+        elif isinstance(item, RingFill):
+            self.check_fill(item)
         elif isinstance(item, RingCorruption) and item.reason != AsyncReason.BAD_RING:
             self.errors.append(f"ring corruption: device reported {item.reason}, expected BAD_RING")
+
+    def check_fill(self, item: RingFill) -> None:
+        if not item.payloads:
+            self.errors.append(f"{item}: the ring had no room at all")
+        if item.payloads and item.payloads[0]:                 # net: the frames, in order
+            self.frames += len(item.payloads)
+            if item.results != item.payloads:
+                self.errors.append(f"{item}: frames came back different")
+        else:                                                   # entropy: lengths
+            self.entropy_bytes += sum(item.results)
+            want = [min(item.size, ENTROPY_MAX_REQUEST)] * len(item.payloads)
+            if item.results != want:
+                self.errors.append(f"{item}: lengths {item.results}, expected {want}")
 
     def check_blk(self, item: BlkRequest) -> None:
         capacity = self.capacity
@@ -272,6 +311,16 @@ class VirtioScoreboard(uvm_subscriber):
         assert not self.errors, f"scoreboard: {len(self.errors)} mismatches (first: {self.errors[0]})"
 
 
+def room(q) -> int:
+    """Descriptors (or push slots) the driver's ring has free."""
+    ring = q.ring
+    if isinstance(ring, PushDriver):
+        return ring.free_slots
+    if isinstance(ring, PackedDriver):
+        return ring.free
+    return len(ring.free)
+
+
 def wrapped(ring) -> bool:
     """Has the driver's producer index gone past the end of the ring since set-up?"""
     if isinstance(ring, PackedDriver):
@@ -301,6 +350,7 @@ class VirtioCoverage(Coverage):
         "mode": ["split", "packed", "push", "push_self"],
         "intake": ["scalar", "batch"],
         "ring_wrap": ["wrapped"],
+        "stress": ["ring_full"],
     }
 
     def write(self, item):
@@ -327,6 +377,8 @@ class VirtioCoverage(Coverage):
             h["payload"][size_bin(item.length)] += 1
         elif isinstance(item, RingCorruption) and item.reason == AsyncReason.BAD_RING:
             h["error_kind"]["bad_ring"] += 1
+        elif isinstance(item, RingFill) and item.full:
+            h["stress"]["ring_full"] += 1
         if any(wrapped(q.ring) for q in bench.queues.values()):
             h["ring_wrap"]["wrapped"] += 1
 
