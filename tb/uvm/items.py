@@ -80,8 +80,9 @@ class ConfigAccess(uvm_sequence_item):
         self.value = 0
         self.result = None                # dword read (reads and the read-back after a write)
 
-    def randomize(self, rng: random.Random) -> None:
-        self.kind = rng.choice(self.KINDS)
+    def randomize(self, rng: random.Random, kind: str | None = None) -> None:
+        """A random kind, or `kind`; then a value that fits the kind's register."""
+        self.kind = kind or rng.choice(self.KINDS)
         self.value = rng.randrange(1 << 32) if self.kind == "write_read_only" else rng.randrange(256)
 
     def __eq__(self, other) -> bool:

@@ -88,9 +88,7 @@ class ConfigSeq(uvm_sequence):
         for kind in kinds:
             item = ConfigAccess()
             await self.start_item(item)
-            item.randomize(rng())
-            if kind:
-                item.kind = kind
+            item.randomize(rng(), kind)
             await self.finish_item(item)
 
 
