@@ -36,15 +36,10 @@ class OpCounts:
     dma_reads: list[int] = field(default_factory=list)    # bytes per DMA read
     dma_writes: list[int] = field(default_factory=list)
     at_msi: list["OpCounts"] = field(default_factory=list)  # snapshot at each MSI request
-    events: list | None = None      # (kind, argument) per primitive when a list (debugging)
-
-    def log(self, kind: str, arg) -> None:
-        if self.events is not None:
-            self.events.append((kind, arg))
 
     def mark_msi(self) -> None:
         snap = copy.deepcopy(self)
-        snap.at_msi, snap.events = [], None
+        snap.at_msi = []
         self.at_msi.append(snap)
 
 

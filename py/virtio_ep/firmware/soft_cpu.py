@@ -55,7 +55,6 @@ class SoftCpu:
             self.busy_cycles += cycles
             if self.ops is not None and not self._in_dma:
                 self.ops.compute += cycles
-                self.ops.log("compute", cycles)
             await self._cycles(cycles)
 
     async def sleep(self, cycles: int) -> None:
@@ -75,7 +74,6 @@ class SoftCpu:
     async def read32(self, addr: int) -> int:
         if self.ops is not None and not self._in_dma:
             self.ops.reads += 1
-            self.ops.log("read", addr)
         r = await self.bus.read(addr, WORD_BYTES)
         if r.resp != AxiResp.OKAY:
             raise BusError(f"local-bus read at 0x{addr:05x} answered {AxiResp(r.resp).name}")
@@ -89,7 +87,6 @@ class SoftCpu:
         if self.ops is not None and not self._in_dma:
             self.ops.writes += 1
             self.ops.write_words += (addr % WORD_BYTES + len(data) + WORD_BYTES - 1) // WORD_BYTES
-            self.ops.log("write", (addr, len(data)))
         r = await self.bus.write(addr, data)
         if r.resp != AxiResp.OKAY:
             raise BusError(f"local-bus write of {len(data)} bytes at 0x{addr:05x} answered {AxiResp(r.resp).name}")
@@ -193,7 +190,6 @@ class SoftCpu:
         """One descriptor, waited for (requires IntSource.DMA_DONE enabled)."""
         if self.ops is not None and not self._in_dma:
             (self.ops.dma_reads if direction == DmaDir.READ else self.ops.dma_writes).append(length)
-            self.ops.log("dma_" + direction.name.lower(), (host, length))
         self._in_dma += 1
         try:
             await self.dma_submit(host, local, length, direction, tag)
