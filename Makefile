@@ -1,10 +1,13 @@
 # virtio over a CPU-driven PCIe endpoint: co-simulation entry points.
 #
 #   make sim      set up (venv, packages) and run the demo on $(SIM) (icarus by default):
-#                 TRANSPORT=async (default), restable, virtio-pci, or echo
+#                 TRANSPORT=async (default), restable, virtio-pci, virtio-pci-ack, mailbox,
+#                 virtio-msg, or echo
 #   make test     the whole suite: lint, layout checks, every test on both simulators
 #                 (SIM=icarus or SIM=verilator runs one)
 #   make bench    measured comparisons: tables printed, markdown and PNG written under docs/
+#   make report   every transport and data-path variant under a sweep of latencies:
+#                 docs/results.md and its plots (fails if a headline claim stops holding)
 #   make regress  the pyuvm regression: SEEDS=N seeds (default 8), SIM=, TESTS=, SEED_BASE=,
 #                 UVM_VARIANT= and UVM_DEVICE= to fix the virtio test's variant and device
 #   make lint     verilator --lint-only -Wall on hdl/
@@ -25,7 +28,7 @@ export WAVES
 # apt packages: a command to check and the package that provides it
 APT_NEEDS := iverilog:iverilog g++:g++ make:make
 
-.PHONY: all setup wave-deps sim test bench regress lint waves clean
+.PHONY: all setup wave-deps sim test bench report regress lint waves clean
 
 all: sim
 
@@ -62,6 +65,9 @@ regress: $(STAMP)
 
 bench: $(STAMP)
 	$(VPY) -m virtio_ep.bench --sim $(or $(SIM),icarus)
+
+report: $(STAMP)
+	$(VPY) -m virtio_ep.report --sim $(or $(SIM),icarus)
 
 lint: $(STAMP)
 	$(VPY) -m pytest -q tb/test_static.py -k lint

@@ -1,7 +1,9 @@
 /*
  * Control and status registers of the local bus: identity, build parameters,
- * interrupt status/enable (the one irq line to the CPU), TLP counters, and the
- * function-level reset handshake with the core.
+ * interrupt status/enable (the one irq line to the CPU), TLP counters, the
+ * function-level reset handshake with the core, and the reset event: the local CPU
+ * is not reset with this logic, so a reset leaves a flag (and an interrupt enabled
+ * at reset) that tells the firmware to set the endpoint up again.
  */
 
 `resetall
@@ -78,13 +80,16 @@ reg [31:0] rdata_reg = 32'd0;
 reg flr_done_reg = 1'b0;
 reg flr_acked_reg = 1'b0;
 wire src_flr = flr_in_process && !flr_acked_reg;
+// set by every reset (power-on, hot reset, link down), cleared by the firmware
+reg reset_event_reg = 1'b1;
 
 wire [31:0] int_status = ({31'd0, src_db_pending} << INT_DB_PENDING_BIT) |
     ({31'd0, src_db_fifo} << INT_DB_FIFO_BIT) |
     ({31'd0, src_db_overflow} << INT_DB_OVERFLOW_BIT) |
     ({31'd0, src_msi_fail} << INT_MSI_FAIL_BIT) |
     ({31'd0, src_dma_done} << INT_DMA_DONE_BIT) |
-    ({31'd0, src_flr} << INT_FLR_BIT);
+    ({31'd0, src_flr} << INT_FLR_BIT) |
+    ({31'd0, reset_event_reg} << INT_RESET_BIT);
 
 assign irq = irq_reg;
 assign flr_done = flr_done_reg;
@@ -104,6 +109,9 @@ always @(posedge clk) begin
 
     if (rb_sel && rb_wr && rb_offset == CSR_INT_ENABLE) begin
         int_enable_reg <= rb_wdata;
+    end
+    if (rb_sel && rb_wr && rb_offset == CSR_RESET_EVENT && (rb_wdata & RESET_EVENT_PENDING) != 0) begin
+        reset_event_reg <= 1'b0;
     end
     flr_done_reg <= 1'b0;
     if (!flr_in_process) begin
@@ -128,6 +136,7 @@ always @(posedge clk) begin
             CSR_DMA_BUF_SIZE: rdata_reg <= DMA_BUF_SIZE;
             CSR_DMA_TAGS: rdata_reg <= DMA_TAGS;
             CSR_FLR: rdata_reg <= (flr_in_process ? FLR_IN_PROCESS : 32'd0) | (flr_acked_reg ? FLR_DONE : 32'd0);
+            CSR_RESET_EVENT: rdata_reg <= reset_event_reg ? RESET_EVENT_PENDING : 32'd0;
             CSR_CNT_CQ_MEM_RD: rdata_reg <= cnt_mem_rd_reg;
             CSR_CNT_CQ_MEM_WR: rdata_reg <= cnt_mem_wr_reg;
             CSR_CNT_CQ_POSTED_DROP: rdata_reg <= cnt_posted_drop_reg;
@@ -140,6 +149,7 @@ always @(posedge clk) begin
 
     if (rst) begin
         int_enable_reg <= INT_ENABLE_RESET;
+        reset_event_reg <= 1'b1;
         irq_reg <= 1'b0;
         cnt_mem_rd_reg <= 32'd0;
         cnt_mem_wr_reg <= 32'd0;

@@ -122,6 +122,7 @@ class OpStats:
     device_reads: int = 0        # reads of host memory by the endpoint (DMA)
     cycles: float = 0.0
     firmware_cycles: int = 0     # modelled firmware compute inside the operation
+    host_stall_ns: float = 0.0   # host CPU time stalled in BAR reads
     start_ns: float = 0.0
     read_offsets: list[tuple[int, int]] = field(default_factory=list)   # (BAR0 offset, bytes) read
 
@@ -183,9 +184,10 @@ class OpRecorder:
     @asynccontextmanager
     async def op(self, name: str):
         tb = self.tb
-        mark, t0, busy0 = tb.tlps.mark(), tb.now_ns(), tb.cpu.busy_cycles
+        mark, t0, busy0, stall0 = tb.tlps.mark(), tb.now_ns(), tb.cpu.busy_cycles, tb.host.mmio_read_ns
         yield
-        st = OpStats(name, cycles=tb.cycles(t0, tb.now_ns()), firmware_cycles=tb.cpu.busy_cycles - busy0, start_ns=t0)
+        st = OpStats(name, cycles=tb.cycles(t0, tb.now_ns()), firmware_cycles=tb.cpu.busy_cycles - busy0,
+                     host_stall_ns=tb.host.mmio_read_ns - stall0, start_ns=t0)
         bar0 = tb.host.dev.bar_addr[layout.BAR_SRAM]
         bar2 = tb.host.dev.bar_addr[layout.BAR_DOORBELL]
         for r in tb.tlps.since(mark):
@@ -244,6 +246,75 @@ class FlrEmulator:
         await RisingEdge(dut.clk)
         dut.cfg_flr_in_process.value = 0
         self.completed += 1
+
+
+class HotResetEmulator:
+    """The core's side of a hot reset, which the core model does not emulate. While the root
+    port holds Secondary Bus Reset the link is down: TLPs in either direction are lost,
+    user_reset is high (the endpoint's logic resets; the local CPU runs on), the function's
+    configuration returns to reset values (BARs, command, MSI, payload sizes) and the core
+    forgets its outstanding requests. `LINK_UP_NS` after the port releases the reset, the
+    link is up and user_reset falls."""
+
+    LINK_UP_NS = 1_000
+
+    def __init__(self, tb: "EndpointTb"):
+        from cocotbext.pcie.core.bridge import RootPort
+        self.tb = tb
+        self.link_up = True
+        self.resets = 0
+        self.lost_tlps = 0
+        ports = [e for e in tb.rc.endpoints if isinstance(e, RootPort)]
+        assert len(ports) == 1, f"expected one root port above the endpoint, found {len(ports)}"
+        port = ports[0]
+        write_config = port.write_config_register
+
+        async def watched(reg, data, mask):
+            before = port.secondary_bus_reset
+            await write_config(reg, data, mask)
+            if port.secondary_bus_reset and not before:
+                self._link_down()
+            elif before and not port.secondary_bus_reset:
+                cocotb.start_soon(self._link_up())
+        port.write_config_register = watched
+        link = tb.dev.upstream_port
+        receive, send = link.rx_handler, link.send
+
+        async def gated_receive(tlp):
+            if self.link_up:
+                await receive(tlp)
+            else:
+                self.lost_tlps += 1
+
+        async def gated_send(tlp):
+            if self.link_up:
+                await send(tlp)
+            else:
+                self.lost_tlps += 1
+        link.rx_handler, link.send = gated_receive, gated_send
+
+    def _link_down(self) -> None:
+        tb, f0 = self.tb, self.tb.dev.functions[0]
+        lat = tb.latencies
+        assert max(lat.device_read_ns, lat.host_read_ns, lat.msi_ns) < self.LINK_UP_NS, \
+            "a host latency outlasts the emulated link-down time: a TLP could cross the reset"
+        self.resets += 1
+        self.link_up = False
+        tb.dut.rst.value = 1
+        f0.io_space_enable = f0.memory_space_enable = f0.bus_master_enable = False
+        for k, mask in enumerate(f0.bar_mask):
+            f0.bar[k] &= ~mask & 0xFFFF_FFFF
+        msi = f0.msi_cap
+        msi.msi_enable, msi.msi_multiple_message_enable = False, 0
+        msi.msi_message_address = msi.msi_message_data = msi.msi_mask_bits = msi.msi_pending_bits = 0
+        f0.pcie_cap.max_payload_size, f0.pcie_cap.max_read_request_size = 0, 2    # 128 B, 512 B
+        tb.dev.active_request = [None] * len(tb.dev.active_request)
+
+    async def _link_up(self) -> None:
+        await Timer(self.LINK_UP_NS, "ns")
+        await RisingEdge(self.tb.dut.clk)
+        self.link_up = True
+        self.tb.dut.rst.value = 0
 
 
 class LatencyInjector:
@@ -341,9 +412,10 @@ class EndpointTb:
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         self.axil.write_if.log.setLevel(logging.WARNING)
         self.axil.read_if.log.setLevel(logging.WARNING)
-        self.cpu = SoftCpu(dut.clk, dut.irq, self.axil, costs)
+        self.cpu = SoftCpu(dut.clk, dut.irq, self.axil, costs, wake_ns=self.latencies.firmware_wake_ns)
         self.host = HostPcie(self.rc, self.dev.functions[0])
         self.flr = FlrEmulator(self)
+        self.hot_reset = HotResetEmulator(self)
 
     @classmethod
     async def start(cls, dut, enumerate: bool = True, **kwargs) -> "EndpointTb":

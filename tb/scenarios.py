@@ -10,7 +10,9 @@ from cocotb.triggers import with_timeout
 
 from virtio_ep.devices import net_device
 from virtio_ep.firmware.async_fw import AsyncTransportFirmware
+from virtio_ep.firmware.command_fw import MailboxFirmware, MessageFirmware
 from virtio_ep.host.async_transport import AsyncTransport
+from virtio_ep.host.command_transports import MailboxTransport, MessageTransport
 from virtio_ep.host.queues import BufferPool, DriverQueue, HostMemory
 from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
@@ -74,16 +76,35 @@ async def exercise_entropy(rng_drv: RngDriver, backend, sizes=(16, 64, 100, 256)
     assert backend.bytes_delivered == total
 
 
-async def bench_net(tb, mode: QueueMode, rx_buf: int):
-    """The benchmark's set-up: async firmware with a net device of MTU 65535, driver probed
-    with queues of 64 in `mode`, RX buffers of `rx_buf` bytes. Returns (firmware, its task, driver)."""
-    fw = AsyncTransportFirmware(tb.cpu, net_device(mtu=65535), tb.params.db_slots)
+VARIANTS = "async (default), poll:<cycles>, mailbox, virtio-msg"
+
+
+async def bench_net(tb, mode: QueueMode, rx_buf: int, variant: str = "async"):
+    """The benchmark's set-up: firmware with a net device of MTU 65535, driver probed with
+    queues of 64 in `mode`, RX buffers of `rx_buf` bytes. `variant`: the transport and how
+    notifications travel (VARIANTS): the async transport sleeping on irq, the same firmware
+    polling its doorbells every <cycles>, the mailbox transport (kicks are commands the
+    driver polls), virtio-msg style messages. Returns (firmware, its task, driver)."""
+    dev = net_device(mtu=65535)
+    notify = None
+    if variant == "async" or variant.startswith("poll:"):
+        poll = int(variant.split(":")[1]) if variant.startswith("poll:") else 0
+        fw = AsyncTransportFirmware(tb.cpu, dev, tb.params.db_slots, poll_cycles=poll)
+        transport = AsyncTransport(tb.host)
+    elif variant == "mailbox":
+        fw, transport = MailboxFirmware(tb.cpu, dev, tb.params.db_slots), MailboxTransport(tb.host)
+
+        async def notify(queue: int, value: int) -> None:
+            await transport.kick(queue)
+    elif variant == "virtio-msg":
+        fw, transport = MessageFirmware(tb.cpu, dev, tb.params.db_slots), MessageTransport(tb.host)
+    else:
+        raise ValueError(f"variant {variant!r}: use {VARIANTS}")
     task = cocotb.start_soon(fw.run())
     await with_timeout(fw.published.wait(), 50_000, "ns")
-    res = await virtio_probe(AsyncTransport(tb.host), default_driver_features(), tb.alloc_host, queue_size=64,
-                             mode=mode)
+    res = await virtio_probe(transport, default_driver_features(), tb.alloc_host, queue_size=64, mode=mode)
     mem, pool = HostMemory(tb.rc), BufferPool(tb.alloc_host, 8 << 20)
-    queues = {q.index: DriverQueue(tb.host, q, mem, pool) for q in res.queues}
+    queues = {q.index: DriverQueue(tb.host, q, mem, pool, notify=notify) for q in res.queues}
     for q in queues.values():
         await q.init()
     return fw, task, NetDriver(queues, rx_buf=rx_buf)

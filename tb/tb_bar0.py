@@ -58,6 +58,26 @@ async def test_identity_and_parameters(dut):
 
 
 @cocotb.test()
+async def test_reset_event(dut):
+    """Every reset of the endpoint's logic leaves RESET_EVENT pending with its interrupt
+    enabled, so a CPU that was not reset wakes; acknowledging clears it and drops irq."""
+    tb = await EndpointTb.start(dut)
+    csr, Csr, src = tb.cpu.csr, layout.Csr, layout.IntSource
+    for round_ in ("power-on", "second reset"):
+        assert await csr(Csr.RESET_EVENT) == layout.ResetEventBit.PENDING, round_
+        assert await csr(Csr.INT_STATUS) & src.RESET and await csr(Csr.INT_ENABLE) == src.RESET, round_
+        await tb.wait_cycle(lambda: tb.dut.irq.value == 1, 4, f"irq after the {round_}")
+        await tb.cpu.write32(layout.Region.CSR + Csr.RESET_EVENT, 0)          # writing 0 keeps it
+        assert await csr(Csr.RESET_EVENT) == layout.ResetEventBit.PENDING, round_
+        await tb.cpu.acknowledge_reset(src.DB_PENDING)
+        assert await csr(Csr.RESET_EVENT) == 0 and not await csr(Csr.INT_STATUS) & src.RESET, round_
+        assert await csr(Csr.INT_ENABLE) == src.DB_PENDING | src.RESET, round_
+        await tb.wait_cycle(lambda: tb.dut.irq.value == 0, 4, f"irq to drop after acknowledging the {round_}")
+        if round_ == "power-on":   # the root port's secondary bus reset (HotResetEmulator)
+            await tb.host.hot_reset(hold_ns=500, wait_ns=2_000)
+
+
+@cocotb.test()
 async def test_random_access_mirror(dut):
     """Random lengths 1..max payload at every alignment, checked with guard bytes."""
     tb = await EndpointTb.start(dut)

@@ -1,6 +1,6 @@
-"""Control-plane run of one transport (TRANSPORT=async|restable|virtio-pci) for every
-device class: the virtio probe, measured per operation. Used by `make sim` (readable
-summary) and `make bench` (comparison table). With CONTROL_RESULTS set, one JSON line
+"""Control-plane run of one transport (TRANSPORT=async, restable, virtio-pci, virtio-pci-ack,
+mailbox or virtio-msg) for every device class: the virtio probe, measured per operation.
+Used by `make sim` (readable summary) and `make bench` (comparison table). With CONTROL_RESULTS set, one JSON line
 per device is appended to that file.
 
 For virtio-pci the stock driver runs first and every way its view differs from the
@@ -15,21 +15,23 @@ import os
 from dataclasses import asdict
 
 import cocotb
-from cocotb.triggers import ClockCycles, with_timeout
+from cocotb.triggers import ClockCycles, SimTimeoutError, with_timeout
 
 from ep_tb import EndpointTb, OpRecorder
 from virtio_ep import layout
 from virtio_ep.devices import DEVICES
 from virtio_ep.firmware.async_fw import AsyncTransportFirmware
+from virtio_ep.firmware.command_fw import MailboxFirmware, MessageFirmware
 from virtio_ep.firmware.restable_fw import ResourceTableFirmware
 from virtio_ep.firmware.virtio_pci_fw import VirtioPciPollingFirmware
 from virtio_ep.host.async_transport import AsyncTransport
+from virtio_ep.host.command_transports import MailboxTransport, MessageTransport
 from virtio_ep.host.restable import ResourceTableTransport
 from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.host.virtio_pci import VirtioPciAckTransport, VirtioPciTransport
 from virtio_ep.layout import VirtioStatus
 
-POLL_PERIOD = 1000
+POLL_PERIOD = int(os.environ.get("POLL_PERIOD", "1000"))     # virtio-pci firmwares' polling period, cycles
 FEATURE_MASK_64 = (1 << 64) - 1
 
 
@@ -82,14 +84,22 @@ async def test_control_plane(dut, device: str):
     elif transport == "virtio-pci-ack":
         fw = VirtioPciPollingFirmware(tb.cpu, dev, POLL_PERIOD, ack_word=True)
         drv = VirtioPciAckTransport(tb.host)
+    elif transport == "mailbox":
+        fw = MailboxFirmware(tb.cpu, dev, tb.params.db_slots)
+        drv = MailboxTransport(tb.host)
+    elif transport == "virtio-msg":
+        fw = MessageFirmware(tb.cpu, dev, tb.params.db_slots)
+        drv = MessageTransport(tb.host)
     else:
-        raise ValueError(f"TRANSPORT={transport!r}: use async, restable, virtio-pci or virtio-pci-ack")
+        raise ValueError(f"TRANSPORT={transport!r}: use async, restable, virtio-pci, virtio-pci-ack, mailbox "
+                         "or virtio-msg")
     task = cocotb.start_soon(fw.run())
     await with_timeout(fw.published.wait(), 50_000, "ns")
     await ClockCycles(dut.clk, 50)        # the async firmware's "page published" MSI lands
     if transport == "virtio-pci":
         failures = await stock_virtio_pci_failures(tb, fw, dev)
     rec = OpRecorder(tb)
+    awake0 = tb.cpu.awake_ns
     res = await virtio_probe(drv, default_driver_features(), tb.alloc_host, rec)
     assert res.config == bytes(dev.config), f"{transport}/{device}: config differs"
     applied_after = None
@@ -103,11 +113,17 @@ async def test_control_plane(dut, device: str):
             await ClockCycles(dut.clk, 4)
         assert fw.status & VirtioStatus.DRIVER_OK, "the device never applied DRIVER_OK"
         applied_after = tb.cycles(t_ok, tb.now_ns())
+    try:          # the firmware's busy time is complete once it sleeps again
+        await with_timeout(tb.cpu.asleep.wait(), 200_000, "ns")
+    except SimTimeoutError:
+        raise AssertionError(f"{transport}: the firmware did not go back to sleep within 200 us") from None
+    firmware_busy_ns = tb.cpu.awake_ns - awake0
     fw.stop.set()
     await task
     if transport == "virtio-pci":
         assert failures, "the stock virtio-pci driver hit no failure: the baseline no longer breaks"
     row = {"transport": transport, "device": device, "failures": failures, "applied_after": applied_after,
+           "poll_period": POLL_PERIOD, "firmware_busy_ns": firmware_busy_ns,
            "ops": [{k: v for k, v in asdict(op).items() if k not in ("read_offsets", "start_ns")} for op in rec.ops],
            "read_offsets": sorted({off for op in rec.ops for off, _ in op.read_offsets})}
     for op in rec.ops:

@@ -341,16 +341,15 @@ async def test_firmware_stall_mid_stream(dut, mode: str):
 
 
 FLR_WAIT_NS = 100_000          # the driver's wait after initiating an FLR (100 ms on hardware)
+HOT_RESET_HOLD_NS = 2_000      # secondary bus reset held (1 ms minimum on hardware)
+HOT_RESET_WAIT_NS = 50_000     # the driver's wait after releasing it (100 ms on hardware)
 
 
-@cocotb.test()
-@cocotb.parametrize(mode=["split", "push"])
-async def test_flr_mid_traffic(dut, mode: str):
-    """A function-level reset with frames in flight: the host's BAR read during the reset
-    gets a clear error, not a hang; the endpoint's firmware quiesces and signals
-    cfg_flr_done well within the driver's wait; the driver re-probes (the device comes back
-    reset: fresh device page, no queues) and traffic resumes. No frame is delivered twice:
-    what was in flight at the reset is either delivered before it or dropped, never after."""
+async def reset_mid_traffic(dut, mode: str, reset, during_reset: int = 2_000) -> tuple:
+    """Frames in flight, then `reset(tb)` (run concurrently); a host BAR read `during_reset`
+    ns later must fail, not hang or return data. Then re-probe: the device comes back reset
+    (fresh device page, no queues) and traffic resumes. No frame is delivered twice: what
+    was in flight at the reset is delivered before it or dropped, never after."""
     tb, fw, task, queues = await bring_up(dut, "net", MODES[mode])
     net = NetDriver(queues)
     await net.fill_rx(8)
@@ -363,21 +362,17 @@ async def test_flr_mid_traffic(dut, mode: str):
     for f in in_flight:
         await net.send(f)
     delivered_before = fw.backend.delivered
-    flr = cocotb.start_soon(tb.host.function_level_reset(FLR_WAIT_NS))
-    await Timer(2_000, "ns")
+    resetting = cocotb.start_soon(reset(tb))
+    await Timer(during_reset, "ns")
     try:
-        await tb.host.read(layout.BAR_SRAM, 0, 4)
-        raise AssertionError("a BAR read during the FLR returned data")
+        await tb.host.read(layout.BAR_SRAM, 0, 4, timeout_ns=10_000)
+        raise AssertionError("a BAR read during the reset returned data")
     except Exception as exc:                       # the root complex reports the failed request
         assert not isinstance(exc, AssertionError), exc
-        tb.log.info("BAR read during FLR: %s", exc)
-    await flr
-    assert tb.flr.completed == 1 and fw.flrs == 1, (tb.flr.started, tb.flr.completed, fw.flrs)
-    assert tb.flr.done_after_ns[0] < FLR_WAIT_NS, f"cfg_flr_done after {tb.flr.done_after_ns[0]} ns"
-    assert not await tb.cpu.csr(layout.Csr.FLR) & layout.FlrBit.IN_PROCESS
+        tb.log.info("BAR read during the reset: %s", exc)
+    await resetting
     dropped = len(in_flight) - (fw.backend.delivered - delivered_before)
-    tb.log.info("FLR done after %.0f ns; in flight at the reset: %d delivered, %d dropped",
-                tb.flr.done_after_ns[0], len(in_flight) - dropped, dropped)
+    tb.log.info("in flight at the reset: %d delivered, %d dropped", len(in_flight) - dropped, dropped)
     queues = await reprobe(tb, MODES[mode])
     net = NetDriver(queues)
     await net.fill_rx(8)
@@ -388,9 +383,46 @@ async def test_flr_mid_traffic(dut, mode: str):
         await net.reap_tx(1)
     await Timer(10_000, "ns")
     assert await net.rx.ring.used() == [], "a frame was delivered twice"
-    assert fw.ring_errors == []
+    assert fw.ring_errors == [], fw.ring_errors
     fw.stop.set()
     await task
+    return tb, fw
+
+
+@cocotb.test()
+@cocotb.parametrize(mode=["split", "push"])
+async def test_flr_mid_traffic(dut, mode: str):
+    """A function-level reset with frames in flight: the BAR read during it gets a clear
+    error; the firmware quiesces and signals cfg_flr_done well within the driver's wait."""
+    async def flr(tb):
+        await tb.host.function_level_reset(FLR_WAIT_NS)
+        assert not await tb.cpu.csr(layout.Csr.FLR) & layout.FlrBit.IN_PROCESS
+    tb, fw = await reset_mid_traffic(dut, mode, flr)
+    assert tb.flr.completed == 1 and fw.flrs == 1, (tb.flr.started, tb.flr.completed, fw.flrs)
+    assert tb.flr.done_after_ns[0] < FLR_WAIT_NS, f"cfg_flr_done after {tb.flr.done_after_ns[0]} ns"
+    tb.log.info("FLR done after %.0f ns", tb.flr.done_after_ns[0])
+
+
+@cocotb.test()
+@cocotb.parametrize(mode=["split", "push"])
+async def test_hot_reset_mid_traffic(dut, mode: str):
+    """A hot reset (the root port's secondary bus reset) with frames in flight: the link
+    goes down and the endpoint's logic resets under the running firmware (its doorbells,
+    DMA and interrupt enables gone); the BAR read during it fails; the firmware learns of
+    it from the reset event alone, sets the transport up again before the driver's wait
+    ends, and the host restores the configuration it saved."""
+    published = {}
+
+    async def hot_reset(tb):
+        await tb.host.hot_reset(HOT_RESET_HOLD_NS, HOT_RESET_WAIT_NS)
+        # the firmware's fresh device page is there before the driver looks again
+        published["magic"] = int.from_bytes(await tb.host.read(layout.BAR_SRAM, layout.AsyncDevicePage.MAGIC.offset, 4), "little")
+    tb, fw = await reset_mid_traffic(dut, mode, hot_reset)
+    assert tb.hot_reset.resets == 1 and fw.resets == 1 and tb.cpu.endpoint_resets == 1, \
+        (tb.hot_reset.resets, fw.resets, tb.cpu.endpoint_resets)
+    assert published["magic"] == layout.ASYNC_MAGIC, f"device page magic {published['magic']:#x} after the reset"
+    assert fw.flrs == 0
+    tb.log.info("hot reset: %d TLPs lost while the link was down", tb.hot_reset.lost_tlps)
 
 
 @cocotb.test()

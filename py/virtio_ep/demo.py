@@ -1,6 +1,7 @@
 """`make sim`: run one scenario on one simulator and print its summary.
 
-  --transport async|restable|virtio-pci   control plane of every device class (default async)
+  --transport async|restable|virtio-pci|virtio-pci-ack|mailbox|virtio-msg
+                                           control plane of every device class (default async)
   --transport echo                         the endpoint's echo mailbox (BAR0 + doorbell + MSI)
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from . import simrun
 
-TRANSPORTS = ("async", "restable", "virtio-pci", "echo")
+TRANSPORTS = ("async", "restable", "virtio-pci", "virtio-pci-ack", "mailbox", "virtio-msg", "echo")
 OP_COLUMNS = ("host_reads", "host_writes", "doorbells", "msis", "cycles", "firmware_cycles")
 OP_HEADERS = ("reads", "writes", "doorbells", "MSIs", "cycles", "firmware")
 

@@ -98,6 +98,15 @@ def transport_tables() -> dict[str, str]:
         "push-constants": constants_table(["PUSH_RING_AREA", "PUSH_RING_STRIDE", "PUSH_RING_SLOTS",
                                            "PUSH_INLINE_MAX"]),
         "db-watch": enum_table(L.DbWatch, "offset"),
+        "cmd-op": enum_table(L.CmdOp),
+        "cmd-result": enum_table(L.CmdResult),
+        "cmd-info": field_table(L.CmdInfo),
+        "cmd-queue": field_table(L.CmdQueue),
+        "mbox-page": field_table(L.MboxPage),
+        "msg-area": field_table(L.MsgArea),
+        "msg-header": field_table(L.MsgHeader),
+        "cmd-constants": constants_table(["CMD_DATA_MAX", "CMD_DOORBELL", "MBOX_MAGIC", "MBOX_POLL_NS", "MSG_MAGIC",
+                                          "MSG_FIFO_ENTRIES", "MSG_MSI", "MSG_FLAG_RESPONSE"]),
     }
 
 

@@ -78,11 +78,17 @@ class HostLatencies:
                     0.5 to 0.9 us; an FPGA endpoint measured about 850 ns
     host_read_ns    a host CPU load from a device BAR: about 1 us, the CPU stalled meanwhile
     msi_ns          MSI write to the driver's handler running (interrupt delivery and entry)
+    firmware_wake_ns  the endpoint's CPU: irq to its handler running, beyond the modelled
+                    entry cost (FirmwareCosts.irq_entry). 0 for a bare-metal core waiting in
+                    WFI (about 0.1 us, already in irq_entry); microseconds for an interrupt
+                    controller and OS in the path (Linux: several us, threaded handlers
+                    tens of us). Not a host latency, but swept with them (make report).
     """
 
     device_read_ns: int = 850
     host_read_ns: int = 1000
     msi_ns: int = 1000
+    firmware_wake_ns: int = 0
 
     def to_env(self) -> str:
         return ",".join(f"{k}={v}" for k, v in self.__dict__.items())
@@ -92,11 +98,11 @@ class HostLatencies:
         if text is None or text in ("", "default"):
             return cls()
         if text == "none":
-            return cls(0, 0, 0)
+            return cls(0, 0, 0, 0)
         return cls(**{k: int(v) for k, v in (item.split("=") for item in text.split(","))})
 
 
-NO_LATENCY = HostLatencies(0, 0, 0)
+NO_LATENCY = HostLatencies(0, 0, 0, 0)
 
 # Identity of the endpoint, readable by the local CPU.
 EP_ID = 0x7645_5030                 # "vEP0"
@@ -164,6 +170,7 @@ class Csr(enum.IntEnum):
     DMA_BUF_SIZE = 0x024            # read-only: DMA buffer RAM bytes (build parameter)
     DMA_TAGS = 0x028                # read-only: outstanding DMA read requests (build parameter)
     FLR = 0x02C                     # function-level reset handshake (FlrBit)
+    RESET_EVENT = 0x030             # the endpoint logic was reset (ResetEventBit)
     # TLP counters, read-only, wrap at 2**32
     CNT_CQ_MEM_RD = 0x040           # memory reads received
     CNT_CQ_MEM_WR = 0x044           # memory writes received
@@ -182,6 +189,7 @@ class IntSource(enum.IntFlag):
     MSI_FAIL = 1 << 3               # an MSI request failed (see MsiReg.FAILED_VECTORS)
     DMA_DONE = 1 << 4               # the DMA done FIFO is not empty
     FLR = 1 << 5                    # the host started a function-level reset, not yet done
+    RESET = 1 << 6                  # the endpoint logic was reset (power-on, hot reset, link down)
 
 
 class FlrBit(enum.IntFlag):
@@ -192,7 +200,16 @@ class FlrBit(enum.IntFlag):
     DONE = 1 << 1                   # read: done signalled for this FLR; write 1: signal it
 
 
-INT_ENABLE_RESET = 0
+class ResetEventBit(enum.IntFlag):
+    """Csr.RESET_EVENT. The endpoint's logic is reset with the PCIe core's user_reset (power-on,
+    hot reset, link down) while the local CPU runs on: its doorbells, DMA, MSI and interrupt
+    enables are gone. PENDING (and IntSource.RESET, enabled at reset) tells the firmware."""
+
+    PENDING = 1 << 0                # read: reset since the firmware last acknowledged; write 1: acknowledge
+
+
+# a reset enables only its own interrupt: firmware sleeping on irq wakes to re-initialise
+INT_ENABLE_RESET = int(IntSource.RESET)
 
 
 class DbReg(enum.IntEnum):
@@ -833,6 +850,109 @@ def seq_after(a: int, b: int) -> bool:
 
 
 # --------------------------------------------------------------------------
+# Transports 4 and 5: what others shipped, built for comparison (docs/results.md).
+# Both carry the same virtio operations (CmdOp) to the same device model.
+# --------------------------------------------------------------------------
+
+
+class CmdOp(enum.IntEnum):
+    """Operations of the command-based transports (mailbox and message)."""
+
+    GET_INFO = 1                    # -> device id, queues, max queue size, config length (CmdInfo)
+    GET_FEATURES = 2                # -> 128-bit device features
+    SET_FEATURES = 3                # 128-bit driver features -> OK or REFUSED
+    SET_STATUS = 4                  # u32 device status -> OK, INVALID (bad transition)
+    SET_QUEUE = 5                   # CmdQueue -> u32 doorbell slot; INVALID for a bad queue
+    GET_CONFIG = 6                  # u32 offset, u32 length -> bytes (at most CMD_DATA_MAX)
+    RESET = 7                       # -> OK (device status 0, queues gone)
+    KICK = 8                        # u32 queue: the device has taken the queue's new buffers -> OK
+
+
+class CmdResult(enum.IntEnum):
+    OK = 0
+    UNSUPPORTED = 1                 # unknown op
+    REFUSED = 2                     # features the device does not accept
+    INVALID = 3                     # bad argument or state
+    BUSY = 0xFF                     # mailbox: written by the driver, replaced by the device's result
+
+
+class CmdInfo:
+    """GET_INFO result."""
+
+    DEVICE_ID = Field(0x00, 4)
+    NUM_QUEUES = Field(0x04, 4)
+    MAX_QUEUE_SIZE = Field(0x08, 4)
+    CONFIG_LEN = Field(0x0C, 4)
+    SIZE = 0x10
+
+
+class CmdQueue:
+    """SET_QUEUE argument: a driver-allocated ring (split or packed) and its vector."""
+
+    INDEX = Field(0x00, 2)
+    SIZE = Field(0x02, 2)
+    MODE = Field(0x04, 1)           # QueueMode (SPLIT or PACKED: these transports have no device ring)
+    MSI_VECTOR = Field(0x05, 1)
+    DESC = Field(0x08, 8)
+    DRIVER = Field(0x10, 8)
+    DEVICE = Field(0x18, 8)
+    SIZE_BYTES = 0x20
+
+
+CMD_DATA_MAX = 48                   # argument / result bytes per command or message
+CMD_DOORBELL = 0                    # doorbell slot of a command (queue q notifies slot 1 + q)
+
+# Mailbox (the endpoint vhost series): one command at a time in BAR0; the driver writes
+# the op and arguments, sets STATUS to BUSY, rings CMD_DOORBELL and polls STATUS until the
+# device has written its result there. Every state change is a round trip the host polls.
+MBOX_MAGIC = 0x4D42_5831            # "1XBM": mailbox transport present
+MBOX_POLL_NS = 1000                 # the driver's status polling period (as PCI_ACK_POLL_NS)
+
+
+class MboxPage:
+    MAGIC = Field(0x00, 4)          # device-written
+    OPCODE = Field(0x10, 4)         # driver-written
+    ARGS = Field(0x20, CMD_DATA_MAX)        # driver-written
+    STATUS = Field(0x60, 4)         # driver writes BUSY, device writes the CmdResult (two writers)
+    RESULT = Field(0x80, CMD_DATA_MAX)      # device-written, valid once STATUS is not BUSY
+    SIZE = 0x100
+
+
+# Message transport in the style of virtio-msg (virtio TC proposal): request/response
+# messages matched by a token through a driver-to-device and a device-to-driver FIFO in
+# BAR0; the driver rings CMD_DOORBELL after queueing a request, the device sends MSI
+# MSG_MSI after queueing responses. Each index word has one writer.
+MSG_MAGIC = 0x564D_5347             # "GSMV"
+MSG_FIFO_ENTRIES = 16
+MSG_MSI = 0
+
+
+class MsgArea:
+    MAGIC = Field(0x000, 4)         # device-written
+    REQ_HEAD = Field(0x040, 4)      # driver-written: requests queued (free-running count)
+    REQ_TAIL = Field(0x080, 4)      # device-written: requests taken
+    RSP_HEAD = Field(0x0C0, 4)      # device-written: responses queued
+    RSP_TAIL = Field(0x100, 4)      # driver-written: responses taken
+    REQ_FIFO = 0x400                # MSG_FIFO_ENTRIES messages of MsgHeader.SIZE bytes
+    RSP_FIFO = 0x800
+
+
+class MsgHeader:
+    """One message: header, then CMD_DATA_MAX bytes of payload."""
+
+    TYPE = Field(0x00, 1)           # CmdOp
+    FLAGS = Field(0x01, 1)          # MSG_FLAG_RESPONSE on responses
+    TOKEN = Field(0x02, 2)          # chosen by the driver, echoed in the response
+    LENGTH = Field(0x04, 2)         # payload bytes
+    RESULT = Field(0x06, 1)         # CmdResult (responses)
+    PAYLOAD = Field(0x10, CMD_DATA_MAX)
+    SIZE = 0x40
+
+
+MSG_FLAG_RESPONSE = 1 << 0
+
+
+# --------------------------------------------------------------------------
 # PCIe constants used by the RTL (UltraScale+ descriptor encodings)
 # --------------------------------------------------------------------------
 
@@ -864,6 +984,9 @@ class MsiCap(enum.IntEnum):
     """Register offsets in the PCI MSI capability (64-bit address, per-vector masking)."""
 
     CONTROL = 0x02                  # 16-bit message control; bit 0: MSI enable
+    ADDRESS_LO = 0x04               # message address, low dword
+    ADDRESS_HI = 0x08               # message address, high dword
+    DATA = 0x0C                     # message data
     MASK = 0x10                     # per-vector mask bits
     PENDING = 0x14                  # per-vector pending bits
 
@@ -880,6 +1003,9 @@ class PciHeader(enum.IntEnum):
     CACHE_LINE = 0x0C               # cache line size (7:0): read-write
 
 
+PCI_HEADER_DWORDS = 16              # the type 0/1 header a host saves and restores around a reset
+PCI_BRIDGE_CONTROL = 0x3E           # type 1 (bridge, root port) header: bridge control (16 bits)
+PCI_BRIDGE_CTL_BUS_RESET = 1 << 6   # secondary bus reset: a hot reset of everything below the port
 PCI_COMMAND_MEMORY = 1 << 1         # memory space enable
 PCI_COMMAND_MASTER = 1 << 2         # bus master enable
 
@@ -935,6 +1061,8 @@ def _verilog_items() -> list[tuple[str, int, int, str]]:
         items.append((f"INT_{m.name}_BIT", int(m).bit_length() - 1, 32, "bit in INT_STATUS"))
     for m in FlrBit:
         items.append((f"FLR_{m.name}", int(m), 32, "bit mask in CSR FLR"))
+    for m in ResetEventBit:
+        items.append((f"RESET_EVENT_{m.name}", int(m), 32, "bit mask in CSR RESET_EVENT"))
     for m in (DbFifoStatus.EMPTY, DbFifoStatus.FULL, DbFifoStatus.OVERFLOW):
         items.append((f"DB_FIFO_STATUS_{m.name}_BIT", int(m).bit_length() - 1, 32, "bit in FIFO_STATUS"))
     items.append(("DB_WATCH_WINDOWS", DB_WATCH_WINDOWS, 32, "write-watch windows"))

@@ -21,7 +21,7 @@ from ..layout import (ASYNC_DOORBELL_CONFIG, ASYNC_DOORBELL_QUEUE0, ASYNC_MAGIC,
                       ASYNC_QUEUE_STATE_ENABLED, ASYNC_QUEUE_STATE_STRIDE, ASYNC_STATE_NEEDS_RESET, PUSH_RING_SLOTS,
                       ASYNC_VERSION, AsyncDevicePage as DEV, AsyncDriverPage as DRV, AsyncQueueEntry as QE,
                       AsyncQueueError, AsyncReason, DriverFlag, AsyncResult, MboxOp, MboxStatus, QueueMode, SEQ_MASK,
-                      VirtioFeature, VirtioStatus, Csr, FlrBit, Region, pack_mbox_word, pack_seq_word,
+                      VirtioFeature, VirtioStatus, Csr, FlrBit, IntSource, Region, pack_mbox_word, pack_seq_word,
                       unpack_mbox_word, unpack_seq_word)
 from ..rings.memory import RingError
 from .backends import backend_for
@@ -61,10 +61,12 @@ class AsyncDeviceState:
 
 class AsyncTransportFirmware:
     def __init__(self, cpu: SoftCpu, device: VirtioDevice, slots: int, log: logging.Logger | None = None,
-                 restarted: bool = False, batch: bool = False):
+                 restarted: bool = False, batch: bool = False, poll_cycles: int = 0):
         """`restarted`: this firmware replaces one that was running (a crash or an update):
         it cannot know the driver's state, so it publishes NEEDS_RESET (FIRMWARE_RESTART).
-        `batch`: queues take chains a batch at a time (vectorized processors)."""
+        `batch`: queues take chains a batch at a time (vectorized processors).
+        `poll_cycles`: poll the doorbells at that period instead of sleeping on irq (the
+        polling firmware of Linux's endpoint functions, measured for comparison)."""
         if device.num_queues > ASYNC_MAX_QUEUES:
             raise ValueError(f"{device.num_queues} queues above the transport's {ASYNC_MAX_QUEUES}")
         self.cpu = cpu
@@ -84,7 +86,9 @@ class AsyncTransportFirmware:
         self.dq: dict[int, DeviceQueue] = {}
         self.ring_errors: list[str] = []
         self.batch = batch
+        self.poll_cycles = poll_cycles
         self.flrs = 0                    # function-level resets handled
+        self.resets = 0                  # hot resets (endpoint logic reset) handled
 
     # -- device page --------------------------------------------------------------
 
@@ -124,20 +128,33 @@ class AsyncTransportFirmware:
 
     async def run(self) -> None:
         await self.publish()
-        await self.cpu.service_doorbells(self.slots, self._on_doorbell, self.stop, on_flr=self.on_flr)
+        if self.poll_cycles:
+            await self.cpu.poll_doorbells(self.slots, self._on_doorbell, self.stop, self.poll_cycles)
+            return
+        await self.cpu.service_doorbells(self.slots, self._on_doorbell, self.stop,
+                                         on_flr=self.on_flr, on_reset=self.on_reset)
 
     async def on_flr(self) -> None:
-        """Function-level reset: everything the host set up is gone. Forget the old
-        driver's pending doorbells, drop queues and negotiated state, clear the driver page,
-        publish a fresh device page, then tell the core the function is clean."""
+        """Function-level reset: start afresh, then tell the core the function is clean."""
+        await self._start_afresh()
+        self.flrs += 1
+        await self.cpu.write32(Region.CSR + Csr.FLR, FlrBit.DONE)
+
+    async def on_reset(self) -> None:
+        """Hot reset (the endpoint's logic was reset under the firmware): the same, without
+        the FLR handshake; BAR0 SRAM keeps its contents, so the pages are rewritten."""
+        await self._start_afresh()
+        self.resets += 1
+
+    async def _start_afresh(self) -> None:
+        """Everything the host set up is gone. Forget the old driver's pending doorbells,
+        drop queues and negotiated state, clear the driver page, publish a fresh device page."""
         cpu = self.cpu
         await cpu.take_doorbells(self.slots)
         await self._reset()
         self.st = AsyncDeviceState()
         await cpu.write_sram(DRV.BASE, bytes(DRV.SIZE))
         await self.publish()
-        self.flrs += 1
-        await cpu.write32(Region.CSR + Csr.FLR, FlrBit.DONE)
 
     async def _on_doorbell(self, slot: int, value: int) -> None:
         if slot == ASYNC_DOORBELL_CONFIG:
@@ -157,9 +174,9 @@ class AsyncTransportFirmware:
             dq.doorbell(value)
             await self.backend.on_notify(dq, self.dq)
         except RingError as exc:
-            if exc.reason.startswith("dma_") and await self.cpu.csr(Csr.FLR) & FlrBit.IN_PROCESS:
-                self.log.info("queue %d: request abandoned, function-level reset in process (%s)", q, exc)
-                return                       # not the ring's fault: on_flr resets everything
+            if exc.reason.startswith("dma_") and await self.cpu.csr(Csr.INT_STATUS) & (IntSource.FLR | IntSource.RESET):
+                self.log.info("queue %d: request abandoned, the function is being reset (%s)", q, exc)
+                return                       # not the ring's fault: on_flr/on_reset start afresh
             self.ring_errors.append(f"queue {q}: {exc.reason}: {exc}")
             self.log.warning("queue %d: %s", q, exc)
             await self.needs_reset(AsyncReason.BAD_RING)

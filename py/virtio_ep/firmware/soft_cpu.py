@@ -20,7 +20,7 @@ from cocotbext.axi.constants import AxiResp
 from ..timing import OpCounts
 from .costs import FirmwareCosts
 from ..layout import (AXIL_DATA_WIDTH, Csr, DbReg, DB_SLOT_STRIDE, DmaDir, DmaDone, DmaEngineStatus,
-                      DmaReg, DmaResult, IntSource, MsiReg, Region, USER_CLK_HZ)
+                      DmaReg, DmaResult, IntSource, MsiReg, Region, ResetEventBit, USER_CLK_HZ)
 
 WORD_BYTES = AXIL_DATA_WIDTH // 8
 CLK_PERIOD_NS = 1e9 / USER_CLK_HZ
@@ -31,21 +31,34 @@ class BusError(Exception):
     """An AXI4-Lite access answered SLVERR/DECERR."""
 
 
+class EndpointReset(BusError):
+    """The endpoint's logic was reset under the firmware (hot reset, link down): an access
+    in flight was flushed, or a wait ended with the reset event pending. Whatever the
+    firmware was doing for the host is void; it acknowledges and sets up again."""
+
+
 class FirmwareTimeout(TimeoutError):
     pass
 
 
 class SoftCpu:
     def __init__(self, clk, irq, bus: AxiLiteMaster, costs: FirmwareCosts = FirmwareCosts(),
-                 log: logging.Logger | None = None):
+                 log: logging.Logger | None = None, wake_ns: int = 0):
+        """`wake_ns`: time from irq to the handler running when the CPU was asleep, beyond
+        costs.irq_entry (HostLatencies.firmware_wake_ns)."""
         self.clk = clk
         self.irq = irq
         self.bus = bus
         self.costs = costs
+        self.wake_ns = wake_ns
         self.log = log or logging.getLogger("cocotb.firmware")
         self.busy_cycles = 0          # modelled compute cycles spent so far
         self.ops: OpCounts | None = None   # when set, every primitive is counted there (timing model)
         self._in_dma = 0
+        self.endpoint_resets = 0      # resets of the endpoint's logic seen by service_doorbells
+        self.awake_ns = 0.0           # time the doorbell loop spent handling (not asleep): firmware busy time
+        self.asleep = Event()         # set while the doorbell loop waits for work
+        self.reset_armed = False      # a reset event was acknowledged: a new one means a reset
 
     # -- primitive operations ---------------------------------------------------
 
@@ -75,6 +88,8 @@ class SoftCpu:
         if self.ops is not None and not self._in_dma:
             self.ops.reads += 1
         r = await self.bus.read(addr, WORD_BYTES)
+        if r is None:                   # the bus master flushes what was in flight at a reset
+            raise EndpointReset(f"local-bus read at 0x{addr:05x} lost to an endpoint reset")
         if r.resp != AxiResp.OKAY:
             raise BusError(f"local-bus read at 0x{addr:05x} answered {AxiResp(r.resp).name}")
         return int.from_bytes(r.data, "little")
@@ -88,6 +103,8 @@ class SoftCpu:
             self.ops.writes += 1
             self.ops.write_words += (addr % WORD_BYTES + len(data) + WORD_BYTES - 1) // WORD_BYTES
         r = await self.bus.write(addr, data)
+        if r is None:
+            raise EndpointReset(f"local-bus write at 0x{addr:05x} lost to an endpoint reset")
         if r.resp != AxiResp.OKAY:
             raise BusError(f"local-bus write of {len(data)} bytes at 0x{addr:05x} answered {AxiResp(r.resp).name}")
 
@@ -123,7 +140,10 @@ class SoftCpu:
         await self.compute(self.costs.per_word_copy * ((len(data) + WORD_BYTES - 1) // WORD_BYTES))
 
     async def enable_interrupts(self, sources: IntSource) -> None:
+        """Write INT_ENABLE and read it back: irq follows one cycle after the write, so a
+        source just disabled (the reset's, at start) cannot wake the next wait."""
         await self.write32(Region.CSR + Csr.INT_ENABLE, int(sources))
+        await self.read32(Region.CSR + Csr.INT_ENABLE)
 
     async def request_msi(self, vector: int) -> None:
         await self.compute(self.costs.msi_request)
@@ -181,6 +201,8 @@ class SoftCpu:
                 return head & DmaDone.TAG_MASK, DmaResult((head & DmaDone.STATUS_MASK) >> 16)
             if waited >= timeout_cycles:
                 raise FirmwareTimeout(f"no DMA completion within {timeout_cycles} cycles")
+            if self.reset_armed and self.irq.value == 1 and await self.csr(Csr.INT_STATUS) & IntSource.RESET:
+                raise EndpointReset("the endpoint was reset while the firmware waited for a DMA completion")
             t0 = get_sim_time("ns")
             await self.wait_irq(timeout_cycles - waited, "a DMA completion")
             waited += max(1, int((get_sim_time("ns") - t0) / CLK_PERIOD_NS))
@@ -209,28 +231,77 @@ class SoftCpu:
             await with_timeout(RisingEdge(self.irq), timeout_cycles * CLK_PERIOD_NS, "ns")
         except SimTimeoutError:
             raise FirmwareTimeout(f"firmware waited {timeout_cycles} cycles for {what}") from None
+        await self._woken()
+
+    async def _woken(self) -> None:
+        """The CPU slept until irq: it runs again `wake_ns` later, on a clock edge."""
+        if self.wake_ns:
+            await Timer(self.wake_ns, "ns")
+            await RisingEdge(self.clk)
+
+    async def acknowledge_reset(self, sources: IntSource) -> None:
+        """After the endpoint's reset (the power-on one included): clear the event, then
+        enable `sources` again (the reset left only IntSource.RESET enabled)."""
+        await self.write32(Region.CSR + Csr.RESET_EVENT, ResetEventBit.PENDING)
+        await self.enable_interrupts(sources | IntSource.RESET)
+        self.reset_armed = True
 
     async def service_doorbells(self, slots: int, handler: Callable[[int, int], Awaitable[None]],
-                                stop: Event, on_flr: Callable[[], Awaitable[None]] | None = None) -> None:
+                                stop: Event, on_flr: Callable[[], Awaitable[None]] | None = None,
+                                on_reset: Callable[[], Awaitable[None]] | None = None) -> None:
         """Interrupt-driven doorbell loop: sleep on irq, take every pending slot, dispatch.
         An interrupt with no doorbell pending is looked up in INT_STATUS: a function-level
-        reset goes to `on_flr` (which must end by signalling FLR DONE).
+        reset goes to `on_flr` (which must end by signalling FLR DONE); a reset of the
+        endpoint's logic (hot reset) is acknowledged, interrupts enabled again, and then
+        `on_reset` runs (the firmware sets its transport up again). A handler cut short by
+        that reset (EndpointReset) is abandoned: what it did for the host is void.
 
         Runs until `stop` is set (no timeout: an idle device sleeps by design).
         """
         # DMA completions wake the data path's waits (see dma_done)
-        await self.enable_interrupts(IntSource.DB_PENDING | IntSource.DMA_DONE
-                                     | (IntSource.FLR if on_flr else IntSource(0)))
+        sources = IntSource.DB_PENDING | IntSource.DMA_DONE | (IntSource.FLR if on_flr else IntSource(0))
+        await self.acknowledge_reset(sources)
         while not stop.is_set():
             if not self.irq.value:
+                self.asleep.set()
                 await First(RisingEdge(self.irq), stop.wait())
+                self.asleep.clear()
                 if stop.is_set():
                     break
-            await self.compute(self.costs.irq_entry)
-            taken = await self.take_doorbells(slots)
-            for slot, value in taken:
+                await self._woken()
+            t_wake = get_sim_time("ns")
+            try:
+                await self.compute(self.costs.irq_entry)
+                taken = await self.take_doorbells(slots)
+                for slot, value in taken:
+                    await self.compute(self.costs.doorbell_dispatch)
+                    await handler(slot, value)
+                if not taken:
+                    status = await self.csr(Csr.INT_STATUS)
+                    if status & IntSource.RESET:
+                        self.endpoint_resets += 1
+                        await self.acknowledge_reset(sources)
+                        if on_reset:
+                            await on_reset()
+                    elif on_flr and status & IntSource.FLR:
+                        await on_flr()
+                await self.compute(self.costs.irq_exit)
+            except EndpointReset as exc:        # the loop goes round: IntSource.RESET is up
+                self.log.info("endpoint reset under the firmware: %s", exc)
+            self.awake_ns += get_sim_time("ns") - t_wake
+
+    async def poll_doorbells(self, slots: int, handler: Callable[[int, int], Awaitable[None]],
+                             stop: Event, period_cycles: int) -> None:
+        """What Linux's endpoint functions do: no doorbell interrupt; every `period_cycles`
+        the firmware reads the pending bitmap and dispatches what it finds (DMA completions
+        still interrupt). Each poll costs bus reads even when nothing is pending."""
+        await self.acknowledge_reset(IntSource.DMA_DONE)
+        while not stop.is_set():
+            self.asleep.set()
+            await self.sleep(period_cycles)
+            self.asleep.clear()
+            t_wake = get_sim_time("ns")
+            for slot, value in await self.take_doorbells(slots):
                 await self.compute(self.costs.doorbell_dispatch)
                 await handler(slot, value)
-            if not taken and on_flr and await self.csr(Csr.INT_STATUS) & IntSource.FLR:
-                await on_flr()
-            await self.compute(self.costs.irq_exit)
+            self.awake_ns += get_sim_time("ns") - t_wake

@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from cocotb.triggers import ClockCycles, Event, First
+from cocotb.triggers import Event
+from cocotb.utils import get_sim_time
 
 from ..devices import VirtioDevice
 from ..layout import (PCI_ACK, PCI_COMMON_CFG_OFFSET, PCI_DEVICE_CFG_OFFSET, PciCommonCfg as CC, VIRTIO_MSI_NO_VECTOR,
@@ -99,11 +100,16 @@ class VirtioPciPollingFirmware:
 
     async def run(self) -> None:
         await self.publish()
+        cpu = self.cpu
         while not self.stop.is_set():
-            await First(ClockCycles(self.cpu.clk, self.poll_period), self.stop.wait())
+            cpu.asleep.set()
+            await cpu.sleep(self.poll_period)          # a timer, not a Python wake-up per clock
+            cpu.asleep.clear()
             if self.stop.is_set():
                 break
+            t0 = get_sim_time("ns")
             await self.poll_once()
+            cpu.awake_ns += get_sim_time("ns") - t0
 
     async def poll_once(self) -> None:
         """One pass: read the polled words, react to what changed since the last pass.

@@ -45,6 +45,7 @@ class HostPcie:
         self.log = log or logging.getLogger("cocotb.host")
         self.dev = None
         self.msi_vectors: list[MsiVectorState] = []
+        self.mmio_read_ns = 0.0      # time the CPU spent stalled in BAR reads (a load waits for its data)
 
     async def enumerate(self, msi_vectors: int = 32, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> None:
         await self.rc.enumerate(timeout=timeout_ns, timeout_unit="ns")
@@ -84,10 +85,13 @@ class HostPcie:
         return self.dev.bar_window[index]
 
     async def read(self, bar: int, offset: int, length: int, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> bytes:
+        t0 = get_sim_time("ns")
         try:
             return await self.bar(bar).read(offset, length, timeout=timeout_ns, timeout_unit="ns")
         except Exception as exc:  # the RC model raises plain Exception for UR/CA/timeout
             raise HostAccessError(f"BAR{bar} read of {length} bytes at 0x{offset:x} failed: {exc}") from exc
+        finally:
+            self.mmio_read_ns += get_sim_time("ns") - t0
 
     async def write(self, bar: int, offset: int, data: bytes) -> None:
         await self.bar(bar).write(offset, data)
@@ -149,6 +153,35 @@ class HostPcie:
         command = await self.dev.config_read_word(layout.PciHeader.COMMAND)
         await self.dev.config_write_word(layout.PciHeader.COMMAND, command | layout.PCI_COMMAND_MEMORY | layout.PCI_COMMAND_MASTER)
         await self.set_msi_enable(True)
+
+    async def hot_reset(self, hold_ns: int, wait_ns: int) -> None:
+        """A secondary bus reset from the root port above the endpoint, done as Linux does
+        it: save the endpoint's configuration (header, MSI capability, PCIe device control),
+        set Secondary Bus Reset in the port's bridge control, hold it `hold_ns` (at least
+        1 ms on hardware), clear it, wait `wait_ns` for the link and the device (100 ms on
+        hardware), then restore the configuration, command register and MSI control last."""
+        from cocotbext.pcie.core.caps import PciCapId
+        dev = self.dev
+        port = dev.bus.bridge                       # the root port, on the host's side
+        header = [await dev.config_read_dword(4 * k) for k in range(layout.PCI_HEADER_DWORDS)]
+        msi = await self.msi_cap_offset()
+        msi_regs = {r: await dev.config_read_dword(msi + r) for r in
+                    (layout.MsiCap.ADDRESS_LO, layout.MsiCap.ADDRESS_HI, layout.MsiCap.DATA, layout.MsiCap.MASK)}
+        msi_control = await dev.config_read_word(msi + layout.MsiCap.CONTROL)
+        pcie = dev.get_capability_offset(PciCapId.EXP)
+        devctl = await dev.config_read_word(pcie + layout.PcieCap.DEVICE_CONTROL) if pcie else None
+        bridge_ctl = await port.config_read_word(layout.PCI_BRIDGE_CONTROL)
+        await port.config_write_word(layout.PCI_BRIDGE_CONTROL, bridge_ctl | layout.PCI_BRIDGE_CTL_BUS_RESET)
+        await Timer(hold_ns, "ns")
+        await port.config_write_word(layout.PCI_BRIDGE_CONTROL, bridge_ctl & ~layout.PCI_BRIDGE_CTL_BUS_RESET)
+        await Timer(wait_ns, "ns")
+        for k in range(layout.PCI_HEADER_DWORDS - 1, 0, -1):     # BARs before the command register
+            await dev.config_write_dword(4 * k, header[k])
+        if devctl is not None:
+            await dev.config_write_word(pcie + layout.PcieCap.DEVICE_CONTROL, devctl & ~layout.PCIE_DEVCTL_INITIATE_FLR)
+        for reg, value in msi_regs.items():
+            await dev.config_write_dword(msi + reg, value)
+        await dev.config_write_word(msi + layout.MsiCap.CONTROL, msi_control)
 
     async def set_msi_enable(self, enable: bool) -> None:
         off = await self.msi_cap_offset()

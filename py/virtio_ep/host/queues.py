@@ -60,9 +60,12 @@ class BufferPool:
 
 class DriverQueue:
     def __init__(self, host: HostPcie, cfg: QueueConfig, mem: HostMemory, pool: BufferPool,
-                 ring_mem=None, event_idx: bool = False, indirect: bool = False):
-        """`ring_mem`: where the ring lives if not in host RAM (BarMemory: device-placed)."""
+                 ring_mem=None, event_idx: bool = False, indirect: bool = False, notify=None):
+        """`ring_mem`: where the ring lives if not in host RAM (BarMemory: device-placed).
+        `notify(queue, value)`: how a kick reaches the device, if not by its doorbell slot
+        (the mailbox transport sends a command)."""
         self.host = host
+        self.notify = notify
         self.cfg = cfg
         self.mem = mem
         self.pool = pool
@@ -129,7 +132,10 @@ class DriverQueue:
             await self.host.ring_doorbell(ASYNC_DOORBELL_QUEUE0 + self.cfg.index, self.ring.producer())
         elif await self.ring.publish():
             value = self.ring.avail_idx if self.mode == QueueMode.SPLIT else self.ring.next_avail
-            await self.host.ring_doorbell(ASYNC_DOORBELL_QUEUE0 + self.cfg.index, value)
+            if self.notify is not None:
+                await self.notify(self.cfg.index, value)
+            else:
+                await self.host.ring_doorbell(ASYNC_DOORBELL_QUEUE0 + self.cfg.index, value)
 
     async def wait_used(self, count: int, timeout_ns: int) -> list[tuple[int, int]]:
         """Sleep on the queue's MSI until `count` requests are used; return (id, length).
