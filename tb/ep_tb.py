@@ -235,9 +235,9 @@ class FlrEmulator:
         t0 = get_sim_time("ns")
         dut.cfg_flr_in_process.value = 1
 
-        async def done() -> None:            # a pulse on bit 0, sampled at the clock
+        async def done() -> None:            # a one-cycle pulse on bit 0: wake on its changes only
             while not int(dut.cfg_flr_done.value) & 1:
-                await RisingEdge(dut.clk)
+                await dut.cfg_flr_done.value_change
         try:
             await with_timeout(cocotb.start_soon(done()), self.DONE_TIMEOUT_NS, "ns")
         except SimTimeoutError:
