@@ -6,17 +6,19 @@ from __future__ import annotations
 import random
 
 import cocotb
-from cocotb.triggers import with_timeout
+from cocotb.triggers import Timer, with_timeout
 
 from virtio_ep.devices import net_device
 from virtio_ep.firmware.async_fw import AsyncTransportFirmware
 from virtio_ep.firmware.command_fw import MailboxFirmware, MessageFirmware
+from virtio_ep.firmware.restable_fw import ResourceTableFirmware
 from virtio_ep.host.async_transport import AsyncTransport
 from virtio_ep.host.command_transports import MailboxTransport, MessageTransport
-from virtio_ep.host.queues import BufferPool, DriverQueue, HostMemory
+from virtio_ep.host.restable import ResourceTableTransport
+from virtio_ep.host.queues import BarMemory, BufferPool, DriverQueue, HostMemory
 from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
-from virtio_ep.layout import BLK_SECTOR_SIZE, BlkStatus, QueueMode
+from virtio_ep.layout import BLK_SECTOR_SIZE, BlkStatus, QueueMode, VirtioStatus
 from virtio_ep.timing import OpCounts
 
 
@@ -76,7 +78,7 @@ async def exercise_entropy(rng_drv: RngDriver, backend, sizes=(16, 64, 100, 256)
     assert backend.bytes_delivered == total
 
 
-VARIANTS = "async (default), poll:<cycles>, mailbox, virtio-msg"
+VARIANTS = "async (default), poll:<cycles>, mailbox, virtio-msg, restable"
 
 
 async def bench_net(tb, mode: QueueMode, rx_buf: int, variant: str = "async"):
@@ -84,9 +86,10 @@ async def bench_net(tb, mode: QueueMode, rx_buf: int, variant: str = "async"):
     queues of 64 in `mode`, RX buffers of `rx_buf` bytes. `variant`: the transport and how
     notifications travel (VARIANTS): the async transport sleeping on irq, the same firmware
     polling its doorbells every <cycles>, the mailbox transport (kicks are commands the
-    driver polls), virtio-msg style messages. Returns (firmware, its task, driver)."""
+    driver polls), virtio-msg style messages, the resource table (split rings the device
+    placed in BAR0). Returns (firmware, its task, driver)."""
     dev = net_device(mtu=65535)
-    notify = None
+    notify, ring_mem = None, None
     if variant == "async" or variant.startswith("poll:"):
         poll = int(variant.split(":")[1]) if variant.startswith("poll:") else 0
         fw = AsyncTransportFirmware(tb.cpu, dev, tb.params.db_slots, poll_cycles=poll)
@@ -98,16 +101,31 @@ async def bench_net(tb, mode: QueueMode, rx_buf: int, variant: str = "async"):
             await transport.kick(queue)
     elif variant == "virtio-msg":
         fw, transport = MessageFirmware(tb.cpu, dev, tb.params.db_slots), MessageTransport(tb.host)
+    elif variant == "restable":
+        if mode != QueueMode.SPLIT:
+            raise ValueError("the resource table places split rings only")
+        fw, transport = ResourceTableFirmware(tb.cpu, dev, tb.params.db_slots), ResourceTableTransport(tb.host)
+        ring_mem = BarMemory(tb.host)
     else:
         raise ValueError(f"variant {variant!r}: use {VARIANTS}")
     task = cocotb.start_soon(fw.run())
     await with_timeout(fw.published.wait(), 50_000, "ns")
     res = await virtio_probe(transport, default_driver_features(), tb.alloc_host, queue_size=64, mode=mode)
+    if variant == "restable":        # never acknowledged: the bench waits until the device applied it
+        await wait_driver_ok_applied(tb, fw)
     mem, pool = HostMemory(tb.rc), BufferPool(tb.alloc_host, 8 << 20)
-    queues = {q.index: DriverQueue(tb.host, q, mem, pool, notify=notify) for q in res.queues}
+    queues = {q.index: DriverQueue(tb.host, q, mem, pool, ring_mem=ring_mem, notify=notify) for q in res.queues}
     for q in queues.values():
         await q.init()
     return fw, task, NetDriver(queues, rx_buf=rx_buf)
+
+
+async def wait_driver_ok_applied(tb, fw, timeout_ns: int = 100_000) -> None:
+    deadline = tb.now_ns() + timeout_ns + tb.latencies.firmware_wake_ns
+    while not fw.status & VirtioStatus.DRIVER_OK:
+        if tb.now_ns() > deadline:
+            raise AssertionError(f"the resource-table firmware did not apply DRIVER_OK within {timeout_ns} ns")
+        await Timer(100, "ns")
 
 
 async def timed_loopback(tb, net: NetDriver, frames: list[bytes]):

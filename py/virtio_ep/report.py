@@ -62,6 +62,7 @@ class Variant:
 VARIANTS = (
     Variant("async", "async", "split,packed,push,push_self"),
     Variant("virtio-msg", "virtio-msg", "split"),
+    Variant("restable", "restable", "split"),
     Variant("mailbox kicks", "mailbox", "split"),
     Variant("polling fw 250", "poll:250", "split"),
     Variant("polling fw 1000", "poll:1000", "split"),
@@ -216,6 +217,8 @@ def write_report(rows: list[dict], sim: str, seconds: float, path=DOCS / "result
            "Variants: the async transport's four ring modes (`split`, `packed`, `push`: the ring in",
            "BAR0 written by the driver, `push_self`: the entry write is the doorbell), `virtio-msg`",
            "(split rings, doorbell notifications: its data path is the same as async split),",
+           "`restable` (split rings the device placed in BAR0: the driver writes them with posted",
+           "writes and reads the used ring back across the link),",
            "`mailbox kicks` (split rings, each kick a mailbox command the driver polls, as in the",
            "endpoint vhost series), `polling fw N` (split rings, the firmware polls its doorbells",
            "every N cycles instead of sleeping on its interrupt, as Linux endpoint functions do).", ""]
