@@ -416,6 +416,7 @@ class EndpointTb:
         self.host = HostPcie(self.rc, self.dev.functions[0])
         self.flr = FlrEmulator(self)
         self.hot_reset = HotResetEmulator(self)
+        self.buffer_pool = None     # the driver's buffer memory, kept across re-probes (tb_datapath.reprobe)
 
     @classmethod
     async def start(cls, dut, enumerate: bool = True, **kwargs) -> "EndpointTb":

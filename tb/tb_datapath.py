@@ -48,7 +48,11 @@ async def reprobe(tb: EndpointTb, mode: QueueMode, extra_features: int = 0, **qu
     res = await virtio_probe(AsyncTransport(tb.host), wanted, tb.alloc_host, queue_size=64, mode=mode)
     if (res.features & extra_features) != extra_features:
         raise AssertionError(f"device refused features {extra_features & ~res.features:#x}")
-    mem, pool = HostMemory(tb.rc), BufferPool(tb.alloc_host)
+    # the driver keeps its buffer memory across resets (a fresh pool per probe would use up
+    # the root complex's 2 GiB after about a thousand probes: the long ring fuzz does 20,000)
+    if tb.buffer_pool is None:
+        tb.buffer_pool = BufferPool(tb.alloc_host)
+    mem, pool = HostMemory(tb.rc), tb.buffer_pool
     queues = {q.index: DriverQueue(tb.host, q, mem, pool, **queue_opts) for q in res.queues}
     for q in queues.values():
         await q.init()
