@@ -87,7 +87,8 @@ def _setup_job(sim: str, s: Setup, label: str) -> list[dict]:
              "host_stall_ns": sum(o["host_stall_ns"] for o in ops),
              "firmware_busy_ns": row["firmware_busy_ns"], "latency_cycles": sum(o["cycles"] for o in ops),
              "read_offsets": row["read_offsets"], "applied_after": row.get("applied_after"),
-             "failures": len(row["failures"])}]
+             "failures": len(row["failures"]),
+             "ops": [{k: o[k] for k in ("name", "host_reads", "cycles")} for o in ops]}]
 
 
 def _request_job(sim: str, v: Variant, label: str, sizes: tuple[int, ...], repeat: int) -> list[dict]:
@@ -207,6 +208,15 @@ def write_report(rows: list[dict], sim: str, seconds: float, path=DOCS / "result
             md.append(f"| {r['label']} | {r['host_reads']} | {r['host_writes']} | {r['doorbells']} | {r['msis']} | "
                       f"{r['host_stall_ns'] / 1000:.2f} | {r['firmware_busy_ns'] / 1000:.2f} | "
                       f"{r['latency_cycles'] * CLK_NS / 1000:.2f} |")
+        md.append("")
+    per_op = _pick(rows, "setup", "default")
+    if per_op:
+        names = [o["name"] for o in per_op[0]["ops"]]
+        md += ["### Set-up per operation, default latencies: latency in us (host MMIO reads)", "",
+               "| operation | " + " | ".join(r["label"] for r in per_op) + " |", "|---|" + "---|" * len(per_op)]
+        for i, name in enumerate(names):
+            md.append(f"| {name} | " + " | ".join(
+                f"{r['ops'][i]['cycles'] * CLK_NS / 1000:.2f} ({r['ops'][i]['host_reads']})" for r in per_op) + " |")
         md.append("")
     rest = _pick(rows, "setup", "default", label="restable")
     if rest and rest[0]["applied_after"] is not None:
