@@ -414,6 +414,13 @@ class Field:
     offset: int
     size: int
 
+    def get(self, buf: bytes) -> int:
+        """The field's value in a buffer holding the structure."""
+        return int.from_bytes(buf[self.offset:self.offset + self.size], "little")
+
+    def put(self, buf: bytearray, value: int) -> None:
+        buf[self.offset:self.offset + self.size] = value.to_bytes(self.size, "little")
+
 
 class NetConfig:
     """struct virtio_net_config (fields used here)."""
@@ -449,6 +456,12 @@ class QueueMode(enum.IntEnum):
     PACKED = 1                      # virtio packed ring in host memory
     PUSH = 2                        # device-allocated ring in BAR0, filled with posted writes
     PUSH_SELF = 3                   # push ring whose entry writes are the notification (no doorbell TLP)
+
+
+# Alignment of a driver-allocated ring's three areas (descriptors, driver, device), per
+# mode (virtio 1.2, 2.7 and 2.8); push mode has only its used ring in host memory.
+RING_AREA_ALIGN = {QueueMode.SPLIT: (16, 2, 4), QueueMode.PACKED: (16, 4, 4)}
+PUSH_USED_ALIGN = 4
 
 
 # --------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from ..layout import (ASYNC_DOORBELL_CONFIG, ASYNC_DOORBELL_QUEUE0, ASYNC_MAGIC,
                       ASYNC_QUEUE_STATE_ENABLED, ASYNC_QUEUE_STATE_STRIDE, ASYNC_STATE_NEEDS_RESET, PUSH_RING_SLOTS,
                       ASYNC_VERSION, AsyncDevicePage as DEV, AsyncDriverPage as DRV, AsyncQueueEntry as QE,
                       AsyncQueueError, AsyncReason, DriverFlag, AsyncResult, MboxOp, MboxStatus, QueueMode, SEQ_MASK,
-                      VirtioFeature, VirtioStatus, Csr, FlrBit, IntSource, Region, pack_mbox_word, pack_seq_word,
-                      unpack_mbox_word, unpack_seq_word)
+                      VirtioFeature, VirtioStatus, Csr, FlrBit, IntSource, Region, RING_AREA_ALIGN, PUSH_USED_ALIGN,
+                      pack_mbox_word, pack_seq_word, unpack_mbox_word, unpack_seq_word)
 from ..rings.memory import RingError
 from .backends import backend_for
 from .datapath import DeviceQueue
@@ -32,8 +32,6 @@ VENDOR_ID = 0x1AF4                  # the virtio vendor ID, as virtio-pci device
 SUPPORTED_MODES = (QueueMode.SPLIT, QueueMode.PACKED, QueueMode.PUSH, QueueMode.PUSH_SELF)
 
 # area alignment per mode (virtio 1.2, 2.7 and 2.8): descriptor, driver, device areas
-ALIGN = {QueueMode.SPLIT: (16, 2, 4), QueueMode.PACKED: (16, 4, 4)}
-PUSH_USED_ALIGN = 4                 # push mode: only the used ring (device area) is in host memory
 
 
 @dataclass
@@ -293,7 +291,7 @@ class AsyncTransportFirmware:
             if s.device == 0 or s.device % PUSH_USED_ALIGN:
                 return AsyncQueueError.BAD_ADDRESS
             return AsyncQueueError.NONE
-        for addr, align in zip((s.desc, s.driver, s.device), ALIGN[QueueMode(s.mode)]):
+        for addr, align in zip((s.desc, s.driver, s.device), RING_AREA_ALIGN[QueueMode(s.mode)]):
             if addr == 0 or addr % align:
                 return AsyncQueueError.BAD_ADDRESS
         return AsyncQueueError.NONE

@@ -22,17 +22,13 @@ from cocotb.triggers import Event
 from ..devices import VirtioDevice, bit
 from ..layout import (CMD_DATA_MAX, CMD_DOORBELL, MBOX_MAGIC, MSG_FIFO_ENTRIES, MSG_FLAG_RESPONSE, MSG_MAGIC,
                       MSG_MSI, CmdInfo, CmdOp, CmdQueue, CmdResult, MboxPage, MsgArea, MsgHeader, QueueMode,
-                      VirtioFeature, VirtioStatus)
+                      RING_AREA_ALIGN, VirtioFeature, VirtioStatus)
 from ..rings.memory import RingError
 from .backends import backend_for
 from .datapath import DeviceQueue
 from .soft_cpu import SoftCpu
 
-ALIGN = {QueueMode.SPLIT: (16, 2, 4), QueueMode.PACKED: (16, 4, 4)}
 
-
-def _field(buf: bytes, f) -> int:
-    return int.from_bytes(buf[f.offset:f.offset + f.size], "little")
 
 
 class CommandDevice:
@@ -57,7 +53,7 @@ class CommandDevice:
             info = bytearray(CmdInfo.SIZE)
             for f, v in ((CmdInfo.DEVICE_ID, int(self.dev.device_id)), (CmdInfo.NUM_QUEUES, self.dev.num_queues),
                          (CmdInfo.MAX_QUEUE_SIZE, self.dev.max_queue_size), (CmdInfo.CONFIG_LEN, len(self.dev.config))):
-                info[f.offset:f.offset + f.size] = v.to_bytes(f.size, "little")
+                f.put(info, v)
             return CmdResult.OK, bytes(info)
         if op == CmdOp.GET_FEATURES:
             return CmdResult.OK, self.dev.features.to_bytes(16, "little")
@@ -105,17 +101,17 @@ class CommandDevice:
     async def _set_queue(self, args: bytes) -> tuple[CmdResult, bytes]:
         cpu = self.cpu
         await cpu.compute(cpu.costs.queue_validate)
-        q, size = _field(args, CmdQueue.INDEX), _field(args, CmdQueue.SIZE)
-        mode, vector = _field(args, CmdQueue.MODE), _field(args, CmdQueue.MSI_VECTOR)
-        desc, driver, device = (_field(args, f) for f in (CmdQueue.DESC, CmdQueue.DRIVER, CmdQueue.DEVICE))
-        if (q >= self.dev.num_queues or mode not in ALIGN or not self.status & VirtioStatus.FEATURES_OK
+        q, size = CmdQueue.INDEX.get(args), CmdQueue.SIZE.get(args)
+        mode, vector = CmdQueue.MODE.get(args), CmdQueue.MSI_VECTOR.get(args)
+        desc, driver, device = (f.get(args) for f in (CmdQueue.DESC, CmdQueue.DRIVER, CmdQueue.DEVICE))
+        if (q >= self.dev.num_queues or mode not in RING_AREA_ALIGN or not self.status & VirtioStatus.FEATURES_OK
                 or self.status & VirtioStatus.DRIVER_OK):
             return CmdResult.INVALID, b""
         if mode == QueueMode.PACKED and not self.features & bit(VirtioFeature.RING_PACKED):
             return CmdResult.INVALID, b""
         if size == 0 or size > self.dev.max_queue_size or (mode == QueueMode.SPLIT and size & (size - 1)):
             return CmdResult.INVALID, b""
-        if any(a == 0 or a % align for a, align in zip((desc, driver, device), ALIGN[QueueMode(mode)])):
+        if any(a == 0 or a % align for a, align in zip((desc, driver, device), RING_AREA_ALIGN[QueueMode(mode)])):
             return CmdResult.INVALID, b""
         old = self.dq.pop(q, None)
         if old is not None:
@@ -234,14 +230,14 @@ class MessageFirmware(_CommandFirmware):
                 break
             slot = MsgArea.REQ_FIFO + MsgHeader.SIZE * (self.req_tail % MSG_FIFO_ENTRIES)
             msg = await cpu.read_sram(slot, MsgHeader.SIZE)
-            length = min(_field(msg, MsgHeader.LENGTH), CMD_DATA_MAX)
+            length = min(MsgHeader.LENGTH.get(msg), CMD_DATA_MAX)
             payload = msg[MsgHeader.PAYLOAD.offset:MsgHeader.PAYLOAD.offset + length]
-            result, data = await self.device.execute(_field(msg, MsgHeader.TYPE), payload)
+            result, data = await self.device.execute(MsgHeader.TYPE.get(msg), payload)
             rsp = bytearray(MsgHeader.PAYLOAD.offset + len(data))
-            for f, v in ((MsgHeader.TYPE, _field(msg, MsgHeader.TYPE)), (MsgHeader.FLAGS, MSG_FLAG_RESPONSE),
-                         (MsgHeader.TOKEN, _field(msg, MsgHeader.TOKEN)), (MsgHeader.LENGTH, len(data)),
+            for f, v in ((MsgHeader.TYPE, MsgHeader.TYPE.get(msg)), (MsgHeader.FLAGS, MSG_FLAG_RESPONSE),
+                         (MsgHeader.TOKEN, MsgHeader.TOKEN.get(msg)), (MsgHeader.LENGTH, len(data)),
                          (MsgHeader.RESULT, int(result))):
-                rsp[f.offset:f.offset + f.size] = v.to_bytes(f.size, "little")
+                f.put(rsp, v)
             rsp[MsgHeader.PAYLOAD.offset:] = data
             await cpu.write_sram(MsgArea.RSP_FIFO + MsgHeader.SIZE * (self.rsp_head % MSG_FIFO_ENTRIES), bytes(rsp))
             self.req_tail = (self.req_tail + 1) & 0xFFFF_FFFF

@@ -27,9 +27,6 @@ POLLED_BYTES = CC.QUEUE_DESC.offset          # the 32 bytes up to queue_desc are
 FEATURE_WORDS = 4                            # 128 feature bits, 32 per select value
 
 
-def _field(raw: bytes, f) -> int:
-    return int.from_bytes(raw[f.offset:f.offset + f.size], "little")
-
 
 @dataclass
 class PciQueue:
@@ -123,28 +120,28 @@ class VirtioPciPollingFirmware:
         ack = self.ack_word and await cpu.read_sram_u32(PCI_ACK.offset)
         raw = await cpu.read_sram(PCI_COMMON_CFG_OFFSET, POLLED_BYTES)
 
-        dsel = _field(raw, CC.DEVICE_FEATURE_SELECT)
+        dsel = CC.DEVICE_FEATURE_SELECT.get(raw)
         if dsel != st.seen_dsel:
             st.seen_dsel = dsel
             await self._write(CC.DEVICE_FEATURE, self._feature_word(dsel))
 
-        gsel = _field(raw, CC.DRIVER_FEATURE_SELECT)
+        gsel = CC.DRIVER_FEATURE_SELECT.get(raw)
         if gsel < FEATURE_WORDS:
             # one memory word behind every select value: only the last one written survives
-            st.driver_features[gsel] = _field(raw, CC.DRIVER_FEATURE)
+            st.driver_features[gsel] = CC.DRIVER_FEATURE.get(raw)
 
-        status = _field(raw, CC.DEVICE_STATUS)
-        qsel = _field(raw, CC.QUEUE_SELECT)
+        status = CC.DEVICE_STATUS.get(raw)
+        qsel = CC.QUEUE_SELECT.get(raw)
         if status != st.seen_status:
             st.seen_status = status
             await self._on_status(status, qsel)
         elif qsel != st.seen_qsel:
             st.seen_qsel = qsel
             await self._fill_queue_window(qsel)
-        elif _field(raw, CC.QUEUE_ENABLE) == 1 and qsel not in st.queues and qsel < self.dev.num_queues:
+        elif CC.QUEUE_ENABLE.get(raw) == 1 and qsel not in st.queues and qsel < self.dev.num_queues:
             addrs = await cpu.read_sram(PCI_COMMON_CFG_OFFSET + CC.QUEUE_DESC.offset, 24)
             await cpu.compute(cpu.costs.queue_validate)
-            st.queues[qsel] = PciQueue(_field(raw, CC.QUEUE_SIZE), _field(raw, CC.QUEUE_MSIX_VECTOR),
+            st.queues[qsel] = PciQueue(CC.QUEUE_SIZE.get(raw), CC.QUEUE_MSIX_VECTOR.get(raw),
                                        int.from_bytes(addrs[0:8], "little"), int.from_bytes(addrs[8:16], "little"),
                                        int.from_bytes(addrs[16:24], "little"))
         if ack:

@@ -19,9 +19,6 @@ from .virtio_core import DeviceInfo, FeaturesRefused, QueueConfig, Transport, Tr
 DEFAULT_TIMEOUT_NS = 1_000_000
 
 
-def _field(buf: bytes, f) -> int:
-    return int.from_bytes(buf[f.offset:f.offset + f.size], "little")
-
 
 class CommandTransport(Transport):
     """The virtio operations as commands; subclasses implement `command`."""
@@ -55,8 +52,8 @@ class CommandTransport(Transport):
             raise TransportError(f"no {self.name} transport in BAR0 (magic 0x{magic:08x})")
         info = await self.call(CmdOp.GET_INFO, result_len=CmdInfo.SIZE)
         features = int.from_bytes(await self.call(CmdOp.GET_FEATURES, result_len=16), "little")
-        return DeviceInfo(VirtioDeviceId(_field(info, CmdInfo.DEVICE_ID)), features, _field(info, CmdInfo.NUM_QUEUES),
-                          _field(info, CmdInfo.MAX_QUEUE_SIZE), _field(info, CmdInfo.CONFIG_LEN))
+        return DeviceInfo(VirtioDeviceId(CmdInfo.DEVICE_ID.get(info)), features, CmdInfo.NUM_QUEUES.get(info),
+                          CmdInfo.MAX_QUEUE_SIZE.get(info), CmdInfo.CONFIG_LEN.get(info))
 
     async def reset(self) -> None:
         await self.call(CmdOp.RESET)
@@ -85,7 +82,7 @@ class CommandTransport(Transport):
             for f, v in ((CmdQueue.INDEX, q.index), (CmdQueue.SIZE, q.size), (CmdQueue.MODE, int(q.mode)),
                          (CmdQueue.MSI_VECTOR, q.msi_vector), (CmdQueue.DESC, q.desc), (CmdQueue.DRIVER, q.driver),
                          (CmdQueue.DEVICE, q.device)):
-                arg[f.offset:f.offset + f.size] = v.to_bytes(f.size, "little")
+                f.put(arg, v)
             slot = int.from_bytes(await self.call(CmdOp.SET_QUEUE, bytes(arg), 4), "little")
             placed.append(QueueConfig(q.index, q.size, q.desc, q.driver, q.device, q.msi_vector, q.mode, slot))
         return placed
@@ -160,7 +157,7 @@ class MessageTransport(CommandTransport):
         self.token = (self.token + 1) & 0xFFFF
         msg = bytearray(MsgHeader.PAYLOAD.offset + len(args))
         for f, v in ((MsgHeader.TYPE, int(op)), (MsgHeader.TOKEN, self.token), (MsgHeader.LENGTH, len(args))):
-            msg[f.offset:f.offset + f.size] = v.to_bytes(f.size, "little")
+            f.put(msg, v)
         msg[MsgHeader.PAYLOAD.offset:] = args
         await host.write(BAR_SRAM, MsgArea.REQ_FIFO + MsgHeader.SIZE * (self.req_head % MSG_FIFO_ENTRIES), bytes(msg))
         self.req_head = (self.req_head + 1) & 0xFFFF_FFFF
@@ -174,10 +171,10 @@ class MessageTransport(CommandTransport):
                                    f"within {self.timeout_ns} ns") from None
         slot = MsgArea.RSP_FIFO + MsgHeader.SIZE * (self.rsp_tail % MSG_FIFO_ENTRIES)
         rsp = await host.read(BAR_SRAM, slot, MsgHeader.PAYLOAD.offset + result_len)
-        if _field(rsp, MsgHeader.TOKEN) != self.token or not _field(rsp, MsgHeader.FLAGS) & MSG_FLAG_RESPONSE:
-            raise TransportError(f"virtio-msg: response slot holds token {_field(rsp, MsgHeader.TOKEN)} "
-                                 f"flags {_field(rsp, MsgHeader.FLAGS)}, expected the response to token {self.token}")
+        if MsgHeader.TOKEN.get(rsp) != self.token or not MsgHeader.FLAGS.get(rsp) & MSG_FLAG_RESPONSE:
+            raise TransportError(f"virtio-msg: response slot holds token {MsgHeader.TOKEN.get(rsp)} "
+                                 f"flags {MsgHeader.FLAGS.get(rsp)}, expected the response to token {self.token}")
         self.rsp_tail = (self.rsp_tail + 1) & 0xFFFF_FFFF
         await host.write32(BAR_SRAM, MsgArea.RSP_TAIL.offset, self.rsp_tail)
-        result = CmdResult(_field(rsp, MsgHeader.RESULT))
-        return result, rsp[MsgHeader.PAYLOAD.offset:MsgHeader.PAYLOAD.offset + min(result_len, _field(rsp, MsgHeader.LENGTH))]
+        result = CmdResult(MsgHeader.RESULT.get(rsp))
+        return result, rsp[MsgHeader.PAYLOAD.offset:MsgHeader.PAYLOAD.offset + min(result_len, MsgHeader.LENGTH.get(rsp))]
