@@ -19,7 +19,7 @@ from virtio_ep.host.queues import BarMemory, BufferPool, DriverQueue, HostMemory
 from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
 from virtio_ep.layout import BLK_SECTOR_SIZE, BlkStatus, QueueMode, VirtioStatus
-from virtio_ep.timing import OpCounts
+from virtio_ep.costs import OpCounts
 
 
 async def exercise_net(net: NetDriver, backend, requests: int, rng: random.Random) -> None:

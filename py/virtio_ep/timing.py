@@ -13,34 +13,14 @@ Three levels, each checked against the RTL simulation (tb/tb_timing.py):
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field
 
-from .firmware.costs import FirmwareCosts
+from .costs import FirmwareCosts, OpCounts
 from .layout import (DMA_CHUNK, NO_LATENCY, PUSH_INLINE_MAX, USER_CLK_HZ, HostLatencies, NetHdr, PackedDesc,
                      PackedEvent, PushEntry, SplitAvail, SplitDesc, SplitUsed)
 
 CLK_NS = 1e9 / USER_CLK_HZ
-
-
-@dataclass
-class OpCounts:
-    """What the firmware did, primitive by primitive (SoftCpu counts into it when set).
-    DMA transfers count as one primitive each (their bus accesses are inside)."""
-
-    reads: int = 0                  # local-bus word reads
-    writes: int = 0                 # local-bus write calls
-    write_words: int = 0            # words those writes carried
-    compute: int = 0                # modelled CPU cycles
-    dma_reads: list[int] = field(default_factory=list)    # bytes per DMA read
-    dma_writes: list[int] = field(default_factory=list)
-    at_msi: list["OpCounts"] = field(default_factory=list)  # snapshot at each MSI request
-
-    def mark_msi(self) -> None:
-        snap = copy.deepcopy(self)
-        snap.at_msi = []
-        self.at_msi.append(snap)
 
 
 @dataclass(frozen=True)

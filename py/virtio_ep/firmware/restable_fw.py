@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from cocotb.triggers import Event
 
 from ..devices import VirtioDevice
-from ..host.virtio_core import queue_layout
-from ..layout import (RSC_MAGIC, RSC_RING_AREA, RSC_RING_STRIDE, RSC_VERSION, RSC_VRING_STRIDE, QueueMode,
+from ..layout import (RSC_MAGIC, RSC_RING_AREA, RSC_RING_STRIDE, RSC_VERSION, RSC_VRING_STRIDE, QueueMode, RING_AREA_ALIGN, align_up, ring_area_sizes,
                       RscDriver, RscTable, RscVring, VirtioStatus)
 from ..rings.memory import RingError
 from .backends import backend_for
@@ -38,10 +37,11 @@ class Vring:
 
 def vring_placement(index: int, num: int) -> Vring:
     """Device-chosen BAR0 offsets of vring `index`: descriptors, then avail, then used."""
-    desc_len, avail_len, _ = queue_layout(num)
+    desc_len, avail_len, _ = ring_area_sizes(QueueMode.SPLIT, num)
+    _, avail_align, used_align = RING_AREA_ALIGN[QueueMode.SPLIT]
     base = RSC_RING_AREA + RSC_RING_STRIDE * index
-    avail = base + desc_len
-    used = (avail + avail_len + 3) & ~3
+    avail = align_up(base + desc_len, avail_align)
+    used = align_up(avail + avail_len, used_align)
     return Vring(base, avail, used, num, 1 + index, 1 + index)
 
 
@@ -54,7 +54,7 @@ class ResourceTableFirmware:
         num = min(device.max_queue_size, 128)
         self.vrings = [vring_placement(i, num) for i in range(device.num_queues)]
         for v in self.vrings:
-            desc_len, avail_len, used_len = queue_layout(v.num)
+            used_len = ring_area_sizes(QueueMode.SPLIT, v.num)[2]
             if v.device + used_len > RSC_RING_AREA + RSC_RING_STRIDE * (self.vrings.index(v) + 1):
                 raise ValueError(f"vring of {v.num} entries does not fit its {RSC_RING_STRIDE}-byte slot")
         self.status = 0

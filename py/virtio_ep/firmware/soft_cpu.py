@@ -17,8 +17,7 @@ from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiLiteMaster
 from cocotbext.axi.constants import AxiResp
 
-from ..timing import OpCounts
-from .costs import FirmwareCosts
+from ..costs import FirmwareCosts, OpCounts
 from ..layout import (AXIL_DATA_WIDTH, Csr, DbReg, DB_SLOT_STRIDE, DmaDir, DmaDone, DmaEngineStatus,
                       DmaReg, DmaResult, IntSource, MsiReg, Region, ResetEventBit, USER_CLK_HZ)
 

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Protocol
 
-from ..layout import PUSH_RING_SLOTS, PackedEvent, QueueMode, VirtioDeviceId, VirtioFeature
+from ..layout import PUSH_RING_SLOTS, QueueMode, VirtioDeviceId, VirtioFeature, ring_area_sizes
 
 
 class TransportError(Exception):
@@ -103,11 +103,6 @@ class ProbeResult:
     errors: list[str] = field(default_factory=list)
 
 
-def queue_layout(size: int) -> tuple[int, int, int]:
-    """Bytes of the split ring's descriptor table, avail ring and used ring (virtio 1.2, 2.7)."""
-    return 16 * size, 6 + 2 * size, 6 + 8 * size
-
-
 async def virtio_probe(transport: Transport, wanted_features: int, alloc, recorder: OpRecorder | None = None,
                        queue_size: int | None = None, mode: QueueMode = QueueMode.SPLIT) -> ProbeResult:
     """Initialize the device: discover, reset, negotiate, set up every queue, DRIVER_OK, read config.
@@ -126,18 +121,11 @@ async def virtio_probe(transport: Transport, wanted_features: int, alloc, record
     if mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
         size = min(size, PUSH_RING_SLOTS)
     queues = []
+    desc_len, driver_len, device_len = ring_area_sizes(mode, size)
     for q in range(info.num_queues):
-        desc_len, avail_len, used_len = queue_layout(size)
-        if mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
-            # the ring is the device's (in BAR0); only the used ring is in host memory
-            queues.append(QueueConfig(q, size, 0, 0, alloc(used_len), msi_vector=1 + q, mode=mode))
-        elif mode == QueueMode.PACKED:
-            # one descriptor ring; driver and device areas hold the event suppression words
-            queues.append(QueueConfig(q, size, alloc(desc_len), alloc(PackedEvent.SIZE), alloc(PackedEvent.SIZE),
-                                      msi_vector=1 + q, mode=mode))
-        else:
-            queues.append(QueueConfig(q, size, alloc(desc_len), alloc(avail_len), alloc(used_len),
-                                      msi_vector=1 + q, mode=mode))
+        # push: the ring is the device's (in BAR0); only the used ring is in host memory
+        areas = [alloc(n) if n else 0 for n in (desc_len, driver_len, device_len)]
+        queues.append(QueueConfig(q, size, *areas, msi_vector=1 + q, mode=mode))
     async with rec.op("queue setup"):
         queues = await transport.setup_queues(queues)
     async with rec.op("driver ok"):

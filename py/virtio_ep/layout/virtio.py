@@ -1,0 +1,119 @@
+"""virtio definitions (virtio 1.2 specification; Linux UAPI virtio_config.h, virtio_ids.h,
+virtio_net.h, virtio_blk.h): status, device IDs, features, device configuration and the
+device classes' request formats."""
+
+from __future__ import annotations
+
+import enum
+
+from .struct import Field
+
+
+class VirtioStatus(enum.IntFlag):
+    """Device status bits (virtio 1.2, 2.1)."""
+
+    ACKNOWLEDGE = 1
+    DRIVER = 2
+    DRIVER_OK = 4
+    FEATURES_OK = 8
+    DEVICE_NEEDS_RESET = 0x40
+    FAILED = 0x80
+
+
+class VirtioDeviceId(enum.IntEnum):
+    NET = 1
+    BLOCK = 2
+    ENTROPY = 4
+
+
+class VirtioFeature(enum.IntEnum):
+    """Device-independent feature bit numbers (virtio 1.2, 6)."""
+
+    INDIRECT_DESC = 28
+    EVENT_IDX = 29
+    VERSION_1 = 32
+    RING_PACKED = 34
+
+
+class NetFeature(enum.IntEnum):
+    MTU = 3
+    MAC = 5
+    STATUS = 16
+
+
+class BlkFeature(enum.IntEnum):
+    SIZE_MAX = 1
+    SEG_MAX = 2
+    BLK_SIZE = 6
+    FLUSH = 9
+
+
+class NetConfig:
+    """struct virtio_net_config (fields used here)."""
+
+    MAC = Field(0, 6)
+    STATUS = Field(6, 2)
+    MAX_VIRTQUEUE_PAIRS = Field(8, 2)
+    MTU = Field(10, 2)
+    SIZE = 12
+
+
+NET_S_LINK_UP = 1
+
+
+class BlkConfig:
+    """struct virtio_blk_config (fields used here)."""
+
+    CAPACITY = Field(0, 8)          # in 512-byte sectors
+    SIZE_MAX = Field(8, 4)
+    SEG_MAX = Field(12, 4)
+    GEOMETRY = Field(16, 4)
+    BLK_SIZE = Field(20, 4)
+    SIZE = 24
+
+
+BLK_SECTOR_SIZE = 512
+
+
+class NetHdr:
+    """struct virtio_net_hdr with VERSION_1 (num_buffers present): 12 bytes."""
+
+    FLAGS = Field(0, 1)
+    GSO_TYPE = Field(1, 1)
+    HDR_LEN = Field(2, 2)
+    GSO_SIZE = Field(4, 2)
+    CSUM_START = Field(6, 2)
+    CSUM_OFFSET = Field(8, 2)
+    NUM_BUFFERS = Field(10, 2)
+    SIZE = 12
+
+
+NET_RX_QUEUE = 0
+NET_TX_QUEUE = 1
+
+
+class BlkReq:
+    """struct virtio_blk_req header; the status byte is the last device-writable byte."""
+
+    TYPE = Field(0, 4)
+    RESERVED = Field(4, 4)
+    SECTOR = Field(8, 8)
+    SIZE = 16
+
+
+class BlkType(enum.IntEnum):
+    IN = 0
+    OUT = 1
+    FLUSH = 4
+    GET_ID = 8
+
+
+class BlkStatus(enum.IntEnum):
+    OK = 0
+    IOERR = 1
+    UNSUPP = 2
+
+
+BLK_ID_BYTES = 20
+ENTROPY_MAX_REQUEST = 4096          # entropy bytes the device gives one request at most (virtio-rng allows less)
+DEVICE_MAX_READ = 1 << 20           # device-readable bytes of one chain the device accepts; more: BAD_RING
