@@ -201,7 +201,11 @@ wire [10:0] h_cpl_dw = (h_kind == NP_KIND_UR) ? 11'd0 : dword_span(h_byte_addr[1
 wire [12:0] n_rem_bytes = rem_bytes_reg - cpl_bytes_reg;
 wire [12:0] n_cpl_bytes = (n_rem_bytes < mps_bytes) ? n_rem_bytes : mps_bytes;
 wire [10:0] n_cpl_dw = dword_span(2'd0, n_cpl_bytes);
-wire [DW_AW-1:0] n_cur_dw = cur_dw_reg + {{(DW_AW-11){1'b0}}, cpl_dw_reg};
+// zero extension to a width above every SRAM's dword address width: the sum takes its low bits
+/* verilator lint_off UNUSEDSIGNAL */
+wire [31:0] cpl_dw32 = {21'd0, cpl_dw_reg};
+/* verilator lint_on UNUSEDSIGNAL */
+wire [DW_AW-1:0] n_cur_dw = cur_dw_reg + cpl_dw32[DW_AW-1:0];
 wire [11:0] n_cur_addr = cur_addr_reg + cpl_bytes_reg[11:0];
 
 // this beat
@@ -223,34 +227,45 @@ wire [95:0] cpl_header = {
     2'b00, 1'b0, rem_bytes_reg, 6'd0, 2'b00, 1'b0, cpl_lower_addr
 };
 
-// output FIFO and the read pipeline stage
-wire [2:0] out_count;
-reg s1_valid_reg = 1'b0;
-reg s1_first_reg = 1'b0;
-reg s1_zero_reg = 1'b0;
-reg [2:0] s1_rot_reg = 3'd0;
-reg [7:0] s1_keep_reg = 8'd0;
-reg s1_last_reg = 1'b0;
-reg [95:0] s1_header_reg = 96'd0;
-
-wire room = {1'b0, out_count} + {3'd0, s1_valid_reg} < OUT_DEPTH;
+// output stage: RAM read stage, lane rotation, descriptor insertion, output FIFO
+wire room;
 wire issue = active_reg && room && !(ram_busy && kind_reg == NP_KIND_SRAM);
 
 assign ram_rd_en = (issue && kind_reg == NP_KIND_SRAM) ? 8'hff : 8'h00;
 
-genvar g;
-generate
-for (g = 0; g < 8; g = g + 1) begin : row_calc
-    // bank g holds dword base + ((g - base) mod 8): one row further when g < base mod 8
-    localparam [2:0] BANK = g;
-    if (g == 7) begin : last_bank
-        assign ram_rd_row[g*ROW_WIDTH +: ROW_WIDTH] = rd_base_reg[DW_AW-1:3];
-    end else begin : other_bank
-        assign ram_rd_row[g*ROW_WIDTH +: ROW_WIDTH] = rd_base_reg[DW_AW-1:3] +
-            {{(ROW_WIDTH-1){1'b0}}, BANK < rd_base_reg[2:0]};
-    end
-end
-endgenerate
+ep_tlp_tx #(
+    .HEADER_DW(3),
+    .USER_WIDTH(33),
+    .DEPTH(OUT_DEPTH)
+)
+tlp_tx_inst (
+    .clk(clk),
+    .rst(rst),
+    .issue(issue),
+    .issue_first(first_beat_reg),
+    .issue_nodata(kind_reg != NP_KIND_SRAM),
+    .issue_rot(rd_base_reg[2:0]),
+    .issue_keep(beat_keep),
+    .issue_last(beat_last),
+    .issue_header(cpl_header),
+    .issue_user(33'd0),          // no discontinue, parity not used
+    .room(room),
+    .ram_data(ram_rd_data),
+    .m_axis_tdata(m_axis_cc_tdata),
+    .m_axis_tkeep(m_axis_cc_tkeep),
+    .m_axis_tvalid(m_axis_cc_tvalid),
+    .m_axis_tready(m_axis_cc_tready),
+    .m_axis_tlast(m_axis_cc_tlast),
+    .m_axis_tuser(m_axis_cc_tuser)
+);
+
+ep_bank_rows #(
+    .DW_AW(DW_AW)
+)
+rd_rows_inst (
+    .base(rd_base_reg),
+    .rows(ram_rd_row)
+);
 
 reg stat_cpl_reg = 1'b0;
 reg [10:0] stat_cpl_dw_reg = 11'd0;
@@ -261,7 +276,6 @@ assign req_pop = !active_reg && req_valid;
 
 always @(posedge clk) begin
     stat_cpl_reg <= 1'b0;
-    s1_valid_reg <= issue;
 
     if (req_pop) begin
         active_reg <= 1'b1;
@@ -282,12 +296,6 @@ always @(posedge clk) begin
     end
 
     if (issue) begin
-        s1_first_reg <= first_beat_reg;
-        s1_zero_reg <= kind_reg != NP_KIND_SRAM;
-        s1_rot_reg <= rd_base_reg[2:0];
-        s1_keep_reg <= beat_keep;
-        s1_last_reg <= beat_last;
-        s1_header_reg <= cpl_header;
         if (first_beat_reg) begin
             stat_cpl_reg <= 1'b1;
             stat_cpl_dw_reg <= cpl_dw_reg;
@@ -315,47 +323,9 @@ always @(posedge clk) begin
 
     if (rst) begin
         active_reg <= 1'b0;
-        s1_valid_reg <= 1'b0;
         stat_cpl_reg <= 1'b0;
     end
 end
-
-// lane l of the beat carries SRAM bank (rot + l) mod 8
-reg [255:0] s1_data;
-reg [2:0] s1_bank;
-integer l;
-always @* begin
-    for (l = 0; l < 8; l = l + 1) begin
-        s1_bank = s1_rot_reg + l[2:0];
-        s1_data[l*32 +: 32] = s1_zero_reg ? 32'd0 : ram_rd_data[s1_bank*32 +: 32];
-    end
-    if (s1_first_reg) begin
-        s1_data[95:0] = s1_header_reg;
-    end
-end
-
-wire [264:0] out_data;
-
-ep_fifo #(
-    .WIDTH(265),
-    .DEPTH(OUT_DEPTH)
-)
-out_fifo_inst (
-    .clk(clk),
-    .rst(rst),
-    .in_data({s1_last_reg, s1_keep_reg, s1_data}),
-    .in_valid(s1_valid_reg),
-    .in_ready(),
-    .out_data(out_data),
-    .out_valid(m_axis_cc_tvalid),
-    .out_ready(m_axis_cc_tready),
-    .count(out_count)
-);
-
-assign m_axis_cc_tdata = out_data[255:0];
-assign m_axis_cc_tkeep = out_data[263:256];
-assign m_axis_cc_tlast = out_data[264];
-assign m_axis_cc_tuser = 33'd0;  // no discontinue, parity not used
 
 endmodule
 

@@ -151,11 +151,15 @@ wire [63:10] aperture_bits = (req_bar_aperture <= 6'd10) ? 54'd0 :
     ~({54{1'b1}} << (req_bar_aperture - 6'd10));
 
 wire sram_beyond_hi = |(req_addr[63:SRAM_AW] & aperture_bits[63:SRAM_AW]);
-wire [DW_AW:0] sram_end_dw = {1'b0, req_addr[SRAM_AW-1:2]} + {{(DW_AW-10){1'b0}}, req_dw_count};
+// zero extension to a width above every SRAM's dword address width: the sum takes its low bits
+/* verilator lint_off UNUSEDSIGNAL */
+wire [31:0] req_dw_count32 = {21'd0, req_dw_count};
+/* verilator lint_on UNUSEDSIGNAL */
+wire [DW_AW:0] sram_end_dw = {1'b0, req_addr[SRAM_AW-1:2]} + req_dw_count32[DW_AW:0];
 wire sram_in_range = !sram_beyond_hi && sram_end_dw <= SRAM_DWORDS[DW_AW:0];
 
 wire db_beyond_hi = |(req_addr[63:10] & aperture_bits[63:10]);
-wire db_ok = !db_beyond_hi && req_addr[9:2] < DB_SLOTS && req_dw_count == 11'd1;
+wire db_ok = !db_beyond_hi && {1'b0, req_addr[9:2]} < DB_SLOTS[8:0] && req_dw_count == 11'd1;
 
 wire is_mem_rd = req_type == REQ_MEM_READ;
 wire is_mem_wr = req_type == REQ_MEM_WRITE;
@@ -311,14 +315,20 @@ integer b;
 reg [2:0] lane;
 reg [7:0] wr_en_next;
 reg [31:0] wr_we_next;
-reg [8*ROW_WIDTH-1:0] wr_row_next;
+wire [8*ROW_WIDTH-1:0] wr_row_next;
 reg [255:0] wr_data_next;
+
+ep_bank_rows #(
+    .DW_AW(DW_AW)
+)
+wr_rows_inst (
+    .base(wr_base),
+    .rows(wr_row_next)
+);
 
 always @* begin
     for (b = 0; b < 8; b = b + 1) begin
         lane = b[2:0] - wr_base[2:0];
-        // bank b holds dword base + ((b - base) mod 8): one row further when b < base mod 8
-        wr_row_next[b*ROW_WIDTH +: ROW_WIDTH] = wr_base[DW_AW-1:3] + {{(ROW_WIDTH-1){1'b0}}, b[2:0] < wr_base[2:0]};
         wr_data_next[b*32 +: 32] = s_axis_cq_tdata[lane*32 +: 32];
         if (write_beat && s_axis_cq_tkeep[lane] && !(first_beat && !lane[2])) begin
             wr_we_next[b*4 +: 4] = beat_byte_en[lane*4 +: 4];

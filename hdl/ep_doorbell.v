@@ -142,7 +142,7 @@ fifo_inst (
 );
 
 wire [7:0] slot_index = rb_offset[9:2];
-wire slot_exists = {1'b0, slot_index} < SLOTS;
+wire slot_exists = {1'b0, slot_index} < SLOTS[8:0];
 wire [31:0] slot_value = slot_exists ? value_mem[slot_index[SLOT_W-1:0]] : 32'd0;
 wire [4:0] word_index = rb_offset[6:2];
 wire word_exists = {27'd0, word_index} < WORDS;

@@ -269,40 +269,20 @@ cc_tx_inst (
 // ---------------------------------------------------------------------------
 
 wire rb_wr, rb_rd;
-wire [AXIL_ADDR_WIDTH-1:0] rb_addr;
+wire [11:0] rb_offset;
 wire [31:0] rb_wdata;
 wire [3:0] rb_wstrb;
-wire [31:0] csr_rdata, db_rdata, msi_rdata;
+wire sel_csr, sel_db, sel_msi, sel_dma, sel_sram, sel_dmabuf;
+wire [SRAM_AW-3:0] sram_dw_addr;
+wire [$clog2(DMA_BUF_SIZE)-3:0] dmabuf_dw_addr;
+wire [31:0] csr_rdata, db_rdata, msi_rdata, dma_rdata, sram_rdata, dmabuf_rdata;
 
-wire [31:0] dma_rdata;
-wire [AXIL_ADDR_WIDTH-13:0] rb_region = rb_addr[AXIL_ADDR_WIDTH-1:12];
-wire sel_csr = rb_region == REGION_CSR[AXIL_ADDR_WIDTH-1:12];
-wire sel_db = rb_region == REGION_DOORBELL[AXIL_ADDR_WIDTH-1:12];
-wire sel_msi = rb_region == REGION_MSI[AXIL_ADDR_WIDTH-1:12];
-wire sel_dma = rb_region == REGION_DMA[AXIL_ADDR_WIDTH-1:12];
-wire [AXIL_ADDR_WIDTH-1:0] sram_offset = rb_addr - REGION_SRAM_WINDOW;
-wire sel_sram = rb_addr >= REGION_SRAM_WINDOW && sram_offset < BAR0_SRAM_SIZE;
-wire [AXIL_ADDR_WIDTH-1:0] dmabuf_offset = rb_addr - REGION_DMA_BUF;
-wire sel_dmabuf = rb_addr >= REGION_DMA_BUF && dmabuf_offset < DMA_BUF_SIZE;
-wire rb_hit = sel_csr || sel_db || sel_msi || sel_dma || sel_sram || sel_dmabuf;
-
-reg sram_read_reg = 1'b0;
-reg dmabuf_read_reg = 1'b0;
-wire [31:0] sram_rdata;
-wire [31:0] dmabuf_rdata;
-
-always @(posedge clk) begin
-    sram_read_reg <= rb_rd && sel_sram;
-    dmabuf_read_reg <= rb_rd && sel_dmabuf;
-end
-
-wire [31:0] rb_rdata = sram_read_reg ? sram_rdata : dmabuf_read_reg ? dmabuf_rdata :
-    (csr_rdata | db_rdata | msi_rdata | dma_rdata);
-
-ep_axil_slave #(
-    .ADDR_WIDTH(AXIL_ADDR_WIDTH)
+ep_local_bus #(
+    .ADDR_WIDTH(AXIL_ADDR_WIDTH),
+    .SRAM_SIZE(BAR0_SRAM_SIZE),
+    .DMA_BUF_SIZE(DMA_BUF_SIZE)
 )
-axil_slave_inst (
+local_bus_inst (
     .clk(clk),
     .rst(rst),
     .s_axil_awaddr(s_axil_awaddr),
@@ -324,11 +304,23 @@ axil_slave_inst (
     .s_axil_rready(s_axil_rready),
     .rb_wr(rb_wr),
     .rb_rd(rb_rd),
-    .rb_addr(rb_addr),
+    .rb_offset(rb_offset),
     .rb_wdata(rb_wdata),
     .rb_wstrb(rb_wstrb),
-    .rb_hit(rb_hit),
-    .rb_rdata(rb_rdata)
+    .sel_csr(sel_csr),
+    .sel_db(sel_db),
+    .sel_msi(sel_msi),
+    .sel_dma(sel_dma),
+    .sel_sram(sel_sram),
+    .sram_dw_addr(sram_dw_addr),
+    .sel_dmabuf(sel_dmabuf),
+    .dmabuf_dw_addr(dmabuf_dw_addr),
+    .csr_rdata(csr_rdata),
+    .db_rdata(db_rdata),
+    .msi_rdata(msi_rdata),
+    .dma_rdata(dma_rdata),
+    .sram_rdata(sram_rdata),
+    .dmabuf_rdata(dmabuf_rdata)
 );
 
 // ---------------------------------------------------------------------------
@@ -357,7 +349,7 @@ sram_inst (
     .a_dout(ram_a_dout),
     .b_en(sel_sram && (rb_wr || rb_rd)),
     .b_we(rb_wr ? rb_wstrb : 4'd0),
-    .b_addr(sram_offset[SRAM_AW-1:2]),
+    .b_addr(sram_dw_addr),
     .b_din(rb_wdata),
     .b_dout(sram_rdata)
 );
@@ -410,7 +402,7 @@ dma_inst (
     .rb_sel(sel_dma),
     .rb_wr(rb_wr),
     .rb_rd(rb_rd),
-    .rb_offset(rb_addr[11:0]),
+    .rb_offset(rb_offset),
     .rb_wdata(rb_wdata),
     .rb_rdata(dma_rdata),
     .irq_done(irq_dma_done)
@@ -428,7 +420,7 @@ dma_buf_inst (
     .a_dout(dma_ram_rdata),
     .b_en(sel_dmabuf && (rb_wr || rb_rd)),
     .b_we(rb_wr ? rb_wstrb : 4'd0),
-    .b_addr(dmabuf_offset[DMA_AW-1:2]),
+    .b_addr(dmabuf_dw_addr),
     .b_din(rb_wdata),
     .b_dout(dmabuf_rdata)
 );
@@ -453,7 +445,7 @@ doorbell_inst (
     .rb_sel(sel_db),
     .rb_wr(rb_wr),
     .rb_rd(rb_rd),
-    .rb_offset(rb_addr[11:0]),
+    .rb_offset(rb_offset),
     .rb_wdata(rb_wdata),
     .rb_rdata(db_rdata),
     .watch_base(watch_base),
@@ -475,7 +467,7 @@ msi_inst (
     .rb_sel(sel_msi),
     .rb_wr(rb_wr),
     .rb_rd(rb_rd),
-    .rb_offset(rb_addr[11:0]),
+    .rb_offset(rb_offset),
     .rb_wdata(rb_wdata),
     .rb_rdata(msi_rdata),
     .msi_enable(cfg_interrupt_msi_enable[0]),
@@ -505,7 +497,7 @@ csr_inst (
     .rb_sel(sel_csr),
     .rb_wr(rb_wr),
     .rb_rd(rb_rd),
-    .rb_offset(rb_addr[11:0]),
+    .rb_offset(rb_offset),
     .rb_wdata(rb_wdata),
     .rb_rdata(csr_rdata),
     .src_db_pending(irq_db_pending),

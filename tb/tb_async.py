@@ -8,7 +8,7 @@ from __future__ import annotations
 import cocotb
 from cocotb.triggers import Timer, with_timeout
 
-from ep_tb import EndpointTb, OpRecorder
+from virtio_ep.testbench import EndpointTb, OpRecorder
 from virtio_ep import layout
 from virtio_ep.devices import DEVICES, bit
 from virtio_ep.firmware.async_fw import AsyncTransportFirmware

@@ -11,7 +11,7 @@ from cocotb.triggers import RisingEdge
 
 from cocotbext.pcie.core.tlp import CplStatus, TlpType
 
-from ep_tb import EndpointTb, inject_request, rerun_note
+from virtio_ep.testbench import EndpointTb, inject_request, rerun_note
 from virtio_ep import layout
 from virtio_ep.host.pcie_host import HostAccessError
 

@@ -6,113 +6,80 @@ device read for inline requests."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
 
 import cocotb
-from cocotb.triggers import Timer, with_timeout
+from cocotb.triggers import Timer
 
-from ep_tb import EndpointTb, rerun_note
 from virtio_ep import layout
-from scenarios import exercise_block, exercise_entropy, exercise_net
-from virtio_ep.devices import DEVICES
-from virtio_ep.firmware.async_fw import AsyncTransportFirmware
 from virtio_ep.host.async_transport import AsyncTransport
 from virtio_ep.host.pcie_host import HostTimeout
-from virtio_ep.host.queues import BufferPool, DriverQueue, HostMemory
-from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
+from virtio_ep.host.queues import HostMemory
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
-from virtio_ep.layout import NET_TX_QUEUE, AsyncReason, QueueMode, VirtioFeature
+from virtio_ep.layout import MODE_NAMES, NET_TX_QUEUE, AsyncReason, QueueMode, VirtioFeature, mode_by_name
+from virtio_ep.runconfig import RunConfig
+from virtio_ep.scenarios.bring_up import Bench, bring_up, probe
+from virtio_ep.scenarios.exercise import exercise, exercise_block, exercise_entropy, exercise_net
+from virtio_ep.testbench import EndpointTb, rng_for_test
+from virtio_ep.transports import Options
 
-MODES = {"split": QueueMode.SPLIT, "packed": QueueMode.PACKED, "push": QueueMode.PUSH,
-         "push_self": QueueMode.PUSH_SELF}
-MIXED_REQUESTS = int(os.environ.get("DATAPATH_REQUESTS", "60"))
+MIXED_REQUESTS = RunConfig.current().request_count(60)
+MODES = list(MODE_NAMES)
 
 
-async def bring_up(dut, device: str, mode: QueueMode, extra_features: int = 0, batch: bool = False, **queue_opts):
-    """Endpoint + async firmware + probed driver; extra_features are requested on top of the
-    defaults, `batch` selects the firmware's vectorized batch intake, and queue_opts
-    (event_idx, indirect) go to every DriverQueue."""
+async def start(dut, device: str, mode: QueueMode, extra_features: int = 0, batch: bool = False,
+                **queue_opts) -> Bench:
+    """Endpoint + async firmware (scalar or `batch` intake) + probed driver; extra_features
+    are asked on top of the defaults, queue_opts (event_idx, indirect) go to every queue."""
     tb = await EndpointTb.start(dut)
-    dev = DEVICES[device]()
-    fw = AsyncTransportFirmware(tb.cpu, dev, tb.params.db_slots, batch=batch)
-    task = cocotb.start_soon(fw.run())
-    await with_timeout(fw.published.wait(), 50_000, "ns")
-    queues = await reprobe(tb, mode, extra_features, **queue_opts)
-    return tb, fw, task, queues
-
-
-async def reprobe(tb: EndpointTb, mode: QueueMode, extra_features: int = 0, **queue_opts) -> dict[int, DriverQueue]:
-    """Probe (reset, negotiate, set up every queue in `mode`) and return ready driver queues."""
-    wanted = default_driver_features() | extra_features
-    res = await virtio_probe(AsyncTransport(tb.host), wanted, tb.alloc_host, queue_size=64, mode=mode)
-    if (res.features & extra_features) != extra_features:
-        raise AssertionError(f"device refused features {extra_features & ~res.features:#x}")
-    # the driver keeps its buffer memory across resets (a fresh pool per probe would use up
-    # the root complex's 2 GiB after about a thousand probes: the long ring fuzz does 20,000)
-    if tb.buffer_pool is None:
-        tb.buffer_pool = BufferPool(tb.alloc_host)
-    mem, pool = HostMemory(tb.rc), tb.buffer_pool
-    queues = {q.index: DriverQueue(tb.host, q, mem, pool, **queue_opts) for q in res.queues}
-    for q in queues.values():
-        await q.init()
-    return queues
-
-
-def rng_for_test() -> random.Random:
-    cocotb.log.info("random seed %d (%s)", cocotb.RANDOM_SEED, rerun_note())
-    return random.Random(cocotb.RANDOM_SEED)
+    return await bring_up(tb, "async", device, mode, Options(batch=batch), extra_features=extra_features,
+                          **queue_opts)
 
 
 @cocotb.test()
-@cocotb.parametrize(mode=list(MODES))
+@cocotb.parametrize(mode=MODES)
 async def test_net_loopback(dut, mode: str):
-    tb, fw, task, queues = await bring_up(dut, "net", MODES[mode])
+    b = await start(dut, "net", mode_by_name(mode))
+    fw, queues = b.fw, b.queues
     await exercise_net(NetDriver(queues), fw.backend, MIXED_REQUESTS, rng_for_test())
     assert fw.ring_errors == []
-    fw.stop.set()
-    await task
+    await b.stop()
 
 
 @cocotb.test()
-@cocotb.parametrize(mode=list(MODES))
+@cocotb.parametrize(mode=MODES)
 async def test_block_ram_disk(dut, mode: str):
-    tb, fw, task, queues = await bring_up(dut, "block", MODES[mode])
+    b = await start(dut, "block", mode_by_name(mode))
+    fw, queues = b.fw, b.queues
     await exercise_block(BlkDriver(queues[0]), fw.backend, MIXED_REQUESTS, rng_for_test())
     assert fw.ring_errors == []
-    fw.stop.set()
-    await task
+    await b.stop()
 
 
 @cocotb.test()
-@cocotb.parametrize(mode=list(MODES))
+@cocotb.parametrize(mode=MODES)
 async def test_entropy(dut, mode: str):
-    tb, fw, task, queues = await bring_up(dut, "entropy", MODES[mode])
+    b = await start(dut, "entropy", mode_by_name(mode))
+    fw, queues = b.fw, b.queues
     await exercise_entropy(RngDriver(queues[0]), fw.backend)
-    fw.stop.set()
-    await task
-
-
-EXERCISES = {"net": lambda queues, fw, n, rng, mirror: exercise_net(NetDriver(queues), fw.backend, n, rng),
-             "block": lambda queues, fw, n, rng, mirror: exercise_block(BlkDriver(queues[0]), fw.backend, n, rng, mirror),
-             "entropy": lambda queues, fw, n, rng, mirror: exercise_entropy(RngDriver(queues[0]), fw.backend,
-                                                                            [rng.randrange(1, 300) for _ in range(n)])}
+    await b.stop()
 
 
 @cocotb.test()
-@cocotb.parametrize(device=list(EXERCISES), mode=list(MODES))
+@cocotb.parametrize(device=["net", "block", "entropy"], mode=MODES)
 async def test_batch_intake_matches_scalar(dut, device: str, mode: str):
     """The same seeded traffic twice on one device, first with the scalar intake, then (after
     a re-probe) with the vectorized batch intake: the device completes the same chains with
     the same written lengths, in the same order, byte-exact both times. Net traffic keeps
     many RX buffers posted, so there batches of more than one chain must occur."""
-    tb, fw, task, queues = await bring_up(dut, device, MODES[mode])
+    b = await start(dut, device, mode_by_name(mode))
+    fw, queues = b.fw, b.queues
     seed, requests, mirror, logs = cocotb.RANDOM_SEED, MIXED_REQUESTS // 4, {}, []
     for batch in (False, True):
         fw.batch = batch
-        queues = await reprobe(tb, MODES[mode])
+        queues = await probe(b, mode_by_name(mode))
         assert all(fw.dq[i].batch == batch for i in queues)
-        await EXERCISES[device](queues, fw, requests, random.Random(seed), mirror)
+        await exercise(device, queues, fw.backend, requests, random.Random(seed), mirror)
         logs.append({i: list(fw.dq[i].completed) for i in queues})
     assert fw.ring_errors == []
     assert logs[1] == logs[0], "batch intake completed different chains than the scalar path"
@@ -122,14 +89,14 @@ async def test_batch_intake_matches_scalar(dut, device: str, mode: str):
     assert all(chains == len(logs[1][i]) + len(fw.dq[i].taken) for i, (_, chains) in batches.items()), batches
     if device == "net":
         assert any(chains > n for n, chains in batches.values()), f"no batch held more than one chain: {batches}"
-    fw.stop.set()
-    await task
+    await b.stop()
 
 
 @cocotb.test()
 async def test_push_inline_needs_no_device_read(dut):
     """A push-mode request with inline payload: the device issues no non-posted read."""
-    tb, fw, task, queues = await bring_up(dut, "net", QueueMode.PUSH)
+    b = await start(dut, "net", QueueMode.PUSH)
+    tb, queues = b.tb, b.queues
     net = NetDriver(queues)
     await net.fill_rx(8)
     frame = bytes(range(64))
@@ -139,8 +106,7 @@ async def test_push_inline_needs_no_device_read(dut):
     await net.reap_tx(1)
     device_reads = [r for r in tb.tlps.since(mark) if r.direction == "up" and r.kind == "mem_read"]
     assert device_reads == [], f"{len(device_reads)} device reads for an inline push request"
-    fw.stop.set()
-    await task
+    await b.stop()
 
 
 @cocotb.test()
@@ -148,7 +114,8 @@ async def test_split_indirect_and_event_idx(dut):
     """Split ring with VIRTIO_F_EVENT_IDX negotiated and every chain in an indirect table:
     the device walks the tables and both sides use the event indices."""
     wanted = (1 << VirtioFeature.EVENT_IDX) | (1 << VirtioFeature.INDIRECT_DESC)
-    tb, fw, task, queues = await bring_up(dut, "net", QueueMode.SPLIT, wanted, event_idx=True, indirect=True)
+    b = await start(dut, "net", QueueMode.SPLIT, wanted, event_idx=True, indirect=True)
+    tb, fw, queues = b.tb, b.fw, b.queues
     assert all(fw.dq[i].ring.event_idx for i in queues)
     await exercise_net(NetDriver(queues), fw.backend, MIXED_REQUESTS // 2, rng_for_test())
     tx = queues[NET_TX_QUEUE].ring
@@ -156,8 +123,7 @@ async def test_split_indirect_and_event_idx(dut):
     avail_event = int.from_bytes(await HostMemory(tb.rc).read(tx.ring.avail_event, 2), "little")
     assert avail_event == fw.dq[NET_TX_QUEUE].ring.last_avail, "device did not publish avail_event"
     assert fw.ring_errors == []
-    fw.stop.set()
-    await task
+    await b.stop()
 
 
 @cocotb.test()
@@ -166,7 +132,8 @@ async def test_corrupt_ring_needs_reset_and_recovers(dut, batch: bool):
     """A driver that breaks its ring (avail.idx jumps past the ring size, or a head index out
     of range): the device stops trusting it, sets NEEDS_RESET with reason BAD_RING and sends
     MSI 0; after a reset the device works again. Scalar and batch intake alike."""
-    tb, fw, task, queues = await bring_up(dut, "entropy", QueueMode.SPLIT, batch=batch)
+    b = await start(dut, "entropy", QueueMode.SPLIT, batch=batch)
+    tb, fw, queues = b.tb, b.fw, b.queues
     drv_transport = AsyncTransport(tb.host)
     await drv_transport.discover()
     q = queues[0]
@@ -184,22 +151,20 @@ async def test_corrupt_ring_needs_reset_and_recovers(dut, batch: bool):
         expected_reason = "avail_idx_jump" if corrupt == "idx_jump" else "index_range"
         assert expected_reason in fw.ring_errors[-1], fw.ring_errors
         # recovery: reset and set the device up again
-        res = await virtio_probe(drv_transport, default_driver_features(), tb.alloc_host, queue_size=64)
-        q = DriverQueue(tb.host, res.queues[0], mem, BufferPool(tb.alloc_host))
-        await q.init()
+        q = (await probe(b, QueueMode.SPLIT))[0]
         ring = q.ring.ring
         data = await RngDriver(q).read(32)
         assert len(data) == 32
-    fw.stop.set()
-    await task
+    await b.stop()
 
 
 @cocotb.test()
-@cocotb.parametrize(mode=list(MODES))
+@cocotb.parametrize(mode=MODES)
 async def test_port_monitors_agree_with_link(dut, mode: str):
     """Per request, the TLPs counted on the RTL's CQ/CC/RQ/RC ports and the MSIs the core
     issued equal the TLPs the root complex saw, kind by kind."""
-    tb, fw, task, queues = await bring_up(dut, "net", MODES[mode])
+    b = await start(dut, "net", mode_by_name(mode))
+    tb, queues = b.tb, b.queues
     net = NetDriver(queues)
     await net.fill_rx(4)
     for size in (64, 1500):
@@ -218,14 +183,14 @@ async def test_port_monitors_agree_with_link(dut, mode: str):
         assert port["rq_write"] + port["msi"] == link["up msi/mem_write"], (port, link)
         assert port["rc"] == link["down completion"], (port, link)
         assert port["msi"] == 2, f"{port['msi']} MSIs for one frame (TX and RX expected)"
-    fw.stop.set()
-    await task
+    await b.stop()
 
 
 @cocotb.test()
 async def test_self_doorbell_saves_the_doorbell_tlp(dut):
     """Self-doorbelling push: a 64-byte frame needs no doorbell TLP and no device read."""
-    tb, fw, task, queues = await bring_up(dut, "net", QueueMode.PUSH_SELF)
+    b = await start(dut, "net", QueueMode.PUSH_SELF)
+    tb, queues = b.tb, b.queues
     net = NetDriver(queues)
     await net.fill_rx(4)
     await tb.host.read(layout.BAR_SRAM, 0, 4)
@@ -238,15 +203,15 @@ async def test_self_doorbell_saves_the_doorbell_tlp(dut):
     doorbells = [r for r in recs if r.direction == "down" and bar2 <= r.tlp.address < bar2 + layout.BAR2_SIZE]
     assert doorbells == [], f"{len(doorbells)} doorbell TLPs"
     assert not [r for r in recs if r.direction == "up" and r.kind == "mem_read"], "device read"
-    fw.stop.set()
-    await task
+    await b.stop()
 
 
 @cocotb.test()
 async def test_msi_masked_mid_stream(dut):
     """The host masks the RX queue's MSI in the middle of traffic: frames keep being
     processed, the interrupt waits (pending) and arrives on unmask; nothing is lost."""
-    tb, fw, task, queues = await bring_up(dut, "net", QueueMode.SPLIT)
+    b = await start(dut, "net", QueueMode.SPLIT)
+    tb, queues = b.tb, b.queues
     net = NetDriver(queues)
     await net.fill_rx(8)
     rx_vector = queues[layout.NET_RX_QUEUE].cfg.msi_vector
@@ -266,8 +231,7 @@ async def test_msi_masked_mid_stream(dut):
     await tb.host.wait_msi(rx_vector, before + 1, 20_000)          # sent on unmask
     got = await net.receive(3)
     assert got == frames[1:], "frames lost or reordered while the RX interrupt was masked"
-    fw.stop.set()
-    await task
+    await b.stop()
 
 
 @cocotb.test()
@@ -278,7 +242,8 @@ async def test_msi_disabled_mid_stream(dut, mode: str):
     driver's wait for one frame more than was sent ends in a clear timeout, not a hang, and
     keeps the entries it had collected; after MSI is back on every frame is received
     exactly once and traffic goes on."""
-    tb, fw, task, queues = await bring_up(dut, "net", MODES[mode])
+    b = await start(dut, "net", mode_by_name(mode))
+    tb, fw, queues = b.tb, b.fw, b.queues
     net = NetDriver(queues)
     await net.fill_rx(8)
     rx_vector = queues[layout.NET_RX_QUEUE].cfg.msi_vector
@@ -306,8 +271,7 @@ async def test_msi_disabled_mid_stream(dut, mode: str):
     assert await net.receive(1) == [frames[4]]
     await net.reap_tx(1)
     assert fw.backend.delivered == len(frames) and fw.ring_errors == []
-    fw.stop.set()
-    await task
+    await b.stop()
 
 
 @cocotb.test()
@@ -317,7 +281,8 @@ async def test_firmware_stall_mid_stream(dut, mode: str):
     default host latencies) on its next interrupt while the
     driver sends: the driver's wait ends in a clear timeout, not a hang; when the CPU
     resumes, the frames sent meanwhile are delivered exactly once and traffic goes on."""
-    tb, fw, task, queues = await bring_up(dut, "net", MODES[mode])
+    b = await start(dut, "net", mode_by_name(mode))
+    tb, fw, queues = b.tb, b.fw, b.queues
     net = NetDriver(queues)
     await net.fill_rx(8)
     frames = [bytes([n + 1]) * (64 + 9 * n) for n in range(4)]
@@ -340,8 +305,7 @@ async def test_firmware_stall_mid_stream(dut, mode: str):
     assert await net.receive(1) == [frames[3]]
     await net.reap_tx(1)
     assert fw.backend.delivered == len(frames) and fw.ring_errors == []
-    fw.stop.set()
-    await task
+    await b.stop()
 
 
 FLR_WAIT_NS = 100_000          # the driver's wait after initiating an FLR (100 ms on hardware)
@@ -354,7 +318,8 @@ async def reset_mid_traffic(dut, mode: str, reset, during_reset: int = 2_000) ->
     ns later must fail, not hang or return data. Then re-probe: the device comes back reset
     (fresh device page, no queues) and traffic resumes. No frame is delivered twice: what
     was in flight at the reset is delivered before it or dropped, never after."""
-    tb, fw, task, queues = await bring_up(dut, "net", MODES[mode])
+    b = await start(dut, "net", mode_by_name(mode))
+    tb, fw, queues = b.tb, b.fw, b.queues
     net = NetDriver(queues)
     await net.fill_rx(8)
     first = [bytes([0x10 + n]) * (64 + n) for n in range(2)]
@@ -377,7 +342,7 @@ async def reset_mid_traffic(dut, mode: str, reset, during_reset: int = 2_000) ->
     await resetting
     dropped = len(in_flight) - (fw.backend.delivered - delivered_before)
     tb.log.info("in flight at the reset: %d delivered, %d dropped", len(in_flight) - dropped, dropped)
-    queues = await reprobe(tb, MODES[mode])
+    queues = await probe(b, mode_by_name(mode))
     net = NetDriver(queues)
     await net.fill_rx(8)
     after = [bytes([0x30 + n]) * (80 + n) for n in range(4)]
@@ -388,8 +353,7 @@ async def reset_mid_traffic(dut, mode: str, reset, during_reset: int = 2_000) ->
     await Timer(10_000, "ns")
     assert await net.rx.ring.used() == [], "a frame was delivered twice"
     assert fw.ring_errors == [], fw.ring_errors
-    fw.stop.set()
-    await task
+    await b.stop()
     return tb, fw
 
 
@@ -437,7 +401,8 @@ async def test_bad_push_entry_and_packed_wrap(dut, case: str):
     from virtio_ep.rings.packed import pack_desc as pack_packed
     from virtio_ep.rings.push import pack_entry
     mode, reason = (QueueMode.PUSH, "bad_length") if case == "push_bad_length" else (QueueMode.PACKED, "bad_wrap")
-    tb, fw, task, queues = await bring_up(dut, "entropy", mode)
+    b = await start(dut, "entropy", mode)
+    tb, fw, queues = b.tb, b.fw, b.queues
     transport = AsyncTransport(tb.host)
     await transport.discover()
     q = queues[0]
@@ -454,5 +419,4 @@ async def test_bad_push_entry_and_packed_wrap(dut, case: str):
     state = await transport.wait_event(200_000)
     assert state.needs_reset and state.reason == AsyncReason.BAD_RING, state
     assert reason in fw.ring_errors[-1], fw.ring_errors
-    fw.stop.set()
-    await task
+    await b.stop()

@@ -11,7 +11,7 @@ from cocotb.triggers import RisingEdge
 from cocotbext.pcie.core.tlp import Tlp, TlpType
 from cocotbext.pcie.core.utils import PcieId
 
-from ep_tb import EndpointTb, rerun_note
+from virtio_ep.testbench import EndpointTb, rerun_note
 from virtio_ep import layout
 from virtio_ep.layout import DmaDir, DmaResult, IntSource, Region
 
@@ -207,7 +207,7 @@ async def test_read_tags_outstanding(dut):
     stalls = max_active = rc_beats = rc_cycles = 0
     first_rc = None
     while not task.done():
-        active = bin(int(dut.dma_inst.tag_active.value)).count("1")      # test bench peek
+        active = bin(int(dut.dma_inst.rd_inst.tag_active.value)).count("1")      # test bench peek
         max_active = max(max_active, active)
         if int(dut.s_axis_rc_tvalid.value):
             rc_beats += 1

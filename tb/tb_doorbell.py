@@ -8,7 +8,7 @@ import random
 import cocotb
 from cocotb.triggers import Event, Timer
 
-from ep_tb import EndpointTb, rerun_note
+from virtio_ep.testbench import EndpointTb, rerun_note
 from virtio_ep import layout
 from virtio_ep.layout import DbFifoStatus, DbReg, IntSource, Region
 

@@ -3,22 +3,23 @@ anywhere in BAR0's aperture, twice the SRAM, and in BAR2; doorbells of any width
 I/O, atomic and locked requests). Every outcome is checked against the rules: SRAM accesses
 match a mirror, anything beyond the SRAM answers UR or is dropped and counted, bad doorbells
 are counted, nothing changes what it must not, and nothing hangs (every wait is bounded).
-FUZZ_CASES sets the count (short in CI; a long run outside it)."""
+RunConfig.requests sets the count (300 by default, as in CI; a long run outside it), and
+RunConfig.check_every checks the counters after every case."""
 
 from __future__ import annotations
 
-import os
 import random
 
 import cocotb
 from cocotbext.pcie.core.tlp import CplStatus, TlpType
 
-from ep_tb import EndpointTb, inject_request, rerun_note
+from virtio_ep.runconfig import RunConfig
+from virtio_ep.testbench import EndpointTb, inject_request, rerun_note
 from virtio_ep import layout
 from virtio_ep.host.pcie_host import HostAccessError
 from virtio_ep.layout import Csr, DbReg, Region
 
-CASES = int(os.environ.get("FUZZ_CASES", "300"))
+CASES = RunConfig.current().request_count(300)
 
 
 def write_tlps(off: int, length: int, mps: int) -> int:
@@ -36,7 +37,7 @@ async def test_host_fuzz(dut):
     size = layout.DEFAULT_PARAMS.bar0_sram_size
     tb = await EndpointTb.start(dut, bar0_aperture=2 * size)
     seed = cocotb.RANDOM_SEED
-    tb.log.info("fuzz seed %d, %d cases (%s FUZZ_CASES=%d)", seed, CASES, rerun_note(), CASES)
+    tb.log.info("fuzz seed %d, %d cases (%s and RunConfig(requests=%d))", seed, CASES, rerun_note(), CASES)
     rng = random.Random(seed)
     mps = 128 << tb.dev.functions[0].pcie_cap.max_payload_size
     mirror = bytearray(size)
@@ -45,7 +46,7 @@ async def test_host_fuzz(dut):
     last = "start"
     last_db: dict[int, int] = {}
     slots = tb.params.db_slots
-    check_every = os.environ.get("FUZZ_CHECK_EVERY") == "1"
+    check_every = RunConfig.current().check_every
     for case in range(CASES):
         if check_every:
             # posted writes may still be in flight: a read flushes them, then the counters

@@ -6,7 +6,7 @@ from __future__ import annotations
 import cocotb
 from cocotb.triggers import Timer
 
-from ep_tb import EndpointTb
+from virtio_ep.testbench import EndpointTb
 from virtio_ep.layout import IntSource, MsiReg, MsiStatus, Region
 
 

@@ -3,32 +3,27 @@ the driver cannot learn that the device refused its features."""
 
 from __future__ import annotations
 
-import os
-import random
-
 import cocotb
-from cocotb.triggers import ClockCycles, with_timeout
+from cocotb.triggers import ClockCycles
 
-from ep_tb import EndpointTb, OpRecorder
-from scenarios import exercise_block, exercise_entropy, exercise_net
-from virtio_ep.host.queues import BarMemory, BufferPool, DriverQueue, HostMemory
-from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
 from virtio_ep.devices import DEVICES, bit
-from virtio_ep.firmware.restable_fw import ResourceTableFirmware
-from virtio_ep.host.restable import ResourceTableTransport
 from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.layout import VirtioFeature, VirtioStatus
+from virtio_ep.runconfig import RunConfig
+from virtio_ep.scenarios.bring_up import bring_up, start_firmware
+from virtio_ep.scenarios.exercise import exercise
+from virtio_ep.testbench import EndpointTb, OpRecorder, rng_for_test
+from virtio_ep.transports import Options, transport
 
-REQUESTS = int(os.environ.get("DATAPATH_REQUESTS", "60"))
+REQUESTS = RunConfig.current().request_count(60)
 LIVE = VirtioStatus.ACKNOWLEDGE | VirtioStatus.DRIVER | VirtioStatus.FEATURES_OK | VirtioStatus.DRIVER_OK
 
 
 async def start(dut, device: str):
     tb = await EndpointTb.start(dut)
-    fw = ResourceTableFirmware(tb.cpu, DEVICES[device](), tb.params.db_slots)
-    task = cocotb.start_soon(fw.run())
-    await with_timeout(fw.published.wait(), 50_000, "ns")
-    return tb, fw, task, ResourceTableTransport(tb.host)
+    spec = transport("restable")
+    fw, task = await start_firmware(tb, spec, DEVICES[device]())
+    return tb, fw, task, spec.make_driver(tb.host, Options())
 
 
 async def settled(tb: EndpointTb, fw, status: int) -> None:
@@ -78,20 +73,9 @@ async def test_refusal_is_invisible_to_the_driver(dut):
 async def test_data_path(dut, device: str):
     """Requests through the device-placed split rings in BAR0: the driver writes them with
     posted writes and reads the used ring back over the link; the device reads its own SRAM."""
-    tb, fw, task, drv = await start(dut, device)
-    res = await virtio_probe(drv, default_driver_features(), tb.alloc_host)
-    await settled(tb, fw, LIVE)
-    mem, pool, bar = HostMemory(tb.rc), BufferPool(tb.alloc_host), BarMemory(tb.host)
-    queues = {q.index: DriverQueue(tb.host, q, mem, pool, ring_mem=bar) for q in res.queues}
-    for q in queues.values():
-        await q.init()
-    rng = random.Random(cocotb.RANDOM_SEED)
-    if device == "net":
-        await exercise_net(NetDriver(queues), fw.backend, REQUESTS, rng)
-    elif device == "block":
-        await exercise_block(BlkDriver(queues[0]), fw.backend, REQUESTS, rng)
-    else:
-        await exercise_entropy(RngDriver(queues[0]), fw.backend)
-    assert fw.ring_errors == []
-    fw.stop.set()
-    await task
+    bench = await bring_up(await EndpointTb.start(dut), "restable", device)
+    assert bench.fw.status == LIVE, f"firmware status 0x{bench.fw.status:x}"
+    count = 4 if device == "entropy" else REQUESTS
+    await exercise(device, bench.queues, bench.fw.backend, count, rng_for_test())
+    assert bench.fw.ring_errors == []
+    await bench.stop()

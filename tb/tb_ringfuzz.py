@@ -13,26 +13,26 @@ one of four defined states:
   entry pointing at an old chain), which the driver detects;
 
 then the driver, which cannot trust a ring it damaged, resets the device and re-probes,
-and a good request must work. Nothing hangs: every wait is bounded. RING_FUZZ_CASES sets the count (short in CI)."""
+and a good request must work. Nothing hangs: every wait is bounded. RunConfig.requests sets the count
+(24 cases by default, as in CI)."""
 
 from __future__ import annotations
 
-import os
 import random
 from collections import Counter
 
 import cocotb
 from cocotb.triggers import First
 
-from ep_tb import rerun_note
-
-from tb_datapath import bring_up, reprobe
+from virtio_ep.runconfig import RunConfig
+from virtio_ep.scenarios.bring_up import bring_up, probe
+from virtio_ep.testbench import EndpointTb, rerun_note
 from virtio_ep.host.async_transport import AsyncTransport
 from virtio_ep.host.pcie_host import HostTimeout
 from virtio_ep.rings.memory import RingError
 from virtio_ep.layout import ASYNC_DOORBELL_QUEUE0, AsyncReason, DescFlag, PackedDesc, PushEntry, QueueMode, SplitDesc
 
-CASES = int(os.environ.get("RING_FUZZ_CASES", "24"))
+CASES = RunConfig.current().request_count(24)
 MODES = (QueueMode.SPLIT, QueueMode.PACKED, QueueMode.PUSH)
 WAIT_NS = 30_000
 
@@ -109,15 +109,16 @@ def reset_reason(state) -> str:
 async def test_ring_fuzz(dut):
     seed = cocotb.RANDOM_SEED
     rng = random.Random(seed)
-    tb, fw, task, queues = await bring_up(dut, "entropy", MODES[0])
-    tb.log.info("ring fuzz seed %d, %d cases (%s RING_FUZZ_CASES=%d)", seed, CASES, rerun_note(), CASES)
+    bench = await bring_up(await EndpointTb.start(dut), "async", "entropy", MODES[0])
+    tb, queues = bench.tb, bench.queues
+    tb.log.info("ring fuzz seed %d, %d cases (%s and RunConfig(requests=%d))", seed, CASES, rerun_note(), CASES)
     transport = AsyncTransport(tb.host)
     await transport.discover()
     tally: Counter = Counter()
     for case in range(CASES):
         mode = MODES[case % len(MODES)]
         if queues[0].mode != mode:
-            queues = await reprobe(tb, mode)
+            queues = await probe(bench, mode)
             await transport.discover()
         q = queues[0]
         buf_id = await q.add([], [rng.choice([16, 64, 256])])
@@ -129,7 +130,7 @@ async def test_ring_fuzz(dut):
         tally[f"{mode.name.lower()} {what} {result}"] += 1
         # a driver that damaged its ring cannot trust it: it resets the device and sets the
         # queues up again, after which a good request must work
-        queues = await reprobe(tb, mode)
+        queues = await probe(bench, mode)
         await transport.discover()
         q = queues[0]
         await q.add([], [32])
@@ -139,8 +140,7 @@ async def test_ring_fuzz(dut):
     tb.log.info("ring fuzz outcomes: %s", dict(sorted(tally.items())))
     assert sum(tally[k] for k in ("completed", "reset", "ignored", "driver_error")) == CASES
     assert tally["reset"] > 0, "no case was caught as a broken ring: the fuzzer is not biting"
-    fw.stop.set()
-    await task
+    await bench.stop()
 
 
 async def notify_split(tb, q) -> None:

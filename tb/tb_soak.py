@@ -1,4 +1,4 @@
-"""Soak: 2,000 mixed requests per device (SOAK_REQUESTS), no request lost or duplicated.
+"""Soak: 2,000 mixed requests per device (RunConfig.requests), no request lost or duplicated.
 
 Each device runs its requests in three phases, split, packed and push, re-probing the device
 between phases (reset, features, new queues in the new mode) on the same firmware, so the
@@ -7,16 +7,16 @@ checked across phases and frame/byte counts are checked per phase."""
 
 from __future__ import annotations
 
-import os
-
 import cocotb
 
-from scenarios import exercise_block, exercise_entropy, exercise_net
-from tb_datapath import bring_up, rng_for_test, reprobe
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
 from virtio_ep.layout import QueueMode
+from virtio_ep.runconfig import RunConfig
+from virtio_ep.scenarios.bring_up import bring_up, probe
+from virtio_ep.scenarios.exercise import exercise_block, exercise_entropy, exercise_net
+from virtio_ep.testbench import EndpointTb, rng_for_test
 
-SOAK_REQUESTS = int(os.environ.get("SOAK_REQUESTS", "2000"))
+SOAK_REQUESTS = RunConfig.current().request_count(2000)
 PHASES = (QueueMode.SPLIT, QueueMode.PACKED, QueueMode.PUSH)
 
 
@@ -28,15 +28,15 @@ def phase_counts(total: int) -> list[int]:
 
 async def soak(dut, device: str, exercise) -> None:
     rng = rng_for_test()
-    tb, fw, task, queues = await bring_up(dut, device, PHASES[0])
+    bench = await bring_up(await EndpointTb.start(dut), "async", device, PHASES[0])
+    queues, fw = bench.queues, bench.fw
     for i, (mode, count) in enumerate(zip(PHASES, phase_counts(SOAK_REQUESTS))):
         if i:
-            queues = await reprobe(tb, mode)
+            queues = await probe(bench, mode)
         cocotb.log.info("soak %s: %d requests in %s mode", device, count, mode.name)
         await exercise(queues, fw.backend, count, rng)
         assert fw.ring_errors == [], f"{device} in {mode.name}: {fw.ring_errors}"
-    fw.stop.set()
-    await task
+    await bench.stop()
 
 
 @cocotb.test()

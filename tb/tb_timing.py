@@ -8,14 +8,12 @@ from __future__ import annotations
 import cocotb
 from cocotb.triggers import RisingEdge, with_timeout
 
-from ep_tb import EndpointTb
-from scenarios import bench_net, timed_loopback
+from virtio_ep.testbench import EndpointTb
+from virtio_ep.scenarios.datapath import bench_net, timed_loopback
 from virtio_ep import layout, timing
-from virtio_ep.layout import NO_LATENCY, DbReg, DbWatch, DmaDir, HostLatencies, IntSource, MsiReg, QueueMode, Region
+from virtio_ep.layout import MODE_NAMES, DbReg, DbWatch, DmaDir, IntSource, MsiReg, Region, latency_setting, mode_by_name
 
-LATENCIES = {"none": NO_LATENCY, "default": HostLatencies()}
-MODES = {"split": QueueMode.SPLIT, "packed": QueueMode.PACKED, "push": QueueMode.PUSH,
-         "push_self": QueueMode.PUSH_SELF}
+LATENCIES = ("none", "default")         # layout.LATENCY_SETTINGS names
 
 
 @cocotb.test()
@@ -61,7 +59,7 @@ async def timed(tb: EndpointTb, coro) -> float:
 async def test_primitives(dut, lat: str):
     """Local-bus reads and writes exactly; DMA writes exactly; DMA reads within 2 cycles
     (completions cross the link model in fractions of a cycle), with and without host latency."""
-    tb = await EndpointTb.start(dut, latencies=LATENCIES[lat])
+    tb = await EndpointTb.start(dut, latencies=latency_setting(lat))
     cpu, bus = tb.cpu, timing.Bus()
     await cpu.enable_interrupts(IntSource.DMA_DONE)
     assert await timed(tb, cpu.read32(Region.SRAM_WINDOW)) == bus.axil_read
@@ -82,7 +80,7 @@ async def test_primitives(dut, lat: str):
 async def test_notification_paths(dut, lat: str):
     """Host doorbell write to irq, a watched push-ring write of 1 to 3 slots to irq, and the
     MSI REQUEST write to the host's handler."""
-    tb = await EndpointTb.start(dut, latencies=LATENCIES[lat])
+    tb = await EndpointTb.start(dut, latencies=latency_setting(lat))
     cpu = tb.cpu
     await cpu.enable_interrupts(IntSource.DB_PENDING)
 
@@ -132,12 +130,12 @@ def timeline(tb: EndpointTb, recs, t0: float) -> dict[str, float]:
 
 
 @cocotb.test()
-@cocotb.parametrize(mode=list(MODES), lat=list(LATENCIES))
+@cocotb.parametrize(mode=list(MODE_NAMES), lat=list(LATENCIES))
 async def test_request_latency_predicted(dut, mode: str, lat: str):
     """Per request (the benchmark's net loopback): the firmware's operations equal the
     model's, field by field, and the predicted latency is within 2% of the measured one."""
-    tb = await EndpointTb.start(dut, latencies=LATENCIES[lat])
-    fw, task, net = await bench_net(tb, MODES[mode], 4096)
+    tb = await EndpointTb.start(dut, latencies=latency_setting(lat))
+    bench, net = await bench_net(tb, mode_by_name(mode), 4096)
     for size in (64, 1024, 4096):
         start, mark = tb.now_ns(), tb.tlps.mark()
         measured, recs, ops = await timed_loopback(tb, net, [frame_of(size)])
@@ -149,12 +147,11 @@ async def test_request_latency_predicted(dut, mode: str, lat: str):
         tb.log.info("%s %d B (%s): measured %.1f cycles, predicted %.1f (%+.2f%%); timeline %s", mode, size, lat,
                     measured, predicted, 100 * error, timeline(tb, tb.tlps.since(mark), start))
         assert abs(error) < 0.02, f"{mode} {size} B: measured {measured}, predicted {predicted:.1f} ({100 * error:+.2f}%)"
-    fw.stop.set()
-    await task
+    await bench.stop()
 
 
 @cocotb.test()
-@cocotb.parametrize(mode=list(MODES), lat=list(LATENCIES))
+@cocotb.parametrize(mode=list(MODE_NAMES), lat=list(LATENCIES))
 async def test_sustained_throughput_predicted(dut, mode: str, lat: str):
     """Eight frames in flight at once: the predicted throughput (payload / time to the last
     frame back) is within 5% of the measured one. Split and packed: the eight doorbells
@@ -162,8 +159,8 @@ async def test_sustained_throughput_predicted(dut, mode: str, lat: str):
     equal the model's. Push: each request's slots cross the link before its doorbell, so
     later requests arrive while the firmware works and it takes the burst in more than one
     pass; the model (one pass) is optimistic by the extra passes (measured 1 to 4%)."""
-    tb = await EndpointTb.start(dut, latencies=LATENCIES[lat])
-    fw, task, net = await bench_net(tb, MODES[mode], 1024)
+    tb = await EndpointTb.start(dut, latencies=latency_setting(lat))
+    bench, net = await bench_net(tb, mode_by_name(mode), 1024)
     frames = 8
     for size in (256, 1024):
         measured, _, ops = await timed_loopback(tb, net, [frame_of(size, k) for k in range(frames)])
@@ -177,5 +174,4 @@ async def test_sustained_throughput_predicted(dut, mode: str, lat: str):
             for key in ("reads", "writes", "write_words", "compute", "dma_reads", "dma_writes"):
                 assert getattr(ops, key) == getattr(model, key), f"{mode} {frames} x {size}: {key} differs"
         assert abs(error) < 0.05, f"{mode} {frames} x {size} B: measured {got_tp:.1f} MB/s, predicted {want_tp:.1f}"
-    fw.stop.set()
-    await task
+    await bench.stop()

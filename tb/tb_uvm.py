@@ -4,7 +4,6 @@ seed; COCOTB_RANDOM_SEED reproduces it."""
 
 from __future__ import annotations
 
-import os
 import random
 
 import cocotb
@@ -12,7 +11,8 @@ import pyuvm
 from cocotb.triggers import Event, Timer
 from pyuvm import ConfigDB, uvm_factory, uvm_test
 
-from ep_tb import EndpointTb, rerun_note
+from virtio_ep.runconfig import RunConfig
+from virtio_ep.testbench import EndpointTb, rerun_note
 from uvm.env import CorruptingDriver, EndpointEnv, HostDriver
 from uvm.sequences import MixedVirtualSeq, VirtioVirtualSeq
 from uvm.virtio_env import VARIANTS, CorruptingVirtioDriver, Variant, VirtioDriver, VirtioEnv
@@ -56,13 +56,14 @@ class InjectedBugTest(BaseTest):
 # -- virtio requests over a transport and ring mode chosen by factory override ------------------
 
 def choose_variant() -> tuple[type, str]:
-    """UVM_VARIANT / UVM_DEVICE select a variant and device without editing the test; by
-    default the seed picks them (variant and device cycle with coprime periods, so any 21
-    consecutive seeds cover every combination)."""
+    """The run configuration's `variant` and (one) `devices` select a variant and device
+    without editing the test (make regress UVM_VARIANT= UVM_DEVICE=); by default the seed
+    picks them (variant and device cycle with coprime periods, so any 21 consecutive seeds
+    cover every combination)."""
     by_name = {v.__name__: v for v in VARIANTS}
-    seed = cocotb.RANDOM_SEED
-    name = os.environ.get("UVM_VARIANT") or VARIANTS[seed % len(VARIANTS)].__name__
-    device = os.environ.get("UVM_DEVICE") or DEVICE_ORDER[seed % len(DEVICE_ORDER)]
+    seed, config = cocotb.RANDOM_SEED, RunConfig.current()
+    name = config.variant or VARIANTS[seed % len(VARIANTS)].__name__
+    device = config.devices[0] if len(config.devices) == 1 else DEVICE_ORDER[seed % len(DEVICE_ORDER)]
     if name not in by_name:
         raise ValueError(f"UVM_VARIANT={name!r}: use one of {', '.join(by_name)}")
     return by_name[name], device
@@ -92,8 +93,7 @@ class VirtioBaseTest(uvm_test):
         ConfigDB().set(None, "*", "BENCH", bench)
         ConfigDB().get(None, "", "TB_READY").set()
         await VirtioVirtualSeq("virtio").start(ConfigDB().get(None, "", "SEQR"))
-        bench.fw.stop.set()
-        await bench.task
+        await bench.run.stop()
         self.drop_objection()
 
 

@@ -1,26 +1,34 @@
-"""pytest entry: every cocotb test module on every selected simulator.
+"""pytest entry: every cocotb test module of virtio_ep_top (tb/tb_*.py) on every selected
+simulator. The block benches (tb/<module>/test_<module>.py) have their own entries.
 
-SIM=icarus or SIM=verilator selects one simulator; unset runs both.
+SIM=icarus or SIM=verilator selects one simulator; unset runs both. SOAK_REQUESTS sets
+the soak's requests per device (2,000 by default).
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from virtio_ep import simrun
+from virtio_ep.runconfig import RunConfig
 
-MODULES = ["tb_bar0", "tb_doorbell", "tb_msi", "tb_system", "tb_async", "tb_virtio_pci", "tb_restable", "tb_control", "tb_dma", "tb_datapath", "tb_uvm", "tb_fuzz", "tb_ringfuzz", "tb_timing"]
+# the soak has its own items (one per device, below)
+OWN_ENTRIES = {"tb_soak"}
+MODULES = sorted(p.stem for p in Path(__file__).parent.glob("tb_*.py") if p.stem not in OWN_ENTRIES)
 
 
 def selected_simulators() -> list[str]:
-    sim = os.environ.get("SIM", "").strip()
-    if not sim:
-        return list(simrun.SIMULATORS)
-    if sim not in simrun.SIMULATORS:
-        raise pytest.UsageError(f"SIM={sim!r}: use one of {', '.join(simrun.SIMULATORS)}")
-    return [sim]
+    try:
+        return simrun.selected_simulators()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def waves() -> bool:
+    return os.environ.get("WAVES") == "1"
 
 
 # The soak tests (2,000 requests per device) are the longest items: one item per device so
@@ -28,11 +36,12 @@ def selected_simulators() -> list[str]:
 @pytest.mark.parametrize("sim", selected_simulators())
 @pytest.mark.parametrize("device", ["net", "block", "entropy"])
 def test_soak(sim: str, device: str) -> None:
-    simrun.run(sim, "tb_soak", test_filter=f"test_soak_{device}$", name=f"tb_soak_{device}",
-               waves=os.environ.get("WAVES") == "1")
+    requests = int(os.environ["SOAK_REQUESTS"]) if os.environ.get("SOAK_REQUESTS") else None
+    simrun.run(sim, "tb_soak", test_filter=f"test_soak_{device}$", name=f"tb_soak_{device}", waves=waves(),
+               config=RunConfig(requests=requests))
 
 
 @pytest.mark.parametrize("sim", selected_simulators())
 @pytest.mark.parametrize("module", MODULES)
 def test_module(sim: str, module: str) -> None:
-    simrun.run(sim, module, waves=os.environ.get("WAVES") == "1")
+    simrun.run(sim, module, waves=waves())

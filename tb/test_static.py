@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from virtio_ep import docgen, layout, simrun
 
 
@@ -59,12 +61,111 @@ def test_local_bus_map_is_consistent() -> None:
     assert layout.DEFAULT_PARAMS.db_slots * layout.DB_SLOT_STRIDE <= layout.BAR2_SIZE
 
 
-def test_lint() -> None:
-    """verilator --lint-only -Wall, with only the waivers justified in hdl/lint.vlt."""
+def lint(toplevel: str, parameters: dict[str, int] | None = None, extra: tuple = ()) -> None:
+    """verilator --lint-only -Wall at one parameter point, with only the waivers justified
+    in hdl/lint.vlt; fails on any warning."""
     verilator = simrun._verilator_bin() / "verilator"
-    cmd = [str(verilator), "--lint-only", "-Wall", f"-I{simrun.HDL_DIR}",
-           str(simrun.HDL_DIR / "lint.vlt"), *map(str, simrun.sources()),
-           "--top-module", simrun.TOPLEVEL]
+    cmd = [str(verilator), "--lint-only", "-Wall", f"-I{simrun.HDL_DIR}", str(simrun.HDL_DIR / "lint.vlt"),
+           *map(str, simrun.sources(toplevel, tuple(extra))), "--top-module", toplevel,
+           *(f"-G{k}={v}" for k, v in (parameters or {}).items())]
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "%Warning" not in proc.stderr, proc.stderr
+    where = f"{toplevel} {parameters or 'at its defaults'}"
+    assert proc.returncode == 0, f"{where}:\n" + proc.stdout + proc.stderr
+    assert "%Warning" not in proc.stderr, f"{where}:\n" + proc.stderr
+
+
+def test_lint() -> None:
+    lint(simrun.TOPLEVEL)
+
+
+# the ends of the ranges virtio_ep_top documents for its parameters
+TOP_RANGE_ENDS = [
+    {"BAR0_SRAM_SIZE": 4096, "DB_SLOTS": 1, "DB_FIFO_DEPTH": 2, "MSI_VECTORS": 1, "NP_FIFO_DEPTH": 2,
+     "DMA_BUF_SIZE": 256, "DMA_TAGS": 1, "DMA_DESC_DEPTH": 2},
+    {"BAR0_SRAM_SIZE": 131072, "DB_SLOTS": 256, "DB_FIFO_DEPTH": 256, "MSI_VECTORS": 32, "NP_FIFO_DEPTH": 32,
+     "DMA_BUF_SIZE": 65536, "DMA_TAGS": 32, "DMA_DESC_DEPTH": 256},
+]
+
+
+@pytest.mark.parametrize("params", TOP_RANGE_ENDS, ids=simrun.point_id)
+def test_lint_top_at_range_ends(params: dict[str, int]) -> None:
+    lint(simrun.TOPLEVEL, params)
+
+
+def block_benches() -> list:
+    """(block bench file, its TOPLEVEL, POINTS and HARNESS) of every tb/<block>/test_<block>.py."""
+    import importlib.util
+    out = []
+    for path in sorted(simrun.TB_DIR.glob("*/test_*.py")):
+        spec = importlib.util.spec_from_file_location(f"block_{path.stem}", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        harness = tuple(path.parent / h for h in getattr(mod, "HARNESS", ()))
+        out += [(path, mod.TOPLEVEL, point, harness) for point in mod.POINTS]
+    return out
+
+
+@pytest.mark.parametrize("bench", block_benches(), ids=lambda b: f"{b[1]}[{simrun.point_id(b[2])}]")
+def test_lint_block_bench_points(bench) -> None:
+    """Every parameter point a block bench simulates is lint clean too."""
+    path, toplevel, params, harness = bench
+    lint(toplevel, params, harness)
+
+
+def test_every_block_has_a_bench() -> None:
+    """The blocks the issue of the testbench layout names each have tb/<module>/test_<module>.py,
+    simulated at two points of their parameter ranges at least."""
+    points: dict[str, int] = {}
+    for path, _, _, _ in block_benches():
+        points[path.parent.name] = points.get(path.parent.name, 0) + 1
+    for block in ("ep_fifo", "ep_doorbell", "ep_msi", "ep_dma", "ep_cq_rx", "ep_cc_tx"):
+        assert points.get(block, 0) >= 2, f"{block}: {points.get(block, 0)} parameter points in tb/{block}/"
+
+
+# What each part of the package may import (besides itself): the arrows of
+# docs/architecture.md. Firmware never imports the host side nor the timing model, the host
+# side never imports firmware, the model never imports either; only the glue above them
+# (transports, testbench, scenarios) and the tools may take from both sides.
+LAYERS: dict[str, set[str]] = {
+    "layout": set(),
+    "costs": set(),
+    "runconfig": {"layout"},
+    "devices": {"layout"},
+    "rings": {"layout"},
+    "timing": {"layout", "costs"},
+    "firmware": {"layout", "costs", "devices", "rings"},
+    "host": {"layout", "devices", "rings"},
+    "transports": {"layout", "devices", "firmware", "host"},
+    "testbench": {"layout", "costs", "runconfig", "firmware", "host"},
+    "scenarios": {"layout", "costs", "runconfig", "devices", "timing", "firmware", "host", "transports", "testbench"},
+}
+TOOLS = {"simrun", "demo", "bench", "bench_rings", "bench_timing", "report", "regress", "docgen"}
+
+
+def package_imports(path, part: str) -> set[str]:
+    """The top-level parts of virtio_ep that one module imports."""
+    import ast
+    here = ["virtio_ep", *path.relative_to(simrun.REPO / "py" / "virtio_ep").parts[:-1]]   # its package
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = here[:len(here) - node.level + 1] if node.level else []
+            full = base + (node.module.split(".") if node.module else [])
+            if full[:1] == ["virtio_ep"]:
+                found.update([full[1]] if len(full) > 1 else [a.name for a in node.names])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("virtio_ep."))
+    return found - {part}
+
+
+def test_imports_follow_the_layers() -> None:
+    pkg = simrun.REPO / "py" / "virtio_ep"
+    wrong = []
+    for path in sorted(pkg.rglob("*.py")):
+        part = path.relative_to(pkg).parts[0].removesuffix(".py")
+        if part in TOOLS or part == "__init__":
+            continue
+        assert part in LAYERS, f"{path.relative_to(pkg)}: no layer declared for {part!r} in LAYERS"
+        for dep in package_imports(path, part) - LAYERS[part]:
+            wrong.append(f"{path.relative_to(pkg)} imports {dep}")
+    assert not wrong, "imports against the layers:\n" + "\n".join(wrong)

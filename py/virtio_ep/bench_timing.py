@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import timing
-from .layout import HostLatencies
+from .layout import DEFAULT_LATENCIES
 
 
 def report(rows: list[dict], sim: str, docs: Path) -> str:
-    lat = HostLatencies()
+    lat = DEFAULT_LATENCIES
     link, bus = timing.Link(), timing.Bus()
     worst_lat = max(abs(r["predicted_cycles"] / r["latency_cycles"] - 1) for r in rows)
     worst_tp = max(abs(r["predicted_MBps"] / r["throughput_MBps"] - 1) for r in rows)

@@ -15,21 +15,23 @@ import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from . import simrun
+from .runconfig import RunConfig
 
 MODULE = "tb_uvm"
 TESTS = ("RegressionTest", "VirtioTest")
 
 
-def run_seed(sim: str, test: str, seed: int) -> dict:
+def run_seed(sim: str, test: str, seed: int, config: RunConfig = RunConfig()) -> dict:
     name = f"regress-{test}-{seed}"
     cov = simrun.BUILD_ROOT / sim / f"{name}.coverage.json"
     log = simrun.BUILD_ROOT / sim / f"{name}.log"
     t0 = time.monotonic()
     try:
         results = simrun.run(sim, MODULE, seed=seed, name=name, test_filter=f"^{MODULE}.{test}$", log_file=log,
-                             extra_env={"COVERAGE_FILE": str(cov), "COCOTB_LOG_LEVEL": "WARNING"})
+                             config=replace(config, artifact=str(cov)), log_level="WARNING")
         ok, error = True, ""
     except Exception as exc:           # a failed simulation or test
         results, ok, error = None, False, str(exc)
@@ -84,11 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed-base", type=int, default=int(os.environ.get("SEED_BASE", "1")))
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--tests", default=os.environ.get("TESTS", ",".join(TESTS)))
+    ap.add_argument("--variant", default=os.environ.get("UVM_VARIANT") or None, help="the virtio test's variant")
+    ap.add_argument("--device", default=os.environ.get("UVM_DEVICE") or None, help="the virtio test's device")
     args = ap.parse_args(argv)
     tests = [t for t in args.tests.split(",") if t]
     simrun.build(args.sim)                         # once, before the parallel runs
     t0 = time.monotonic()
-    jobs = [(args.sim, t, args.seed_base + k) for t in tests for k in range(args.seeds)]
+    config = RunConfig(variant=args.variant, **({"devices": (args.device,)} if args.device else {}))
+    jobs = [(args.sim, t, args.seed_base + k, config) for t in tests for k in range(args.seeds)]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         runs = list(pool.map(lambda j: run_seed(*j), jobs))
     wall = time.monotonic() - t0

@@ -17,27 +17,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from . import simrun
-from .layout import PCI_ACK_POLL_NS, MBOX_POLL_NS, USER_CLK_HZ, AsyncDevicePage, HostLatencies
+from .layout import LATENCY_SETTINGS as SETTINGS
+from .layout import PCI_ACK_POLL_NS, MBOX_POLL_NS, USER_CLK_HZ, AsyncDevicePage
+from .runconfig import ResultRow, RunConfig
+from .scenarios import RUNS_MODULE
 
 DOCS = simrun.REPO / "docs"
 CLK_NS = 1e9 / USER_CLK_HZ
-DEFAULT = HostLatencies()
-
-# Latency settings: the defaults scaled, and the defaults with a slow endpoint CPU wake-up.
-SETTINGS: dict[str, HostLatencies] = {
-    "none": HostLatencies(0, 0, 0, 0),
-    "half": HostLatencies(DEFAULT.device_read_ns // 2, DEFAULT.host_read_ns // 2, DEFAULT.msi_ns // 2, 0),
-    "default": DEFAULT,
-    "double": HostLatencies(2 * DEFAULT.device_read_ns, 2 * DEFAULT.host_read_ns, 2 * DEFAULT.msi_ns, 0),
-    "slow-fw": replace(DEFAULT, firmware_wake_ns=10_000),
-}
 
 
 @dataclass(frozen=True)
 class Setup:
     label: str
-    transport: str
-    poll_period: int = 1000          # virtio-pci firmwares' polling period, cycles
+    transport: str                   # transports.TRANSPORTS name
+    poll_cycles: int = 0             # the firmware's polling period (0: the transport's default)
 
 
 SETUPS = (
@@ -55,54 +48,54 @@ SETUPS = (
 @dataclass(frozen=True)
 class Variant:
     label: str
-    variant: str                     # tb_dpbench DP_VARIANT
-    modes: str                       # tb_dpbench DP_MODES
+    transport: str                   # transports.TRANSPORTS name
+    modes: tuple[str, ...] = ("split",)
+    poll_cycles: int = 0             # the firmware polls its doorbells (0: it sleeps on irq)
+
+    @property
+    def tag(self) -> str:
+        return self.transport + (f"_poll{self.poll_cycles}" if self.poll_cycles else "")
 
 
 VARIANTS = (
-    Variant("async", "async", "split,packed,push,push_self"),
-    Variant("virtio-msg", "virtio-msg", "split"),
-    Variant("restable", "restable", "split"),
-    Variant("mailbox kicks", "mailbox", "split"),
-    Variant("polling fw 250", "poll:250", "split"),
-    Variant("polling fw 1000", "poll:1000", "split"),
-    Variant("polling fw 4000", "poll:4000", "split"),
+    Variant("async", "async", ("split", "packed", "push", "push_self")),
+    Variant("virtio-msg", "virtio-msg"),
+    Variant("restable", "restable"),
+    Variant("mailbox kicks", "mailbox"),
+    Variant("polling fw 250", "async", poll_cycles=250),
+    Variant("polling fw 1000", "async", poll_cycles=1000),
+    Variant("polling fw 4000", "async", poll_cycles=4000),
 )
 SIZES = (64, 1024, 4096)
 
 
-def _setup_job(sim: str, s: Setup, label: str) -> list[dict]:
-    out = simrun.BUILD_ROOT / f"report-setup-{s.label.replace(' ', '_')}-{label}-{sim}.jsonl"
+def _simulate(sim: str, scenario: str, tag: str, config: RunConfig) -> list[ResultRow]:
+    out = simrun.BUILD_ROOT / f"{tag}-{sim}.jsonl"
     out.unlink(missing_ok=True)
-    simrun.run(sim, "tb_control", name=f"report-setup-{s.label.replace(' ', '_')}-{label}",
-               log_file=out.with_suffix(".log"), testcase="test_control_plane/device=net",
-               extra_env={"TRANSPORT": s.transport, "POLL_PERIOD": str(s.poll_period), "CONTROL_RESULTS": str(out),
-                          "HOST_LATENCIES": SETTINGS[label].to_env(), "COCOTB_LOG_LEVEL": "WARNING"})
-    row = json.loads(out.read_text().splitlines()[0])
-    ops = row["ops"]
+    simrun.run(sim, RUNS_MODULE, name=tag, log_file=out.with_suffix(".log"), log_level="WARNING",
+               test_filter=f"{RUNS_MODULE}.{scenario}\\b", config=replace(config, results=str(out)))
+    return ResultRow.read(out)
+
+
+def _setup_job(sim: str, s: Setup, label: str) -> list[dict]:
+    tag = f"report-setup-{s.label.replace(' ', '_')}-{label}"
+    row = _simulate(sim, "control_plane", tag, RunConfig(transport=s.transport, poll_cycles=s.poll_cycles,
+                                                         devices=("net",), latencies=label))[0]
     return [{"kind": "setup", "label": s.label, "latencies": label,
-             "host_reads": sum(o["host_reads"] for o in ops), "host_writes": sum(o["host_writes"] for o in ops),
-             "doorbells": sum(o["doorbells"] for o in ops), "msis": sum(o["msis"] for o in ops),
-             "device_reads": sum(o["device_reads"] for o in ops),
-             "host_stall_ns": sum(o["host_stall_ns"] for o in ops),
-             "firmware_busy_ns": row["firmware_busy_ns"], "latency_cycles": sum(o["cycles"] for o in ops),
-             "read_offsets": row["read_offsets"], "applied_after": row.get("applied_after"),
-             "failures": len(row["failures"]),
-             "ops": [{k: o[k] for k in ("name", "host_reads", "cycles")} for o in ops]}]
+             **{k: getattr(row, k) for k in ("host_reads", "host_writes", "doorbells", "msis", "device_reads",
+                                              "host_stall_ns", "firmware_busy_ns", "latency_cycles",
+                                              "read_offsets", "applied_after")},
+             "failures": len(row.failures),
+             "ops": [{k: o[k] for k in ("name", "host_reads", "cycles")} for o in row.ops]}]
 
 
 def _request_job(sim: str, v: Variant, label: str, sizes: tuple[int, ...], repeat: int) -> list[dict]:
-    tag = f"report-req-{v.variant.replace(':', '_')}-{label}"
-    out = simrun.BUILD_ROOT / f"{tag}-{sim}.jsonl"
-    out.unlink(missing_ok=True)
-    simrun.run(sim, "tb_dpbench", name=tag, log_file=out.with_suffix(".log"),
-               extra_env={"DP_VARIANT": v.variant, "DP_MODES": v.modes, "DP_SIZES": ",".join(map(str, sizes)),
-                          "DP_REPEAT": str(repeat), "DP_RESULTS": str(out), "LAT_LABEL": label,
-                          "HOST_LATENCIES": SETTINGS[label].to_env(), "COCOTB_LOG_LEVEL": "WARNING"})
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = [r.as_dict() for r in _simulate(sim, "datapath", f"report-req-{v.tag}-{label}", RunConfig(
+        transport=v.transport, poll_cycles=v.poll_cycles, modes=v.modes, sizes=sizes, repeat=repeat,
+        latencies=label))]
     for r in rows:
         r["kind"] = "request"
-        r["label"] = f"{v.label} {r['mode']}" if v.variant == "async" else f"{v.label} ({r['mode']})"
+        r["label"] = f"{v.label} {r['mode']}" if v.label == "async" else f"{v.label} ({r['mode']})"
     return rows
 
 
@@ -182,7 +175,7 @@ def write_report(rows: list[dict], sim: str, seconds: float, path=DOCS / "result
           "## Latency settings", "",
           "| setting | device read of host memory (ns) | host BAR read (ns) | MSI delivery (ns) | endpoint CPU wake-up (ns) |",
           "|---|---|---|---|---|", *lat_lines, "",
-          "Sources (`HostLatencies` in layout.py): a device read of host memory takes 0.5-0.9 us on",
+          "Sources (`HostLatencies` in layout/config.py): a device read of host memory takes 0.5-0.9 us on",
           "Gen3 x8 (an FPGA endpoint measured about 850 ns); a host CPU load from a device BAR about",
           "1 us, the CPU stalled meanwhile; MSI delivery to a running handler about 1 us. `slow-fw` is",
           "the default with an endpoint CPU that needs 10 us from its interrupt to its handler (an OS",
@@ -220,7 +213,7 @@ def write_report(rows: list[dict], sim: str, seconds: float, path=DOCS / "result
         md.append("")
     rest = _pick(rows, "setup", "default", label="restable")
     if rest and rest[0]["applied_after"] is not None:
-        md += [f"restable's latency is the driver's: its writes are posted and never answered; the device",
+        md += ["restable's latency is the driver's: its writes are posted and never answered; the device",
                f"applied DRIVER_OK {rest[0]['applied_after'] * CLK_NS / 1000:.2f} us after the driver wrote it "
                "(default latencies), and a refused feature set is never reported.", ""]
     md += ["## Per request: one 64 B to 4 KiB network frame through the loopback", "",

@@ -4,16 +4,14 @@ scoreboard against reference models, functional coverage."""
 from __future__ import annotations
 
 import json
-import os
-import random
 from collections import Counter, defaultdict
 
-import cocotb
 from cocotb.triggers import Event
-from pyuvm import (ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_monitor,
+from pyuvm import (ConfigDB, uvm_analysis_port, uvm_driver, uvm_env, uvm_monitor,
                    uvm_scoreboard, uvm_sequencer, uvm_subscriber)
 
 from virtio_ep import layout
+from virtio_ep.runconfig import RunConfig
 
 from .items import BarAccess, ConfigAccess, Doorbell, MsiRequest
 
@@ -225,7 +223,7 @@ class Coverage(uvm_subscriber):
         hit = sum(1 for g in rep.values() for v in g.values() if v)
         total = sum(len(g) for g in rep.values())
         self.logger.info("coverage: %d of %d bins hit", hit, total)
-        path = os.environ.get("COVERAGE_FILE")
+        path = RunConfig.current().artifact
         if path:
             with open(path, "w") as f:
                 json.dump(rep, f, indent=1)

@@ -9,24 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cocotb
-from cocotb.triggers import ClockCycles, with_timeout
 from pyuvm import ConfigDB, uvm_analysis_port, uvm_driver, uvm_env, uvm_object, uvm_sequencer, uvm_subscriber
 
-from virtio_ep import layout
-from virtio_ep.devices import DEVICES
-from virtio_ep.firmware.async_fw import AsyncTransportFirmware
-from virtio_ep.firmware.restable_fw import ResourceTableFirmware
 from virtio_ep.host.async_transport import AsyncTransport
-from virtio_ep.host.queues import BarMemory, BufferPool, DriverQueue, HostMemory
-from virtio_ep.host.restable import ResourceTableTransport
-from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
 from virtio_ep.layout import ASYNC_DOORBELL_QUEUE0, BLK_SECTOR_SIZE, ENTROPY_MAX_REQUEST, NET_RX_QUEUE, NET_TX_QUEUE, \
-    AsyncReason, BlkStatus, DescFlag, QueueMode
+    AsyncReason, BlkStatus, DescFlag, QueueMode, mode_name
 from virtio_ep.rings.packed import PackedDriver, avail_flags, pack_desc as packed_desc
 from virtio_ep.rings.push import PushDriver
 from virtio_ep.rings.push import pack_entry
+from virtio_ep.scenarios import bring_up as scenario
+from virtio_ep.transports import TRANSPORTS, Options
 
 from .env import Coverage, tb_ready
 from .items import BlkRequest, EntropyRead, NetFrame, RingCorruption, RingFill
@@ -37,62 +30,42 @@ EVENT_TIMEOUT_NS = 500_000
 
 @dataclass
 class Bench:
-    """What the driver and scoreboard work on: the firmware and the driver-side queues."""
+    """What the driver and scoreboard work on: the running device (firmware, driver queues)
+    brought up by the one bring-up, the device's name and the variant."""
 
-    tb: object
-    fw: object
-    task: object
+    run: scenario.Bench
     device: str
     variant: "Variant"
-    queues: dict
+
+    tb = property(lambda self: self.run.tb)
+    fw = property(lambda self: self.run.fw)
+    queues = property(lambda self: self.run.queues)
 
 
 class Variant(uvm_object):
     """Async transport, split rings (the default). Subclasses select other variants; a test
     picks one with `uvm_factory().set_type_override_by_type(Variant, Other)`."""
 
-    transport = "async"
+    transport = "async"           # transports.TRANSPORTS name
     mode = QueueMode.SPLIT
     batch = False                 # firmware takes chains through the vectorized processors
 
     @property
     def recoverable(self) -> bool:
         """The transport lets the driver reset the device (the resource table does not)."""
-        return self.transport == "async"
+        return TRANSPORTS[self.transport].acknowledges
 
     async def bring_up(self, tb, device: str) -> Bench:
-        if self.transport == "restable":
-            fw = ResourceTableFirmware(tb.cpu, DEVICES[device](), tb.params.db_slots)
-        else:
-            fw = AsyncTransportFirmware(tb.cpu, DEVICES[device](), tb.params.db_slots, batch=self.batch)
-        task = cocotb.start_soon(fw.run())
-        await with_timeout(fw.published.wait(), 50_000, "ns")
-        bench = Bench(tb, fw, task, device, self, {})
-        await self.probe(bench)
-        return bench
+        run = await scenario.bring_up(tb, self.transport, device, self.mode, Options(batch=self.batch),
+                                      queue_size=QUEUE_SIZE)
+        return Bench(run, device, self)
 
     async def probe(self, bench: Bench) -> None:
-        """Reset (async), negotiate, set up every queue; the driver-side queues go in bench."""
-        tb = bench.tb
-        if self.transport == "restable":
-            res = await virtio_probe(ResourceTableTransport(tb.host), default_driver_features(), tb.alloc_host)
-            live = layout.VirtioStatus.DRIVER_OK
-            for _ in range(500):                   # no acknowledgement: wait on the firmware itself
-                if bench.fw.status & live:
-                    break
-                await ClockCycles(tb.dut.clk, 10)
-            ring_mem = BarMemory(tb.host)
-        else:
-            res = await virtio_probe(AsyncTransport(tb.host), default_driver_features(), tb.alloc_host,
-                                     queue_size=QUEUE_SIZE, mode=self.mode)
-            ring_mem = None
-        mem, pool = HostMemory(tb.rc), BufferPool(tb.alloc_host)
-        bench.queues = {q.index: DriverQueue(tb.host, q, mem, pool, ring_mem=ring_mem) for q in res.queues}
-        for q in bench.queues.values():
-            await q.init()
+        """Reset, negotiate, set up every queue again (the driver-side queues in bench)."""
+        await scenario.probe(bench.run, self.mode, queue_size=QUEUE_SIZE)
 
     def label(self) -> tuple[str, str, str]:
-        return self.transport, self.mode.name.lower(), "batch" if self.batch else "scalar"
+        return self.transport, mode_name(self.mode), "batch" if self.batch else "scalar"
 
 
 class PackedVariant(Variant):

@@ -21,29 +21,13 @@ class EndpointParams:
     dma_timeout_cycles: int = 16384     # completion timeout of a DMA read request
 
     def rtl_parameters(self) -> dict[str, int]:
-        """Parameter overrides for the top-level module."""
-        return {
-            "BAR0_SRAM_SIZE": self.bar0_sram_size,
-            "DB_SLOTS": self.db_slots,
-            "DB_FIFO_DEPTH": self.db_fifo_depth,
-            "MSI_VECTORS": self.msi_vectors,
-            "NP_FIFO_DEPTH": self.np_fifo_depth,
-            "MSI_TIMEOUT_CYCLES": self.msi_timeout_cycles,
-            "DMA_BUF_SIZE": self.dma_buf_size,
-            "DMA_TAGS": self.dma_tags,
-            "DMA_DESC_DEPTH": self.dma_desc_depth,
-            "DMA_TIMEOUT_CYCLES": self.dma_timeout_cycles,
-        }
-
-    def to_env(self) -> str:
-        """Compact form passed to the simulation's test bench (see from_env)."""
-        return ",".join(f"{k}={v}" for k, v in self.__dict__.items())
+        """Parameter overrides for the top-level module: field bar0_sram_size is BAR0_SRAM_SIZE."""
+        return {name.upper(): value for name, value in vars(self).items()}
 
     @classmethod
-    def from_env(cls, text: str | None) -> "EndpointParams":
-        if not text:
-            return cls()
-        return cls(**{k: int(v) for k, v in (item.split("=") for item in text.split(","))})
+    def from_dut(cls, dut) -> "EndpointParams":
+        """The parameters a simulation was built with, read back from the top level."""
+        return cls(**{name: int(getattr(dut, name.upper()).value) for name in vars(cls())})
 
 
 DEFAULT_PARAMS = EndpointParams()
@@ -70,16 +54,25 @@ class HostLatencies:
     msi_ns: int = 1000
     firmware_wake_ns: int = 0
 
-    def to_env(self) -> str:
-        return ",".join(f"{k}={v}" for k, v in self.__dict__.items())
-
-    @classmethod
-    def from_env(cls, text: str | None) -> "HostLatencies":
-        if text is None or text in ("", "default"):
-            return cls()
-        if text == "none":
-            return cls(0, 0, 0, 0)
-        return cls(**{k: int(v) for k, v in (item.split("=") for item in text.split(","))})
-
 
 NO_LATENCY = HostLatencies(0, 0, 0, 0)
+DEFAULT_LATENCIES = HostLatencies()
+
+# The named latency settings every bench, report and test refers to (the one list). The
+# defaults scaled by half and two, and the defaults with a slow endpoint CPU wake-up.
+LATENCY_SETTINGS: dict[str, HostLatencies] = {
+    "none": NO_LATENCY,
+    "half": HostLatencies(DEFAULT_LATENCIES.device_read_ns // 2, DEFAULT_LATENCIES.host_read_ns // 2,
+                          DEFAULT_LATENCIES.msi_ns // 2, 0),
+    "default": DEFAULT_LATENCIES,
+    "double": HostLatencies(2 * DEFAULT_LATENCIES.device_read_ns, 2 * DEFAULT_LATENCIES.host_read_ns,
+                            2 * DEFAULT_LATENCIES.msi_ns, 0),
+    "slow-fw": replace(DEFAULT_LATENCIES, firmware_wake_ns=10_000),
+}
+
+
+def latency_setting(name: str) -> HostLatencies:
+    try:
+        return LATENCY_SETTINGS[name]
+    except KeyError:
+        raise ValueError(f"latency setting {name!r}: use one of {', '.join(LATENCY_SETTINGS)}") from None

@@ -17,6 +17,20 @@ class QueueMode(enum.IntEnum):
     PUSH_SELF = 3                   # push ring whose entry writes are the notification (no doorbell TLP)
 
 
+def mode_name(mode: QueueMode) -> str:
+    """The one spelling of a ring mode in settings, tables and file names: split, packed, push, push_self."""
+    return QueueMode(mode).name.lower()
+
+
+MODE_NAMES = tuple(mode_name(m) for m in QueueMode)
+
+
+def mode_by_name(name: str) -> QueueMode:
+    if name not in MODE_NAMES:
+        raise ValueError(f"ring mode {name!r}: use one of {', '.join(MODE_NAMES)}")
+    return QueueMode[name.upper()]
+
+
 # Alignment of a driver-allocated ring's three areas (descriptors, driver, device), per
 # mode (virtio 1.2, 2.7 and 2.8); push mode has only its used ring in host memory.
 RING_AREA_ALIGN = {QueueMode.SPLIT: (16, 2, 4), QueueMode.PACKED: (16, 4, 4)}

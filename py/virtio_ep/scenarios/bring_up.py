@@ -1,0 +1,107 @@
+"""The one bring-up: a registered transport's firmware started on the bench's soft CPU,
+its driver probing the device, and the driver's queues ready in a ring mode. The demo,
+the benches, the report, the tests and the pyuvm environment all start a device here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cocotb
+from cocotb.triggers import SimTimeoutError, Timer, with_timeout
+
+from ..devices import DEVICES, VirtioDevice
+from ..host.queues import BarMemory, BufferPool, DriverQueue, HostMemory
+from ..host.virtio_core import ProbeResult, Transport, default_driver_features, virtio_probe
+from ..layout import QueueMode, VirtioStatus
+from ..transports import Options, TransportSpec, transport
+
+PUBLISH_TIMEOUT_NS = 50_000         # firmware start to its transport published
+APPLIED_TIMEOUT_NS = 100_000        # unacknowledged transports: the device applies DRIVER_OK
+
+
+@dataclass
+class Bench:
+    """A running device and its driver: what bring_up returns and probe refreshes."""
+
+    tb: object
+    spec: TransportSpec
+    opts: Options
+    fw: object
+    task: object
+    driver: Transport
+    queues: dict[int, DriverQueue] = field(default_factory=dict)
+    probe: ProbeResult | None = None
+
+    async def stop(self) -> None:
+        self.fw.stop.set()
+        await self.task
+
+
+async def start_firmware(tb, spec: TransportSpec, device: VirtioDevice, opts: Options = Options()) -> tuple[object, object]:
+    """Start the transport's firmware; return it and its task once it has published."""
+    fw = spec.make_firmware(tb.cpu, device, tb.params, opts)
+    task = cocotb.start_soon(fw.run())
+    try:
+        await with_timeout(fw.published.wait(), PUBLISH_TIMEOUT_NS, "ns")
+    except SimTimeoutError:
+        raise AssertionError(f"{spec.name} firmware did not publish within {PUBLISH_TIMEOUT_NS} ns") from None
+    return fw, task
+
+
+async def wait_driver_ok_applied(tb, fw, timeout_ns: int = APPLIED_TIMEOUT_NS, step=lambda: Timer(100, "ns")) -> float:
+    """A transport without acknowledgement: the bench watches the firmware until the device
+    applied DRIVER_OK (its driver has no way to know; the endpoint CPU may wake late),
+    sampling after each `step()`; returns the time it was seen."""
+    deadline = tb.now_ns() + timeout_ns + tb.latencies.firmware_wake_ns
+    while not fw.status & VirtioStatus.DRIVER_OK:
+        if tb.now_ns() > deadline:
+            raise AssertionError(f"the firmware did not apply DRIVER_OK within {timeout_ns} ns")
+        await step()
+    return tb.now_ns()
+
+
+def command_kick(driver):
+    """A queue notification sent as a transport command (the mailbox), not a doorbell."""
+    async def notify(queue: int, value: int) -> None:
+        await driver.kick(queue)
+    return notify
+
+
+async def probe(bench: Bench, mode: QueueMode = QueueMode.SPLIT, queue_size: int | None = 64,
+                extra_features: int = 0, pool_bytes: int = 1 << 20, **queue_opts) -> dict[int, DriverQueue]:
+    """Probe (reset, negotiate, set up every queue in `mode`, DRIVER_OK) and make the driver's
+    queues ready. `extra_features` are asked on top of the driver's defaults and must be
+    granted; `queue_opts` (event_idx, indirect) go to every DriverQueue. The driver keeps
+    one buffer pool across probes, as a real driver keeps its memory."""
+    tb, spec = bench.tb, bench.spec
+    if mode not in spec.modes:
+        raise ValueError(f"{spec.name} sets up {[m.name for m in spec.modes] or 'no data path'}, not {mode.name}")
+    wanted = default_driver_features() | extra_features
+    res = await virtio_probe(bench.driver, wanted, tb.alloc_host, queue_size=queue_size, mode=mode)
+    if (res.features & extra_features) != extra_features:
+        raise AssertionError(f"device refused features {extra_features & ~res.features:#x}")
+    if spec.posted_setup:
+        await wait_driver_ok_applied(tb, bench.fw)
+    if tb.buffer_pool is None:
+        tb.buffer_pool = BufferPool(tb.alloc_host, pool_bytes)
+    mem = HostMemory(tb.rc)
+    ring_mem = BarMemory(tb.host) if spec.rings_in_bar0 else None
+    notify = command_kick(bench.driver) if spec.kicks_by_command else None
+    bench.queues = {q.index: DriverQueue(tb.host, q, mem, tb.buffer_pool, ring_mem=ring_mem, notify=notify,
+                                         **queue_opts) for q in res.queues}
+    for q in bench.queues.values():
+        await q.init()
+    bench.probe = res
+    return bench.queues
+
+
+async def bring_up(tb, transport_name: str = "async", device: str | VirtioDevice = "net",
+                   mode: QueueMode = QueueMode.SPLIT, opts: Options = Options(), **probe_opts) -> Bench:
+    """Firmware of `transport_name` serving `device` (a DEVICES name or a device), probed by
+    its driver with queues in `mode`; probe_opts as for `probe`."""
+    spec = transport(transport_name)
+    dev = DEVICES[device]() if isinstance(device, str) else device
+    fw, task = await start_firmware(tb, spec, dev, opts)
+    bench = Bench(tb, spec, opts, fw, task, spec.make_driver(tb.host, opts))
+    await probe(bench, mode, **probe_opts)
+    return bench

@@ -1,0 +1,68 @@
+"""The simulations `make sim`, `make bench` and `make report` run (a cocotb test module the
+package owns; simrun.run(sim, runs.__name__, config=RunConfig(...), test_filter=...)).
+Each reads the run's configuration and writes its measurements as ResultRows to
+`config.results` (the echo demo writes its summary to `config.artifact`)."""
+
+from __future__ import annotations
+
+import random
+
+import cocotb
+
+from ..layout import mode_by_name
+from ..runconfig import ResultRow, RunConfig
+from ..testbench import EndpointTb
+from ..transports import Options
+from .control import measure_setup, select_wait_table, virtio_pci_select_waits
+from .datapath import bench_net, measure_requests
+from .echo import run_echo
+
+CONFIG = RunConfig.current()
+OPTIONS = Options(poll_cycles=CONFIG.poll_cycles)
+
+
+def emit(rows: list[ResultRow]) -> None:
+    for row in rows:
+        cocotb.log.info("%s", row)
+        if CONFIG.results:
+            row.append(CONFIG.results)
+
+
+@cocotb.test()
+@cocotb.parametrize(device=list(CONFIG.devices))
+async def control_plane(dut, device: str):
+    """The transport's set-up of `device`, each operation measured."""
+    tb = await EndpointTb.start(dut, enumerate=False)
+    emit([await measure_setup(tb, CONFIG.transport, device, OPTIONS, CONFIG.latencies)])
+
+
+@cocotb.test()
+@cocotb.parametrize(mode=list(CONFIG.modes))
+async def datapath(dut, mode: str):
+    """One net frame at a time through the loopback in `mode`, per payload size."""
+    tb = await EndpointTb.start(dut)
+    bench, net = await bench_net(tb, mode_by_name(mode), max(CONFIG.sizes), CONFIG.transport, OPTIONS)
+    emit(await measure_requests(tb, bench, net, mode_by_name(mode), CONFIG.sizes, CONFIG.repeat, CONFIG.latencies))
+    await bench.stop()
+
+
+@cocotb.test()
+async def echo(dut):
+    """The echo mailbox demo: BAR0, a doorbell and an MSI."""
+    tb = await EndpointTb.start(dut)
+    text = await run_echo(tb, random.Random(cocotb.RANDOM_SEED), CONFIG.sim or "?")
+    if CONFIG.artifact:
+        with open(CONFIG.artifact, "w") as f:
+            f.write(text)
+    tb.log.info(text)
+
+
+@cocotb.test()
+async def virtio_pci_select_wait(dut):
+    """How long a virtio-pci driver must wait after a select write, per polling period."""
+    tb = await EndpointTb.start(dut, enumerate=False)
+    text = select_wait_table(await virtio_pci_select_waits(tb, "net"))
+    if CONFIG.artifact:
+        with open(CONFIG.artifact, "w") as f:
+            f.write(text)
+    tb.log.info(text)

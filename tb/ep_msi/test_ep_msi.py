@@ -1,0 +1,162 @@
+"""Block testbench of ep_msi against a model of the core's MSI interface (it answers each
+one-hot cfg_interrupt_msi_int pulse with _sent, with _fail, or not at all): every vector
+sent, lowest pending first, masked vectors held and sent on unmask, vectors beyond the
+host's multiple-message enable and requests while MSI is off failed and flagged, the
+core's fail and the timeout counted, a vector requested again in flight sent again."""
+
+from __future__ import annotations
+
+import cocotb
+import pytest
+from cocotb.triggers import ClockCycles, RisingEdge
+
+from virtio_ep import simrun
+from virtio_ep.layout import MsiReg, MsiStatus
+from virtio_ep.testbench.blocks import RegBus, start_clock_and_reset
+
+ANSWER_CYCLES = 5          # the core's delay from the request to _sent / _fail
+
+
+class CoreModel:
+    """The core's side: records each MSI request; answers per `mode` (sent, fail, silent)."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.mode = "sent"
+        self.sent: list[int] = []
+        self.requests: list[int] = []
+        dut.cfg_interrupt_msi_sent.value = dut.cfg_interrupt_msi_fail.value = 0
+        cocotb.start_soon(self.run())
+
+    async def run(self) -> None:
+        d = self.dut
+        while True:
+            await d.cfg_interrupt_msi_int.value_change
+            vec = int(d.cfg_interrupt_msi_int.value)
+            if not vec:
+                continue
+            assert vec & (vec - 1) == 0, f"cfg_interrupt_msi_int {vec:#x} is not one-hot"
+            self.requests.append(vec.bit_length() - 1)
+            if self.mode == "silent":
+                continue
+            await ClockCycles(d.clk, ANSWER_CYCLES)
+            signal = d.cfg_interrupt_msi_sent if self.mode == "sent" else d.cfg_interrupt_msi_fail
+            signal.value = 1
+            await RisingEdge(d.clk)
+            signal.value = 0
+            if self.mode == "sent":
+                self.sent.append(self.requests[-1])
+
+
+class TB:
+    def __init__(self, dut):
+        self.dut = dut
+        self.vectors, self.timeout = int(dut.VECTORS.value), int(dut.TIMEOUT_CYCLES.value)
+        self.bus = RegBus(dut)
+        dut.msi_enable.value, dut.msi_mmenable.value, dut.msi_mask.value = 1, 5, 0     # 32 vectors enabled
+        self.core = CoreModel(dut)
+
+    async def start(self) -> None:
+        await start_clock_and_reset(self.dut)
+
+    async def request(self, *vectors: int) -> None:
+        for v in vectors:
+            await self.bus.write(MsiReg.REQUEST, v)
+
+    async def idle(self, limit: int = 20_000) -> None:
+        """Wait until nothing is pending or in flight (bounded)."""
+        for _ in range(limit // 8):
+            if not await self.bus.read(MsiReg.PENDING) and not await self.bus.read(MsiReg.STATUS) & MsiStatus.BUSY:
+                return
+            await ClockCycles(self.dut.clk, 4)
+        raise AssertionError(f"MSIs still pending or busy after {limit} cycles")
+
+
+@cocotb.test()
+async def every_vector_lowest_first(dut):
+    tb = TB(dut)
+    await tb.start()
+    await tb.request(*range(tb.vectors))
+    await tb.idle()
+    assert tb.core.sent == list(range(tb.vectors)), f"sent {tb.core.sent}"
+    # requested in reverse order while all are masked, then unmasked: lowest pending first
+    order = list(reversed(range(tb.vectors)))
+    tb.core.sent.clear()
+    dut.msi_mask.value = 0xFFFF_FFFF
+    await tb.request(*order)
+    dut.msi_mask.value = 0
+    await tb.idle()
+    assert tb.core.sent == sorted(order), tb.core.sent
+    assert await tb.bus.read(MsiReg.SENT) == 2 * tb.vectors
+    assert await tb.bus.read(MsiReg.FAILED) == 0
+
+
+@cocotb.test()
+async def masked_vector_waits_for_unmask(dut):
+    tb = TB(dut)
+    await tb.start()
+    v = tb.vectors - 1
+    dut.msi_mask.value = 1 << v
+    await tb.request(v)
+    await ClockCycles(dut.clk, 50)
+    assert tb.core.requests == [], "a masked vector was sent"
+    assert await tb.bus.read(MsiReg.PENDING) == 1 << v
+    assert await tb.bus.read(MsiReg.MASK) == 1 << v
+    dut.msi_mask.value = 0
+    await tb.idle()
+    assert tb.core.sent == [v]
+
+
+@cocotb.test()
+async def disabled_and_beyond_enabled_fail(dut):
+    tb = TB(dut)
+    await tb.start()
+    dut.msi_enable.value = 0
+    await tb.request(0)
+    await tb.idle()
+    assert tb.core.requests == [] and await tb.bus.read(MsiReg.FAILED) == 1
+    assert await tb.bus.read(MsiReg.FAILED_VECTORS) == 1 and int(dut.irq_fail.value)
+    await tb.bus.write(MsiReg.FAILED_VECTORS, 1)
+    assert await tb.bus.read(MsiReg.FAILED_VECTORS) == 0 and not int(dut.irq_fail.value)
+    dut.msi_enable.value, dut.msi_mmenable.value = 1, 0          # the host enabled one vector
+    if tb.vectors > 1:
+        await tb.request(1, 0)
+        await tb.idle()
+        assert tb.core.sent == [0], f"sent {tb.core.sent}"
+        assert await tb.bus.read(MsiReg.FAILED_VECTORS) == 0b10
+    await tb.request(tb.vectors)                                  # no such vector
+    assert await tb.bus.read(MsiReg.FAILED) == 1 + (tb.vectors > 1) + 1
+
+
+@cocotb.test()
+async def core_fail_timeout_and_rerequest(dut):
+    tb = TB(dut)
+    await tb.start()
+    v = tb.vectors - 1
+    tb.core.mode = "fail"
+    await tb.request(v)
+    await tb.idle()
+    assert await tb.bus.read(MsiReg.FAILED_VECTORS) == 1 << v and await tb.bus.read(MsiReg.FAILED) == 1
+    tb.core.mode = "silent"
+    start = cocotb.utils.get_sim_time("ns")
+    await tb.request(0)
+    await tb.idle(tb.timeout + 1000)
+    waited = (cocotb.utils.get_sim_time("ns") - start) / 4
+    assert tb.timeout <= waited <= tb.timeout + 100, f"gave up after {waited:.0f} cycles, timeout {tb.timeout}"
+    assert await tb.bus.read(MsiReg.FAILED) == 2
+    # requested again while in flight: pending again, sent again
+    tb.core.mode = "sent"
+    tb.core.sent.clear()
+    await tb.request(0, 0)
+    await tb.idle()
+    assert tb.core.sent == [0, 0], f"sent {tb.core.sent}"
+
+
+TOPLEVEL = "ep_msi"
+POINTS = [{"VECTORS": vectors, "TIMEOUT_CYCLES": timeout} for vectors, timeout in ((1, 64), (8, 256), (32, 4096))]
+
+
+@pytest.mark.parametrize("sim", simrun.selected_simulators())
+@pytest.mark.parametrize("params", POINTS, ids=simrun.point_id)
+def test_ep_msi(sim: str, params: dict[str, int]) -> None:
+    simrun.run_block(sim, __file__, TOPLEVEL, params)
