@@ -6,8 +6,9 @@ firmware. The driver's host reads touch only the device page."""
 from __future__ import annotations
 
 import cocotb
-from cocotb.triggers import Timer, with_timeout
+from cocotb.triggers import Timer
 
+from virtio_ep.scenarios.bring_up import start_firmware
 from virtio_ep.testbench import EndpointTb, OpRecorder
 from virtio_ep import layout
 from virtio_ep.devices import DEVICES, bit
@@ -15,17 +16,15 @@ from virtio_ep.firmware.async_fw import AsyncTransportFirmware
 from virtio_ep.host.async_transport import AsyncTransport
 from virtio_ep.host.virtio_core import (DeviceNeedsReset, FeaturesRefused, QueueConfig, TransportError,
                                         TransportTimeout, default_driver_features, virtio_probe)
+from virtio_ep.transports import transport
 from virtio_ep.layout import (AsyncDevicePage as DEV, AsyncDriverPage as DRV, AsyncQueueError, AsyncReason,
                               AsyncResult, MboxOp, MboxStatus, NetConfig, QueueMode, VirtioFeature,
                               VirtioStatus)
 
 
 class Bench:
-    def __init__(self, tb: EndpointTb, device: str):
-        self.tb = tb
-        self.dev = DEVICES[device]()
-        self.fw = AsyncTransportFirmware(tb.cpu, self.dev, tb.params.db_slots)
-        self.task = cocotb.start_soon(self.fw.run())
+    def __init__(self, tb: EndpointTb, dev, fw, task):
+        self.tb, self.dev, self.fw, self.task = tb, dev, fw, task
         self.drv = AsyncTransport(tb.host)
         self.rec = OpRecorder(tb)
 
@@ -42,9 +41,8 @@ class Bench:
 
 async def bench(dut, device: str = "net") -> Bench:
     """Endpoint up, firmware booted (its page published), driver not yet loaded."""
-    b = Bench(await EndpointTb.start(dut), device)
-    await with_timeout(b.fw.published.wait(), 50_000, "ns")
-    return b
+    tb, dev = await EndpointTb.start(dut), DEVICES[device]()
+    return Bench(tb, dev, *await start_firmware(tb, transport("async"), dev))
 
 
 def assert_reads_only_device_page(ops) -> None:

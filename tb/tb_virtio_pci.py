@@ -15,7 +15,8 @@ from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.host.virtio_pci import VirtioPciAckTransport, VirtioPciTransport
 from virtio_ep.layout import PciCommonCfg as CC, VirtioFeature, VirtioStatus
 from virtio_ep.scenarios.control import select_wait_table, virtio_pci_select_waits
-from virtio_ep.transports import VIRTIO_PCI_POLL as POLL, VIRTIO_PCI_SETTLE_MARGIN
+from virtio_ep.scenarios.bring_up import start_firmware
+from virtio_ep.transports import VIRTIO_PCI_POLL as POLL, VIRTIO_PCI_SETTLE_MARGIN, Options, transport
 
 
 def settle_for(fw: VirtioPciPollingFirmware) -> int:
@@ -24,11 +25,8 @@ def settle_for(fw: VirtioPciPollingFirmware) -> int:
 
 
 class Bench:
-    def __init__(self, tb: EndpointTb, device: str, poll: int):
-        self.tb = tb
-        self.dev = DEVICES[device]()
-        self.fw = VirtioPciPollingFirmware(tb.cpu, self.dev, poll)
-        self.task = cocotb.start_soon(self.fw.run())
+    def __init__(self, tb: EndpointTb, dev, fw, task):
+        self.tb, self.dev, self.fw, self.task = tb, dev, fw, task
         self.stock = VirtioPciTransport(tb.host)
         self.patched = VirtioPciTransport(tb.host, settle_cycles=settle_for(self.fw))
 
@@ -49,9 +47,7 @@ async def bench(dut, device: str = "net", poll: int = POLL) -> Bench:
     fn.vendor_id = layout.PCI_VENDOR_ID_VIRTIO
     fn.device_id = layout.PCI_DEVICE_ID_MODERN_BASE + dev.device_id
     await tb.init()
-    b = Bench(tb, device, poll)
-    await with_timeout(b.fw.published.wait(), 50_000, "ns")
-    return b
+    return Bench(tb, dev, *await start_firmware(tb, transport("virtio-pci"), dev, Options(poll_cycles=poll)))
 
 
 @cocotb.test()

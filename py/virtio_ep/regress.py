@@ -37,7 +37,8 @@ def run_seed(sim: str, test: str, seed: int, config: RunConfig = RunConfig()) ->
         results, ok, error = None, False, str(exc)
     coverage = json.loads(cov.read_text()) if cov.exists() else {}
     return {"sim": sim, "test": test, "seed": seed, "ok": ok, "error": error, "seconds": time.monotonic() - t0,
-            "coverage": coverage, "results": str(results) if results else "", "log": str(log)}
+            "coverage": coverage, "results": str(results) if results else "", "log": str(log),
+            "UVM_VARIANT": config.variant, "UVM_DEVICE": config.devices[0] if len(config.devices) == 1 else None}
 
 
 def merge_coverage(runs: list[dict]) -> dict:
@@ -76,7 +77,8 @@ def write_junit(runs: list[dict], path) -> None:
 
 
 def repro(r: dict) -> str:
-    return f"make regress SIM={r['sim']} TESTS={r['test']} SEEDS=1 SEED_BASE={r['seed']}"
+    fixed = "".join(f" {k}={r[k]}" for k in ("UVM_VARIANT", "UVM_DEVICE") if r.get(k))
+    return f"make regress SIM={r['sim']} TESTS={r['test']} SEEDS=1 SEED_BASE={r['seed']}{fixed}"
 
 
 def main(argv: list[str] | None = None) -> int:
