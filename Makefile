@@ -25,8 +25,9 @@ JOBS ?= $(shell nproc)
 WAVES ?= 0
 export WAVES
 
-# apt packages: a command to check and the package that provides it
-APT_NEEDS := iverilog:iverilog g++:g++ make:make
+# apt packages: a command to check and the package that provides it (ccache: the Verilator
+# runtime every build compiles is compiled once per run)
+APT_NEEDS := iverilog:iverilog g++:g++ make:make ccache:ccache
 
 .PHONY: all setup wave-deps sim test bench report regress lint waves clean
 

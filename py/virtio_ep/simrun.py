@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import os
 import re
+import shutil
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -107,6 +108,11 @@ def _prepare_env(sim: str, test_dirs: tuple[Path, ...] = ()) -> None:
         path = os.environ.get("PATH", "")
         if not path.startswith(vbin):
             os.environ["PATH"] = vbin + os.pathsep + path
+        # Every Verilator build compiles the same runtime (verilated*.cpp, cocotb's VPI glue);
+        # through ccache (make setup installs it) only the first build of a run pays for it.
+        if shutil.which("ccache"):
+            os.environ.setdefault("OBJCACHE", "ccache")
+            os.environ.setdefault("CCACHE_DIR", str(BUILD_ROOT / "ccache"))
     # the simulator's embedded Python finds the test modules and the package
     for p in (str(TB_DIR), str(REPO / "py"), *map(str, test_dirs)):
         if p not in sys.path:
