@@ -29,7 +29,7 @@ export WAVES
 # runtime every build compiles is compiled once per run)
 APT_NEEDS := iverilog:iverilog g++:g++ make:make ccache:ccache
 
-.PHONY: all setup wave-deps sim test bench report regress lint waves clean
+.PHONY: all setup wave-deps linux-source sim test bench report regress lint waves clean
 
 all: sim
 
@@ -55,13 +55,22 @@ wave-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblz4-dev; \
 	fi
 
+# Linux's virtio_ring.c (the kernel-driver tests): Debian's kernel source, a 139 MB
+# download; virtio_ep.linux.build extracts the few files it needs into sim_build/linux/
+linux-source:
+	@if [ ! -f /usr/src/linux-source-6.1.tar.xz ]; then \
+	    echo "installing linux-source-6.1 (Linux's virtio ring code for the kernel-driver tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-source-6.1; \
+	fi
+	@echo "linux-source-6.1 $$(dpkg-query -W -f='$${Version}' linux-source-6.1)"
+
 sim: $(STAMP) wave-deps
 	$(VPY) -m virtio_ep.demo --sim $(or $(SIM),icarus) --transport $(or $(TRANSPORT),async) $(if $(filter 1,$(WAVES)),--waves)
 
-test: $(STAMP) wave-deps
+test: $(STAMP) wave-deps linux-source
 	$(VPY) -m pytest -n $(JOBS) -q tb
 
-regress: $(STAMP)
+regress: $(STAMP) linux-source
 	$(VPY) -m virtio_ep.regress --sim $(or $(SIM),icarus)
 
 bench: $(STAMP)

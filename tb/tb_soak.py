@@ -1,9 +1,11 @@
 """Soak: 2,000 mixed requests per device (RunConfig.requests), no request lost or duplicated.
 
-Each device runs its requests in three phases, split, packed and push, re-probing the device
+Each device runs its requests in five phases: split, packed and push rings driven by the
+project's ring code, then split and packed rings driven by Linux's own virtio_ring.c (with
+event index and indirect descriptors, as Linux negotiates them), re-probing the device
 between phases (reset, features, new queues in the new mode) on the same firmware, so the
-soak also checks that a reset between modes loses nothing: the block disk's contents are
-checked across phases and frame/byte counts are checked per phase."""
+soak also checks that a reset between modes and drivers loses nothing: the block disk's
+contents are checked across phases and frame/byte counts are checked per phase."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from virtio_ep.scenarios.exercise import exercise_block, exercise_entropy, exerc
 from virtio_ep.testbench import EndpointTb, rng_for_test
 
 SOAK_REQUESTS = RunConfig.current().request_count(2000)
-PHASES = (QueueMode.SPLIT, QueueMode.PACKED, QueueMode.PUSH)
+PHASES = (("project", QueueMode.SPLIT), ("project", QueueMode.PACKED), ("project", QueueMode.PUSH),
+          ("linux", QueueMode.SPLIT), ("linux", QueueMode.PACKED))
 
 
 def phase_counts(total: int) -> list[int]:
@@ -28,14 +31,15 @@ def phase_counts(total: int) -> list[int]:
 
 async def soak(dut, device: str, exercise) -> None:
     rng = rng_for_test()
-    bench = await bring_up(await EndpointTb.start(dut), "async", device, PHASES[0])
+    bench = await bring_up(await EndpointTb.start(dut), "async", device, PHASES[0][1])
     queues, fw = bench.queues, bench.fw
-    for i, (mode, count) in enumerate(zip(PHASES, phase_counts(SOAK_REQUESTS))):
+    for i, ((driver, mode), count) in enumerate(zip(PHASES, phase_counts(SOAK_REQUESTS))):
         if i:
-            queues = await probe(bench, mode)
-        cocotb.log.info("soak %s: %d requests in %s mode", device, count, mode.name)
+            linux = {"event_idx": True, "indirect": True} if driver == "linux" else {}
+            queues = await probe(bench, mode, driver=driver, **linux)
+        cocotb.log.info("soak %s: %d requests, %s ring code, %s mode", device, count, driver, mode.name)
         await exercise(queues, fw.backend, count, rng)
-        assert fw.ring_errors == [], f"{device} in {mode.name}: {fw.ring_errors}"
+        assert fw.ring_errors == [], f"{device} in {mode.name} ({driver}): {fw.ring_errors}"
     await bench.stop()
 
 

@@ -58,12 +58,14 @@ class InjectedBugTest(BaseTest):
 def choose_variant() -> tuple[type, str]:
     """The run configuration's `variant` and (one) `devices` select a variant and device
     without editing the test (make regress UVM_VARIANT= UVM_DEVICE=); by default the seed
-    picks them (variant and device cycle with coprime periods, so any 21 consecutive seeds
-    cover every combination)."""
+    picks them (the variant cycles with the seed, the device with the seed plus one every
+    full variant cycle, so any 27 consecutive seeds cover every combination of 9 variants
+    and 3 devices)."""
     by_name = {v.__name__: v for v in VARIANTS}
     seed, config = cocotb.RANDOM_SEED, RunConfig.current()
     name = config.variant or VARIANTS[seed % len(VARIANTS)].__name__
-    device = config.devices[0] if len(config.devices) == 1 else DEVICE_ORDER[seed % len(DEVICE_ORDER)]
+    device = (config.devices[0] if len(config.devices) == 1
+              else DEVICE_ORDER[(seed + seed // len(VARIANTS)) % len(DEVICE_ORDER)])
     if name not in by_name:
         raise ValueError(f"UVM_VARIANT={name!r}: use one of {', '.join(by_name)}")
     return by_name[name], device

@@ -132,12 +132,14 @@ LAYERS: dict[str, set[str]] = {
     "runconfig": {"layout"},
     "devices": {"layout"},
     "rings": {"layout"},
+    "linux": set(),                 # Linux's ring code, built and loaded (a leaf)
     "timing": {"layout", "costs"},
     "firmware": {"layout", "costs", "devices", "rings"},
-    "host": {"layout", "devices", "rings"},
+    "host": {"layout", "devices", "rings", "linux"},
     "transports": {"layout", "devices", "firmware", "host"},
-    "testbench": {"layout", "costs", "runconfig", "firmware", "host"},
-    "scenarios": {"layout", "costs", "runconfig", "devices", "timing", "firmware", "host", "transports", "testbench"},
+    "testbench": {"layout", "costs", "runconfig", "firmware", "host", "linux"},
+    "scenarios": {"layout", "costs", "runconfig", "devices", "timing", "firmware", "host", "linux", "transports",
+                  "testbench"},
 }
 TOOLS = {"simrun", "demo", "bench", "bench_rings", "bench_timing", "report", "regress", "docgen"}
 

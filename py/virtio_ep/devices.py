@@ -48,6 +48,14 @@ class VirtioDevice:
         return any(f.offset <= offset and offset + length <= f.offset + f.size for f in self.writable)
 
 
+# What every device class offers about its rings and its DMA: packed rings, event indices
+# and indirect descriptors (the firmware's ring code serves them all), and ACCESS_PLATFORM
+# (a PCIe device's DMA uses bus addresses, translated by the platform: the driver must map
+# every buffer through its DMA API, as Linux does when this is negotiated).
+RING_FEATURES = (bit(VirtioFeature.VERSION_1) | bit(VirtioFeature.ACCESS_PLATFORM) | bit(VirtioFeature.RING_PACKED)
+                 | bit(VirtioFeature.EVENT_IDX) | bit(VirtioFeature.INDIRECT_DESC))
+
+
 def net_device(mac: bytes = bytes.fromhex("525400123456"), mtu: int = 1500,
                queue_size: int = 256) -> VirtioDevice:
     cfg = bytearray(NetConfig.SIZE)
@@ -55,9 +63,7 @@ def net_device(mac: bytes = bytes.fromhex("525400123456"), mtu: int = 1500,
     put(cfg, NetConfig.STATUS, NET_S_LINK_UP)
     put(cfg, NetConfig.MAX_VIRTQUEUE_PAIRS, 1)
     put(cfg, NetConfig.MTU, mtu)
-    features = (bit(VirtioFeature.VERSION_1) | bit(NetFeature.MAC) | bit(NetFeature.STATUS)
-                | bit(NetFeature.MTU) | bit(VirtioFeature.RING_PACKED) | bit(VirtioFeature.EVENT_IDX)
-                | bit(VirtioFeature.INDIRECT_DESC))
+    features = RING_FEATURES | bit(NetFeature.MAC) | bit(NetFeature.STATUS) | bit(NetFeature.MTU)
     return VirtioDevice("net", VirtioDeviceId.NET, features, 2, queue_size, cfg, writable=[NetConfig.MAC])
 
 
@@ -67,14 +73,13 @@ def block_device(capacity_bytes: int = 1 << 20, blk_size: int = 512, queue_size:
     put(cfg, BlkConfig.SIZE_MAX, 64 * 1024)
     put(cfg, BlkConfig.SEG_MAX, 16)
     put(cfg, BlkConfig.BLK_SIZE, blk_size)
-    features = (bit(VirtioFeature.VERSION_1) | bit(BlkFeature.BLK_SIZE) | bit(BlkFeature.FLUSH)
-                | bit(BlkFeature.SIZE_MAX) | bit(BlkFeature.SEG_MAX) | bit(VirtioFeature.RING_PACKED))
+    features = (RING_FEATURES | bit(BlkFeature.BLK_SIZE) | bit(BlkFeature.FLUSH) | bit(BlkFeature.SIZE_MAX)
+                | bit(BlkFeature.SEG_MAX))
     return VirtioDevice("block", VirtioDeviceId.BLOCK, features, 1, queue_size, cfg)
 
 
 def entropy_device(queue_size: int = 64) -> VirtioDevice:
-    features = bit(VirtioFeature.VERSION_1) | bit(VirtioFeature.RING_PACKED)
-    return VirtioDevice("entropy", VirtioDeviceId.ENTROPY, features, 1, queue_size, bytearray())
+    return VirtioDevice("entropy", VirtioDeviceId.ENTROPY, RING_FEATURES, 1, queue_size, bytearray())
 
 
 DEVICES = {"net": net_device, "block": block_device, "entropy": entropy_device}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pyuvm import ConfigDB, uvm_analysis_port, uvm_driver, uvm_env, uvm_object, uvm_sequencer, uvm_subscriber
 
 from virtio_ep.host.async_transport import AsyncTransport
+from virtio_ep.host.kernel_queue import KernelQueue
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
 from virtio_ep.layout import ASYNC_DOORBELL_QUEUE0, BLK_SECTOR_SIZE, ENTROPY_MAX_REQUEST, NET_RX_QUEUE, NET_TX_QUEUE, \
     AsyncReason, BlkStatus, DescFlag, QueueMode, mode_name
@@ -49,23 +50,30 @@ class Variant(uvm_object):
     transport = "async"           # transports.TRANSPORTS name
     mode = QueueMode.SPLIT
     batch = False                 # firmware takes chains through the vectorized processors
+    driver = "project"            # whose ring code drives the rings: the project's or Linux's
 
     @property
     def recoverable(self) -> bool:
-        """The transport lets the driver reset the device (the resource table does not)."""
-        return TRANSPORTS[self.transport].acknowledges
+        """A ring corruption can be staged and recovered: the transport lets the driver reset
+        the device (the resource table does not) and the ring code is the project's (the
+        corruption is written through its ring state)."""
+        return TRANSPORTS[self.transport].acknowledges and self.driver == "project"
+
+    def probe_options(self) -> dict:
+        linux = {"event_idx": True, "indirect": True} if self.driver == "linux" else {}
+        return {"queue_size": QUEUE_SIZE, "driver": self.driver, **linux}
 
     async def bring_up(self, tb, device: str) -> Bench:
         run = await scenario.bring_up(tb, self.transport, device, self.mode, Options(batch=self.batch),
-                                      queue_size=QUEUE_SIZE)
+                                      **self.probe_options())
         return Bench(run, device, self)
 
     async def probe(self, bench: Bench) -> None:
         """Reset, negotiate, set up every queue again (the driver-side queues in bench)."""
-        await scenario.probe(bench.run, self.mode, queue_size=QUEUE_SIZE)
+        await scenario.probe(bench.run, self.mode, **self.probe_options())
 
-    def label(self) -> tuple[str, str, str]:
-        return self.transport, mode_name(self.mode), "batch" if self.batch else "scalar"
+    def label(self) -> tuple[str, str, str, str]:
+        return self.transport, mode_name(self.mode), "batch" if self.batch else "scalar", self.driver
 
 
 class PackedVariant(Variant):
@@ -97,7 +105,19 @@ class RestableVariant(Variant):
     transport = "restable"
 
 
-VARIANTS = (Variant, PackedVariant, PushVariant, PushSelfVariant, BatchVariant, PackedBatchVariant, RestableVariant)
+class LinuxVariant(Variant):
+    """Async split rings driven by Linux's own virtio_ring.c (event index, indirect)."""
+
+    driver = "linux"
+
+
+class LinuxPackedVariant(Variant):
+    mode = QueueMode.PACKED
+    driver = "linux"
+
+
+VARIANTS = (Variant, PackedVariant, PushVariant, PushSelfVariant, BatchVariant, PackedBatchVariant, RestableVariant,
+            LinuxVariant, LinuxPackedVariant)
 
 
 async def get_bench() -> Bench:
@@ -286,6 +306,8 @@ class VirtioScoreboard(uvm_subscriber):
 
 def room(q) -> int:
     """Descriptors (or push slots) the driver's ring has free."""
+    if isinstance(q, KernelQueue):
+        return q.vq.num_free
     ring = q.ring
     if isinstance(ring, PushDriver):
         return ring.free_slots
@@ -294,8 +316,11 @@ def room(q) -> int:
     return len(ring.free)
 
 
-def wrapped(ring) -> bool:
+def wrapped(q) -> bool:
     """Has the driver's producer index gone past the end of the ring since set-up?"""
+    if isinstance(q, KernelQueue):
+        return q.added >= q.vq.size
+    ring = q.ring
     if isinstance(ring, PackedDriver):
         return ring.avail_wrap == 0
     if isinstance(ring, PushDriver):
@@ -322,6 +347,7 @@ class VirtioCoverage(Coverage):
         "transport": ["async", "restable"],
         "mode": ["split", "packed", "push", "push_self"],
         "intake": ["scalar", "batch"],
+        "driver": ["project", "linux"],
         "ring_wrap": ["wrapped"],
         "stress": ["ring_full"],
     }
@@ -329,7 +355,8 @@ class VirtioCoverage(Coverage):
     def write(self, item):
         h = self.hits
         bench = ConfigDB().get(None, "", "BENCH")
-        transport, mode, intake = bench.variant.label()
+        transport, mode, intake, driver = bench.variant.label()
+        h["driver"][driver] += 1
         h["transport"][transport] += 1
         h["mode"][mode] += 1
         h["intake"][intake] += 1
@@ -352,7 +379,7 @@ class VirtioCoverage(Coverage):
             h["error_kind"]["bad_ring"] += 1
         elif isinstance(item, RingFill) and item.full:
             h["stress"]["ring_full"] += 1
-        if any(wrapped(q.ring) for q in bench.queues.values()):
+        if any(wrapped(q) for q in bench.queues.values()):
             h["ring_wrap"]["wrapped"] += 1
 
 

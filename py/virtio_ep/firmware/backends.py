@@ -39,28 +39,32 @@ class NetLoopback:
     async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> None:
         tx, rx = queues.get(NET_TX_QUEUE), queues.get(NET_RX_QUEUE)
         if tx is not None and q is tx:
-            while await tx.pending():
-                chain = await tx.next_chain()
-                self.waiting.append(await gather(tx.mem, chain))
-                await tx.complete(chain, 0)
-                tx.requests += 1
-            await tx.publish()
+            while True:
+                while await tx.pending():
+                    chain = await tx.next_chain()
+                    self.waiting.append(await gather(tx.mem, chain))
+                    await tx.complete(chain, 0)
+                    tx.requests += 1
+                if not await tx.publish():
+                    break
         if rx is None:
             return
-        delivered = False
-        while self.waiting and await rx.pending():
-            frame = bytearray(self.waiting.popleft())
-            frame[NetHdr.NUM_BUFFERS.offset:NetHdr.NUM_BUFFERS.offset + 2] = (1).to_bytes(2, "little")
-            chain = await rx.next_chain()
-            n = await scatter(rx.mem, chain, bytes(frame))
-            if n < len(frame):
-                self.truncated += 1
-            await rx.complete(chain, n)
-            rx.requests += 1
-            self.delivered += 1
-            delivered = True
-        if delivered:
-            await rx.publish()
+        while True:
+            delivered = False
+            while self.waiting and await rx.pending():
+                frame = bytearray(self.waiting.popleft())
+                frame[NetHdr.NUM_BUFFERS.offset:NetHdr.NUM_BUFFERS.offset + 2] = (1).to_bytes(2, "little")
+                chain = await rx.next_chain()
+                n = await scatter(rx.mem, chain, bytes(frame))
+                if n < len(frame):
+                    self.truncated += 1
+                await rx.complete(chain, n)
+                rx.requests += 1
+                self.delivered += 1
+                delivered = True
+            # more RX buffers arrived while publishing: deliver what still waits
+            if not delivered or not await rx.publish() or not self.waiting:
+                break
 
 
 class RamDisk:
@@ -77,12 +81,14 @@ class RamDisk:
         """Device reset: the disk keeps its contents (requests complete before they return)."""
 
     async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> None:
-        while await q.pending():
-            chain = await q.next_chain()
-            written = await self.request(q, chain)
-            await q.complete(chain, written)
-            q.requests += 1
-        await q.publish()
+        while True:
+            while await q.pending():
+                chain = await q.next_chain()
+                written = await self.request(q, chain)
+                await q.complete(chain, written)
+                q.requests += 1
+            if not await q.publish():
+                break
 
     async def request(self, q: DeviceQueue, chain: Chain) -> int:
         out = await gather(q.mem, chain)
@@ -128,15 +134,17 @@ class EntropySource:
         """Device reset: nothing to drop (every request completes before the next)."""
 
     async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> None:
-        while await q.pending():
-            chain = await q.next_chain()
-            # a driver's length is not trusted: the device gives at most ENTROPY_MAX_REQUEST
-            data = self.rng.randbytes(min(chain.in_len, ENTROPY_MAX_REQUEST))
-            n = await scatter(q.mem, chain, data)
-            self.bytes_delivered += n
-            await q.complete(chain, n)
-            q.requests += 1
-        await q.publish()
+        while True:
+            while await q.pending():
+                chain = await q.next_chain()
+                # a driver's length is not trusted: the device gives at most ENTROPY_MAX_REQUEST
+                data = self.rng.randbytes(min(chain.in_len, ENTROPY_MAX_REQUEST))
+                n = await scatter(q.mem, chain, data)
+                self.bytes_delivered += n
+                await q.complete(chain, n)
+                q.requests += 1
+            if not await q.publish():
+                break
 
 
 def backend_for(device: VirtioDevice):

@@ -162,7 +162,17 @@ class DeviceQueue:
         await self.ring.push_used(chain.head, written)
         self.completed.append((chain.head, written))
 
-    async def publish(self) -> None:
-        """Publish used entries; interrupt the driver unless it suppressed interrupts."""
+    async def publish(self) -> bool:
+        """Publish used entries; interrupt the driver unless it suppressed interrupts. With
+        event index, publishing also re-enables notifications (avail_event), so look at the
+        ring again, as Linux's vhost_enable_notify does: a chain the driver added while this
+        batch was finishing got no doorbell (its driver read the old avail_event) and is the
+        caller's to take now. True if there is such a chain."""
         if await self.ring.publish_used():
             await self.cpu.request_msi(self.msi_vector)
+        return await self.more_after_publish()
+
+    async def more_after_publish(self) -> bool:
+        if not getattr(self.ring, "event_idx", False):
+            return False                    # every added chain rings the doorbell
+        return await self.pending() > 0

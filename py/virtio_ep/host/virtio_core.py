@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Protocol
+from typing import AsyncIterator, Callable, Protocol
 
 from ..layout import PUSH_RING_SLOTS, QueueMode, VirtioDeviceId, VirtioFeature, ring_area_sizes
 
@@ -103,11 +103,17 @@ class ProbeResult:
     errors: list[str] = field(default_factory=list)
 
 
+RingAreas = Callable[[int, int, QueueMode, int], tuple[int, int, int]]
+
+
 async def virtio_probe(transport: Transport, wanted_features: int, alloc, recorder: OpRecorder | None = None,
-                       queue_size: int | None = None, mode: QueueMode = QueueMode.SPLIT) -> ProbeResult:
+                       queue_size: int | None = None, mode: QueueMode = QueueMode.SPLIT,
+                       ring_areas: RingAreas | None = None) -> ProbeResult:
     """Initialize the device: discover, reset, negotiate, set up every queue, DRIVER_OK, read config.
 
-    `alloc(nbytes) -> address` allocates host memory for driver-allocated rings.
+    `alloc(nbytes) -> address` allocates host memory for driver-allocated rings, unless
+    `ring_areas(queue, size, mode, features)` makes each ring and returns the addresses of its
+    descriptor, driver and device areas (a driver whose ring code allocates its own rings).
     """
     rec = recorder or _NoRecorder()
     async with rec.op("discovery"):
@@ -123,8 +129,10 @@ async def virtio_probe(transport: Transport, wanted_features: int, alloc, record
     queues = []
     desc_len, driver_len, device_len = ring_area_sizes(mode, size)
     for q in range(info.num_queues):
-        # push: the ring is the device's (in BAR0); only the used ring is in host memory
-        areas = [alloc(n) if n else 0 for n in (desc_len, driver_len, device_len)]
+        if ring_areas is not None:
+            areas = list(ring_areas(q, size, mode, features))
+        else:   # push: the ring is the device's (in BAR0); only the used ring is in host memory
+            areas = [alloc(n) if n else 0 for n in (desc_len, driver_len, device_len)]
         queues.append(QueueConfig(q, size, *areas, msi_vector=1 + q, mode=mode))
     async with rec.op("queue setup"):
         queues = await transport.setup_queues(queues)

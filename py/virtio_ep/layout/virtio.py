@@ -32,6 +32,7 @@ class VirtioFeature(enum.IntEnum):
     INDIRECT_DESC = 28
     EVENT_IDX = 29
     VERSION_1 = 32
+    ACCESS_PLATFORM = 33            # the device's DMA goes through the platform (IOMMU, bus addresses)
     RING_PACKED = 34
 
 

@@ -11,8 +11,11 @@ from cocotb.triggers import SimTimeoutError, Timer, with_timeout
 
 from ..devices import DEVICES, VirtioDevice
 from ..host.queues import BarMemory, BufferPool, DriverQueue, HostMemory
-from ..host.virtio_core import ProbeResult, Transport, default_driver_features, virtio_probe
-from ..layout import QueueMode, VirtioStatus
+from ..host.virtio_core import ProbeResult, RingAreas, Transport, default_driver_features, virtio_probe
+from ..devices import bit
+from ..host.kernel_queue import KernelQueue
+from ..layout import NET_TX_QUEUE, QueueMode, VirtioDeviceId, VirtioFeature, VirtioStatus
+from ..linux.ring import ABOVE_4G, BELOW_4G, KernelVirtqueue, LinuxRing
 from ..transports import Options, TransportSpec, transport
 
 PUBLISH_TIMEOUT_NS = 50_000         # firmware start to its transport published
@@ -67,32 +70,77 @@ def command_kick(driver):
     return notify
 
 
+DRIVERS = ("project", "linux")      # the project's ring code, or Linux's virtio_ring.c
+
+
 async def probe(bench: Bench, mode: QueueMode = QueueMode.SPLIT, queue_size: int | None = 64,
-                extra_features: int = 0, pool_bytes: int = 1 << 20, **queue_opts) -> dict[int, DriverQueue]:
+                extra_features: int = 0, pool_bytes: int = 1 << 20, driver: str = "project",
+                event_idx: bool = False, indirect: bool = False, high_area: bool = False) -> dict[int, object]:
     """Probe (reset, negotiate, set up every queue in `mode`, DRIVER_OK) and make the driver's
     queues ready. `extra_features` are asked on top of the driver's defaults and must be
-    granted; `queue_opts` (event_idx, indirect) go to every DriverQueue. The driver keeps
-    one buffer pool across probes, as a real driver keeps its memory."""
+    granted. `driver`: the project's ring code (DriverQueue, with `event_idx` and `indirect`
+    as queue options; one buffer pool kept across probes, as a real driver keeps its memory)
+    or Linux's (KernelQueue: event index and indirect descriptors negotiated as features,
+    rings and buffers in the DMA area, placed above 4 GiB with `high_area`)."""
     tb, spec = bench.tb, bench.spec
     if mode not in spec.modes:
         raise ValueError(f"{spec.name} sets up {[m.name for m in spec.modes] or 'no data path'}, not {mode.name}")
-    wanted = default_driver_features() | extra_features
-    res = await virtio_probe(bench.driver, wanted, tb.alloc_host, queue_size=queue_size, mode=mode)
-    if (res.features & extra_features) != extra_features:
-        raise AssertionError(f"device refused features {extra_features & ~res.features:#x}")
+    if driver not in DRIVERS:
+        raise ValueError(f"driver {driver!r}: use one of {', '.join(DRIVERS)}")
+    wanted, required = default_driver_features() | extra_features, extra_features
+    ring_areas = kernel = None
+    vqs: dict[int, KernelVirtqueue] = {}
+    if driver == "linux":
+        wanted = linux_features(wanted, mode, event_idx, indirect)
+        required |= linux_features(0, mode, event_idx, indirect)      # what Linux asks for must be granted
+        kernel = tb.linux_ring(ABOVE_4G if high_area else BELOW_4G)
+        ring_areas = kernel_rings(kernel, vqs)
+    res = await virtio_probe(bench.driver, wanted, tb.alloc_host, queue_size=queue_size, mode=mode,
+                             ring_areas=ring_areas)
+    if res.features & required != required:
+        raise AssertionError(f"device refused features {required & ~res.features:#x}")
     if spec.posted_setup:
         await wait_driver_ok_applied(tb, bench.fw)
-    if tb.buffer_pool is None:
-        tb.buffer_pool = BufferPool(tb.alloc_host, pool_bytes)
-    mem = HostMemory(tb.rc)
-    ring_mem = BarMemory(tb.host) if spec.rings_in_bar0 else None
-    notify = command_kick(bench.driver) if spec.kicks_by_command else None
-    bench.queues = {q.index: DriverQueue(tb.host, q, mem, tb.buffer_pool, ring_mem=ring_mem, notify=notify,
-                                         **queue_opts) for q in res.queues}
+    if driver == "linux":
+        tx = NET_TX_QUEUE if bench.fw.dev.device_id == VirtioDeviceId.NET else None
+        bench.queues = {q.index: KernelQueue(tb.host, q, vqs[q.index], kernel, delayed_cb=q.index == tx)
+                        for q in res.queues}
+    else:
+        if tb.buffer_pool is None:
+            tb.buffer_pool = BufferPool(tb.alloc_host, pool_bytes)
+        mem = HostMemory(tb.rc)
+        ring_mem = BarMemory(tb.host) if spec.rings_in_bar0 else None
+        notify = command_kick(bench.driver) if spec.kicks_by_command else None
+        bench.queues = {q.index: DriverQueue(tb.host, q, mem, tb.buffer_pool, ring_mem=ring_mem, notify=notify,
+                                             event_idx=event_idx, indirect=indirect) for q in res.queues}
     for q in bench.queues.values():
         await q.init()
     bench.probe = res
     return bench.queues
+
+
+def kernel_rings(kernel: LinuxRing, vqs: dict[int, KernelVirtqueue]) -> RingAreas:
+    """virtio_probe's ring maker for Linux's ring code: one virtio_device per probe with the
+    negotiated features, each queue made by vring_create_virtqueue (its rings in the area)."""
+    device: list[int] = []
+
+    def ring_areas(q: int, size: int, mode: QueueMode, features: int) -> tuple[int, int, int]:
+        if not device:
+            device.append(kernel.device(features))
+        vqs[q] = kernel.queue(features, q, size, device=device[0])
+        return vqs[q].areas()
+    return ring_areas
+
+
+def linux_features(wanted: int, mode: QueueMode, event_idx: bool, indirect: bool) -> int:
+    """What Linux's driver asks for: everything it understands that the device may offer,
+    ACCESS_PLATFORM (so every address goes through its DMA API), event indices and indirect
+    descriptors as chosen, packed rings only for the packed mode."""
+    wanted |= bit(VirtioFeature.ACCESS_PLATFORM) | bit(VirtioFeature.VERSION_1)
+    for feature, on in ((VirtioFeature.EVENT_IDX, event_idx), (VirtioFeature.INDIRECT_DESC, indirect),
+                        (VirtioFeature.RING_PACKED, mode == QueueMode.PACKED)):
+        wanted = wanted | bit(feature) if on else wanted & ~bit(feature)
+    return wanted
 
 
 async def bring_up(tb, transport_name: str = "async", device: str | VirtioDevice = "net",

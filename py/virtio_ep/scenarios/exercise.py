@@ -28,6 +28,25 @@ async def exercise_net(net: NetDriver, backend, requests: int, rng: random.Rando
     assert backend.truncated == 0
 
 
+async def exercise_net_bursts(net: NetDriver, backend, requests: int, rng: random.Random, ring_size: int,
+                              timeout_ns: int = 20_000_000) -> None:
+    """Many frames in flight: bursts of up to half a ring sent back to back (one kick
+    attempt each, as a stack sends them), then every frame received, in order."""
+    sent, delivered_before = 0, backend.delivered
+    while sent < requests:
+        burst = min(rng.randrange(1, ring_size // 2), requests - sent)
+        if net.rx_posted < burst:
+            await net.fill_rx(ring_size - net.rx_posted)
+        frames = [rng.randbytes(rng.choice([14, 60, 200, 1514])) for _ in range(burst)]
+        for frame in frames:
+            await net.send(frame)
+        got = await net.receive(burst, timeout_ns)
+        assert got == frames, f"frames {sent}..{sent + burst} came back different"
+        assert await net.reap_tx(burst, timeout_ns) == burst
+        sent += burst
+    assert backend.delivered - delivered_before == requests, "frames lost or duplicated"
+
+
 async def exercise_block(blk: BlkDriver, backend, requests: int, rng: random.Random,
                          mirror: dict[int, bytes] | None = None) -> None:
     """`mirror` (sector -> contents the disk must hold) carries over between calls on one disk."""

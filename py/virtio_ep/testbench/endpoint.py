@@ -15,6 +15,7 @@ import cocotb
 from cocotb.triggers import FallingEdge, RisingEdge, Timer, with_timeout
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus
+from cocotbext.axi.address_space import MemoryRegion
 from cocotbext.pcie.core import RootComplex
 from cocotbext.pcie.xilinx.us import UltraScalePlusPcieDevice
 
@@ -22,6 +23,7 @@ from .. import layout
 from ..costs import FirmwareCosts
 from ..firmware.soft_cpu import SoftCpu
 from ..host.pcie_host import HostPcie
+from ..linux.ring import BELOW_4G, DmaArea, LinuxRing
 from ..runconfig import RunConfig
 from .monitors import PortMonitor, TlpCounter
 from .pcie_model import FlrEmulator, HotResetEmulator, RootComplexTap, host_latency
@@ -120,6 +122,7 @@ class EndpointTb:
         self.flr = FlrEmulator(dut, self.dev)
         self.hot_reset = HotResetEmulator(dut, self.rc, self.dev, self.latencies)
         self.buffer_pool = None     # the driver's buffer memory, kept across re-probes (scenarios.bring_up)
+        self._linux: LinuxRing | None = None
 
     @classmethod
     async def start(cls, dut, enumerate: bool = True, **kwargs) -> "EndpointTb":
@@ -147,6 +150,17 @@ class EndpointTb:
         # whole 16-byte units: device reads cover whole dwords, and the root complex model
         # answers Completer Abort for any byte outside an allocated region
         return self.rc.mem_pool.alloc_region(max((nbytes + 15) & ~15, 64)).get_absolute_address(0)
+
+    def linux_ring(self, bus: int = BELOW_4G) -> LinuxRing:
+        """Linux's virtio ring code over a DMA area registered as host memory at `bus` (made at
+        the first call; later calls must ask for the same place)."""
+        if self._linux is None:
+            area = DmaArea(bus=bus)
+            self.rc.mem_address_space.register_region(MemoryRegion(area.size, mem=area.mem), bus)
+            self._linux = LinuxRing(area)
+        elif self._linux.area.bus != bus:
+            raise ValueError(f"the DMA area is at {self._linux.area.bus:#x}, not {bus:#x}")
+        return self._linux
 
     async def init(self, timeout_ns: int = 20_000) -> None:
         """Wait for the core's reset, enumerate, enable bus mastering and MSI."""
