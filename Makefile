@@ -68,7 +68,7 @@ sim: $(STAMP) wave-deps
 	$(VPY) -m virtio_ep.demo --sim $(or $(SIM),icarus) --transport $(or $(TRANSPORT),async) $(if $(filter 1,$(WAVES)),--waves)
 
 test: $(STAMP) wave-deps linux-source
-	$(VPY) -m pytest -n $(JOBS) -q tb
+	$(VPY) -m pytest -n $(JOBS) --maxschedchunk 1 -q tb
 
 regress: $(STAMP) linux-source
 	$(VPY) -m virtio_ep.regress --sim $(or $(SIM),icarus)

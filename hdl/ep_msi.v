@@ -9,6 +9,9 @@
  * fails, is counted and flagged per vector when MSI is disabled, when the vector is
  * beyond the enabled count (multiple message enable), on _fail, or on timeout.
  * A vector requested again while its MSI is in flight is pending again: never lost.
+ * The pending vectors are exported to the core (cfg_interrupt_msi_pending_status, sampled
+ * when _data_enable pulses after each change), so the host reads them in the MSI
+ * capability's Pending Bits register, as per-vector masking requires.
  */
 
 `resetall
@@ -45,6 +48,8 @@ module ep_msi #
     output wire [31:0]               cfg_interrupt_msi_int,
     input  wire                      cfg_interrupt_msi_sent,
     input  wire                      cfg_interrupt_msi_fail,
+    output wire [31:0]               cfg_interrupt_msi_pending_status,
+    output wire                      cfg_interrupt_msi_pending_status_data_enable,
 
     /*
      * Interrupt source (level): some vector failed
@@ -75,8 +80,12 @@ reg busy_reg = 1'b0;
 reg [4:0] cur_reg = 5'd0;
 reg [TW-1:0] timer_reg = {TW{1'b0}};
 reg [31:0] rdata_reg = 32'd0;
+reg [31:0] pending_status_reg = 32'd0;
+reg pending_status_we_reg = 1'b0;
 
 assign cfg_interrupt_msi_int = msi_int_reg;
+assign cfg_interrupt_msi_pending_status = pending_status_reg;
+assign cfg_interrupt_msi_pending_status_data_enable = pending_status_we_reg;
 assign irq_fail = |failed_vectors_reg;
 assign rb_rdata = rdata_reg;
 
@@ -140,6 +149,8 @@ always @(posedge clk) begin
     pending_reg <= pending_next;
     failed_vectors_reg <= failed_vectors_next;
     msi_int_reg <= 32'd0;
+    pending_status_reg <= pending_reg;
+    pending_status_we_reg <= pending_reg != pending_status_reg;
 
     if (send_pick) begin
         msi_int_reg <= 32'd1 << send_index;
@@ -184,6 +195,8 @@ always @(posedge clk) begin
         msi_int_reg <= 32'd0;
         busy_reg <= 1'b0;
         rdata_reg <= 32'd0;
+        pending_status_reg <= 32'd0;
+        pending_status_we_reg <= 1'b1;      // the core learns that nothing is pending
     end
 end
 

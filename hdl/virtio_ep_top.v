@@ -104,6 +104,9 @@ module virtio_ep_top #
     output wire [31:0]                  cfg_interrupt_msi_int,
     input  wire                         cfg_interrupt_msi_sent,
     input  wire                         cfg_interrupt_msi_fail,
+    output wire [31:0]                  cfg_interrupt_msi_pending_status,
+    output wire                         cfg_interrupt_msi_pending_status_data_enable,
+    output wire [1:0]                   cfg_interrupt_msi_pending_status_function_num,
 
     /*
      * Local bus (AXI4-Lite slave) and interrupt to the local CPU
@@ -149,6 +152,7 @@ end
 
 // per-vector mask bits of PF0 are read through select 0
 assign cfg_interrupt_msi_select = 2'b00;
+assign cfg_interrupt_msi_pending_status_function_num = 2'b00;
 
 // ---------------------------------------------------------------------------
 // Host side: request decode, SRAM, completer
@@ -476,6 +480,8 @@ msi_inst (
     .cfg_interrupt_msi_int(cfg_interrupt_msi_int),
     .cfg_interrupt_msi_sent(cfg_interrupt_msi_sent),
     .cfg_interrupt_msi_fail(cfg_interrupt_msi_fail),
+    .cfg_interrupt_msi_pending_status(cfg_interrupt_msi_pending_status),
+    .cfg_interrupt_msi_pending_status_data_enable(cfg_interrupt_msi_pending_status_data_enable),
     .irq_fail(irq_msi_fail)
 );
 

@@ -1,6 +1,8 @@
 """pytest configuration of the suite: the longest items first, so that two workers finish
-together (pytest-xdist hands items out in collection order, and the block benches in
-tb/<module>/ would otherwise be collected before the soak)."""
+together. `make test` runs pytest-xdist with --maxschedchunk 1: each worker holds two items
+and takes the next when one ends, in collection order (by default the first quarter of the
+suite is handed out in two consecutive blocks, which put every soak on one worker). The
+block benches in tb/<module>/, collected first, come after the system tests."""
 
 from __future__ import annotations
 

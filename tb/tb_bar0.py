@@ -16,6 +16,17 @@ from virtio_ep import layout
 from virtio_ep.host.pcie_host import HostAccessError
 
 GUARD = 16
+READ_FIRST_BEAT_CYCLES = 5      # README, "Measured figures": request's last beat to first completion beat
+MPS = 512                       # EndpointTb's default max payload size
+CC_DESCRIPTOR_BYTES = 12        # UltraScale+ completer completion descriptor (3 DW, PG213)
+BEAT_BYTES = 32                 # 256-bit AXI4-Stream
+
+
+def completion_beats(n: int) -> int:
+    """CC beats of a read of n bytes from a dword-aligned offset: one completion per MPS
+    bytes, each its descriptor and payload packed on 32-byte beats (2 KiB: 4 x 17 = 68)."""
+    pieces = [min(MPS, n - k) for k in range(0, n, MPS)]
+    return sum(-(-(CC_DESCRIPTOR_BYTES + p) // BEAT_BYTES) for p in pieces)
 
 
 def seeded_rng() -> random.Random:
@@ -231,6 +242,11 @@ async def test_read_latency_and_streaming(dut):
         results.append((n, first, len(beats), tb.cycles(beats[0], beats[-1]) + 1))
         assert first <= 8, f"{n}-byte read: first completion beat {first:.0f} cycles after the request"
         assert valid_gaps == 0, f"{n}-byte read: tvalid dropped {valid_gaps} times inside a completion"
+        # the README's "Measured figures" table states these exactly: a change must show here
+        want = completion_beats(n)
+        assert round(first) == READ_FIRST_BEAT_CYCLES, f"{n}-byte read: first beat after {first:.0f} cycles, README states {READ_FIRST_BEAT_CYCLES}"
+        span = tb.cycles(beats[0], beats[-1]) + 1
+        assert (len(beats), round(span)) == (want, want), f"{n}-byte read: {len(beats)} beats in {span:.0f} cycles, expected {want} in {want}"
     for n, first, nbeats, span in results:
         tb.log.info("read %5d bytes: first beat after %.0f cycles, %d beats in %.0f cycles", n, first, nbeats, span)
 

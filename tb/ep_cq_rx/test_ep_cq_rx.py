@@ -19,7 +19,7 @@ from cocotbext.axi import AxiStreamBus
 from cocotbext.pcie.core.tlp import TlpType
 from cocotbext.pcie.core.utils import PcieId
 from cocotbext.pcie.xilinx.us.interface import CqSource
-from cocotbext.pcie.xilinx.us.tlp import Tlp_us
+from cocotbext.pcie.xilinx.us.tlp import ReqType, Tlp_us
 
 from virtio_ep import simrun
 from virtio_ep.layout import BAR_DOORBELL, BAR_SRAM, DB_SLOT_STRIDE, NpKind
@@ -92,6 +92,20 @@ class TB:
         await self.cq.send(tlp.pack_us_cq())
         self.sent += 1
         return tlp.tag
+
+    async def send_message(self, req_type: int, data: bytes) -> None:
+        """A message request with data, aimed at BAR0 offset 0. The packer knows no message
+        types: a posted write's frame with its request-type field (descriptor bits [78:75],
+        PG213's CQ descriptor) set to a message type."""
+        tlp = Tlp_us()
+        tlp.fmt_type = TlpType.MEM_WRITE
+        tlp.requester_id, tlp.completer_id, tlp.bar_id = REQUESTER, PcieId(0, 0, 0), BAR_SRAM
+        tlp.bar_aperture = (self.bar0_aperture - 1).bit_length()
+        tlp.set_addr_be_data(0, data)
+        frame = tlp.pack_us_cq()
+        frame.data[2] = frame.data[2] & ~(0xF << 11) | req_type << 11
+        await self.cq.send(frame)
+        self.sent += 1
 
     async def settle(self, limit_cycles: int = 100_000) -> None:
         """Until the block has taken every frame sent, and a few cycles more."""
@@ -167,8 +181,8 @@ async def doorbells_and_bad_writes(dut):
 
 @cocotb.test()
 async def unsupported_requests(dut):
-    """Beyond the SRAM, other BARs, other request types: non-posted ones answer UR,
-    posted ones are dropped and counted; the SRAM is untouched."""
+    """Beyond the SRAM, other BARs, other request types, messages: non-posted ones answer
+    UR, posted ones are dropped and counted; the SRAM is untouched."""
     tb = TB(dut)
     await tb.start()
     beyond = tb.sram_size + 64
@@ -183,13 +197,20 @@ async def unsupported_requests(dut):
     assert tb.stats["stat_posted_drop"] == 3
     assert [(r["kind"], r["tag"]) for r in tb.np] == [(NpKind.UR, t) for t in tags]
     assert tb.stats["stat_np_ur"] == 3
+    # messages (plain, vendor-defined, ATS) are posted: dropped and counted, never written
+    writes = tb.stats["stat_mem_wr"]
+    for req_type in (ReqType.MSG, ReqType.MSG_VENDOR, ReqType.MSG_ATS):
+        await tb.send_message(req_type, bytes([3]) * 8)
+    await tb.settle()
+    assert tb.ram == bytearray(tb.sram_size), "a message's data reached the SRAM"
+    assert tb.stats["stat_posted_drop"] == 6 and tb.stats["stat_mem_wr"] == writes and len(tb.np) == 3
     # during a function-level reset nothing decodes: a read is UR, a write is dropped
     tb.dut.quiesce.value = 1
     tag = await tb.send(TlpType.MEM_READ, BAR_SRAM, 0, length=4)
     await tb.send(TlpType.MEM_WRITE, BAR_SRAM, 0, bytes([2]) * 4)
     await tb.settle()
     assert tb.np[-1]["kind"] == NpKind.UR and tb.np[-1]["tag"] == tag
-    assert tb.ram == bytearray(tb.sram_size) and tb.stats["stat_posted_drop"] == 4
+    assert tb.ram == bytearray(tb.sram_size) and tb.stats["stat_posted_drop"] == 7
 
 
 @cocotb.test()

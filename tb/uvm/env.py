@@ -71,12 +71,17 @@ class HostDriver(uvm_driver):
         item.result = await dev.config_read_dword(offset)
 
 
+def corrupt_last_byte(data: bytes) -> bytes:
+    """The injected bug's effect on a write's payload: its last byte inverted."""
+    return data[:-1] + bytes([data[-1] ^ 0xFF])
+
+
 class CorruptingDriver(HostDriver):
     """A known bug, injected by factory override: every BAR write loses its last byte's
     value. The scoreboard must catch it."""
 
     def payload(self, item: BarAccess) -> bytes:
-        return item.data[:-1] + bytes([item.data[-1] ^ 0xFF])
+        return corrupt_last_byte(item.data)
 
 
 class DoorbellMonitor(uvm_monitor):
@@ -153,14 +158,53 @@ class Scoreboard(uvm_scoreboard):
         slot, value = slot_value
         self.taken[slot] = value
 
+    def check_msis(self) -> None:
+        """Every vector: the MSIs the host received (its handler per vector, fresh each test)
+        equal the MSIs requested: none lost, duplicated or raised on another vector."""
+        host = ConfigDB().get(None, "", "TB").host
+        for vector in range(len(host.msi_vectors)):
+            if host.msi_count(vector) != self.msis[vector]:
+                self.errors.append(f"MSI vector {vector}: host received {host.msi_count(vector)}, "
+                                   f"{self.msis[vector]} requested")
+
     def check_phase(self):
         for slot, value in self.rung.items():
             if self.taken.get(slot) != value:
                 self.errors.append(f"doorbell slot {slot}: last rung 0x{value:08x}, firmware took "
                                    f"{self.taken.get(slot)}")
+        self.check_msis()
+        self.report_errors()
+
+    def report_errors(self) -> None:
         for e in self.errors[:10]:
             self.logger.error(e)
         assert not self.errors, f"scoreboard: {len(self.errors)} mismatches (first: {self.errors[0]})"
+
+
+class InjectedBugScoreboard(Scoreboard):
+    """For the injected-bug test: the scoreboard's own checks must report mismatches, and
+    every one of them must be the injected bug's (the read equals a mirror of the corrupted
+    writes); anything else, or nothing at all, fails the test."""
+
+    def build_phase(self):
+        super().build_phase()
+        self.corrupted = bytearray(self.mirror)
+        self.unexplained: list[str] = []
+
+    def write_host(self, item) -> None:
+        super().write_host(item)
+        if isinstance(item, BarAccess):
+            span = slice(item.offset, item.offset + item.length)
+            if item.write:
+                self.corrupted[span] = corrupt_last_byte(item.data)
+            elif item.result != bytes(self.corrupted[span]):
+                self.unexplained.append(f"{item}: read {item.result.hex()}, not what the corrupted writes left")
+
+    def check_phase(self):
+        caught = len(self.errors)
+        assert caught, "the scoreboard reported no mismatch although every BAR write was corrupted"
+        assert not self.unexplained, f"mismatches not caused by the injected bug: {self.unexplained[:3]}"
+        self.logger.info("scoreboard caught the injected bug in %d reads", caught)
 
 
 class _Export(uvm_subscriber):
@@ -236,7 +280,7 @@ class EndpointEnv(uvm_env):
         self.driver = HostDriver.create("driver", self)
         self.doorbells = DoorbellMonitor("doorbells", self)
         self.link = LinkMonitor("link", self)
-        self.scoreboard = Scoreboard("scoreboard", self)
+        self.scoreboard = Scoreboard.create("scoreboard", self)
         self.coverage = Coverage("coverage", self)
         self.sb_host = _Export("sb_host", self, lambda t: self.scoreboard.write_host(t))
         self.sb_device = _Export("sb_device", self, lambda t: self.scoreboard.write_device(t))

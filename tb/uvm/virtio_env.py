@@ -22,7 +22,7 @@ from virtio_ep.rings.push import pack_entry
 from virtio_ep.scenarios import bring_up as scenario
 from virtio_ep.transports import TRANSPORTS, Options
 
-from .env import Coverage, tb_ready
+from .env import Coverage, corrupt_last_byte, tb_ready
 from .items import BlkRequest, EntropyRead, NetFrame, RingCorruption, RingFill
 
 QUEUE_SIZE = 16          # small rings: a seed's requests wrap every ring index several times
@@ -226,7 +226,7 @@ class CorruptingVirtioDriver(VirtioDriver):
     way out. The scoreboard must catch it."""
 
     def frame(self, item: NetFrame) -> bytes:
-        return item.payload[:-1] + bytes([item.payload[-1] ^ 0xFF])
+        return corrupt_last_byte(item.payload)
 
 
 class VirtioScoreboard(uvm_subscriber):
@@ -302,6 +302,35 @@ class VirtioScoreboard(uvm_subscriber):
         for e in self.errors[:10]:
             self.logger.error(e)
         assert not self.errors, f"scoreboard: {len(self.errors)} mismatches (first: {self.errors[0]})"
+
+
+class InjectedBugVirtioScoreboard(VirtioScoreboard):
+    """For the injected-bug test: the scoreboard must report every frame the corrupting
+    driver sent, and each report must be that corruption (the frame came back with its last
+    byte flipped); other mismatches, or none, fail the test."""
+
+    def build_phase(self):
+        super().build_phase()
+        self.corrupted_frames = 0
+        self.unexplained: list[str] = []
+
+    def write(self, item) -> None:
+        before = len(self.errors)
+        super().write(item)
+        if isinstance(item, NetFrame):
+            self.corrupted_frames += 1
+            if item.result != corrupt_last_byte(item.payload):
+                self.unexplained.append(f"{item}: not the injected corruption")
+        elif len(self.errors) != before:
+            self.unexplained.extend(self.errors[before:])
+
+    def check_phase(self):
+        caught = len(self.errors)
+        assert self.corrupted_frames, "no frame went through the corrupting driver"
+        assert caught == self.corrupted_frames, (f"the scoreboard reported {caught} mismatches for "
+                                                 f"{self.corrupted_frames} corrupted frames")
+        assert not self.unexplained, f"mismatches not caused by the injected bug: {self.unexplained[:3]}"
+        self.logger.info("scoreboard caught all %d corrupted frames", caught)
 
 
 def room(q) -> int:
@@ -388,7 +417,7 @@ class VirtioEnv(uvm_env):
         self.seqr = uvm_sequencer("seqr", self)
         ConfigDB().set(None, "*", "SEQR", self.seqr)
         self.driver = VirtioDriver.create("driver", self)
-        self.scoreboard = VirtioScoreboard("scoreboard", self)
+        self.scoreboard = VirtioScoreboard.create("scoreboard", self)
         self.coverage = VirtioCoverage("coverage", self)
 
     def connect_phase(self):

@@ -134,6 +134,10 @@ class HostPcie:
             raise HostAccessError("endpoint has no MSI capability")
         return off
 
+    async def msi_pending(self) -> int:
+        """The MSI capability's per-vector Pending Bits, as the host reads them."""
+        return await self.dev.config_read_dword(await self.msi_cap_offset() + layout.MsiCap.PENDING)
+
     async def set_msi_mask(self, mask: int) -> None:
         """Write the MSI per-vector mask bits."""
         off = await self.msi_cap_offset()

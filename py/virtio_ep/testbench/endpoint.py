@@ -89,6 +89,9 @@ class EndpointTb:
             cfg_interrupt_msi_int=dut.cfg_interrupt_msi_int,
             cfg_interrupt_msi_sent=dut.cfg_interrupt_msi_sent,
             cfg_interrupt_msi_fail=dut.cfg_interrupt_msi_fail,
+            cfg_interrupt_msi_pending_status=dut.cfg_interrupt_msi_pending_status,
+            cfg_interrupt_msi_pending_status_data_enable=dut.cfg_interrupt_msi_pending_status_data_enable,
+            cfg_interrupt_msi_pending_status_function_num=dut.cfg_interrupt_msi_pending_status_function_num,
         )
         self.dev.log.setLevel(logging.WARNING)
         # the core model's stream interfaces log every frame at INFO (megabytes per benchmark)
