@@ -10,6 +10,8 @@
 #                 docs/results.md and its plots (fails if a headline claim stops holding)
 #   make regress  the pyuvm regression: SEEDS=N seeds (default 8), SIM=, TESTS=, SEED_BASE=,
 #                 UVM_VARIANT= and UVM_DEVICE= to fix the virtio test's variant and device
+#   make mutate   deliberate bugs in RTL and firmware against the tests that should catch
+#                 them (Icarus; MUTANTS="name ..." runs some)
 #   make lint     verilator --lint-only -Wall on hdl/
 #   make waves    open the newest FST (run with WAVES=1 first) in GTKWave
 #
@@ -29,7 +31,7 @@ export WAVES
 # runtime every build compiles is compiled once per run)
 APT_NEEDS := iverilog:iverilog g++:g++ make:make ccache:ccache
 
-.PHONY: all setup wave-deps linux-source sim test bench report regress lint waves clean
+.PHONY: all setup wave-deps linux-source sim test bench report regress mutate lint waves clean
 
 all: sim
 
@@ -72,6 +74,11 @@ test: $(STAMP) wave-deps linux-source
 
 regress: $(STAMP) linux-source
 	$(VPY) -m virtio_ep.regress --sim $(or $(SIM),icarus)
+
+# deliberate bugs in the RTL and firmware, each against the tests that should catch it
+# (Icarus, about 15 min; table in sim_build/mutants/report.md)
+mutate: $(STAMP) linux-source
+	$(VPY) -m virtio_ep.mutate $(MUTANTS)
 
 bench: $(STAMP)
 	$(VPY) -m virtio_ep.bench --sim $(or $(SIM),icarus)

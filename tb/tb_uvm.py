@@ -16,11 +16,13 @@ from virtio_ep.runconfig import RunConfig
 from virtio_ep.testbench import EndpointTb, rerun_note
 from virtio_ep.testbench.endpoint import RUN_SEED
 from uvm.env import CorruptingDriver, EndpointEnv, HostDriver, InjectedBugScoreboard, Scoreboard
+from uvm.seeds import seed_choice
 from uvm.sequences import MixedVirtualSeq, VirtioVirtualSeq
 from uvm.virtio_env import (VARIANTS, CorruptingVirtioDriver, InjectedBugVirtioScoreboard, Variant, VirtioDriver,
                              VirtioEnv, VirtioScoreboard)
 
 DEVICE_ORDER = ("net", "block", "entropy")
+FULL_CYCLE = 27             # consecutive seeds that run every variant x device (tb/test_uvm_seeds.py)
 
 
 class BaseTest(uvm_test):
@@ -71,9 +73,9 @@ def choose_variant() -> tuple[type, str]:
     cocotb derives from it and the test's name."""
     by_name = {v.__name__: v for v in VARIANTS}
     seed, config = RUN_SEED, RunConfig.current()
-    name = config.variant or VARIANTS[seed % len(VARIANTS)].__name__
-    device = (config.devices[0] if len(config.devices) == 1
-              else DEVICE_ORDER[(seed + seed // len(VARIANTS)) % len(DEVICE_ORDER)])
+    variant_index, device_index = seed_choice(seed, len(VARIANTS), len(DEVICE_ORDER))
+    name = config.variant or VARIANTS[variant_index].__name__
+    device = config.devices[0] if len(config.devices) == 1 else DEVICE_ORDER[device_index]
     if name not in by_name:
         raise ValueError(f"UVM_VARIANT={name!r}: use one of {', '.join(by_name)}")
     return by_name[name], device

@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 from . import simrun
 from .runconfig import RunConfig
@@ -37,7 +38,7 @@ def run_seed(sim: str, test: str, seed: int, config: RunConfig = RunConfig()) ->
         results, ok, error = None, False, str(exc)
     coverage = json.loads(cov.read_text()) if cov.exists() else {}
     return {"sim": sim, "test": test, "seed": seed, "ok": ok, "error": error, "seconds": time.monotonic() - t0,
-            "coverage": coverage, "results": str(results) if results else "", "log": str(log),
+            "coverage": coverage, "coverage_file": str(cov), "results": str(results) if results else "", "log": str(log),
             "UVM_VARIANT": config.variant, "UVM_DEVICE": config.devices[0] if len(config.devices) == 1 else None}
 
 
@@ -49,6 +50,30 @@ def merge_coverage(runs: list[dict]) -> dict:
             for b, n in bins.items():
                 merged[group][b] += n
     return {g: dict(c) for g, c in merged.items()}
+
+
+ORIGINS = ("directed", "random", "any")
+
+
+def combine_origins(cov: dict) -> dict:
+    """{"<group>.<point>": {bin: hits}} summed over the origins (directed, random, any)."""
+    out: dict[str, Counter] = {}
+    for name, bins in cov.items():
+        origin, _, point = name.partition(".")
+        if origin not in ORIGINS:
+            raise ValueError(f"coverage item {name!r} has no origin prefix ({', '.join(ORIGINS)})")
+        out.setdefault(point, Counter()).update(bins)
+    return {k: {b: c[b] for b in sorted(c)} for k, c in sorted(out.items())}
+
+
+def merge_yaml(runs: list[dict], path) -> int:
+    """cocotb-coverage's own merge of the runs' YAML databases into `path`; returns how many."""
+    from cocotb_coverage.coverage import merge_coverage as cc_merge
+    files = [str(Path(r["coverage_file"]).with_suffix(".yml")) for r in runs]
+    files = [f for f in files if Path(f).exists()]
+    if files:
+        cc_merge(lambda message: None, str(path), *files)
+    return len(files)
 
 
 def write_html(cov: dict, path, title: str) -> None:
@@ -104,17 +129,23 @@ def main(argv: list[str] | None = None) -> int:
     write_junit(runs, out / "junit.xml")
     cov = merge_coverage(runs)
     (out / "coverage.json").write_text(json.dumps(cov, indent=1))
-    write_html(cov, out / "coverage.html", f"virtio_ep regression coverage ({args.sim}, {len(runs)} runs)")
-    total_bins = sum(len(g) for g in cov.values())
-    hit = sum(1 for g in cov.values() for n in g.values() if n)
+    merged = merge_yaml(runs, out / "coverage.yml")
+    combined = combine_origins(cov)
+    write_html(combined, out / "coverage.html", f"virtio_ep regression coverage ({args.sim}, {len(runs)} runs)")
+    total_bins = sum(len(g) for g in combined.values())
+    hit = sum(1 for g in combined.values() for n in g.values() if n)
     lines = [f"regression on {args.sim}: {len(runs)} runs ({len(tests)} tests x {args.seeds} seeds), "
              f"{sum(r['ok'] for r in runs)} passed, {sum(not r['ok'] for r in runs)} failed, {wall:.0f} s wall",
-             f"coverage: {hit} of {total_bins} bins hit"]
-    for group, bins in cov.items():
+             f"coverage: {hit} of {total_bins} bins hit (directed and random together; 'random' counts what "
+             f"random items reached alone)"]
+    for name, bins in combined.items():
         missed = [b for b, n in bins.items() if not n]
-        lines.append(f"  {group:14s} {sum(1 for n in bins.values() if n)}/{len(bins)}"
-                     + (f"  missed: {', '.join(missed)}" if missed else ""))
-    lines.append(f"JUnit: {out / 'junit.xml'}; coverage: {out / 'coverage.json'}, {out / 'coverage.html'}")
+        rnd = cov.get(f"random.{name}")
+        share = f"  random {sum(1 for n in rnd.values() if n)}/{len(rnd)}" if rnd else ""
+        lines.append(f"  {name:32s} {sum(1 for n in bins.values() if n)}/{len(bins)}{share}"
+                     + (f"  missed: {', '.join(missed[:8])}{' ...' if len(missed) > 8 else ''}" if missed else ""))
+    lines.append(f"JUnit: {out / 'junit.xml'}; coverage: {out / 'coverage.json'}, {out / 'coverage.html'}, "
+                 f"{out / 'coverage.yml'} (cocotb-coverage's merge of {merged} databases)")
     for r in runs:
         if not r["ok"]:
             lines.append(f"FAILED {r['test']} seed {r['seed']}: {r['error'][:200]}\n  reproduce: {repro(r)}")

@@ -4,7 +4,8 @@ scoreboard against reference models, functional coverage."""
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import Counter
+from pathlib import Path
 
 from cocotb.triggers import Event
 from pyuvm import (ConfigDB, uvm_analysis_port, uvm_driver, uvm_env, uvm_monitor,
@@ -13,6 +14,7 @@ from pyuvm import (ConfigDB, uvm_analysis_port, uvm_driver, uvm_env, uvm_monitor
 from virtio_ep import layout
 from virtio_ep.runconfig import RunConfig
 
+from .covermodel import Group, export
 from .items import BarAccess, ConfigAccess, Doorbell, MsiRequest
 
 MSI_TIMEOUT_NS = 50_000
@@ -218,56 +220,60 @@ class _Export(uvm_subscriber):
         self.fn(t)
 
 
+LENGTH_BINS = ["1", "2-3", "4", "5-15", "16-63", "64-127", "128-255", "256-511", "512+"]
+
+
 def length_bin(n: int) -> str:
-    for hi, label in ((1, "1"), (3, "2-3"), (4, "4"), (15, "5-15"), (63, "16-63"), (127, "64-127"),
-                      (255, "128-255"), (511, "256-511")):
+    for hi, label in zip((1, 3, 4, 15, 63, 127, 255, 511), LENGTH_BINS):
         if n <= hi:
             return label
-    return "512+"
+    return LENGTH_BINS[-1]
+
+
+def origin(item) -> str:
+    """"directed" for items a directed sequence made, "random" otherwise."""
+    return getattr(item, "origin", "random")
 
 
 class Coverage(uvm_subscriber):
-    """Functional coverage: which bins the regression hit (written as JSON for the report)."""
+    """Functional coverage (cocotb-coverage, tb/uvm/covermodel.py): BAR operation, length,
+    alignment and length x alignment; doorbell slot position; MSI vector; configuration
+    access kind; TLP kinds on the link; each apart for directed and random items. Written
+    as YAML and as a JSON summary for `make regress`."""
 
-    BINS = {
-        "bar_op": ["read", "write"],
-        "bar_length": ["1", "2-3", "4", "5-15", "16-63", "64-127", "128-255", "256-511", "512+"],
-        "bar_alignment": ["0", "1", "2", "3"],
-        "doorbell_slot": ["first", "middle", "last"],
-        "msi_vector": [str(v) for v in range(layout.DEFAULT_PARAMS.msi_vectors)],
-        "tlp_kind": ["down mem_read", "down mem_write", "up completion", "up mem_write"],
-        "config": list(ConfigAccess.KINDS),
-    }
+    TOP = "endpoint"
 
     def build_phase(self):
-        self.hits: dict[str, Counter] = defaultdict(Counter)
+        self.bar = Group(self.TOP, "bar", {"op": ["read", "write"], "length": LENGTH_BINS, "alignment": [0, 1, 2, 3]},
+                         crosses=(("length", "alignment"),))
+        self.doorbell = Group(self.TOP, "doorbell", {"slot": ["first", "middle", "last"]})
+        self.msi = Group(self.TOP, "msi", {"vector": list(range(layout.DEFAULT_PARAMS.msi_vectors))})
+        self.config = Group(self.TOP, "config", {"kind": list(ConfigAccess.KINDS)})
+        self.tlps = Group(self.TOP, "link", {"tlp_kind": ["down mem_read", "down mem_write", "up completion",
+                                                          "up mem_write"]}, origins=("any",))
 
     def write(self, item):
         if isinstance(item, BarAccess):
-            self.hits["bar_op"]["write" if item.write else "read"] += 1
-            self.hits["bar_length"][length_bin(item.length)] += 1
-            self.hits["bar_alignment"][str(item.offset % 4)] += 1
+            self.bar.sample(origin(item), op="write" if item.write else "read", length=length_bin(item.length),
+                            alignment=item.offset % 4)
         elif isinstance(item, Doorbell):
             last = layout.DEFAULT_PARAMS.db_slots - 1
-            self.hits["doorbell_slot"]["first" if item.slot == 0 else "last" if item.slot == last else "middle"] += 1
+            self.doorbell.sample(origin(item), slot="first" if item.slot == 0 else "last" if item.slot == last else "middle")
         elif isinstance(item, MsiRequest):
-            self.hits["msi_vector"][str(item.vector)] += 1
+            self.msi.sample(origin(item), vector=item.vector)
         elif isinstance(item, ConfigAccess):
-            self.hits["config"][item.kind] += 1
+            self.config.sample(origin(item), kind=item.kind)
 
     def link(self, t):
         direction, kind, _ = t
-        self.hits["tlp_kind"][f"{direction} {kind}"] += 1
-
-    def report(self) -> dict:
-        return {group: {b: self.hits[group][b] for b in bins} for group, bins in self.BINS.items()}
+        self.tlps.sample("any", tlp_kind=f"{direction} {kind}")
 
     def report_phase(self):
-        rep = self.report()
-        hit = sum(1 for g in rep.values() for v in g.values() if v)
-        total = sum(len(g) for g in rep.values())
-        self.logger.info("coverage: %d of %d bins hit", hit, total)
         path = RunConfig.current().artifact
+        rep = export(self.TOP, str(Path(path).with_suffix(".yml")) if path else None)
+        hit = sum(1 for bins in rep.values() for v in bins.values() if v)
+        total = sum(len(bins) for bins in rep.values())
+        self.logger.info("coverage: %d of %d bins hit (directed and random apart)", hit, total)
         if path:
             with open(path, "w") as f:
                 json.dump(rep, f, indent=1)

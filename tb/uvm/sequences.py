@@ -41,6 +41,7 @@ class DirectedBarSeq(uvm_sequence):
                     item = BarAccess()
                     await self.start_item(item)
                     item.write, item.length, item.offset = write, length, 0x400 + 0x400 * align + align
+                    item.origin = "directed"
                     item.data = bytes((i * 13 + length) & 0xFF for i in range(length)) if write else b""
                     await self.finish_item(item)
 
@@ -59,12 +60,12 @@ class DoorbellFloodSeq(uvm_sequence):
             await self.start_item(item)
             item.randomize(rng())
             if n < 2:
-                item.slot = 0 if n == 0 else slots - 1
+                item.slot, item.origin = (0 if n == 0 else slots - 1), "directed"
             await self.finish_item(item)
 
 
 class MsiSeq(uvm_sequence):
-    """Every vector, in a random order."""
+    """Every vector, in a random order (directed: it enumerates the bins)."""
 
     async def body(self):
         vectors = list(range(layout.DEFAULT_PARAMS.msi_vectors))
@@ -72,7 +73,7 @@ class MsiSeq(uvm_sequence):
         for v in vectors:
             item = MsiRequest()
             await self.start_item(item)
-            item.vector = v
+            item.vector, item.origin = v, "directed"
             await self.finish_item(item)
 
 
@@ -89,6 +90,8 @@ class ConfigSeq(uvm_sequence):
             item = ConfigAccess()
             await self.start_item(item)
             item.randomize(rng(), kind)
+            if kind is not None:
+                item.origin = "directed"
             await self.finish_item(item)
 
 
@@ -132,6 +135,7 @@ class VirtioDirectedSeq(uvm_sequence):
     async def body(self):
         bench = ConfigDB().get(None, "", "BENCH")
         for item in directed_items(bench):
+            item.origin = "directed"
             await self.start_item(item)
             await self.finish_item(item)
 

@@ -22,7 +22,8 @@ from virtio_ep.rings.push import pack_entry
 from virtio_ep.scenarios import bring_up as scenario
 from virtio_ep.transports import TRANSPORTS, Options
 
-from .env import Coverage, corrupt_last_byte, tb_ready
+from .covermodel import Group
+from .env import Coverage, corrupt_last_byte, origin, tb_ready
 from .items import BlkRequest, EntropyRead, NetFrame, RingCorruption, RingFill
 
 QUEUE_SIZE = 16          # small rings: a seed's requests wrap every ring index several times
@@ -365,51 +366,52 @@ def size_bin(n: int) -> str:
 
 
 class VirtioCoverage(Coverage):
-    """Virtio bins (the report and its file as the endpoint coverage's)."""
+    """Virtio coverage (cocotb-coverage): request kind, payload size, net buffers, block
+    status, error kind, and the variant (transport, ring mode, device, intake, driver), with
+    the crosses transport x mode x device and error kind x mode; ring wrap and a full ring.
+    Directed and random items apart."""
 
-    BINS = {
-        "request": ["net_frame", "blk_read", "blk_write", "blk_flush", "blk_get_id", "blk_unsupported", "entropy"],
-        "payload": ["<64", "64-255", "256-1023", "1024+"],
-        "net_buffers": ["1", "2+"],
-        "blk_status": ["OK", "IOERR", "UNSUPP"],
-        "error_kind": ["blk_ioerr", "blk_unsupp", "bad_ring"],
-        "transport": ["async", "restable"],
-        "mode": ["split", "packed", "push", "push_self"],
-        "intake": ["scalar", "batch"],
-        "driver": ["project", "linux"],
-        "ring_wrap": ["wrapped"],
-        "stress": ["ring_full"],
-    }
+    TOP = "virtio"
+    # the resource table places split rings only
+    IMPOSSIBLE = [("restable", m, None) for m in ("packed", "push", "push_self")]
+
+    def build_phase(self):
+        self.request = Group(self.TOP, "request", {
+            "kind": ["net_frame", "blk_read", "blk_write", "blk_flush", "blk_get_id", "blk_unsupported", "entropy"],
+            "payload": ["<64", "64-255", "256-1023", "1024+"],
+            "net_buffers": ["1", "2+"],
+            "blk_status": ["OK", "IOERR", "UNSUPP"],
+            "error_kind": ["blk_ioerr", "blk_unsupp", "bad_ring"],
+            "transport": ["async", "restable"],
+            "mode": ["split", "packed", "push", "push_self"],
+            "device": ["net", "block", "entropy"],
+            "intake": ["scalar", "batch"],
+            "driver": ["project", "linux"],
+            "ring_wrap": ["wrapped"],
+            "stress": ["ring_full"],
+        }, crosses=(("transport", "mode", "device"), ("error_kind", "mode")),
+            ignore={("transport", "mode", "device"): self.IMPOSSIBLE})
 
     def write(self, item):
-        h = self.hits
         bench = ConfigDB().get(None, "", "BENCH")
         transport, mode, intake, driver = bench.variant.label()
-        h["driver"][driver] += 1
-        h["transport"][transport] += 1
-        h["mode"][mode] += 1
-        h["intake"][intake] += 1
+        v = {"transport": transport, "mode": mode, "intake": intake, "driver": driver, "device": bench.device}
         if isinstance(item, NetFrame):
-            h["request"]["net_frame"] += 1
-            h["payload"][size_bin(len(item.payload))] += 1
-            h["net_buffers"]["1" if not item.cuts else "2+"] += 1
+            v.update(kind="net_frame", payload=size_bin(len(item.payload)), net_buffers="1" if not item.cuts else "2+")
         elif isinstance(item, BlkRequest):
-            h["request"][f"blk_{item.op}"] += 1
+            v["kind"] = f"blk_{item.op}"
             if item.status is not None:
-                h["blk_status"][BlkStatus(item.status).name] += 1
-                if item.status == BlkStatus.IOERR:
-                    h["error_kind"]["blk_ioerr"] += 1
-                if item.status == BlkStatus.UNSUPP:
-                    h["error_kind"]["blk_unsupp"] += 1
+                v["blk_status"] = BlkStatus(item.status).name
+                v["error_kind"] = {BlkStatus.IOERR: "blk_ioerr", BlkStatus.UNSUPP: "blk_unsupp"}.get(item.status)
         elif isinstance(item, EntropyRead):
-            h["request"]["entropy"] += 1
-            h["payload"][size_bin(item.length)] += 1
+            v.update(kind="entropy", payload=size_bin(item.length))
         elif isinstance(item, RingCorruption) and item.reason == AsyncReason.BAD_RING:
-            h["error_kind"]["bad_ring"] += 1
+            v["error_kind"] = "bad_ring"
         elif isinstance(item, RingFill) and item.full:
-            h["stress"]["ring_full"] += 1
+            v["stress"] = "ring_full"
         if any(wrapped(q) for q in bench.queues.values()):
-            h["ring_wrap"]["wrapped"] += 1
+            v["ring_wrap"] = "wrapped"
+        self.request.sample(origin(item), **v)
 
 
 class VirtioEnv(uvm_env):
