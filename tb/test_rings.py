@@ -156,6 +156,17 @@ def test_need_event_matches_virtio(event, old, step):
     assert need_event(event, new, old) == expected
 
 
+def test_need_event_at_the_window_edges():
+    """The edges random draws almost never hit: event just before old, at old, at new - 1,
+    at new and just after, across the 16-bit wrap (an off-by-one in the comparison shows)."""
+    for old in (0, 1, 1000, 0xFFFE, 0xFFFF):
+        for step in (0, 1, 2, 5, 0x7FFF):
+            new = (old + step) & 0xFFFF
+            for event in {(old - 1) & 0xFFFF, old, (old + 1) & 0xFFFF, (new - 1) & 0xFFFF, new, (new + 1) & 0xFFFF}:
+                expected = ((event - old) & 0xFFFF) < step
+                assert need_event(event, new, old) == expected, (event, new, old)
+
+
 # -- packed rings ---------------------------------------------------------------------------
 
 PACKED_FLAG_CHOICES = [0, DescFlag.NEXT, DescFlag.WRITE, DescFlag.NEXT | DescFlag.WRITE, DescFlag.INDIRECT,

@@ -111,7 +111,7 @@ MUTATIONS = (
     Mutation("need-event-off-by-one", "py/virtio_ep/rings/split.py",
              "    return ((new - event - 1) & IDX_MASK) < ((new - old) & IDX_MASK)",
              "    return ((new - event - 1) & IDX_MASK) <= ((new - old) & IDX_MASK)", "off-by-one",
-             ("tb/test_rings.py::test_need_event_matches_virtio",)),
+             ("tb/test_rings.py::test_need_event_matches_virtio", "tb/test_rings.py::test_need_event_at_the_window_edges")),
     Mutation("avail-jump-not-checked", "py/virtio_ep/rings/split.py", "        if n > self.ring.size:",
              "        if n > 2 * self.ring.size:", "off-by-one", ("tb/test_rings.py",)),
     Mutation("packed-used-wrap-kept", "py/virtio_ep/rings/packed.py",
