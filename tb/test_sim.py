@@ -2,9 +2,9 @@
 simulator. The block benches (tb/<module>/test_<module>.py) have their own entries.
 
 SIM=icarus or SIM=verilator selects one simulator; unset runs both. SOAK_REQUESTS sets
-the soak's requests per device (by default 1,000 on Verilator and 400 on Icarus, which runs
+the soak's requests per device (by default 400 on Verilator and 100 on Icarus, which runs
 this bench about four times slower: the same five phases and checks, fewer requests per
-phase; longer soaks run outside CI, docs/verification.md).
+phase, to keep CI's time; longer soaks run outside CI, docs/verification.md).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def waves() -> bool:
     return os.environ.get("WAVES") == "1"
 
 
-SOAK_DEFAULT_REQUESTS = {"verilator": 1000, "icarus": 400}
+SOAK_DEFAULT_REQUESTS = {"verilator": 400, "icarus": 100}
 
 
 # The soak tests are the longest items: one item per device so pytest-xdist spreads them

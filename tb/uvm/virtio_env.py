@@ -336,14 +336,7 @@ class InjectedBugVirtioScoreboard(VirtioScoreboard):
 
 def room(q) -> int:
     """Descriptors (or push slots) the driver's ring has free."""
-    if isinstance(q, KernelQueue):
-        return q.vq.num_free
-    ring = q.ring
-    if isinstance(ring, PushDriver):
-        return ring.free_slots
-    if isinstance(ring, PackedDriver):
-        return ring.free
-    return len(ring.free)
+    return q.room
 
 
 def wrapped(q) -> bool:

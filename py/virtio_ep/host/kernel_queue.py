@@ -36,6 +36,11 @@ class KernelQueue:
         self.collected: list[tuple[int, int]] = []
         self.added = self.used = self.notifications = 0
 
+    @property
+    def room(self) -> int:
+        """Descriptors free in the kernel's ring."""
+        return self.vq.num_free
+
     async def init(self) -> None:
         self.msi_seen = self.host.msi_count(self.cfg.msi_vector)
 

@@ -82,6 +82,16 @@ class DriverQueue:
             self.ring = SplitDriver(SplitRing(cfg.desc, cfg.driver, cfg.device, cfg.size), ring_mem or mem, event_idx)
         self.indirect = indirect and cfg.mode == QueueMode.SPLIT
 
+    @property
+    def room(self) -> int:
+        """Descriptors (or push slots) free in the driver's ring."""
+        ring = self.ring
+        if isinstance(ring, PushDriver):
+            return ring.free_slots
+        if isinstance(ring, PackedDriver):
+            return ring.free
+        return len(ring.free)
+
     async def _bar_write(self, offset: int, data: bytes) -> None:
         await self.host.write(BAR_SRAM, offset, data)
 
