@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Awaitable, Callable
 
+import cocotb
 from cocotb.triggers import ClockCycles, Event, First, RisingEdge, SimTimeoutError, Timer, with_timeout
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiLiteMaster
@@ -69,10 +70,17 @@ class SoftCpu:
                 self.ops.compute += cycles
             await self._cycles(cycles)
 
-    async def sleep(self, cycles: int) -> None:
-        """Idle time (a timer wait): not counted as busy."""
-        if cycles > 0:
+    async def sleep(self, cycles: int, until: Event | None = None) -> None:
+        """Idle time (a timer wait): not counted as busy. A set `until` ends it early (a
+        stop request need not wait out a long polling period in simulation)."""
+        if cycles <= 0:
+            return
+        if until is None:
             await self._cycles(cycles)
+        elif not until.is_set():
+            timer = cocotb.start_soon(self._cycles(cycles))
+            await First(timer, until.wait())
+            timer.cancel()                  # a no-op once the timer has run out
 
     async def _cycles(self, cycles: int) -> None:
         """`cycles` rising edges from now. Long waits sleep on a timer to half a cycle before
@@ -297,8 +305,10 @@ class SoftCpu:
         await self.acknowledge_reset(IntSource.DMA_DONE)
         while not stop.is_set():
             self.asleep.set()
-            await self.sleep(period_cycles)
+            await self.sleep(period_cycles, until=stop)
             self.asleep.clear()
+            if stop.is_set():
+                break
             t_wake = get_sim_time("ns")
             for slot, value in await self.take_doorbells(slots):
                 await self.compute(self.costs.doorbell_dispatch)

@@ -100,7 +100,7 @@ class VirtioPciPollingFirmware:
         cpu = self.cpu
         while not self.stop.is_set():
             cpu.asleep.set()
-            await cpu.sleep(self.poll_period)          # a timer, not a Python wake-up per clock
+            await cpu.sleep(self.poll_period, until=self.stop)   # a timer, not a wake-up per clock
             cpu.asleep.clear()
             if self.stop.is_set():
                 break
