@@ -8,6 +8,9 @@
 #   make bench    measured comparisons: tables printed, markdown and PNG written under docs/
 #   make report   every transport and data-path variant under a sweep of latencies:
 #                 docs/results.md and its plots (fails if a headline claim stops holding)
+#   make long     the long runs outside CI: the soak at SOAK_REQUESTS (default 2000) per
+#                 device and the data-path tests at REQUESTS (default 60) mixed requests with
+#                 all four Linux feature combinations, on $(SIM) or both
 #   make regress  the pyuvm regression: SEEDS=N seeds (default 8), SIM=, TESTS=, SEED_BASE=,
 #                 UVM_VARIANT= and UVM_DEVICE= to fix the virtio test's variant and device
 #   make mutate   deliberate bugs in RTL and firmware against the tests that should catch
@@ -31,7 +34,7 @@ export WAVES
 # runtime every build compiles is compiled once per run)
 APT_NEEDS := iverilog:iverilog g++:g++ make:make ccache:ccache
 
-.PHONY: all setup wave-deps linux-source sim test bench report regress mutate lint waves clean
+.PHONY: all setup wave-deps linux-source sim test long bench report regress mutate lint waves clean
 
 all: sim
 
@@ -71,6 +74,10 @@ sim: $(STAMP) wave-deps
 
 test: $(STAMP) wave-deps linux-source
 	$(VPY) -m pytest -n $(JOBS) --maxschedchunk 1 -q tb
+
+long: $(STAMP) linux-source
+	SOAK_REQUESTS=$(or $(SOAK_REQUESTS),2000) REQUESTS=$(or $(REQUESTS),60) \
+	    $(VPY) -m pytest -n $(JOBS) --maxschedchunk 1 -q tb/test_sim.py -k "soak or tb_datapath"
 
 regress: $(STAMP) linux-source
 	$(VPY) -m virtio_ep.regress --sim $(or $(SIM),icarus)

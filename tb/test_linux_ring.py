@@ -79,10 +79,8 @@ class InProcessQueue(DeviceQueue):
         self.requests, self.batch, self.taken, self.completed = 0, False, [], []
         self.batches = self.batch_chains = 0
 
-    async def publish(self) -> bool:
-        if await self.ring.publish_used():
-            self.host.interrupt(self.msi_vector)
-        return await self.more_after_publish()
+    async def interrupt(self) -> None:
+        self.host.interrupt(self.msi_vector)
 
 
 class InProcessHost:

@@ -167,6 +167,41 @@ def test_need_event_at_the_window_edges():
                 assert need_event(event, new, old) == expected, (event, new, old)
 
 
+
+class DriverRacesUsedIdx(ImageMemory):
+    """The driver re-enables callbacks while the device publishes: just before the device's
+    used.idx write lands, the driver sets used_event to the index it has seen and finds
+    nothing new (virtqueue_enable_cb_prepare, then more_used). It then sleeps and relies
+    on an interrupt."""
+
+    def __init__(self, data: bytearray, ring: SplitRing):
+        super().__init__(data)
+        self.ring = ring
+
+    async def write(self, addr: int, data: bytes) -> None:
+        if addr == self.ring.used + SplitUsed.IDX.offset:
+            seen = self.data[addr - BASE:addr - BASE + 2]
+            await super().write(self.ring.used_event, bytes(seen))
+        await super().write(addr, data)
+
+
+def test_used_event_read_after_used_idx_write():
+    """The device reads used_event only after its used.idx write (Linux's vhost_notify puts
+    a full barrier between them, paired with the driver's in virtqueue_enable_cb), or a
+    driver that re-enabled callbacks in between loses its interrupt. Before the race the
+    driver had suppressed interrupts far ahead."""
+    ring = SplitRing(BASE, BASE + 0x1000, BASE + 0x2000, 8)
+    image = bytearray(0x3000)
+    mem = DriverRacesUsedIdx(image, ring)
+    image[ring.used_event - BASE:ring.used_event - BASE + 2] = (100).to_bytes(2, "little")
+    dev = SplitDevice(ring, mem, event_idx=True)
+
+    async def complete_one() -> bool:
+        await dev.push_used(0, 64)
+        return await dev.publish_used()
+    assert asyncio.run(complete_one()), "no interrupt: used_event was read before used.idx was written"
+
+
 # -- packed rings ---------------------------------------------------------------------------
 
 PACKED_FLAG_CHOICES = [0, DescFlag.NEXT, DescFlag.WRITE, DescFlag.NEXT | DescFlag.WRITE, DescFlag.INDIRECT,

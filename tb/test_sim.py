@@ -2,9 +2,11 @@
 simulator. The block benches (tb/<module>/test_<module>.py) have their own entries.
 
 SIM=icarus or SIM=verilator selects one simulator; unset runs both. SOAK_REQUESTS sets
-the soak's requests per device (by default 400 on Verilator and 100 on Icarus, which runs
-this bench about four times slower: the same five phases and checks, fewer requests per
-phase, to keep CI's time; longer soaks run outside CI, docs/verification.md).
+the soak's requests per device (by default 200 on Verilator and 60 on Icarus, which runs
+this bench about three times slower: the same five phases and checks, fewer requests per
+phase, to keep CI's time). REQUESTS sets the request or case count of every module that
+has one (tb_datapath, tb_fuzz, tb_ringfuzz, tb_restable). `make long` runs the long
+versions outside CI (docs/verification.md).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def waves() -> bool:
     return os.environ.get("WAVES") == "1"
 
 
-SOAK_DEFAULT_REQUESTS = {"verilator": 400, "icarus": 100}
+SOAK_DEFAULT_REQUESTS = {"verilator": 200, "icarus": 60}     # make long: 2000
 
 
 # The soak tests are the longest items: one item per device so pytest-xdist spreads them
@@ -49,4 +51,5 @@ def test_soak(sim: str, device: str) -> None:
 @pytest.mark.parametrize("sim", selected_simulators())
 @pytest.mark.parametrize("module", MODULES)
 def test_module(sim: str, module: str) -> None:
-    simrun.run(sim, module, waves=waves())
+    requests = os.environ.get("REQUESTS")
+    simrun.run(sim, module, waves=waves(), config=RunConfig(requests=int(requests)) if requests else None)

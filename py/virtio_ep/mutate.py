@@ -39,7 +39,7 @@ def soc(module: str) -> str:
     return f"tb/test_sim.py::test_module[{module}-icarus]"
 
 
-LINUX_SPLIT_EVENT = "tb/test_linux_ring.py::test_linux_ring_in_process[entropy-split-True-False-2]"
+LINUX_SPLIT_EVENT = "tb/test_linux_ring.py::test_linux_ring_in_process[net-split-True-False-2]"
 LINUX_SPLIT = "tb/test_linux_ring.py::test_linux_ring_in_process[net-split-False-False-1]"
 LINUX_PACKED = "tb/test_linux_ring.py::test_linux_ring_in_process[net-packed-False-False-1]"
 
@@ -87,8 +87,8 @@ MUTATIONS = (
              "off-by-one", ("tb/ep_cc_tx",)),
     # -- firmware and ring code ---------------------------------------------------------------
     Mutation("fw-no-recheck-after-event-idx", "py/virtio_ep/firmware/datapath.py",
-             "        return await self.more_after_publish()", "        return False", "skipped barrier",
-             (LINUX_SPLIT_EVENT, "tb/test_linux_ring.py::test_linux_ring_in_process[entropy-split-True-False-3]")),
+             "        return await self.pending() > 0", "        return False", "skipped barrier",
+             (LINUX_SPLIT_EVENT, "tb/test_linux_ring.py::test_linux_ring_in_process[net-split-True-False-3]")),
     Mutation("fw-lost-msi", "py/virtio_ep/firmware/datapath.py",
              "            await self.cpu.request_msi(self.msi_vector)", "            pass", "lost MSI",
              (soc("tb_restable"),)),
@@ -106,8 +106,8 @@ MUTATIONS = (
              '        await self.mem.write(self.ring.used + SplitUsed.IDX.offset, self.used_idx.to_bytes(2, "little"))\n'
              '        old, self.signalled_used = self.signalled_used, self.used_idx\n'
              '        if self.event_idx:\n'
-             '            event = early\n', "skipped barrier", (LINUX_SPLIT_EVENT,
-                                                                "tb/test_linux_ring.py::test_linux_ring_in_process[net-split-True-True-2]")),
+             '            event = early\n', "skipped barrier",
+             ("tb/test_rings.py::test_used_event_read_after_used_idx_write", LINUX_SPLIT_EVENT)),
     Mutation("need-event-off-by-one", "py/virtio_ep/rings/split.py",
              "    return ((new - event - 1) & IDX_MASK) < ((new - old) & IDX_MASK)",
              "    return ((new - event - 1) & IDX_MASK) <= ((new - old) & IDX_MASK)", "off-by-one",

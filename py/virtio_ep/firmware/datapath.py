@@ -162,6 +162,9 @@ class DeviceQueue:
         await self.ring.push_used(chain.head, written)
         self.completed.append((chain.head, written))
 
+    async def interrupt(self) -> None:
+        await self.cpu.request_msi(self.msi_vector)
+
     async def publish(self) -> bool:
         """Publish used entries; interrupt the driver unless it suppressed interrupts. With
         event index, publishing also re-enables notifications (avail_event), so look at the
@@ -169,10 +172,7 @@ class DeviceQueue:
         batch was finishing got no doorbell (its driver read the old avail_event) and is the
         caller's to take now. True if there is such a chain."""
         if await self.ring.publish_used():
-            await self.cpu.request_msi(self.msi_vector)
-        return await self.more_after_publish()
-
-    async def more_after_publish(self) -> bool:
+            await self.interrupt()
         if not getattr(self.ring, "event_idx", False):
             return False                    # every added chain rings the doorbell
         return await self.pending() > 0
