@@ -15,7 +15,7 @@ from virtio_ep.scenarios.exercise import exercise
 from virtio_ep.testbench import EndpointTb, OpRecorder, rng_for_test
 from virtio_ep.transports import Options, transport
 
-REQUESTS = RunConfig.current().request_count(60)
+REQUESTS = RunConfig.current().request_count(30)     # CI time; REQUESTS=N (tb/test_sim.py) sets it
 LIVE = VirtioStatus.ACKNOWLEDGE | VirtioStatus.DRIVER | VirtioStatus.FEATURES_OK | VirtioStatus.DRIVER_OK
 
 
