@@ -161,6 +161,9 @@ async def descriptor_queue_limit(dut):
     status = await tb.bus.read(DmaReg.STATUS)
     assert status & DmaEngineStatus.DESC_FULL and status & DmaEngineStatus.DONE_FULL, f"status {status:#x}"
     assert status & DmaEngineStatus.QUEUED_MASK == tb.depth, f"status {status:#x}"
+    # reading the head is a peek: only the POP write takes an entry
+    peeks = [await tb.bus.read(DmaReg.DONE_HEAD) & DmaDone.TAG_MASK for _ in range(2)]
+    assert peeks == [0, 0], f"two reads of DONE_HEAD gave tags {peeks}: a read popped the entry"
     done = [await tb.done() for _ in range(room)]
     assert [t for t, _ in done] == list(range(room)), done
     assert all(r == DmaResult.NO_BUS_MASTER for _, r in done), done

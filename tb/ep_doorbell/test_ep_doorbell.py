@@ -1,5 +1,5 @@
 """Block testbench of ep_doorbell, driven as the request decoder and the local bus drive it:
-every slot's value and pending bit, TAKE clearing the bit, coalescing, the ordered FIFO
+every slot's value and pending bit, TAKE and write-one-to-clear clearing bits, coalescing, the ordered FIFO
 with its overflow flag and drop counter, a host write racing a TAKE, bad writes counted,
 the enable mask gating irq_pending, and the write-watch registers."""
 
@@ -98,6 +98,24 @@ async def fifo_order_overflow_and_drops(dut):
     await tb.bus.write(DbReg.FIFO_STATUS, DbFifoStatus.OVERFLOW)
     status = await tb.bus.read(DbReg.FIFO_STATUS)
     assert status & DbFifoStatus.EMPTY and not status & DbFifoStatus.OVERFLOW, f"status {status:#x}"
+
+
+@cocotb.test()
+async def pending_write_one_to_clear(dut):
+    """A write to a PENDING word clears the bits written as 1 and only those."""
+    tb = TB(dut)
+    await tb.start()
+    rng = rng_for_test()
+    slots = sorted(set(sample_slots(tb, rng)[:8]) | {0, tb.slots - 1})
+    for slot in slots:
+        await tb.doorbell(slot, slot + 1)
+    cleared = set(slots[::2])
+    for word in {s // 32 for s in slots}:
+        await tb.bus.write(DbReg.PENDING + 4 * word, sum(1 << (s % 32) for s in cleared if s // 32 == word))
+    for slot in slots:
+        assert await tb.pending(slot) == (slot not in cleared), (
+            f"slot {slot}: pending {'not ' if slot in cleared else ''}expected after clearing {sorted(cleared)}")
+    await tb.fifo_entries()
 
 
 @cocotb.test()

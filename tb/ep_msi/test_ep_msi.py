@@ -23,6 +23,7 @@ class CoreModel:
     def __init__(self, dut):
         self.dut = dut
         self.mode = "sent"
+        self.answer_cycles = ANSWER_CYCLES
         self.sent: list[int] = []
         self.requests: list[int] = []
         dut.cfg_interrupt_msi_sent.value = dut.cfg_interrupt_msi_fail.value = 0
@@ -39,7 +40,7 @@ class CoreModel:
             self.requests.append(vec.bit_length() - 1)
             if self.mode == "silent":
                 continue
-            await ClockCycles(d.clk, ANSWER_CYCLES)
+            await ClockCycles(d.clk, self.answer_cycles)
             signal = d.cfg_interrupt_msi_sent if self.mode == "sent" else d.cfg_interrupt_msi_fail
             signal.value = 1
             await RisingEdge(d.clk)
@@ -144,12 +145,22 @@ async def core_fail_timeout_and_rerequest(dut):
     waited = (cocotb.utils.get_sim_time("ns") - start) / 4
     assert tb.timeout <= waited <= tb.timeout + 100, f"gave up after {waited:.0f} cycles, timeout {tb.timeout}"
     assert await tb.bus.read(MsiReg.FAILED) == 2
-    # requested again while in flight: pending again, sent again
-    tb.core.mode = "sent"
+    # requested again while in flight (the core answers late, the second request lands
+    # between the core taking the first and its answer): pending again, sent again
+    tb.core.mode, tb.core.answer_cycles = "sent", 40
     tb.core.sent.clear()
-    await tb.request(0, 0)
+    taken = len(tb.core.requests)
+    await tb.request(0)
+    for _ in range(20):
+        if len(tb.core.requests) > taken:
+            break
+        await RisingEdge(dut.clk)
+    assert len(tb.core.requests) > taken, "the core never saw the first request"
+    assert await tb.bus.read(MsiReg.STATUS) & MsiStatus.BUSY, "the first MSI is not in flight"
+    await tb.request(0)
+    assert not tb.core.sent, "the core answered before the second request: the test proves nothing"
     await tb.idle()
-    assert tb.core.sent == [0, 0], f"sent {tb.core.sent}"
+    assert tb.core.sent == [0, 0], f"sent {tb.core.sent}: the request made in flight was lost"
 
 
 TOPLEVEL = "ep_msi"
