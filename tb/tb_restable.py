@@ -11,6 +11,7 @@ from virtio_ep.host.virtio_core import default_driver_features, virtio_probe
 from virtio_ep.layout import VirtioFeature, VirtioStatus
 from virtio_ep.runconfig import RunConfig
 from virtio_ep.scenarios.bring_up import bring_up, start_firmware
+from virtio_ep.scenarios.control import APPLIED_TIMEOUT_NS     # the device applies a set-up within this
 from virtio_ep.scenarios.exercise import exercise
 from virtio_ep.testbench import EndpointTb, OpRecorder, rng_for_test
 from virtio_ep.transports import Options, transport
@@ -26,14 +27,11 @@ async def start(dut, device: str):
     return tb, fw, task, spec.make_driver(tb.host, Options())
 
 
-SETTLE_NS = 8_000         # the firmware applies a set-up well within this (scenarios.control measures it)
-
-
 async def settled(tb: EndpointTb, fw, status: int) -> None:
     """The transport has no acknowledgement, so there is nothing a driver could wait on: the
     bench lets the set-up's time pass, then looks at the firmware (a check, not a wait)."""
-    await Timer(SETTLE_NS + tb.latencies.firmware_wake_ns, "ns")
-    assert fw.status == status, f"firmware status 0x{fw.status:x} {SETTLE_NS} ns after the set-up, expected 0x{status:x}"
+    await Timer(APPLIED_TIMEOUT_NS + tb.latencies.firmware_wake_ns, "ns")
+    assert fw.status == status, f"firmware status 0x{fw.status:x} {APPLIED_TIMEOUT_NS} ns after the set-up, expected 0x{status:x}"
 
 
 @cocotb.test()

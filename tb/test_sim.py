@@ -2,7 +2,7 @@
 simulator. The block benches (tb/<module>/test_<module>.py) have their own entries.
 
 SIM=icarus or SIM=verilator selects one simulator; unset runs both. SOAK_REQUESTS sets
-the soak's requests per device (by default 200 on Verilator and 60 on Icarus, which runs
+the soak's requests per device (by default 150 on Verilator and 40 on Icarus, which runs
 this bench about three times slower: the same five phases and checks, fewer requests per
 phase, to keep CI's time). REQUESTS sets the request or case count of every module that
 has one (tb_datapath, tb_fuzz, tb_ringfuzz, tb_restable). `make long` runs the long
@@ -35,7 +35,7 @@ def waves() -> bool:
     return os.environ.get("WAVES") == "1"
 
 
-SOAK_DEFAULT_REQUESTS = {"verilator": 200, "icarus": 60}     # make long: 2000
+SOAK_DEFAULT_REQUESTS = {"verilator": 150, "icarus": 40}     # make long: 2000
 
 
 # The soak tests are the longest items: one item per device so pytest-xdist spreads them
