@@ -171,3 +171,16 @@ def test_imports_follow_the_layers() -> None:
         for dep in package_imports(path, part) - LAYERS[part]:
             wrong.append(f"{path.relative_to(pkg)} imports {dep}")
     assert not wrong, "imports against the layers:\n" + "\n".join(wrong)
+
+
+def test_every_mutation_applies_to_the_tree() -> None:
+    """make mutate runs outside CI: a mutation whose text the code no longer has would stop it
+    there; here it fails at once, and each mutant must differ from the original."""
+    from virtio_ep import mutate
+    assert len({m.name for m in mutate.MUTATIONS}) == len(mutate.MUTATIONS), "two mutations share a name"
+    for m in mutate.MUTATIONS:
+        try:
+            text = mutate.mutated(simrun.REPO, m)
+        except SystemExit as exc:
+            pytest.fail(str(exc))
+        assert text != (simrun.REPO / m.path).read_text(), f"mutation {m.name} changes nothing"

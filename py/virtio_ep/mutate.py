@@ -47,6 +47,9 @@ MUTATIONS = (
     # -- RTL ----------------------------------------------------------------------------------
     Mutation("dma-tag-freed-at-timeout", "hdl/ep_dma_rd.v", "tag_state[t] <= TAG_QUARANTINE;",
              "tag_state[t] <= TAG_FREE;", "flipped condition", ("tb/ep_dma",)),
+    Mutation("dma-tag-freed-on-first-completion", "hdl/ep_dma_rd.v",
+             "wire rc_release = rc_end && end_tag_ok && (end_req_done || !end_good);",
+             "wire rc_release = rc_end && end_tag_ok;", "flipped condition", ("tb/ep_dma",)),
     Mutation("dma-chunk-ignores-boundary", "hdl/ep_dma_chunk.v", "assign bytes = fewer ? remaining[12:0] : to_boundary;",
              "assign bytes = fewer ? remaining[12:0] : boundary;", "off-by-one", ("tb/ep_dma",)),
     Mutation("dma-first-byte-enable", "hdl/ep_dma_chunk.v", "wire [3:0] first_mask = 4'hf << addr[1:0];",
@@ -90,7 +93,7 @@ MUTATIONS = (
              "        return await self.pending() > 0", "        return False", "skipped barrier",
              (LINUX_SPLIT_EVENT, "tb/test_linux_ring.py::test_linux_ring_in_process[net-split-True-False-3]")),
     Mutation("fw-lost-msi", "py/virtio_ep/firmware/datapath.py",
-             "            await self.cpu.request_msi(self.msi_vector)", "            pass", "lost MSI",
+             "        await self.cpu.request_msi(self.msi_vector)", "        pass", "lost MSI",
              (soc("tb_restable"),)),
     Mutation("split-used-idx-not-written", "py/virtio_ep/rings/split.py",
              '        await self.mem.write(self.ring.used + SplitUsed.IDX.offset, self.used_idx.to_bytes(2, "little"))',
@@ -135,12 +138,17 @@ def copy_tree(dest: Path) -> None:
         (dest / "sim_build" / "linux").symlink_to(linux)
 
 
-def apply(dest: Path, m: Mutation) -> None:
-    path = dest / m.path
-    text = path.read_text()
+def mutated(root: Path, m: Mutation) -> str:
+    """The mutated text of the file, or SystemExit when the mutation's text is not there once
+    (the code moved on: the mutation must follow it)."""
+    text = (root / m.path).read_text()
     if text.count(m.find) != 1:
         raise SystemExit(f"mutation {m.name}: {m.path} has {text.count(m.find)} occurrences of its text, not 1")
-    path.write_text(text.replace(m.find, m.replace))
+    return text.replace(m.find, m.replace)
+
+
+def apply(dest: Path, m: Mutation) -> None:
+    (dest / m.path).write_text(mutated(dest, m))
 
 
 def run_tests(dest: Path, tests: tuple[str, ...]) -> tuple[bool, str, float]:

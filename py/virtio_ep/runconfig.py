@@ -14,7 +14,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .layout import MODE_NAMES, USER_CLK_HZ, latency_setting, mode_by_name
+from .layout import MODE_NAMES, USER_CLK_HZ, host_profile, latency_setting, mode_by_name
 
 ENV_VAR = "VIRTIO_EP_RUN"
 
@@ -28,6 +28,7 @@ class RunConfig:
     modes: tuple[str, ...] = MODE_NAMES     # ring modes to run
     devices: tuple[str, ...] = ("net", "block", "entropy")
     latencies: str = "none"             # layout.LATENCY_SETTINGS name
+    profile: str = "ideal"              # layout.HOST_PROFILES name
     sizes: tuple[int, ...] = (64, 256, 1024, 4096, 16384, 65536)      # payload bytes (benches)
     repeat: int = 3                     # samples per measurement (median)
     requests: int | None = None         # request or case count of a test module (None: its default)
@@ -39,12 +40,17 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         latency_setting(self.latencies)             # fails early, with the valid names
+        host_profile(self.profile)
         for m in self.modes:
             mode_by_name(m)
 
     @property
     def host_latencies(self):
         return latency_setting(self.latencies)
+
+    @property
+    def host_profile(self):
+        return host_profile(self.profile)
 
     def to_env(self) -> dict[str, str]:
         return {ENV_VAR: json.dumps(asdict(self))}

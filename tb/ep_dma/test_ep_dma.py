@@ -8,6 +8,7 @@ mastering, a read that never completes, a completion that comes after its timeou
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import cocotb
 import pytest
@@ -18,23 +19,30 @@ from cocotbext.pcie.core.tlp import TlpType
 from cocotbext.pcie.xilinx.us import UltraScalePlusPcieDevice
 
 from virtio_ep import layout, simrun
-from virtio_ep.layout import DmaDir, DmaDone, DmaEngineStatus, DmaReg, DmaResult
-from virtio_ep.testbench import rng_for_test
+from virtio_ep.host.pcie_host import set_max_read_request
+from virtio_ep.layout import NO_LATENCY, DmaDir, DmaDone, DmaEngineStatus, DmaReg, DmaResult, host_profile
+from virtio_ep.testbench import CLK_NS, rng_for_test
 from virtio_ep.testbench.blocks import RegBus
+from virtio_ep.testbench.pcie_model import RootComplexTap, apply_profile, host_latency, tlp_kind
 
 GUARD = 16
 DONE_TIMEOUT_CYCLES = 200_000
 
 
 class TB:
-    def __init__(self, dut):
+    def __init__(self, dut, profile: str = "ideal"):
         self.dut = dut
         self.buf_size, self.tags = int(dut.BUF_SIZE.value), int(dut.TAGS.value)
         self.depth, self.timeout = int(dut.DESC_DEPTH.value), int(dut.TIMEOUT_CYCLES.value)
         self.bus = RegBus(dut)
+        # the profile, its read jitter capped at a quarter of the engine's read timeout: the
+        # smallest documented timeout (256 cycles, 1 us) is below the server profile's tail
+        self.profile = host_profile(profile)
+        cap = min(self.profile.read_jitter_cap_ns, self.timeout * CLK_NS // 4)
+        self.profile = replace(self.profile, read_jitter_cap_ns=cap)
         self.rc = RootComplex()
-        self.rc.max_payload_size = 2            # 512 bytes
-        self.rc.max_read_request_size = 2       # 512 bytes
+        apply_profile(self.rc, self.profile)
+        self.rc.max_read_request_size = 5       # the root port takes up to 4 KiB
         self.dev = UltraScalePlusPcieDevice(
             pcie_generation=3, pcie_link_width=8, user_clk_frequency=layout.USER_CLK_HZ, alignment="dword",
             max_payload_size=512, enable_client_tag=True, user_clk=dut.clk, user_reset=dut.rst,
@@ -48,12 +56,43 @@ class TB:
         self.dev.functions[0].configure_bar(0, 4096)
         self.rc.make_port().connect(self.dev)
         self.region = self.function = None
+        # the profile's jittered read latency (seeded), through the same tap as the system bench
+        self.tap = RootComplexTap(self.rc)
+        self.tap.delay = host_latency(self.rc, NO_LATENCY, self.profile, rng_for_test())
+        self.completions: list[tuple[int, int]] = []      # (tag, bytes) of each completion sent down
+        self.read_tags: list[int] = []                    # tags of the read requests, in order
+        self.answered_tags: list[int] = []                # tags in the order their requests were answered
+        self._asked: dict[int, int] = {}                  # tag -> bytes its current request asked for
+        self.writes: list[int] = []                       # payload bytes of each write
+        self.tap.observers.append(self._observe)
+        tapped = self.rc.handle_tlp
+
+        async def arrive(tlp) -> None:          # requests as they reach the host, before its delay
+            if tlp_kind(tlp) == "mem_read":
+                self.read_tags.append(tlp.tag)
+                self._asked[tlp.tag] = tlp.get_be_byte_count()
+            await tapped(tlp)
+        self.rc.handle_tlp = arrive
+
+    def _observe(self, direction: str, tlp) -> None:
+        kind = tlp_kind(tlp)
+        if direction == "down" and kind == "completion":
+            self.completions.append((tlp.tag, len(tlp.data)))
+            if tlp.byte_count == self._asked.get(tlp.tag):          # a request's first completion
+                self.answered_tags.append(tlp.tag)
+        elif direction == "up" and kind == "mem_write":
+            self.writes.append(len(tlp.data))
+
+    def out_of_order(self) -> bool:
+        """Whether some read was answered before one requested earlier."""
+        return self.answered_tags != self.read_tags[:len(self.answered_tags)]
 
     async def start(self) -> None:
         await self.rc.enumerate()
         self.function = self.rc.find_device(self.dev.functions[0].pcie_id)
         await self.function.enable_device()
         await self.function.set_master()
+        await set_max_read_request(self.function, self.profile.max_read_request)
         self.region = self.rc.mem_pool.alloc_region(1 << 20)
         await ClockCycles(self.dut.clk, 10)
 
@@ -90,8 +129,13 @@ def cases(buf_size: int) -> list[tuple[int, int]]:
 
 
 @cocotb.test()
-async def round_trip_every_alignment(dut):
-    tb = TB(dut)
+@cocotb.parametrize(profile=["ideal", "server"])
+async def round_trip_every_alignment(dut, profile: str):
+    """Under the server profile every read comes back in 64-byte completions (RCB), reads
+    on different tags complete out of order, and the engine's writes respect MPS 256: a tag
+    freed on its first completion, or a piece placed at the wrong offset, shows in the
+    data or the guard bytes."""
+    tb = TB(dut, profile)
     await tb.start()
     rng = rng_for_test()
     src, dst = 0, 0x40000
@@ -108,13 +152,21 @@ async def round_trip_every_alignment(dut):
         checked += 1
     assert checked >= 40, f"only {checked} cases fit a {tb.buf_size}-byte buffer"
     assert await tb.bus.read(DmaReg.CNT_ERRORS) == 0
+    largest = max(n for _, n in tb.completions)
+    if tb.profile.split_at_rcb:
+        assert largest <= tb.profile.rcb, f"a completion of {largest} bytes: the host should cut them at {tb.profile.rcb}"
+    else:
+        assert largest > tb.profile.rcb, f"no completion above {tb.profile.rcb} bytes: nothing was tested whole"
+    assert max(tb.writes) <= tb.profile.max_payload, f"a {max(tb.writes)}-byte write, MPS {tb.profile.max_payload}"
 
 
 @cocotb.test()
-async def every_tag_in_flight(dut):
+@cocotb.parametrize(profile=["ideal", "server"])
+async def every_tag_in_flight(dut, profile: str):
     """A read of many requests with the host answering late: as many requests are in
-    flight as there are tags (or requests), and the data still lands in place."""
-    tb = TB(dut)
+    flight as there are tags (or requests), and the data still lands in place. Under the
+    server profile the completions come back cut at 64 bytes and out of order across tags."""
+    tb = TB(dut, profile)
     await tb.start()
     n = min(tb.buf_size, 16384)
     requests = -(-n // 512)
@@ -124,7 +176,7 @@ async def every_tag_in_flight(dut):
     async def late(tlp):                    # host memory answers late, within the read timeout
         if tlp.fmt_type in (TlpType.MEM_READ, TlpType.MEM_READ_64):
             async def answer():
-                await Timer(tb.timeout * 2, "ns")
+                await Timer(tb.timeout * CLK_NS // 2, "ns")
                 await handle(tlp)
             cocotb.start_soon(answer())
         else:
@@ -137,6 +189,10 @@ async def every_tag_in_flight(dut):
         await RisingEdge(dut.clk)
     assert await tb.done() == (1, DmaResult.OK)
     assert most == min(tb.tags, requests), f"at most {most} requests in flight, tags {tb.tags}, requests {requests}"
+    if tb.profile.read_jitter_ns and min(tb.tags, requests) > 1:
+        assert tb.out_of_order(), f"reads answered in request order ({tb.answered_tags[:8]} ...): nothing out of order was tested"
+    elif not tb.profile.read_jitter_ns:
+        assert not tb.out_of_order(), "the ideal host answered out of order"
     tb.rc.handle_tlp = handle
     await tb.region.write(0x40000, bytes(n))
     assert await tb.dma(tb.host(0x40000), 0, n, DmaDir.WRITE) == DmaResult.OK

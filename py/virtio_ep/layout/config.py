@@ -76,3 +76,68 @@ def latency_setting(name: str) -> HostLatencies:
         return LATENCY_SETTINGS[name]
     except KeyError:
         raise ValueError(f"latency setting {name!r}: use one of {', '.join(LATENCY_SETTINGS)}") from None
+
+
+@dataclass(frozen=True)
+class HostProfile:
+    """How the host's root complex answers the endpoint, beside how late (HostLatencies).
+
+    max_payload       bytes: Max_Payload_Size the host programs into the endpoint (its
+                      writes) and the largest completion the root complex sends
+    max_read_request  bytes: Max_Read_Request_Size the host programs (the endpoint's reads)
+    rcb               bytes: the root complex's read completion boundary (64 or 128)
+    split_at_rcb      completions end at every RCB-aligned address (a 512-byte read comes
+                      back as eight 64-byte completions), instead of as few as MPS allows
+    read_jitter_ns    mean of an exponential extra delay per device read request, drawn
+                      per request (seeded): reads to different tags then complete out of
+                      order, and a tail appears (p99 = 4.6 x the mean); capped at
+                      read_jitter_cap_ns. Completions of one request stay in order (PCIe
+                      ordering).
+    sources           where each number comes from, or "assumed"
+    """
+
+    name: str
+    max_payload: int = 512
+    max_read_request: int = 512
+    rcb: int = 64
+    split_at_rcb: bool = False
+    read_jitter_ns: int = 0
+    read_jitter_cap_ns: int = 0
+    sources: str = ""
+
+    def __post_init__(self) -> None:
+        for field_name, value in (("max_payload", self.max_payload), ("max_read_request", self.max_read_request)):
+            if value not in (128, 256, 512, 1024, 2048, 4096):
+                raise ValueError(f"host profile {self.name}: {field_name} {value} is not a PCIe size (128 .. 4096)")
+        if self.rcb not in (64, 128):
+            raise ValueError(f"host profile {self.name}: RCB {self.rcb} must be 64 or 128")
+
+    @staticmethod
+    def encode(size: int) -> int:
+        """The Device Control encoding of a payload or read request size (128 << code)."""
+        return (size // 128).bit_length() - 1
+
+
+# The named host profiles (the one list), beside LATENCY_SETTINGS.
+HOST_PROFILES: dict[str, HostProfile] = {p.name: p for p in (
+    HostProfile("ideal", sources="the bench's root complex as it was: one completion per read up to MPS, "
+                "in order, after the fixed latency of the setting"),
+    HostProfile("server", max_payload=256, max_read_request=512, rcb=64, split_at_rcb=True,
+                read_jitter_ns=150, read_jitter_cap_ns=2000,
+                sources="MPS 256, MRRS 512, RCB 64: the defaults of the PCIe model that comes with "
+                "Neugebauer et al., Understanding PCIe performance for end host networking, SIGCOMM "
+                "2018 (github.com/pcie-bench/pcie-model, pcie_bw.py, Gen3 x8); completions cut at "
+                "every RCB: that model's rcb_chunks option (model/pcie.py); jitter mean and cap: "
+                "assumed (the paper reports a spread and a tail of DMA latency, not this distribution)"),
+    HostProfile("small", max_payload=128, max_read_request=512, rcb=64, split_at_rcb=True,
+                sources="MPS 128 (the PCIe power-on default, the smallest host), MRRS 512 (the "
+                "power-on default), RCB 64: assumed as the most constrained legal host"),
+)}
+
+
+def host_profile(name: str) -> HostProfile:
+    try:
+        return HOST_PROFILES[name]
+    except KeyError:
+        raise ValueError(f"host profile {name!r}: use one of {', '.join(HOST_PROFILES)}") from None
+

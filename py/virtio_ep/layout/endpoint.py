@@ -312,6 +312,8 @@ class PcieCap(enum.IntEnum):
 
 
 PCIE_DEVCTL_INITIATE_FLR = 1 << 15  # write 1: function-level reset
+PCIE_DEVCTL_MAX_READ_REQ_SHIFT = 12  # bits 14:12: Max_Read_Request_Size, 128 << code bytes
+PCIE_DEVCTL_MAX_READ_REQ_MASK = 0x7 << PCIE_DEVCTL_MAX_READ_REQ_SHIFT
 
 
 class NpKind(enum.IntEnum):

@@ -26,7 +26,7 @@ from ..host.pcie_host import HostPcie
 from ..linux.ring import BELOW_4G, DmaArea, LinuxRing
 from ..runconfig import RunConfig
 from .monitors import PortMonitor, TlpCounter
-from .pcie_model import FlrEmulator, HotResetEmulator, RootComplexTap, host_latency
+from .pcie_model import FlrEmulator, HotResetEmulator, RootComplexTap, apply_profile, host_latency
 
 CLK_NS = 1e9 / layout.USER_CLK_HZ
 
@@ -51,15 +51,20 @@ def rng_for_test() -> random.Random:
 class EndpointTb:
     def __init__(self, dut, bar0_aperture: int | None = None, msi_mask_capable: bool = True,
                  costs: FirmwareCosts = FirmwareCosts(), max_payload: int = 512,
-                 latencies: layout.HostLatencies | None = None):
+                 latencies: layout.HostLatencies | None = None, profile: layout.HostProfile | None = None):
+        """`latencies` and `profile`: by default the run configuration's (zero latency and
+        the ideal host unless a bench or test names others)."""
         self.dut = dut
         self.params = layout.EndpointParams.from_dut(dut)
         self.log = logging.getLogger("cocotb.tb")
         self.log.setLevel(logging.INFO)
+        config = RunConfig.current()
+        self.profile = profile or config.host_profile
 
         self.rc = RootComplex()
-        # read requests up to 4 KiB, max payload as offered by the endpoint
-        self.rc.max_payload_size = (max_payload // 128 - 1).bit_length()
+        # the host profile's completions and payload size; the root port takes read requests
+        # up to 4 KiB (the endpoint's own limit is what the host programs: profile.max_read_request)
+        apply_profile(self.rc, self.profile)
         self.rc.max_read_request_size = 5
         self.dev = UltraScalePlusPcieDevice(
             pcie_generation=3,
@@ -114,8 +119,8 @@ class EndpointTb:
         self.tlps.attach(self.tap)
         self.ports = PortMonitor(self.dev)
         # zero unless the run's configuration names a setting (tests check behaviour; benches measure)
-        self.latencies = latencies or RunConfig.current().host_latencies
-        self.tap.delay = host_latency(self.rc, self.latencies)
+        self.latencies = latencies or config.host_latencies
+        self.tap.delay = host_latency(self.rc, self.latencies, self.profile, random.Random(cocotb.RANDOM_SEED))
 
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         self.axil.write_if.log.setLevel(logging.WARNING)
@@ -123,7 +128,9 @@ class EndpointTb:
         self.cpu = SoftCpu(dut.clk, dut.irq, self.axil, costs, wake_ns=self.latencies.firmware_wake_ns)
         self.host = HostPcie(self.rc, self.dev.functions[0])
         self.flr = FlrEmulator(dut, self.dev)
-        self.hot_reset = HotResetEmulator(dut, self.rc, self.dev, self.latencies)
+        lat = self.latencies
+        self.hot_reset = HotResetEmulator(dut, self.rc, self.dev, max(
+            lat.device_read_ns + self.profile.read_jitter_cap_ns, lat.host_read_ns, lat.msi_ns))
         self.buffer_pool = None     # the driver's buffer memory, kept across re-probes (scenarios.bring_up)
         self._linux: LinuxRing | None = None
 
@@ -179,6 +186,7 @@ class EndpointTb:
         delay, self.tap.delay = self.tap.delay, lambda tlp: 0
         try:
             await self.host.enumerate(self.params.msi_vectors)
+            await self.host.set_max_read_request(self.profile.max_read_request)
         finally:
             self.tap.delay = delay
         # keep host address 0 unused: a zero ring address is a driver bug the device rejects
