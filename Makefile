@@ -83,7 +83,7 @@ regress: $(STAMP) linux-source
 	$(VPY) -m virtio_ep.regress --sim $(or $(SIM),icarus)
 
 # deliberate bugs in the RTL and firmware, each against the tests that should catch it
-# (Icarus, about 15 min; table in sim_build/mutants/report.md)
+# (Icarus, about 20 min; table in sim_build/mutants/report.md)
 mutate: $(STAMP) linux-source
 	$(VPY) -m virtio_ep.mutate $(MUTANTS)
 
