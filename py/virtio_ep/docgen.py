@@ -1,10 +1,10 @@
 """Documents generated from the layout package, so that no offset is written down twice.
 
 * docs/register_map.md is generated whole.
-* docs/transport.md is written by hand, except the tables between
+* docs/transport.md and docs/host_profiles.md are written by hand, except the tables between
   `<!-- layout:NAME -->` and `<!-- /layout:NAME -->` markers, which this module fills.
 
-`python -m virtio_ep.docgen` rewrites both; tb/test_static.py fails when either is stale.
+`python -m virtio_ep.docgen` rewrites them; tb/test_static.py fails when one is stale.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from . import layout as L
 REPO = Path(__file__).resolve().parents[2]
 REGISTER_MAP = "docs/register_map.md"
 TRANSPORT_SPEC = "docs/transport.md"
+HOST_PROFILES_DOC = "docs/host_profiles.md"
 
 
 def _comments(cls) -> dict[str, str]:
@@ -165,9 +166,23 @@ def register_map() -> str:
     return "\n".join(out) + "\n"
 
 
+def host_profile_tables() -> dict[str, str]:
+    """The host profiles (layout.config.HOST_PROFILES): their numbers and sources."""
+    lines = ["| profile | MPS | MRRS | RCB | completions | extra read latency per request | sources |",
+             "|---|---|---|---|---|---|---|"]
+    for p in L.HOST_PROFILES.values():
+        cut = f"cut at every {p.rcb} B" if p.split_at_rcb else "as large as MPS allows"
+        jitter = (f"exponential, mean {p.read_jitter_ns} ns, capped at {p.read_jitter_cap_ns} ns"
+                  if p.read_jitter_ns else "none (in order)")
+        lines.append(f"| {p.name} | {p.max_payload} | {p.max_read_request} | {p.rcb} | {cut} | {jitter} | {p.sources} |")
+    return {"host-profiles": "\n".join(lines)}
+
+
 def expected_documents() -> dict[str, str]:
     spec = (REPO / TRANSPORT_SPEC).read_text()
-    return {REGISTER_MAP: register_map(), TRANSPORT_SPEC: fill_markers(spec, transport_tables())}
+    profiles = (REPO / HOST_PROFILES_DOC).read_text()
+    return {REGISTER_MAP: register_map(), TRANSPORT_SPEC: fill_markers(spec, transport_tables()),
+            HOST_PROFILES_DOC: fill_markers(profiles, host_profile_tables())}
 
 
 def main() -> int:
