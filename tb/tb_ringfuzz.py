@@ -99,6 +99,8 @@ async def offered(tb, q) -> int | None:
         desc = await q.mem.read(q.ring.ring.slot((q.ring.next_avail - 1) % q.ring.ring.size), PackedDesc.SIZE)
         flags, length = PackedDesc.FLAGS.get(desc), PackedDesc.LEN.get(desc)
         write, chained = DescFlag.WRITE, DescFlag.NEXT | DescFlag.INDIRECT
+        if bool(flags & DescFlag.AVAIL) == bool(flags & DescFlag.USED):
+            return None         # a used element is there: the device (still running) took it already
     else:
         entry = await tb.host.read(BAR_SRAM, q.ring.ring.slot((q.ring.prod - 1) & 0xFFFF), PushEntry.INLINE)
         flags, length = PushEntry.FLAGS.get(entry), PushEntry.LEN.get(entry)
