@@ -24,8 +24,8 @@ from virtio_ep.scenarios.exercise import (exercise, exercise_block, exercise_ent
 from virtio_ep.testbench import EndpointTb, rng_for_test
 from virtio_ep.transports import Options
 
-# Icarus runs this bench about four times slower than Verilator: the same tests and checks
-# with fewer requests each, and two of the four Linux feature combinations (CI time)
+# Icarus runs this bench about twice as slow as Verilator: in make test it runs two of the
+# four Linux feature combinations (CI time)
 ICARUS = cocotb.SIM_NAME.lower().startswith("icarus")
 MIXED_REQUESTS = RunConfig.current().request_count(20)     # make long: 60
 MODES = list(MODE_NAMES)

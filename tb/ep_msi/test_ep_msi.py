@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import cocotb
 import pytest
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import ClockCycles, Event, RisingEdge, SimTimeoutError, with_timeout
 
 from virtio_ep import simrun
 from virtio_ep.layout import MsiReg, MsiStatus
+from virtio_ep.testbench import CLK_NS
 from virtio_ep.testbench.blocks import RegBus, start_clock_and_reset
 
 ANSWER_CYCLES = 5          # the core's delay from the request to _sent / _fail
@@ -26,6 +27,7 @@ class CoreModel:
         self.answer_cycles = ANSWER_CYCLES
         self.sent: list[int] = []
         self.requests: list[int] = []
+        self.requested = Event()            # set at each request the core takes
         dut.cfg_interrupt_msi_sent.value = dut.cfg_interrupt_msi_fail.value = 0
         cocotb.start_soon(self.run())
 
@@ -38,6 +40,7 @@ class CoreModel:
                 continue
             assert vec & (vec - 1) == 0, f"cfg_interrupt_msi_int {vec:#x} is not one-hot"
             self.requests.append(vec.bit_length() - 1)
+            self.requested.set()
             if self.mode == "silent":
                 continue
             await ClockCycles(d.clk, self.answer_cycles)
@@ -149,13 +152,12 @@ async def core_fail_timeout_and_rerequest(dut):
     # between the core taking the first and its answer): pending again, sent again
     tb.core.mode, tb.core.answer_cycles = "sent", 40
     tb.core.sent.clear()
-    taken = len(tb.core.requests)
+    tb.core.requested.clear()
     await tb.request(0)
-    for _ in range(20):
-        if len(tb.core.requests) > taken:
-            break
-        await RisingEdge(dut.clk)
-    assert len(tb.core.requests) > taken, "the core never saw the first request"
+    try:
+        await with_timeout(tb.core.requested.wait(), 20 * CLK_NS, "ns")
+    except SimTimeoutError:
+        raise AssertionError("the core never saw the first request within 20 cycles") from None
     assert await tb.bus.read(MsiReg.STATUS) & MsiStatus.BUSY, "the first MSI is not in flight"
     await tb.request(0)
     assert not tb.core.sent, "the core answered before the second request: the test proves nothing"

@@ -39,9 +39,7 @@ async def set_max_read_request(dev, size: int) -> None:
     complex's view of it), as a host's PCI core does for its platform (Linux:
     pcie_set_readrq)."""
     from cocotbext.pcie.core.caps import PciCapId
-    code = (size // 128).bit_length() - 1
-    if not 0 <= code <= 5 or size != 128 << code:
-        raise ValueError(f"max read request size {size}: use 128, 256, 512, 1024, 2048 or 4096")
+    code = layout.pcie_size_code(size)
     pcie = dev.get_capability_offset(PciCapId.EXP)
     if not pcie:
         raise HostAccessError("endpoint has no PCI Express capability")
@@ -173,9 +171,6 @@ class HostPcie:
         command = await self.dev.config_read_word(layout.PciHeader.COMMAND)
         await self.dev.config_write_word(layout.PciHeader.COMMAND, command | layout.PCI_COMMAND_MEMORY | layout.PCI_COMMAND_MASTER)
         await self.set_msi_enable(True)
-
-    async def set_max_read_request(self, size: int) -> None:
-        await set_max_read_request(self.dev, size)
 
     async def hot_reset(self, hold_ns: int, wait_ns: int) -> None:
         """A secondary bus reset from the root port above the endpoint, done as Linux does

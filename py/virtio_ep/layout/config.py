@@ -107,15 +107,20 @@ class HostProfile:
 
     def __post_init__(self) -> None:
         for field_name, value in (("max_payload", self.max_payload), ("max_read_request", self.max_read_request)):
-            if value not in (128, 256, 512, 1024, 2048, 4096):
-                raise ValueError(f"host profile {self.name}: {field_name} {value} is not a PCIe size (128 .. 4096)")
+            try:
+                pcie_size_code(value)
+            except ValueError as exc:
+                raise ValueError(f"host profile {self.name}: {field_name}: {exc}") from None
         if self.rcb not in (64, 128):
             raise ValueError(f"host profile {self.name}: RCB {self.rcb} must be 64 or 128")
 
-    @staticmethod
-    def encode(size: int) -> int:
-        """The Device Control encoding of a payload or read request size (128 << code)."""
-        return (size // 128).bit_length() - 1
+
+def pcie_size_code(size: int) -> int:
+    """The Device Control encoding of a payload or read request size: 128 << code bytes."""
+    code = (size // 128).bit_length() - 1
+    if not 0 <= code <= 5 or size != 128 << code:
+        raise ValueError(f"{size} bytes is not a PCIe payload or read request size (128, 256, ... 4096)")
+    return code
 
 
 # The named host profiles (the one list), beside LATENCY_SETTINGS.

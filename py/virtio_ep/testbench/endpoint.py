@@ -22,7 +22,7 @@ from cocotbext.pcie.xilinx.us import UltraScalePlusPcieDevice
 from .. import layout
 from ..costs import FirmwareCosts
 from ..firmware.soft_cpu import SoftCpu
-from ..host.pcie_host import HostPcie
+from ..host.pcie_host import HostPcie, set_max_read_request
 from ..linux.ring import BELOW_4G, DmaArea, LinuxRing
 from ..runconfig import RunConfig
 from .monitors import PortMonitor, TlpCounter
@@ -186,7 +186,7 @@ class EndpointTb:
         delay, self.tap.delay = self.tap.delay, lambda tlp: 0
         try:
             await self.host.enumerate(self.params.msi_vectors)
-            await self.host.set_max_read_request(self.profile.max_read_request)
+            await set_max_read_request(self.host.dev, self.profile.max_read_request)
         finally:
             self.tap.delay = delay
         # keep host address 0 unused: a zero ring address is a driver bug the device rejects

@@ -16,7 +16,7 @@ from cocotbext.pcie.core.tlp import TlpType
 from cocotbext.pcie.core.utils import PcieId
 from cocotbext.pcie.xilinx.us.tlp import Tlp_us
 
-from ..layout import HostLatencies, HostProfile
+from ..layout import HostLatencies, HostProfile, pcie_size_code
 
 
 def tlp_kind(tlp) -> str:
@@ -101,7 +101,7 @@ def apply_profile(rc: RootComplex, profile: HostProfile) -> None:
     """The profile's completion shape, through the root complex model's own settings: the
     largest completion (its max payload size, which enumeration also programs into the
     endpoint), the read completion boundary, and cutting completions at every boundary."""
-    rc.max_payload_size = HostProfile.encode(profile.max_payload)
+    rc.max_payload_size = pcie_size_code(profile.max_payload)
     rc.read_completion_boundary = profile.rcb == 128
     rc.split_on_all_rcb = profile.split_at_rcb
 
