@@ -48,6 +48,17 @@ def test_soak(sim: str, device: str) -> None:
                config=RunConfig(requests=requests))
 
 
+# modules also run under the server host profile (docs/host_profiles.md: 64-byte completions,
+# MPS 256, reads answered out of order, latency jitter), seeded like every run
+SERVER_MODULES = ["tb_datapath", "tb_dma", "tb_fuzz", "tb_ringfuzz"]
+
+
+@pytest.mark.parametrize("sim", selected_simulators())
+@pytest.mark.parametrize("module", SERVER_MODULES)
+def test_module_server_host(sim: str, module: str) -> None:
+    simrun.run(sim, module, waves=waves(), name=f"{module}-server", config=RunConfig(profile="server"))
+
+
 @pytest.mark.parametrize("sim", selected_simulators())
 @pytest.mark.parametrize("module", MODULES)
 def test_module(sim: str, module: str) -> None:

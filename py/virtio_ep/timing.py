@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 from .costs import FirmwareCosts, OpCounts
-from .layout import (DMA_CHUNK, NO_LATENCY, PUSH_INLINE_MAX, USER_CLK_HZ, HostLatencies, NetHdr, PackedDesc,
+from .layout import (DEFAULT_PARAMS, DEVICE_POOL_BASE, DMA_CHUNK, NO_LATENCY, PUSH_INLINE_MAX, USER_CLK_HZ, HostLatencies, NetHdr, PackedDesc,
                      PackedEvent, PushEntry, SplitAvail, SplitDesc, SplitUsed)
 
 CLK_NS = 1e9 / USER_CLK_HZ
@@ -166,6 +166,19 @@ class Recipe(OpCounts):
             self.write_words += -(-c // 4)
             self.dma_writes.append(c)
 
+    def local_write(self, n: int) -> None:
+        """CPU bytes into the buffer RAM (a header field, an inline payload): one bus write."""
+        self.writes += 1
+        self.write_words += -(-n // 4)
+
+    def fetch(self, n: int) -> None:
+        """Host memory into device memory: DMA reads only, nothing crosses the local bus."""
+        self.dma_reads += tlp_payloads(n, DMA_CHUNK)
+
+    def store(self, n: int) -> None:
+        """Device memory to host memory (aligned alike): DMA writes only."""
+        self.dma_writes += tlp_payloads(n, DMA_CHUNK)
+
     def msi(self) -> None:
         self.compute += self.costs.msi_request
         self.writes += 1
@@ -175,55 +188,69 @@ class Recipe(OpCounts):
 MODES = ("split", "packed", "push", "push_self")
 
 
+DEVICE_POOL_BYTES = DEFAULT_PARAMS.dma_buf_size - DEVICE_POOL_BASE
+
+
 def net_loopback_ops(mode: str, size: int, costs: FirmwareCosts = FirmwareCosts(), db_slots: int = 64,
-                     frames: int = 1) -> Recipe:
+                     frames: int = 1, pool_bytes: int = DEVICE_POOL_BYTES) -> Recipe:
     """What the firmware does, up to its last MSI request, for the benchmark's request: the
     driver posts `frames` RX buffers and sends `frames` frames (virtio-net header + `size`
     bytes, two buffers each), all notifications arrive before the firmware takes its
-    doorbells (one interrupt), and the frames are looped back."""
+    doorbells (one interrupt), and the frames are looped back. Frames wait in device
+    memory (`pool_bytes` of it: DMA in, header field written, DMA out) while they fit;
+    the ones that do not are copied through the CPU."""
     r = Recipe(costs=costs)
     hdr = NetHdr.SIZE
+    in_pool = [(k + 1) * (hdr + size) <= pool_bytes for k in range(frames)]
+    take_in = [r.fetch if stored else r.host_read for stored in in_pool]
+
+    def deliver(stored: bool) -> None:
+        if stored:
+            r.local_write(NetHdr.NUM_BUFFERS.size)       # num_buffers, in device memory
+            r.store(hdr + size)
+        else:
+            r.host_write(hdr + size)
     r.compute += costs.irq_entry + 2 * costs.doorbell_dispatch
     r.reads += -(-db_slots // 32) + 2                   # PENDING words, TAKE of the RX and TX slots
     tx_bufs = [hdr, size]
     if mode == "split":
-        for _ in range(frames):                          # TX, per chain:
+        for k in range(frames):                          # TX, per chain:
             r.host_read(SplitAvail.IDX.size)             # avail.idx: more to take?
             r.host_read(SplitAvail.ENTRY)                # the avail entry
             for b in tx_bufs:
                 r.host_read(SplitDesc.SIZE)              # each descriptor
             for b in tx_bufs:
-                r.host_read(b)                           # gather the frame
+                take_in[k](b)                            # the frame, buffer by buffer
             r.host_write(SplitUsed.ENTRY)                # used entry
         r.host_read(SplitAvail.IDX.size)                 # avail.idx again: nothing more
         r.host_write(SplitUsed.IDX.size)                 # publish used.idx
         r.host_read(SplitAvail.FLAGS.size)               # interrupt suppressed?
         r.msi()
-        for _ in range(frames):                          # RX, per frame waiting
+        for k in range(frames):                          # RX, per frame waiting
             r.host_read(SplitAvail.IDX.size)
             r.host_read(SplitAvail.ENTRY)
             r.host_read(SplitDesc.SIZE)
-            r.host_write(hdr + size)                     # scatter the frame
+            deliver(in_pool[k])                          # scatter the frame
             r.host_write(SplitUsed.ENTRY)
         r.host_write(SplitUsed.IDX.size)
         r.host_read(SplitAvail.FLAGS.size)
         r.msi()
     elif mode == "packed":
-        for _ in range(frames):
+        for k in range(frames):
             r.host_read(PackedDesc.FLAGS.size)           # TX: is the next descriptor available?
             for b in tx_bufs:
                 r.host_read(PackedDesc.SIZE)
             for b in tx_bufs:
-                r.host_read(b)
+                take_in[k](b)
             r.host_write(PackedDesc.LEN.size + PackedDesc.ID.size)   # used: length and id, then flags
             r.host_write(PackedDesc.FLAGS.size)
         r.host_read(PackedDesc.FLAGS.size)               # next descriptor: not available
         r.host_read(PackedEvent.FLAGS.size)              # driver event suppression
         r.msi()
-        for _ in range(frames):
+        for k in range(frames):
             r.host_read(PackedDesc.FLAGS.size)           # RX
             r.host_read(PackedDesc.SIZE)
-            r.host_write(hdr + size)
+            deliver(in_pool[k])
             r.host_write(PackedDesc.LEN.size + PackedDesc.ID.size)
             r.host_write(PackedDesc.FLAGS.size)
         r.host_read(PackedEvent.FLAGS.size)
@@ -231,7 +258,7 @@ def net_loopback_ops(mode: str, size: int, costs: FirmwareCosts = FirmwareCosts(
     elif mode in ("push", "push_self"):
         if mode == "push_self":
             r.notify_bytes = PushEntry.SIZE              # an RX slot's write wakes the firmware
-        for _ in range(frames):
+        for k in range(frames):
             if mode == "push_self":                      # find a complete chain: flags of each slot
                 for _ in tx_bufs:
                     r.local_read(PushEntry.FLAGS.size)
@@ -239,16 +266,18 @@ def net_loopback_ops(mode: str, size: int, costs: FirmwareCosts = FirmwareCosts(
                 r.local_read(PushEntry.INLINE)           # slot header
                 if b <= PUSH_INLINE_MAX:
                     r.local_read(b)                      # inline payload
+                    if in_pool[k]:
+                        r.local_write(b)                 # ... into device memory
                 else:
-                    r.host_read(b)                       # by address: the one device read
+                    take_in[k](b)                        # by address: the one device read
             r.host_write(SplitUsed.ENTRY)
         r.host_write(SplitUsed.IDX.size)
         r.msi()
-        for _ in range(frames):
+        for k in range(frames):
             if mode == "push_self":
                 r.local_read(PushEntry.FLAGS.size)
             r.local_read(PushEntry.INLINE)               # RX slot
-            r.host_write(hdr + size)
+            deliver(in_pool[k])
             r.host_write(SplitUsed.ENTRY)
         r.host_write(SplitUsed.IDX.size)
         r.msi()

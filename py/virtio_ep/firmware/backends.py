@@ -16,6 +16,7 @@ from ..layout import (BLK_ID_BYTES, BLK_SECTOR_SIZE, ENTROPY_MAX_REQUEST, NET_RX
 from ..devices import get
 from ..rings.memory import Chain, gather, scatter
 from .datapath import DeviceQueue
+from .device_memory import DevicePool, StoredFrame, frame_layout, frame_span
 
 
 async def write_status(q: DeviceQueue, chain: Chain, status: int) -> None:
@@ -25,16 +26,27 @@ async def write_status(q: DeviceQueue, chain: Chain, status: int) -> None:
 
 
 class NetLoopback:
-    """Every frame sent on TX is delivered on RX (header and payload, byte for byte)."""
+    """Every frame sent on TX is delivered on RX (header and payload, byte for byte).
+
+    A frame waits in device memory (DMA in from the TX buffers, DMA out to the RX buffers;
+    the CPU writes only the header's num_buffers). Where there is no device memory (a queue
+    not on the endpoint) or it is full, the frame waits in the CPU's memory instead, copied
+    over the local bus (counted in `cpu_frames`)."""
+
+    NUM_BUFFERS = NetHdr.NUM_BUFFERS
 
     def __init__(self, device: VirtioDevice):
-        self.waiting: deque[bytes] = deque()
+        self.waiting: deque[bytes | StoredFrame] = deque()
         self.delivered = 0
         self.truncated = 0
+        self.cpu_frames = 0
+        self.pool: DevicePool | None = None
 
     def reset(self) -> None:
         """Device reset: frames taken from TX and not yet delivered are dropped."""
         self.waiting.clear()
+        if self.pool is not None:
+            self.pool.clear()
 
     async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> None:
         tx, rx = queues.get(NET_TX_QUEUE), queues.get(NET_RX_QUEUE)
@@ -42,7 +54,7 @@ class NetLoopback:
             while True:
                 while await tx.pending():
                     chain = await tx.next_chain()
-                    self.waiting.append(await gather(tx.mem, chain))
+                    self.waiting.append(await self.take_in(tx.mem, chain))
                     await tx.complete(chain, 0)
                     tx.requests += 1
                 if not await tx.publish():
@@ -52,11 +64,9 @@ class NetLoopback:
         while True:
             delivered = False
             while self.waiting and await rx.pending():
-                frame = bytearray(self.waiting.popleft())
-                frame[NetHdr.NUM_BUFFERS.offset:NetHdr.NUM_BUFFERS.offset + 2] = (1).to_bytes(2, "little")
                 chain = await rx.next_chain()
-                n = await scatter(rx.mem, chain, bytes(frame))
-                if n < len(frame):
+                n, length = await self.deliver(rx.mem, chain, self.waiting.popleft())
+                if n < length:
                     self.truncated += 1
                 await rx.complete(chain, n)
                 rx.requests += 1
@@ -65,6 +75,54 @@ class NetLoopback:
             # more RX buffers arrived while publishing: deliver what still waits
             if not delivered or not await rx.publish() or not self.waiting:
                 break
+
+    async def take_in(self, mem, chain: Chain) -> bytes | StoredFrame:
+        """The frame of a TX chain, into device memory if it has room."""
+        pool = getattr(mem, "pool", None)
+        bufs = [b for b in chain.bufs if not b.writable]
+        end = self.NUM_BUFFERS.offset + self.NUM_BUFFERS.size
+        start = pool.alloc(frame_span(bufs)) if pool is not None and chain.out_len >= end else None
+        if start is None:
+            self.cpu_frames += 1
+            return await gather(mem, chain)
+        self.pool = pool
+        segments, _ = frame_layout(bufs, start)
+        try:
+            for b, (local, _n) in zip(bufs, segments):
+                if b.inline is not None:
+                    await mem.write_local(local, b.inline)
+                else:
+                    await mem.fetch(b.addr, local, b.length)
+        except BaseException:
+            pool.release_newest(start)
+            raise
+        return StoredFrame(start, segments)
+
+    async def deliver(self, mem, chain: Chain, frame: bytes | StoredFrame) -> tuple[int, int]:
+        """The frame into an RX chain with num_buffers 1: (bytes written, frame length)."""
+        one = (1).to_bytes(self.NUM_BUFFERS.size, "little")
+        if isinstance(frame, bytes):
+            data = bytearray(frame)
+            data[self.NUM_BUFFERS.offset:self.NUM_BUFFERS.offset + self.NUM_BUFFERS.size] = one
+            return await scatter(mem, chain, bytes(data)), len(data)
+        try:
+            off = 0
+            for local, k in frame.spans(self.NUM_BUFFERS.offset, len(one)):
+                await mem.write_local(local, one[off:off + k])
+                off += k
+            done, length = 0, frame.length
+            for b in chain.bufs:
+                if not b.writable or done >= length:
+                    continue
+                n = min(b.length, length - done)
+                addr = b.addr
+                for local, k in frame.spans(done, n):
+                    await mem.store(local, addr, k)
+                    addr += k
+                done += n
+        finally:
+            self.pool.release_oldest(frame.start)
+        return done, length
 
 
 class RamDisk:

@@ -17,6 +17,7 @@ from ..rings.packed import PackedDevice, PackedRing
 from ..rings.push import PushDevice, PushRing
 from ..rings.split import SplitDevice, SplitRing
 from .batch import take_packed, take_push, take_split
+from .device_memory import DevicePool, device_pool
 from .soft_cpu import SoftCpu
 
 SCRATCH = 0x0000                    # DMA buffer area for ring and data transfers
@@ -29,15 +30,15 @@ class DmaMemory:
     def __init__(self, cpu: SoftCpu, scratch: int = SCRATCH):
         self.cpu = cpu
         self.scratch = scratch
+        self.pool: DevicePool | None = None    # device memory, once the queue is initialised
+        self.realigned_bytes = 0                # stored bytes the CPU had to shift (see device_memory)
 
     async def read(self, addr: int, length: int) -> bytes:
         out = bytearray()
         for off in range(0, length, DMA_CHUNK):
             n = min(DMA_CHUNK, length - off)
             local = self.scratch + ((addr + off) & 3)
-            result = await self.cpu.dma(addr + off, local, n, DmaDir.READ)
-            if result != DmaResult.OK:
-                raise RingError("dma_" + result.name.lower(), f"DMA read of {n} bytes at 0x{addr + off:x}: {result.name}")
+            await self._dma(addr + off, local, n, DmaDir.READ)
             out += await self.cpu.read_bytes(Region.DMA_BUF + local, n)
         return bytes(out)
 
@@ -45,11 +46,37 @@ class DmaMemory:
         for off in range(0, len(data), DMA_CHUNK):
             piece = data[off:off + DMA_CHUNK]
             local = self.scratch + ((addr + off) & 3)
-            await self.cpu.write_bytes(Region.DMA_BUF + local, piece)
-            result = await self.cpu.dma(addr + off, local, len(piece), DmaDir.WRITE)
-            if result != DmaResult.OK:
-                raise RingError("dma_" + result.name.lower(),
-                                f"DMA write of {len(piece)} bytes at 0x{addr + off:x}: {result.name}")
+            await self.write_local(local, piece)
+            await self._dma(addr + off, local, len(piece), DmaDir.WRITE)
+
+    async def fetch(self, addr: int, local: int, length: int) -> None:
+        """Host memory into device memory at `local` (equal to `addr` modulo 4): DMA only."""
+        if (local - addr) % 4:
+            raise ValueError(f"device address 0x{local:x} and host address 0x{addr:x} differ modulo 4")
+        for off in range(0, length, DMA_CHUNK):
+            n = min(DMA_CHUNK, length - off)
+            await self._dma(addr + off, local + off, n, DmaDir.READ)
+
+    async def store(self, local: int, addr: int, length: int) -> None:
+        """Device memory at `local` to host memory: DMA only when the two are equal modulo 4;
+        otherwise the CPU shifts the bytes into the scratch area first (counted)."""
+        for off in range(0, length, DMA_CHUNK):
+            n = min(DMA_CHUNK, length - off)
+            if (local - addr) % 4 == 0:
+                await self._dma(addr + off, local + off, n, DmaDir.WRITE)
+            else:
+                self.realigned_bytes += n
+                await self.write(addr + off, await self.cpu.read_bytes(Region.DMA_BUF + local + off, n))
+
+    async def write_local(self, local: int, data: bytes) -> None:
+        """CPU bytes into device memory (headers, inline push payloads)."""
+        await self.cpu.write_bytes(Region.DMA_BUF + local, data)
+
+    async def _dma(self, addr: int, local: int, n: int, direction: DmaDir) -> None:
+        result = await self.cpu.dma(addr, local, n, direction)
+        if result != DmaResult.OK:
+            raise RingError("dma_" + result.name.lower(),
+                            f"DMA {direction.name.lower()} of {n} bytes at 0x{addr:x}: {result.name}")
 
 
 def push_ring_base(queue: int) -> int:
@@ -101,8 +128,10 @@ class DeviceQueue:
         self.completed: list[tuple[int, int]] = []          # (id, written) of every used entry, in order
 
     async def init(self) -> None:
-        """Device-side ring state in host memory (packed: the device event suppression);
-        self-doorbelling push: the write-watch window over the ring."""
+        """The device memory payloads go through; device-side ring state in host memory
+        (packed: the device event suppression); self-doorbelling push: the write-watch
+        window over the ring."""
+        self.mem.pool = await device_pool(self.cpu)
         if isinstance(self.ring, PackedDevice):
             await self.ring.init()
         if self.mode == QueueMode.PUSH_SELF:

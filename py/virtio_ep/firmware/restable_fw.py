@@ -131,4 +131,6 @@ class ResourceTableFirmware:
             # the rings are where the device put them: in BAR0, reached through the window
             self.dq = {i: DeviceQueue(cpu, i, QueueMode.SPLIT, v.desc, v.driver, v.device, v.num, v.msi_vector,
                                       ring_in_bar0=True) for i, v in enumerate(self.vrings)}
+            for dq in self.dq.values():
+                await dq.init()
         self.status = status

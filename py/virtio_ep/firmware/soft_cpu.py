@@ -59,6 +59,7 @@ class SoftCpu:
         self.awake_ns = 0.0           # time the doorbell loop spent handling (not asleep): firmware busy time
         self.asleep = Event()         # set while the doorbell loop waits for work
         self.reset_armed = False      # a reset event was acknowledged: a new one means a reset
+        self.dma_buf_size: int | None = None   # build parameter, read at boot (read_build_parameters)
 
     # -- primitive operations ---------------------------------------------------
 
@@ -253,6 +254,10 @@ class SoftCpu:
         await self.enable_interrupts(sources | IntSource.RESET)
         self.reset_armed = True
 
+    async def read_build_parameters(self) -> None:
+        """At boot: what the firmware sizes its memory by (the DMA buffer RAM)."""
+        self.dma_buf_size = await self.csr(Csr.DMA_BUF_SIZE)
+
     async def service_doorbells(self, slots: int, handler: Callable[[int, int], Awaitable[None]],
                                 stop: Event, on_flr: Callable[[], Awaitable[None]] | None = None,
                                 on_reset: Callable[[], Awaitable[None]] | None = None) -> None:
@@ -267,6 +272,7 @@ class SoftCpu:
         """
         # DMA completions wake the data path's waits (see dma_done)
         sources = IntSource.DB_PENDING | IntSource.DMA_DONE | (IntSource.FLR if on_flr else IntSource(0))
+        await self.read_build_parameters()
         await self.acknowledge_reset(sources)
         while not stop.is_set():
             if not self.irq.value:
@@ -302,6 +308,7 @@ class SoftCpu:
         """What Linux's endpoint functions do: no doorbell interrupt; every `period_cycles`
         the firmware reads the pending bitmap and dispatches what it finds (DMA completions
         still interrupt). Each poll costs bus reads even when nothing is pending."""
+        await self.read_build_parameters()
         await self.acknowledge_reset(IntSource.DMA_DONE)
         while not stop.is_set():
             self.asleep.set()

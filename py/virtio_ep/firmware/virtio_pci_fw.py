@@ -96,6 +96,7 @@ class VirtioPciPollingFirmware:
         self.published.set()
 
     async def run(self) -> None:
+        await self.cpu.read_build_parameters()
         await self.publish()
         cpu = self.cpu
         while not self.stop.is_set():

@@ -245,6 +245,10 @@ class MsiStatus(enum.IntFlag):
 # The firmware moves host memory through the DMA buffer RAM in transfers of at most this
 # many bytes (one descriptor each; the scratch area at the start of the buffer RAM).
 DMA_CHUNK = 0x4000
+# Above the scratch area, the rest of the buffer RAM is device memory: payloads the device
+# holds (frames waiting for an RX buffer) are DMA'd in and out of it and never cross the
+# local bus (firmware/device_memory.py).
+DEVICE_POOL_BASE = DMA_CHUNK + 0x40
 
 
 # --------------------------------------------------------------------------
