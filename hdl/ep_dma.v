@@ -5,9 +5,10 @@
  * TLP output stage (ep_tlp_tx) the completer uses too.
  *
  * The local CPU queues descriptors {host address, buffer offset, length, direction, tag};
- * one descriptor is processed at a time. Every descriptor ends with an entry {tag, status}
- * in the done FIFO and nothing can hang it: a bad descriptor or bus mastering disabled
- * fails it without sending anything, and the engines report completion errors and
+ * the read and the write engine work side by side, and the read engine keeps several
+ * descriptors in flight, so descriptors may end out of order: each ends with an entry
+ * {tag, status} in the done FIFO (the CPU matches them by tag), and nothing can hang it: a
+ * bad descriptor or bus mastering disabled fails it without sending anything, and the engines report completion errors and
  * timeouts as its status. Host and buffer addresses must be equal modulo 4 (dword lanes
  * line up).
  */
@@ -24,6 +25,8 @@ module ep_dma #
     parameter TAGS = 16,
     // Queued descriptors (power of two)
     parameter DESC_DEPTH = 16,
+    // Read descriptors in flight at once (1 to 8)
+    parameter READ_DESCS = 4,
     // Completion timeout of a read request, in cycles
     parameter TIMEOUT_CYCLES = 16384,
     // Buffer byte address width (derived)
@@ -186,34 +189,31 @@ done_fifo_inst (
 assign irq_done = done_valid;
 
 // ---------------------------------------------------------------------------
-// Dispatch: one descriptor at a time to the read or the write engine
+// Dispatch: the descriptor at the head of the queue goes to its engine when that engine is
+// ready; a bad one (or any, with bus mastering off) ends here without sending anything
 // ---------------------------------------------------------------------------
-
-localparam [1:0]
-    STATE_IDLE = 2'd0,
-    STATE_BUSY = 2'd1,                             // an engine has the descriptor
-    STATE_DONE = 2'd2;                             // its result waits for room in the done FIFO
-
-reg [1:0] state_reg = STATE_IDLE;
-reg [15:0] tag_reg = 16'd0;
-reg [7:0] result_reg = 8'd0;
 
 // validation of the descriptor at the head of the queue
 wire [17:0] d_end = {{(17-BUF_AW){1'b0}}, d_local} + {1'b0, d_length};
 wire d_bad = d_length == 17'd0 || d_length > DMA_MAX_LENGTH[16:0] || d_end > BUF_SIZE[17:0] ||
     d_host[1:0] != d_local[1:0];
 
-assign desc_pop = state_reg == STATE_IDLE && desc_valid;
-wire start = desc_pop && !d_bad && bus_master_enable;
+wire rd_ready, wr_ready, rd_busy;
+reg refused_reg = 1'b0;                            // a refused descriptor's result waits
+reg [15:0] refused_tag_reg = 16'd0;
+reg [7:0] refused_result_reg = 8'd0;
 
+wire d_refused = d_bad || !bus_master_enable;
+assign desc_pop = desc_valid && (d_refused ? !refused_reg : (d_dir ? wr_ready : rd_ready));
+wire start = desc_pop && !d_refused;
+
+// results into the done FIFO, one per cycle: refused, then read, then write
 wire rd_done, wr_done;
+wire [15:0] rd_done_tag, wr_done_tag;
 wire [7:0] rd_result, wr_result;
-wire engine_done = rd_done || wr_done;
-wire [7:0] engine_result = rd_done ? rd_result : wr_result;
-
-// finished: the result of this cycle's descriptor, pushed now if the done FIFO has room
-wire finished = state_reg == STATE_DONE || (state_reg == STATE_BUSY && engine_done);
-wire [7:0] finished_result = state_reg == STATE_DONE ? result_reg : engine_result;
+wire take_refused = refused_reg && done_ready_in;
+wire take_rd = !refused_reg && rd_done && done_ready_in;
+wire take_wr = !refused_reg && !rd_done && wr_done && done_ready_in;
 
 // ---------------------------------------------------------------------------
 // Engines and the shared TLP output stage
@@ -223,6 +223,7 @@ reg [5:0] seq_reg = 6'd0;                          // sequence number of the nex
 
 wire tx_room;
 wire rd_issue, wr_issue;
+wire wr_busy;                                      // a write TLP is being issued: reads wait
 wire [127:0] rd_header, wr_header;
 wire [3:0] rd_first_be, rd_last_be, wr_first_be, wr_last_be;
 wire wr_first, wr_last;
@@ -242,20 +243,26 @@ wire [10:0] stat_cpl_dw, stat_wr_dw;
 ep_dma_rd #(
     .BUF_SIZE(BUF_SIZE),
     .TAGS(TAGS),
-    .TIMEOUT_CYCLES(TIMEOUT_CYCLES)
+    .TIMEOUT_CYCLES(TIMEOUT_CYCLES),
+    .DESCS(READ_DESCS)
 )
 rd_inst (
     .clk(clk),
     .rst(rst),
+    .ready(rd_ready),
+    .busy(rd_busy),
     .start(start && !d_dir),
     .start_host(d_host),
     .start_buf(d_local),
     .start_length(d_length),
+    .start_tag(d_tag),
     .done(rd_done),
+    .done_tag(rd_done_tag),
     .result(rd_result),
+    .done_ack(take_rd),
     .cfg_max_read_req(cfg_max_read_req),
     .bus_master_enable(bus_master_enable),
-    .tx_room(tx_room),
+    .tx_room(tx_room && !wr_busy),
     .tx_issue(rd_issue),
     .tx_header(rd_header),
     .tx_first_be(rd_first_be),
@@ -282,16 +289,21 @@ ep_dma_wr #(
 wr_inst (
     .clk(clk),
     .rst(rst),
+    .ready(wr_ready),
     .start(start && d_dir),
     .start_host(d_host),
     .start_buf(d_local),
     .start_length(d_length),
+    .start_tag(d_tag),
     .done(wr_done),
+    .done_tag(wr_done_tag),
     .result(wr_result),
+    .done_ack(take_wr),
     .cfg_max_payload(cfg_max_payload),
     .bus_master_enable(bus_master_enable),
-    .tx_room(tx_room),
+    .tx_room(tx_room && !rd_issue),
     .tx_issue(wr_issue),
+    .tx_busy(wr_busy),
     .tx_first(wr_first),
     .tx_rot(wr_rot),
     .tx_keep(wr_keep),
@@ -309,13 +321,16 @@ wr_inst (
     .stat_tlp_dw(stat_wr_dw)
 );
 
+// a descriptor is in an engine or its result waits
+wire busy = refused_reg || rd_busy || !wr_ready;
+
 // the buffer RAM's port A: completion writes first, write-engine reads otherwise
 assign ram_en = ram_write_busy ? rd_ram_en : wr_ram_en;
 assign ram_we = ram_write_busy ? rd_ram_we : 32'd0;
 assign ram_row = ram_write_busy ? rd_ram_row : wr_ram_row;
 
-// one engine works at a time: its beat goes to the output stage; a read request is one
-// beat of 4 descriptor dwords. tuser: sequence number, first and last byte enables.
+// one beat per cycle goes to the output stage: a write TLP's beats back to back, read
+// requests (one beat of 4 descriptor dwords) between write TLPs. tuser: sequence number, first and last byte enables.
 wire tx_issue = rd_issue || wr_issue;
 wire tx_first = rd_issue || wr_first;
 wire [3:0] tx_first_be = rd_issue ? rd_first_be : wr_first_be;
@@ -370,37 +385,21 @@ always @(posedge clk) begin
         cnt_wr_dw_reg <= cnt_wr_dw_reg + {21'd0, stat_wr_dw};
     end
 
-    case (state_reg)
-        STATE_IDLE: begin
-            if (desc_valid) begin
-                tag_reg <= d_tag;
-                if (d_bad) begin
-                    result_reg <= DMA_RESULT_BAD_DESCRIPTOR;
-                    state_reg <= STATE_DONE;
-                end else if (!bus_master_enable) begin
-                    result_reg <= DMA_RESULT_NO_BUS_MASTER;
-                    state_reg <= STATE_DONE;
-                end else begin
-                    state_reg <= STATE_BUSY;
-                end
-            end
+    if (desc_pop && d_refused) begin
+        refused_reg <= 1'b1;
+        refused_tag_reg <= d_tag;
+        refused_result_reg <= d_bad ? DMA_RESULT_BAD_DESCRIPTOR : DMA_RESULT_NO_BUS_MASTER;
+    end else if (take_refused) begin
+        refused_reg <= 1'b0;
+    end
+    if (take_refused || take_rd || take_wr) begin
+        done_push <= 1'b1;
+        done_in <= take_refused ? {refused_result_reg, refused_tag_reg} :
+            take_rd ? {rd_result, rd_done_tag} : {wr_result, wr_done_tag};
+        if ((take_refused ? refused_result_reg : take_rd ? rd_result : wr_result) != DMA_RESULT_OK) begin
+            cnt_errors_reg <= cnt_errors_reg + 32'd1;
         end
-        default: begin
-            if (finished) begin
-                result_reg <= finished_result;
-                if (done_ready_in) begin
-                    done_push <= 1'b1;
-                    done_in <= {finished_result, tag_reg};
-                    if (finished_result != DMA_RESULT_OK) begin
-                        cnt_errors_reg <= cnt_errors_reg + 32'd1;
-                    end
-                    state_reg <= STATE_IDLE;
-                end else begin
-                    state_reg <= STATE_DONE;
-                end
-            end
-        end
-    endcase
+    end
 
     // staging registers and reads
     if (wr) begin
@@ -423,7 +422,7 @@ always @(posedge clk) begin
             DMA_HOST_HI: rdata_reg <= host_hi_reg;
             DMA_LOCAL: rdata_reg <= {{(31-BUF_AW){1'b0}}, local_reg};
             DMA_LENGTH: rdata_reg <= {15'd0, length_reg};
-            DMA_STATUS: rdata_reg <= ({31'd0, state_reg != STATE_IDLE} << DMA_STATUS_BUSY_BIT) |
+            DMA_STATUS: rdata_reg <= ({31'd0, busy} << DMA_STATUS_BUSY_BIT) |
                 ({31'd0, !desc_ready_in} << DMA_STATUS_DESC_FULL_BIT) |
                 ({31'd0, !done_ready_in} << DMA_STATUS_DONE_FULL_BIT) |
                 {{(31-$clog2(DESC_DEPTH)){1'b0}}, desc_count};
@@ -439,7 +438,7 @@ always @(posedge clk) begin
     end
 
     if (rst) begin
-        state_reg <= STATE_IDLE;
+        refused_reg <= 1'b0;
         done_push <= 1'b0;
         seq_reg <= 6'd0;
         cnt_rd_req_reg <= 32'd0;

@@ -1,11 +1,15 @@
 /*
  * DMA read engine (host memory -> buffer RAM) for the UltraScale+ requester interface.
  *
- * One descriptor at a time: read requests split at the max read request size (so never
- * across 4 KiB), up to TAGS outstanding, each in its own tag; completions (RC) are written
- * into the buffer RAM at the offset their byte count gives, so they may arrive in any
- * order and in several pieces. The descriptor ends when no tag is waiting any more; its
- * result is the first error seen (UR, CA, poisoned, a core error code, a timeout).
+ * Read requests split at the max read request size (so never across 4 KiB), up to TAGS
+ * outstanding, each in its own tag; completions (RC) are written into the buffer RAM at
+ * the offset their byte count gives, so they may arrive in any order and in several
+ * pieces. Descriptors overlap: once a descriptor's last request is issued the engine takes
+ * the next one (up to DESCS descriptors in flight, each in a context that counts its
+ * requests still waiting), so the link stays busy across descriptors. A descriptor ends
+ * when none of its requests is waiting any more, reported with its tag and its result, the
+ * first error seen (UR, CA, poisoned, a core error code, a timeout); descriptors may end
+ * out of order, and a result waits for done_ack.
  *
  * Tags live on after the descriptor: a request that times out leaves its tag quarantined
  * for one more timeout, so a late completion cannot be taken for a new request's.
@@ -23,6 +27,8 @@ module ep_dma_rd #
     parameter TAGS = 16,
     // Completion timeout of a read request, in cycles
     parameter TIMEOUT_CYCLES = 16384,
+    // Descriptors in flight (contexts), 1 to 8
+    parameter DESCS = 4,
     // Buffer byte address width (derived)
     parameter BUF_AW = $clog2(BUF_SIZE),
     // Buffer bank row width (derived)
@@ -33,14 +39,19 @@ module ep_dma_rd #
     input  wire                      rst,
 
     /*
-     * Descriptor: start pulse with the transfer; done for one cycle at its end, with its result
+     * Descriptor: start (while ready) with the transfer; done with its tag and result until done_ack
      */
+    output wire                      ready,
+    output wire                      busy,              // some descriptor is in the engine
     input  wire                      start,
     input  wire [63:0]               start_host,
     input  wire [BUF_AW:0]           start_buf,
     input  wire [16:0]               start_length,
+    input  wire [15:0]               start_tag,
     output wire                      done,
+    output wire [15:0]               done_tag,
     output wire [7:0]                result,
+    input  wire                      done_ack,
 
     /*
      * Configuration
@@ -95,25 +106,33 @@ module ep_dma_rd #
 localparam DW_AW = BUF_AW - 2;
 localparam TAG_W = (TAGS > 1) ? $clog2(TAGS) : 1;
 localparam TW = $clog2(TIMEOUT_CYCLES + 1);
+localparam CTX_W = (DESCS > 1) ? $clog2(DESCS) : 1;
+localparam OUT_W = $clog2(TAGS + 1);
 
 initial begin
     if (TAGS < 1 || TAGS > 32) begin
         $error("Error: TAGS must be 1 to 32 (instance %m)");
         $finish;
     end
+    if (DESCS < 1 || DESCS > 8) begin
+        $error("Error: DESCS must be 1 to 8 (instance %m)");
+        $finish;
+    end
 end
 
-localparam [1:0]
-    STATE_IDLE = 2'd0,
-    STATE_ISSUE = 2'd1,
-    STATE_WAIT = 2'd2,
-    STATE_DONE = 2'd3;
-
-reg [1:0] state_reg = STATE_IDLE;
+// issuing: the descriptor whose requests are being sent
+reg issuing_reg = 1'b0;
+reg [CTX_W-1:0] cur_ctx_reg = {CTX_W{1'b0}};
 reg [63:0] host_reg = 64'd0;                       // next host byte address
 reg [BUF_AW:0] buf_reg = {BUF_AW+1{1'b0}};         // next buffer byte address
 reg [16:0] rem_reg = 17'd0;                        // bytes not yet requested
-reg [7:0] result_reg = 8'd0;                       // first error of the descriptor
+
+// contexts: one per descriptor in flight
+reg [DESCS-1:0] ctx_busy = {DESCS{1'b0}};          // holds a descriptor (until its result is taken)
+reg [DESCS-1:0] ctx_issued = {DESCS{1'b0}};        // every request of it is issued
+reg [OUT_W-1:0] ctx_out[0:DESCS-1];                // its requests still waiting
+reg [7:0] ctx_result[0:DESCS-1];                   // its first error
+reg [15:0] ctx_tag[0:DESCS-1];                     // the descriptor's tag
 
 wire [12:0] mrrs_bytes = (cfg_max_read_req > 3'd5) ? 13'd4096 : (13'd128 << cfg_max_read_req);
 
@@ -140,14 +159,13 @@ localparam [1:0] TAG_FREE = 2'd0, TAG_ACTIVE = 2'd1, TAG_QUARANTINE = 2'd2;
 reg [1:0] tag_state[0:TAGS-1];
 reg [TW-1:0] tag_timer[0:TAGS-1];
 reg [BUF_AW:0] tag_end[0:TAGS-1];                  // buffer address just after the request's data
+reg [CTX_W-1:0] tag_ctx[0:TAGS-1];                 // the context the request belongs to
 
 reg [TAGS-1:0] tag_free;
-reg [TAGS-1:0] tag_active;
 integer t;
 always @* begin
     for (t = 0; t < TAGS; t = t + 1) begin
         tag_free[t] = tag_state[t] == TAG_FREE;
-        tag_active[t] = tag_state[t] == TAG_ACTIVE;
     end
 end
 
@@ -171,14 +189,41 @@ initial begin
         tag_state[t] = TAG_FREE;
         tag_timer[t] = {TW{1'b0}};
         tag_end[t] = {BUF_AW+1{1'b0}};
+        tag_ctx[t] = {CTX_W{1'b0}};
     end
 end
+
+integer c;
+initial begin
+    for (c = 0; c < DESCS; c = c + 1) begin
+        ctx_out[c] = {OUT_W{1'b0}};
+        ctx_result[c] = 8'd0;
+        ctx_tag[c] = 16'd0;
+    end
+end
+
+function [CTX_W-1:0] lowest_ctx(input [DESCS-1:0] bits);
+    integer n;
+    begin
+        lowest_ctx = {CTX_W{1'b0}};
+        for (n = DESCS-1; n >= 0; n = n - 1) begin
+            if (bits[n]) begin
+                lowest_ctx = n[CTX_W-1:0];
+            end
+        end
+    end
+endfunction
+
+wire [DESCS-1:0] ctx_free = ~ctx_busy;
+wire [CTX_W-1:0] free_ctx = lowest_ctx(ctx_free);
+assign ready = !issuing_reg && |ctx_free;
+assign busy = issuing_reg || |ctx_busy;
 
 // ---------------------------------------------------------------------------
 // Requests
 // ---------------------------------------------------------------------------
 
-assign tx_issue = state_reg == STATE_ISSUE && tx_room && any_free_tag && rem_reg != 0 && bus_master_enable;
+assign tx_issue = issuing_reg && tx_room && any_free_tag && rem_reg != 0 && bus_master_enable;
 
 // RQ descriptor: address, dword count, memory read, requester ID 0 (the core fills the
 // bus), tag, completer ID 0, requester ID enable 0, TC 0, attributes 0
@@ -296,25 +341,53 @@ wire end_good = rc_sop ? rc_good : rc_good_reg;
 wire end_req_done = rc_sop ? rc_req_done : rc_req_done_reg;
 wire [7:0] end_result = rc_sop ? cpl_result(rc_err, rc_status, rc_poisoned) : rc_result_reg;
 wire rc_release = rc_end && end_tag_ok && (end_req_done || !end_good);
+wire rc_error = rc_end && end_tag_ok && !end_good;
+wire [CTX_W-1:0] end_ctx = tag_ctx[end_tag];
 
-reg [7:0] result_next;
 reg [TAGS-1:0] timeout_now;
-
 always @* begin
     for (t = 0; t < TAGS; t = t + 1) begin
-        timeout_now[t] = tag_state[t] == TAG_ACTIVE && tag_timer[t] == TIMEOUT_CYCLES[TW-1:0];
-    end
-    result_next = result_reg;
-    if (result_next == DMA_RESULT_OK && rc_end && end_tag_ok && !end_good) begin
-        result_next = end_result;
-    end
-    if (result_next == DMA_RESULT_OK && |timeout_now) begin
-        result_next = DMA_RESULT_TIMEOUT;
+        // a completion that ends the request in the timeout's cycle wins (counted once)
+        timeout_now[t] = tag_state[t] == TAG_ACTIVE && tag_timer[t] == TIMEOUT_CYCLES[TW-1:0] &&
+            !(rc_release && end_tag == t[TAG_W-1:0]);
     end
 end
 
-assign done = state_reg == STATE_DONE;
-assign result = result_reg;
+// per context this cycle: a request issued, requests answered or timed out, its result
+reg [OUT_W-1:0] ctx_out_next[0:DESCS-1];
+reg [7:0] ctx_result_next[0:DESCS-1];
+reg [DESCS-1:0] ctx_finished;
+always @* begin
+    for (c = 0; c < DESCS; c = c + 1) begin
+        ctx_out_next[c] = ctx_out[c];
+        ctx_result_next[c] = ctx_result[c];
+        if (tx_issue && cur_ctx_reg == c[CTX_W-1:0]) begin
+            ctx_out_next[c] = ctx_out_next[c] + 1'b1;
+        end
+        if (rc_release && end_ctx == c[CTX_W-1:0]) begin
+            ctx_out_next[c] = ctx_out_next[c] - 1'b1;
+        end
+        if (rc_error && end_ctx == c[CTX_W-1:0] && ctx_result_next[c] == DMA_RESULT_OK) begin
+            ctx_result_next[c] = end_result;
+        end
+        for (t = 0; t < TAGS; t = t + 1) begin
+            if (timeout_now[t] && tag_ctx[t] == c[CTX_W-1:0]) begin
+                ctx_out_next[c] = ctx_out_next[c] - 1'b1;
+                if (ctx_result_next[c] == DMA_RESULT_OK) begin
+                    ctx_result_next[c] = DMA_RESULT_TIMEOUT;
+                end
+            end
+        end
+        // all its requests answered or timed out (quarantined tags are not waited for)
+        ctx_finished[c] = ctx_busy[c] && ctx_issued[c] && ctx_out[c] == {OUT_W{1'b0}};
+    end
+end
+
+// results leave one at a time, lowest context first
+wire [CTX_W-1:0] done_ctx = lowest_ctx(ctx_finished);
+assign done = |ctx_finished;
+assign done_tag = ctx_tag[done_ctx];
+assign result = ctx_result[done_ctx];
 
 always @(posedge clk) begin
     rc_ram_en_reg <= rc_ram_en_next;
@@ -352,49 +425,54 @@ always @(posedge clk) begin
         tag_state[end_tag] <= TAG_FREE;
     end
 
-    result_reg <= result_next;
+    for (c = 0; c < DESCS; c = c + 1) begin
+        ctx_out[c] <= ctx_out_next[c];
+        ctx_result[c] <= ctx_result_next[c];
+    end
+    if (done && done_ack) begin
+        ctx_busy[done_ctx] <= 1'b0;
+    end
 
-    case (state_reg)
-        STATE_IDLE: begin
-            if (start) begin
-                host_reg <= start_host;
-                buf_reg <= start_buf;
-                rem_reg <= start_length;
-                result_reg <= DMA_RESULT_OK;
-                state_reg <= STATE_ISSUE;
-            end
+    if (!issuing_reg) begin
+        if (start && ready) begin
+            host_reg <= start_host;
+            buf_reg <= start_buf;
+            rem_reg <= start_length;
+            cur_ctx_reg <= free_ctx;
+            ctx_busy[free_ctx] <= 1'b1;
+            ctx_issued[free_ctx] <= 1'b0;
+            ctx_result[free_ctx] <= DMA_RESULT_OK;
+            ctx_tag[free_ctx] <= start_tag;
+            issuing_reg <= 1'b1;
         end
-        STATE_ISSUE: begin
-            if (!bus_master_enable) begin
-                if (result_next == DMA_RESULT_OK) begin
-                    result_reg <= DMA_RESULT_NO_BUS_MASTER;
-                end
-                state_reg <= STATE_WAIT;
-            end else if (tx_issue) begin
-                tag_state[free_tag] <= TAG_ACTIVE;
-                tag_timer[free_tag] <= {TW{1'b0}};
-                tag_end[free_tag] <= buf_reg + chunk17[BUF_AW:0];
-                host_reg <= host_reg + {51'd0, chunk};
-                buf_reg <= buf_reg + chunk17[BUF_AW:0];
-                rem_reg <= rem_reg - chunk17;
-                if (rem_reg == chunk17) begin
-                    state_reg <= STATE_WAIT;
-                end
-            end
+    end else if (!bus_master_enable) begin
+        // nothing more is sent: the descriptor ends with what it has in flight
+        if (ctx_result_next[cur_ctx_reg] == DMA_RESULT_OK) begin
+            ctx_result[cur_ctx_reg] <= DMA_RESULT_NO_BUS_MASTER;
         end
-        STATE_WAIT: begin
-            // all requests answered or timed out (quarantined tags are not waited for)
-            if (tag_active == {TAGS{1'b0}}) begin
-                state_reg <= STATE_DONE;
-            end
+        ctx_issued[cur_ctx_reg] <= 1'b1;
+        issuing_reg <= 1'b0;
+    end else if (tx_issue) begin
+        tag_state[free_tag] <= TAG_ACTIVE;
+        tag_timer[free_tag] <= {TW{1'b0}};
+        tag_end[free_tag] <= buf_reg + chunk17[BUF_AW:0];
+        tag_ctx[free_tag] <= cur_ctx_reg;
+        host_reg <= host_reg + {51'd0, chunk};
+        buf_reg <= buf_reg + chunk17[BUF_AW:0];
+        rem_reg <= rem_reg - chunk17;
+        if (rem_reg == chunk17) begin
+            ctx_issued[cur_ctx_reg] <= 1'b1;
+            issuing_reg <= 1'b0;
         end
-        default: begin
-            state_reg <= STATE_IDLE;
-        end
-    endcase
+    end
 
     if (rst) begin
-        state_reg <= STATE_IDLE;
+        issuing_reg <= 1'b0;
+        ctx_busy <= {DESCS{1'b0}};
+        ctx_issued <= {DESCS{1'b0}};
+        for (c = 0; c < DESCS; c = c + 1) begin
+            ctx_out[c] <= {OUT_W{1'b0}};
+        end
         rc_in_pkt_reg <= 1'b0;
         rc_ram_en_reg <= 8'd0;
         rc_ram_we_reg <= 32'd0;

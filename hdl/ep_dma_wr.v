@@ -1,10 +1,10 @@
 /*
  * DMA write engine (buffer RAM -> host memory) for the UltraScale+ requester interface.
  *
- * One descriptor at a time: write TLPs split at max payload boundaries (never across
- * 4 KiB), issued back to back, one beat per cycle, the data read from the buffer RAM in
- * the cycle a beat is issued (the RAM's write port, used by the read engine, has
- * priority). The descriptor completes only when the core has reported the sequence
+ * One descriptor at a time (the read engine works beside it): write TLPs split at max
+ * payload boundaries (never across 4 KiB), issued back to back, one beat per cycle, the
+ * data read from the buffer RAM in the cycle a beat is issued (the RAM's write port, used
+ * by the read engine, has priority). The descriptor completes only when the core has reported the sequence
  * number of its last TLP as sent, so an MSI requested afterwards cannot pass it; if that
  * report never comes (bus mastering turned off, a lost TLP) it fails after a timeout.
  */
@@ -29,14 +29,18 @@ module ep_dma_wr #
     input  wire                      rst,
 
     /*
-     * Descriptor: start pulse with the transfer; done for one cycle at its end, with its result
+     * Descriptor: start (while ready) with the transfer; done with its tag and result until done_ack
      */
+    output wire                      ready,
     input  wire                      start,
     input  wire [63:0]               start_host,
     input  wire [BUF_AW:0]           start_buf,
     input  wire [16:0]               start_length,
+    input  wire [15:0]               start_tag,
     output wire                      done,
+    output wire [15:0]               done_tag,
     output wire [7:0]                result,
+    input  wire                      done_ack,
 
     /*
      * Configuration
@@ -49,6 +53,7 @@ module ep_dma_wr #
      */
     input  wire                      tx_room,
     output wire                      tx_issue,
+    output wire                      tx_busy,           // a TLP's later beats are to follow
     output wire                      tx_first,
     output wire [2:0]                tx_rot,
     output wire [7:0]                tx_keep,
@@ -97,6 +102,7 @@ reg [63:0] host_reg = 64'd0;                       // next host byte address
 reg [BUF_AW:0] buf_reg = {BUF_AW+1{1'b0}};         // next buffer byte address
 reg [16:0] rem_reg = 17'd0;                        // bytes not yet sent
 reg [7:0] result_reg = 8'd0;
+reg [15:0] tag_reg = 16'd0;
 reg [5:0] last_seq_reg = 6'd0;                     // sequence number of the latest TLP
 reg [TW-1:0] drain_timer_reg = {TW{1'b0}};
 
@@ -152,8 +158,11 @@ rows_inst (
 assign stat_tlp = tx_issue && tx_first;
 assign stat_tlp_dw = chunk_dw;
 
+assign ready = state_reg == STATE_IDLE;
 assign done = state_reg == STATE_DONE;
+assign done_tag = tag_reg;
 assign result = result_reg;
+assign tx_busy = in_tlp_reg;
 
 wire [12:0] sent_bytes = tx_first ? chunk : tlp_bytes_reg;
 wire [16:0] sent17 = {4'd0, sent_bytes};
@@ -165,6 +174,7 @@ always @(posedge clk) begin
                 host_reg <= start_host;
                 buf_reg <= start_buf;
                 rem_reg <= start_length;
+                tag_reg <= start_tag;
                 result_reg <= DMA_RESULT_OK;
                 state_reg <= STATE_ISSUE;
             end
@@ -205,7 +215,9 @@ always @(posedge clk) begin
             end
         end
         default: begin
-            state_reg <= STATE_IDLE;
+            if (done_ack) begin
+                state_reg <= STATE_IDLE;
+            end
         end
     endcase
 

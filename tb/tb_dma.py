@@ -204,15 +204,23 @@ async def test_read_tags_outstanding(dut):
     mrrs = 128 << tb.dev.functions[0].pcie_cap.max_read_request_size
     await mem.write(0, bytes(range(256)) * 16)
     task = cocotb.start_soon(tb.cpu.dma(base, 0, 4096, DmaDir.READ))
-    stalls = max_active = rc_beats = rc_cycles = 0
-    first_rc = None
+    stalls = active = max_active = rc_beats = 0
+    rq_first = rc_first = True      # the next beat on each interface starts a TLP
     while not task.done():
-        active = bin(int(dut.dma_inst.rd_inst.tag_active.value)).count("1")      # test bench peek
-        max_active = max(max_active, active)
+        # Counted at the core's interfaces: a read request leaves on RQ (request type 0000 in
+        # descriptor bits 78:75); its last completion carries "request completed" (bit 30).
+        if int(dut.m_axis_rq_tvalid.value) and int(dut.m_axis_rq_tready.value):
+            if rq_first and (int(dut.m_axis_rq_tdata.value) >> 75) & 0xF == 0:
+                active += 1
+            rq_first = bool(int(dut.m_axis_rq_tlast.value))
         if int(dut.s_axis_rc_tvalid.value):
             rc_beats += 1
-            first_rc = first_rc if first_rc is not None else tb.now_ns()
             stalls += not int(dut.s_axis_rc_tready.value)
+            if int(dut.s_axis_rc_tready.value):
+                if rc_first and (int(dut.s_axis_rc_tdata.value) >> 30) & 1:
+                    active -= 1
+                rc_first = bool(int(dut.s_axis_rc_tlast.value))
+        max_active = max(max_active, active)
         await RisingEdge(dut.clk)
     assert await task == DmaResult.OK
     requests = 4096 // mrrs

@@ -68,7 +68,7 @@ class TB:
         self.in_flight: set[int] = set()                  # tags of reads the host has not fully answered
         self.most_in_flight = 0
         self.tap.observers.append(self._observe)
-        tapped = self.rc.handle_tlp
+        self.answer = self.rc.handle_tlp        # the host's answer (answer_late may delay it)
 
         async def arrive(tlp) -> None:          # requests as they reach the host, before its delay
             if tlp_kind(tlp) == "mem_read":
@@ -76,7 +76,7 @@ class TB:
                 self._asked[tlp.tag] = tlp.get_be_byte_count()
                 self.in_flight.add(tlp.tag)
                 self.most_in_flight = max(self.most_in_flight, len(self.in_flight))
-            await tapped(tlp)
+            await self.answer(tlp)
         self.rc.handle_tlp = arrive
 
     def _observe(self, direction: str, tlp) -> None:
@@ -115,8 +115,8 @@ class TB:
     async def done(self) -> tuple[int, DmaResult]:
         """The oldest completion (waits on irq_done, bounded)."""
         for _ in range(DONE_TIMEOUT_CYCLES // 64):
-            if int(self.dut.irq_done.value):
-                head = await self.bus.read(DmaReg.DONE_HEAD)
+            # irq_done may still show the entry just popped: the head's VALID bit decides
+            if int(self.dut.irq_done.value) and (head := await self.bus.read(DmaReg.DONE_HEAD)) & DmaDone.VALID:
                 await self.bus.write(DmaReg.DONE_POP, 0)
                 return head & DmaDone.TAG_MASK, DmaResult((head & DmaDone.STATUS_MASK) >> 16)
             await ClockCycles(self.dut.clk, 64)
@@ -187,7 +187,7 @@ async def every_tag_in_flight(dut, profile: str):
         assert tb.out_of_order(), f"reads answered in request order ({tb.answered_tags[:8]} ...): nothing out of order was tested"
     elif not tb.profile.read_jitter_ns:
         assert not tb.out_of_order(), "the ideal host answered out of order"
-    tb.rc.handle_tlp = handle
+    tb.answer = handle
     await tb.region.write(0x40000, bytes(n))
     assert await tb.dma(tb.host(0x40000), 0, n, DmaDir.WRITE) == DmaResult.OK
     assert await tb.region.read(0x40000, n) == bytes(range(256)) * (n // 256)
@@ -195,8 +195,8 @@ async def every_tag_in_flight(dut, profile: str):
 
 def answer_late(tb: TB, cycles: int):
     """Host memory answers every read `cycles` after it arrives (other TLPs at once);
-    returns the handler to restore."""
-    handle = tb.rc.handle_tlp
+    returns the handler to restore (tb.answer = ...)."""
+    handle = tb.answer
 
     async def late(tlp):
         if tlp.fmt_type in (TlpType.MEM_READ, TlpType.MEM_READ_64):
@@ -206,7 +206,7 @@ def answer_late(tb: TB, cycles: int):
             cocotb.start_soon(answer())
         else:
             await handle(tlp)
-    tb.rc.handle_tlp = late
+    tb.answer = late
     return handle
 
 
@@ -226,7 +226,7 @@ async def reads_overlap_across_descriptors(dut):
     for k in range(count):
         await tb.submit(tb.host(k * size), k * size, size, DmaDir.READ, 0x10 + k)
     done = sorted([await tb.done() for _ in range(count)])
-    tb.rc.handle_tlp = restore
+    tb.answer = restore
     assert done == [(0x10 + k, DmaResult.OK) for k in range(count)], done
     requests = count * -(-size // 512)
     assert tb.most_in_flight == min(tb.tags, requests), \
@@ -248,7 +248,7 @@ async def write_completes_beside_a_waiting_read(dut):
     await tb.submit(tb.host(0), 0, half, DmaDir.READ, 1)
     await tb.submit(tb.host(0x40000), half, half, DmaDir.WRITE, 2)
     first, second = await tb.done(), await tb.done()
-    tb.rc.handle_tlp = restore
+    tb.answer = restore
     assert (first, second) == ((2, DmaResult.OK), (1, DmaResult.OK)), \
         f"completions {first}, {second}: the write should end while the read waits"
 
