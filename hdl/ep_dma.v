@@ -163,8 +163,8 @@ wire [15:0]     d_tag;
 wire            d_dir;
 assign {d_host, d_local, d_length, d_tag, d_dir} = desc_out;
 
-reg done_push;
-reg [23:0] done_in;
+wire done_push;
+wire [23:0] done_in;
 wire [23:0] done_head;
 wire done_valid;
 wire done_ready_in;
@@ -214,6 +214,11 @@ wire [7:0] rd_result, wr_result;
 wire take_refused = refused_reg && done_ready_in;
 wire take_rd = !refused_reg && rd_done && done_ready_in;
 wire take_wr = !refused_reg && !rd_done && wr_done && done_ready_in;
+// pushed in the cycle it is taken: a registered push would let the next take pass a FIFO
+// whose last slot is already promised (a result lost when results end back to back)
+assign done_push = take_refused || take_rd || take_wr;
+assign done_in = take_refused ? {refused_result_reg, refused_tag_reg} :
+    take_rd ? {rd_result, rd_done_tag} : {wr_result, wr_done_tag};
 
 // ---------------------------------------------------------------------------
 // Engines and the shared TLP output stage
@@ -368,8 +373,6 @@ tlp_tx_inst (
 // ---------------------------------------------------------------------------
 
 always @(posedge clk) begin
-    done_push <= 1'b0;
-
     if (tx_issue && tx_first) begin
         seq_reg <= seq_reg + 6'd1;
     end
@@ -392,11 +395,8 @@ always @(posedge clk) begin
     end else if (take_refused) begin
         refused_reg <= 1'b0;
     end
-    if (take_refused || take_rd || take_wr) begin
-        done_push <= 1'b1;
-        done_in <= take_refused ? {refused_result_reg, refused_tag_reg} :
-            take_rd ? {rd_result, rd_done_tag} : {wr_result, wr_done_tag};
-        if ((take_refused ? refused_result_reg : take_rd ? rd_result : wr_result) != DMA_RESULT_OK) begin
+    if (done_push) begin
+        if (done_in[23:16] != DMA_RESULT_OK) begin
             cnt_errors_reg <= cnt_errors_reg + 32'd1;
         end
     end
@@ -439,7 +439,6 @@ always @(posedge clk) begin
 
     if (rst) begin
         refused_reg <= 1'b0;
-        done_push <= 1'b0;
         seq_reg <= 6'd0;
         cnt_rd_req_reg <= 32'd0;
         cnt_wr_tlp_reg <= 32'd0;

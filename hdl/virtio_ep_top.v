@@ -34,6 +34,8 @@ module virtio_ep_top #
     parameter DMA_TAGS = 16,
     // Queued DMA descriptors (power of two)
     parameter DMA_DESC_DEPTH = 16,
+    // DMA read descriptors in flight at once (1 to 8)
+    parameter DMA_READ_DESCS = 4,
     // DMA read completion timeout, in cycles
     parameter DMA_TIMEOUT_CYCLES = 16384,
     // Local bus address width
@@ -376,6 +378,7 @@ ep_dma #(
     .BUF_SIZE(DMA_BUF_SIZE),
     .TAGS(DMA_TAGS),
     .DESC_DEPTH(DMA_DESC_DEPTH),
+    .READ_DESCS(DMA_READ_DESCS),
     .TIMEOUT_CYCLES(DMA_TIMEOUT_CYCLES)
 )
 dma_inst (

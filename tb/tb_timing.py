@@ -75,6 +75,40 @@ async def test_primitives(dut, lat: str):
         assert abs(measured - model) <= 2, f"DMA read of {n} ({lat}): measured {measured}, model {model}"
 
 
+GROUPS = [                        # single-direction, as the firmware starts them (see dma_group_cycles)
+    (("write", 64), ("write", 1024)),
+    (("write", 4096), ("write", 4096), ("write", 64)),   # each write waits for the one before
+    (("read", 12), ("read", 64), ("read", 4096)),
+    tuple(("read", 64) for _ in range(6)),               # more reads than the engine has contexts
+    tuple(("read", 512) for _ in range(8)),
+    (("read", 4096), ("read", 4096)),                    # completions share the link
+]
+
+
+@cocotb.test()
+@cocotb.parametrize(lat=list(LATENCIES))
+async def test_dma_groups_predicted(dut, lat: str):
+    """DMAs started back to back and waited for together (as the firmware moves payloads):
+    the time from the first submit to the last result reaped, within 2% (the model prices
+    the engine's overlap: read contexts, the write engine one at a time, the shared link)."""
+    tb = await EndpointTb.start(dut, latencies=latency_setting(lat))
+    cpu = tb.cpu
+    await cpu.enable_interrupts(IntSource.DMA_DONE)
+    host = tb.rc.mem_pool.alloc_region(1 << 16).get_absolute_address(0)
+
+    async def run(group) -> None:
+        tags = [await cpu.dma_start(host + 0x1000 * k, 0x1000 * k, n, DmaDir.READ if d == "read" else DmaDir.WRITE)
+                for k, (d, n) in enumerate(group)]
+        assert all(r == layout.DmaResult.OK for r in await cpu.dma_wait(tags))
+    for group in GROUPS:
+        measured = await timed(tb, run(group))
+        model = timing.dma_group_cycles(group, tb.latencies.device_read_ns)
+        serial = sum(timing.dma_group_cycles((g,), tb.latencies.device_read_ns) for g in group)
+        tb.log.info("group %s (%s): measured %d cycles, model %.1f, one at a time %.1f",
+                    group, lat, measured, model, serial)
+        assert abs(model - measured) <= max(2, 0.02 * measured), f"{group} ({lat}): measured {measured}, model {model:.1f}"
+
+
 @cocotb.test()
 @cocotb.parametrize(lat=list(LATENCIES))
 async def test_notification_paths(dut, lat: str):
@@ -140,7 +174,7 @@ async def test_request_latency_predicted(dut, mode: str, lat: str):
         start, mark = tb.now_ns(), tb.tlps.mark()
         measured, recs, ops = await timed_loopback(tb, net, [frame_of(size)])
         model = timing.net_loopback_ops(mode, size, tb.cpu.costs, tb.params.db_slots)
-        for key in ("reads", "writes", "write_words", "compute", "dma_reads", "dma_writes"):
+        for key in ("reads", "writes", "write_words", "compute", "dma_reads", "dma_writes", "dma_groups"):
             assert getattr(ops, key) == getattr(model, key), f"{mode} {size}: {key} {getattr(ops, key)}, model {getattr(model, key)}"
         predicted = timing.request_latency(model, tb.latencies)
         error = (predicted - measured) / measured
@@ -180,7 +214,7 @@ async def test_sustained_throughput_predicted(dut, mode: str, lat: str):
         tb.log.info("%s %d x %d B (%s): measured %.1f MB/s, predicted %.1f (%+.2f%%)%s", mode, frames,
                     size, lat, got_tp, want_tp, 100 * error, f", {passes} passes" if mode.startswith("push") else "")
         if mode in ("split", "packed"):
-            for key in ("reads", "writes", "write_words", "compute", "dma_reads", "dma_writes"):
+            for key in ("reads", "writes", "write_words", "compute", "dma_reads", "dma_writes", "dma_groups"):
                 assert getattr(ops, key) == getattr(model, key), f"{mode} {frames} x {size}: {key} differs"
         assert abs(error) < 0.05, f"{mode} {frames} x {size} B: measured {got_tp:.1f} MB/s, predicted {want_tp:.1f}"
     await bench.stop()

@@ -81,9 +81,9 @@ def test_lint() -> None:
 # the ends of the ranges virtio_ep_top documents for its parameters
 TOP_RANGE_ENDS = [
     {"BAR0_SRAM_SIZE": 4096, "DB_SLOTS": 1, "DB_FIFO_DEPTH": 2, "MSI_VECTORS": 1, "NP_FIFO_DEPTH": 2,
-     "DMA_BUF_SIZE": 256, "DMA_TAGS": 1, "DMA_DESC_DEPTH": 2},
+     "DMA_BUF_SIZE": 256, "DMA_TAGS": 1, "DMA_DESC_DEPTH": 2, "DMA_READ_DESCS": 1},
     {"BAR0_SRAM_SIZE": 131072, "DB_SLOTS": 256, "DB_FIFO_DEPTH": 256, "MSI_VECTORS": 32, "NP_FIFO_DEPTH": 32,
-     "DMA_BUF_SIZE": 65536, "DMA_TAGS": 32, "DMA_DESC_DEPTH": 256},
+     "DMA_BUF_SIZE": 65536, "DMA_TAGS": 32, "DMA_DESC_DEPTH": 256, "DMA_READ_DESCS": 8},
 ]
 
 

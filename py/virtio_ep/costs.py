@@ -35,6 +35,8 @@ class OpCounts:
     compute: int = 0                # modelled CPU cycles
     dma_reads: list[int] = field(default_factory=list)    # bytes per DMA read
     dma_writes: list[int] = field(default_factory=list)
+    # DMAs in flight together, in submit order, each group waited for as a whole: (direction, bytes)
+    dma_groups: list[tuple[tuple[str, int], ...]] = field(default_factory=list)
     at_msi: list["OpCounts"] = field(default_factory=list)  # snapshot at each MSI request
 
     def mark_msi(self) -> None:

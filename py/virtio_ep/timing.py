@@ -36,6 +36,12 @@ class RtlStages:
     dma_start: int = 1          # queue head -> engine issuing (ep_dma, IDLE state)
     dma_ram_stage: int = 1      # issue -> buffer-RAM read stage (ep_dma s1)
     dma_out_fifo: int = 1       # read stage -> RQ output FIFO head, tvalid (ep_fifo)
+    # a write's end -> the next write's first RQ beat: the core's sequence report (DRAIN ->
+    # DONE), result taken (-> IDLE), next start, RAM stage, out FIFO (ep_dma_wr)
+    dma_write_restart: int = 5
+    # a read's end -> the first RQ beat of a descriptor waiting for a context: requests-out
+    # count, result taken (context free), start, request stage, out FIFO (ep_dma_rd)
+    dma_context_restart: int = 4
 
 
 def doorbell_to_irq(s: RtlStages = RtlStages()) -> int:
@@ -89,7 +95,7 @@ class Bus:
     dma_submit_writes: int = 5      # HOST_LO, HOST_HI, LOCAL, LENGTH, SUBMIT
     dma_done_reads: int = 1         # DONE_HEAD
     dma_done_writes: int = 1        # DONE_POP
-    dma_done_to_irq: int = 3        # last TLP accepted (write) / placed (read) to the CPU running again
+    dma_done_to_irq: int = 2        # last TLP accepted (write) / placed (read) to the CPU running again (result taken and pushed in one cycle)
     rc_turnaround: float = 4.5      # read request beat to the first completion starting on the link
     doorbell_to_irq: float = 8.0    # host doorbell write issued to irq high (link, CQ, RTL stages)
     msi_to_host: float = 4.26       # MSI REQUEST write done to the host's handler (before HostLatencies.msi_ns)
@@ -99,42 +105,90 @@ def write_cost(words: int, bus: Bus = Bus()) -> int:
     return bus.axil_write_base + bus.axil_write_word * words
 
 
-def _bus_overhead(bus: Bus) -> int:
-    """Submit and completion handshakes of one DMA descriptor on the local bus."""
-    return (bus.axil_read * (bus.dma_submit_reads + bus.dma_done_reads)
-            + write_cost(1, bus) * (bus.dma_submit_writes + bus.dma_done_writes))
-
-
 def tlp_payloads(n: int, limit: int) -> list[int]:
     """Split n bytes (from an address aligned to `limit`) into TLP payloads."""
     return [min(limit, n - off) for off in range(0, n, limit)] or [0]
 
 
-def dma_write_cycles(n: int, link: Link = Link(), bus: Bus = Bus()) -> float:
-    """A DMA write: submit, RQ beats (descriptor + payload per TLP, no idle beat), the core's
-    sequence-number report, the completion seen by the CPU. Posted: no host latency."""
-    beats = sum(math.ceil((link.rq_descriptor_bytes + p) / link.beat_bytes) for p in tlp_payloads(n, link.max_payload))
-    return _bus_overhead(bus) + dma_submit_to_rq() + beats + bus.dma_done_to_irq
+class CompletionPath:
+    """Completions on their way in: the link serializes them, RC takes them one beat per
+    cycle from the next clock edge; link and RC overlap across completions and reads."""
+
+    def __init__(self, link: Link = Link()):
+        self.link = link
+        self.t_link = self.t_rc = 0.0
+
+    def read(self, n: int, first: float) -> float:
+        """An n-byte read whose first completion may start on the link at `first`: the
+        cycle of its last RC beat."""
+        link = self.link
+        self.t_link = max(self.t_link, first)
+        for request in tlp_payloads(n, link.max_read_request):
+            for p in tlp_payloads(request, link.max_payload):
+                self.t_link += (p + link.cpl_header_bytes + link.framing_bytes) / link.bytes_per_cycle
+                self.t_rc = max(self.t_rc, math.ceil(self.t_link)) + math.ceil((p + link.rc_descriptor_bytes) / link.beat_bytes)
+        return self.t_rc
 
 
 def completion_stream(n: int, start: float, link: Link = Link()) -> float:
     """Cycle of the last RC beat of an n-byte read whose first completion starts on the link
-    at `start`: each completion is serialized on the link, reaches RC at the next clock edge
-    and streams there one beat per cycle; link and RC overlap across completions (several
-    read requests are in flight)."""
-    t_link, t_rc = start, 0.0
-    for request in tlp_payloads(n, link.max_read_request):
-        for p in tlp_payloads(request, link.max_payload):
-            t_link += (p + link.cpl_header_bytes + link.framing_bytes) / link.bytes_per_cycle
-            t_rc = max(t_rc, math.ceil(t_link)) + math.ceil((p + link.rc_descriptor_bytes) / link.beat_bytes)
-    return t_rc
+    at `start` (several read requests in flight)."""
+    return CompletionPath(link).read(n, start)
 
 
 def dma_read_cycles(n: int, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus()) -> float:
     """A DMA read: submit, the read request on RQ (one beat), the root complex's turnaround
     plus the host memory latency, the completions streamed in, the completion seen by the CPU."""
-    return (_bus_overhead(bus) + dma_submit_to_rq() + 1 + bus.dma_done_to_irq
-            + completion_stream(n, bus.rc_turnaround + host_read_ns / CLK_NS, link))
+    return dma_group_cycles((("read", n),), host_read_ns, link, bus)
+
+
+def dma_group_cycles(group, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
+                     stages: RtlStages = RtlStages(), read_descs: int = DEFAULT_PARAMS.dma_read_descs) -> float:
+    """DMAs submitted back to back, then waited for together (firmware's dma_start /
+    dma_wait): the CPU submits each (bus handshakes); the engine takes them in order, a read
+    once a read context is free and the previous read is issued (one request a cycle), a
+    write once the write engine finished the previous one; reads wait for their completions
+    (host latency, the link shared), writes for their last TLP; the CPU then reaps the
+    results in the order they end, each seen `dma_done_to_irq` after it ends.
+
+    One direction per group, as the firmware starts them: a write beside reads shares the
+    buffer RAM's port (completions first) and RQ TLP by TLP, which this does not price."""
+    if len({direction for direction, _ in group}) > 1:
+        raise ValueError(f"DMA group {group}: reads and writes in one group are not modelled")
+    submit = bus.axil_read * bus.dma_submit_reads + write_cost(1, bus) * bus.dma_submit_writes
+    reap = bus.axil_read * bus.dma_done_reads + write_cost(1, bus) * bus.dma_done_writes
+    path = CompletionPath(link)
+    latency = bus.rc_turnaround + host_read_ns / CLK_NS
+    ends: list[float] = []
+    read_ends: list[float] = []
+    prev_start = prev_issued = write_free = -math.inf
+    t = 0.0
+    for direction, n in group:
+        t += submit
+        start = max(t + dma_submit_to_rq(stages), prev_start)
+        if direction == "read":
+            if len(read_ends) >= read_descs:            # a context frees when its read ends
+                start = max(start, sorted(read_ends)[-read_descs] + stages.dma_context_restart)
+            start = max(start, prev_issued)
+            end = path.read(n, start + 1 + latency) if n else start + 1
+            read_ends.append(end)
+            prev_issued = start + len(tlp_payloads(n, link.max_read_request))
+        else:
+            start = max(start, write_free)
+            beats = sum(math.ceil((link.rq_descriptor_bytes + p) / link.beat_bytes) for p in tlp_payloads(n, link.max_payload))
+            end = start + beats
+            write_free = end + stages.dma_write_restart
+        prev_start = start
+        ends.append(end)
+    for end in sorted(ends):
+        t = max(t, end + bus.dma_done_to_irq) + reap
+    return t
+
+
+def dma_write_cycles(n: int, link: Link = Link(), bus: Bus = Bus()) -> float:
+    """A DMA write: submit, RQ beats (descriptor + payload per TLP, no idle beat), the core's
+    sequence-number report, the completion seen by the CPU. Posted: no host latency."""
+    return dma_group_cycles((("write", n),), 0.0, link, bus)
 
 
 # -- a whole request ---------------------------------------------------------------------------
@@ -147,6 +201,8 @@ class Recipe(OpCounts):
     costs: FirmwareCosts = field(default_factory=FirmwareCosts)
     notify_bytes: int = 4           # the host write that wakes the firmware (a doorbell, or a watched slot)
 
+    _open: list = field(default_factory=list)      # fetches and stores started, not yet waited for
+
     def local_read(self, n: int) -> None:
         """Read n bytes through the local-bus window: whole words, a copy step per word."""
         words = -(-n // 4)
@@ -154,9 +210,10 @@ class Recipe(OpCounts):
         self.compute += self.costs.per_word_copy * words
 
     def host_read(self, n: int) -> None:
-        """Host memory into the CPU: DMA reads of at most DMA_CHUNK, each copied out."""
+        """Host memory into the CPU: DMA reads of at most DMA_CHUNK, each waited for (after
+        any started before) and copied out."""
         for c in tlp_payloads(n, DMA_CHUNK):
-            self.dma_reads.append(c)
+            self._dma("read", c, wait=True)
             self.local_read(c)
 
     def host_write(self, n: int) -> None:
@@ -164,7 +221,7 @@ class Recipe(OpCounts):
         for c in tlp_payloads(n, DMA_CHUNK):
             self.writes += 1
             self.write_words += -(-c // 4)
-            self.dma_writes.append(c)
+            self._dma("write", c, wait=True)
 
     def local_write(self, n: int) -> None:
         """CPU bytes into the buffer RAM (a header field, an inline payload): one bus write."""
@@ -172,12 +229,28 @@ class Recipe(OpCounts):
         self.write_words += -(-n // 4)
 
     def fetch(self, n: int) -> None:
-        """Host memory into device memory: DMA reads only, nothing crosses the local bus."""
-        self.dma_reads += tlp_payloads(n, DMA_CHUNK)
+        """Host memory into device memory: DMA reads only, started (nothing crosses the local bus)."""
+        for c in tlp_payloads(n, DMA_CHUNK):
+            self._dma("read", c, wait=False)
 
     def store(self, n: int) -> None:
-        """Device memory to host memory (aligned alike): DMA writes only."""
-        self.dma_writes += tlp_payloads(n, DMA_CHUNK)
+        """Device memory to host memory (aligned alike): DMA writes only, started."""
+        for c in tlp_payloads(n, DMA_CHUNK):
+            self._dma("write", c, wait=False)
+
+    def wait(self) -> None:
+        """Wait for every fetch and store started (DmaMemory.drain)."""
+        if self._open:
+            self.dma_groups.append(tuple(self._open))
+            self._open = []
+
+    def _dma(self, direction: str, n: int, wait: bool) -> None:
+        (self.dma_reads if direction == "read" else self.dma_writes).append(n)
+        if wait:
+            self.wait()
+            self.dma_groups.append(((direction, n),))
+        else:
+            self._open.append((direction, n))
 
     def msi(self) -> None:
         self.compute += self.costs.msi_request
@@ -213,16 +286,27 @@ def net_loopback_ops(mode: str, size: int, costs: FirmwareCosts = FirmwareCosts(
     r.compute += costs.irq_entry + 2 * costs.doorbell_dispatch
     r.reads += -(-db_slots // 32) + 2                   # PENDING words, TAKE of the RX and TX slots
     tx_bufs = [hdr, size]
+
+    def take_in_all() -> None:                          # every frame's DMAs started, then waited for
+        for k in range(frames):
+            for b in tx_bufs:
+                take_in[k](b)
+        r.wait()
+
+    def deliver_all() -> None:
+        for k in range(frames):
+            deliver(in_pool[k])
+        r.wait()
     if mode == "split":
         for k in range(frames):                          # TX, per chain:
             r.host_read(SplitAvail.IDX.size)             # avail.idx: more to take?
             r.host_read(SplitAvail.ENTRY)                # the avail entry
             for b in tx_bufs:
                 r.host_read(SplitDesc.SIZE)              # each descriptor
-            for b in tx_bufs:
-                take_in[k](b)                            # the frame, buffer by buffer
-            r.host_write(SplitUsed.ENTRY)                # used entry
         r.host_read(SplitAvail.IDX.size)                 # avail.idx again: nothing more
+        take_in_all()                                    # the frames, buffer by buffer
+        for k in range(frames):
+            r.host_write(SplitUsed.ENTRY)                # used entries
         r.host_write(SplitUsed.IDX.size)                 # publish used.idx
         r.host_read(SplitAvail.FLAGS.size)               # interrupt suppressed?
         r.msi()
@@ -230,7 +314,8 @@ def net_loopback_ops(mode: str, size: int, costs: FirmwareCosts = FirmwareCosts(
             r.host_read(SplitAvail.IDX.size)
             r.host_read(SplitAvail.ENTRY)
             r.host_read(SplitDesc.SIZE)
-            deliver(in_pool[k])                          # scatter the frame
+        deliver_all()                                    # scatter the frames
+        for k in range(frames):
             r.host_write(SplitUsed.ENTRY)
         r.host_write(SplitUsed.IDX.size)
         r.host_read(SplitAvail.FLAGS.size)
@@ -240,17 +325,18 @@ def net_loopback_ops(mode: str, size: int, costs: FirmwareCosts = FirmwareCosts(
             r.host_read(PackedDesc.FLAGS.size)           # TX: is the next descriptor available?
             for b in tx_bufs:
                 r.host_read(PackedDesc.SIZE)
-            for b in tx_bufs:
-                take_in[k](b)
+        r.host_read(PackedDesc.FLAGS.size)               # next descriptor: not available
+        take_in_all()
+        for k in range(frames):
             r.host_write(PackedDesc.LEN.size + PackedDesc.ID.size)   # used: length and id, then flags
             r.host_write(PackedDesc.FLAGS.size)
-        r.host_read(PackedDesc.FLAGS.size)               # next descriptor: not available
         r.host_read(PackedEvent.FLAGS.size)              # driver event suppression
         r.msi()
         for k in range(frames):
             r.host_read(PackedDesc.FLAGS.size)           # RX
             r.host_read(PackedDesc.SIZE)
-            deliver(in_pool[k])
+        deliver_all()
+        for k in range(frames):
             r.host_write(PackedDesc.LEN.size + PackedDesc.ID.size)
             r.host_write(PackedDesc.FLAGS.size)
         r.host_read(PackedEvent.FLAGS.size)
@@ -266,10 +352,14 @@ def net_loopback_ops(mode: str, size: int, costs: FirmwareCosts = FirmwareCosts(
                 r.local_read(PushEntry.INLINE)           # slot header
                 if b <= PUSH_INLINE_MAX:
                     r.local_read(b)                      # inline payload
-                    if in_pool[k]:
-                        r.local_write(b)                 # ... into device memory
-                else:
+        for k in range(frames):
+            for b in tx_bufs:
+                if b > PUSH_INLINE_MAX:
                     take_in[k](b)                        # by address: the one device read
+                elif in_pool[k]:
+                    r.local_write(b)                     # inline payload into device memory
+        r.wait()
+        for k in range(frames):
             r.host_write(SplitUsed.ENTRY)
         r.host_write(SplitUsed.IDX.size)
         r.msi()
@@ -277,7 +367,8 @@ def net_loopback_ops(mode: str, size: int, costs: FirmwareCosts = FirmwareCosts(
             if mode == "push_self":
                 r.local_read(PushEntry.FLAGS.size)
             r.local_read(PushEntry.INLINE)               # RX slot
-            deliver(in_pool[k])
+        deliver_all()
+        for k in range(frames):
             r.host_write(SplitUsed.ENTRY)
         r.host_write(SplitUsed.IDX.size)
         r.msi()
@@ -289,8 +380,7 @@ def net_loopback_ops(mode: str, size: int, costs: FirmwareCosts = FirmwareCosts(
 def firmware_cycles(ops: OpCounts, host: HostLatencies = NO_LATENCY, link: Link = Link(), bus: Bus = Bus()) -> float:
     """Cycles the operations take on the CPU, waits for its DMA included."""
     return (ops.reads * bus.axil_read + ops.writes * bus.axil_write_base + ops.write_words * bus.axil_write_word
-            + ops.compute + sum(dma_read_cycles(n, host.device_read_ns, link, bus) for n in ops.dma_reads)
-            + sum(dma_write_cycles(n, link, bus) for n in ops.dma_writes))
+            + ops.compute + sum(dma_group_cycles(g, host.device_read_ns, link, bus) for g in ops.dma_groups))
 
 
 def notify_to_irq(nbytes: int = 4, link: Link = Link(), bus: Bus = Bus()) -> float:

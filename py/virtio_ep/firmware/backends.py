@@ -49,12 +49,19 @@ class NetLoopback:
             self.pool.clear()
 
     async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> None:
+        """TX: take every chain available, start all their frames' DMAs into device memory,
+        wait for them together, then complete the chains (one publish per pass). RX: the
+        same the other way while frames wait."""
         tx, rx = queues.get(NET_TX_QUEUE), queues.get(NET_RX_QUEUE)
         if tx is not None and q is tx:
             while True:
+                chains = []
                 while await tx.pending():
-                    chain = await tx.next_chain()
-                    self.waiting.append(await self.take_in(tx.mem, chain))
+                    chains.append(await tx.next_chain())
+                frames = [await self.take_in(tx.mem, chain) for chain in chains]
+                await self._settle(tx.mem, frames, keep=True)
+                for chain, frame in zip(chains, frames):
+                    self.waiting.append(frame)
                     await tx.complete(chain, 0)
                     tx.requests += 1
                 if not await tx.publish():
@@ -62,22 +69,42 @@ class NetLoopback:
         if rx is None:
             return
         while True:
-            delivered = False
-            while self.waiting and await rx.pending():
-                chain = await rx.next_chain()
-                n, length = await self.deliver(rx.mem, chain, self.waiting.popleft())
-                if n < length:
-                    self.truncated += 1
+            chains, frames = [], []
+            while len(frames) < len(self.waiting) and await rx.pending():
+                chains.append(await rx.next_chain())
+                frames.append(self.waiting[len(frames)])
+            sizes = [await self.deliver(rx.mem, chain, frame) for chain, frame in zip(chains, frames)]
+            await self._settle(rx.mem, frames, keep=False)
+            for chain, (n, length) in zip(chains, sizes):
+                self.waiting.popleft()
+                self.truncated += n < length
                 await rx.complete(chain, n)
                 rx.requests += 1
                 self.delivered += 1
-                delivered = True
             # more RX buffers arrived while publishing: deliver what still waits
-            if not delivered or not await rx.publish() or not self.waiting:
+            if not chains or not await rx.publish() or not self.waiting:
                 break
 
+    async def _settle(self, mem, frames: list, keep: bool) -> None:
+        """Wait for the frames' DMAs. Frames taken in (`keep`) stay in device memory unless a
+        DMA failed; frames delivered leave it either way (oldest first, as allocated)."""
+        try:
+            await mem.drain()
+        except BaseException:
+            if keep:
+                for frame in reversed(frames):
+                    if isinstance(frame, StoredFrame):
+                        self.pool.release_newest(frame.start)
+            raise
+        finally:
+            if not keep:
+                for frame in frames:
+                    if isinstance(frame, StoredFrame):
+                        self.pool.release_oldest(frame.start)
+
     async def take_in(self, mem, chain: Chain) -> bytes | StoredFrame:
-        """The frame of a TX chain, into device memory if it has room."""
+        """The frame of a TX chain: into device memory if it has room (its DMAs started,
+        done by the caller's drain), else through the CPU."""
         pool = getattr(mem, "pool", None)
         bufs = [b for b in chain.bufs if not b.writable]
         end = self.NUM_BUFFERS.offset + self.NUM_BUFFERS.size
@@ -87,41 +114,35 @@ class NetLoopback:
             return await gather(mem, chain)
         self.pool = pool
         segments, _ = frame_layout(bufs, start)
-        try:
-            for b, (local, _n) in zip(bufs, segments):
-                if b.inline is not None:
-                    await mem.write_local(local, b.inline)
-                else:
-                    await mem.fetch(b.addr, local, b.length)
-        except BaseException:
-            pool.release_newest(start)
-            raise
+        for b, (local, _n) in zip(bufs, segments):
+            if b.inline is not None:
+                await mem.write_local(local, b.inline)
+            else:
+                await mem.fetch(b.addr, local, b.length)
         return StoredFrame(start, segments)
 
     async def deliver(self, mem, chain: Chain, frame: bytes | StoredFrame) -> tuple[int, int]:
-        """The frame into an RX chain with num_buffers 1: (bytes written, frame length)."""
+        """The frame into an RX chain with num_buffers 1: (bytes written, frame length). A
+        stored frame's DMAs are started, done by the caller's drain."""
         one = (1).to_bytes(self.NUM_BUFFERS.size, "little")
         if isinstance(frame, bytes):
             data = bytearray(frame)
             data[self.NUM_BUFFERS.offset:self.NUM_BUFFERS.offset + self.NUM_BUFFERS.size] = one
             return await scatter(mem, chain, bytes(data)), len(data)
-        try:
-            off = 0
-            for local, k in frame.spans(self.NUM_BUFFERS.offset, len(one)):
-                await mem.write_local(local, one[off:off + k])
-                off += k
-            done, length = 0, frame.length
-            for b in chain.bufs:
-                if not b.writable or done >= length:
-                    continue
-                n = min(b.length, length - done)
-                addr = b.addr
-                for local, k in frame.spans(done, n):
-                    await mem.store(local, addr, k)
-                    addr += k
-                done += n
-        finally:
-            self.pool.release_oldest(frame.start)
+        off = 0
+        for local, k in frame.spans(self.NUM_BUFFERS.offset, len(one)):
+            await mem.write_local(local, one[off:off + k])
+            off += k
+        done, length = 0, frame.length
+        for b in chain.bufs:
+            if not b.writable or done >= length:
+                continue
+            n = min(b.length, length - done)
+            addr = b.addr
+            for local, k in frame.spans(done, n):
+                await mem.store(local, addr, k)
+                addr += k
+            done += n
         return done, length
 
 

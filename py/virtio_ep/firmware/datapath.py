@@ -25,13 +25,19 @@ SCRATCH = 0x0000                    # DMA buffer area for ring and data transfer
 
 class DmaMemory:
     """Host memory as the firmware sees it: every access is a DMA descriptor through the
-    buffer RAM (host and buffer addresses kept equal modulo 4)."""
+    buffer RAM (host and buffer addresses kept equal modulo 4).
+
+    `read` and `write` copy through the CPU and wait for their DMA. `fetch` and `store`
+    move payloads between host memory and device memory and only start their DMAs: they
+    run side by side until `drain`, which every waited access does first, so a ring
+    update never overtakes the payload it announces."""
 
     def __init__(self, cpu: SoftCpu, scratch: int = SCRATCH):
         self.cpu = cpu
         self.scratch = scratch
         self.pool: DevicePool | None = None    # device memory, once the queue is initialised
         self.realigned_bytes = 0                # stored bytes the CPU had to shift (see device_memory)
+        self.in_flight: list[tuple[int, str]] = []   # (tag, what) started by fetch/store, not drained
 
     async def read(self, addr: int, length: int) -> bytes:
         out = bytearray()
@@ -50,29 +56,46 @@ class DmaMemory:
             await self._dma(addr + off, local, len(piece), DmaDir.WRITE)
 
     async def fetch(self, addr: int, local: int, length: int) -> None:
-        """Host memory into device memory at `local` (equal to `addr` modulo 4): DMA only."""
+        """Start moving host memory into device memory at `local` (equal to `addr` modulo 4):
+        DMA only, done by the next `drain`."""
         if (local - addr) % 4:
             raise ValueError(f"device address 0x{local:x} and host address 0x{addr:x} differ modulo 4")
         for off in range(0, length, DMA_CHUNK):
-            n = min(DMA_CHUNK, length - off)
-            await self._dma(addr + off, local + off, n, DmaDir.READ)
+            await self._start(addr + off, local + off, min(DMA_CHUNK, length - off), DmaDir.READ)
 
     async def store(self, local: int, addr: int, length: int) -> None:
-        """Device memory at `local` to host memory: DMA only when the two are equal modulo 4;
-        otherwise the CPU shifts the bytes into the scratch area first (counted)."""
+        """Start moving device memory at `local` to host memory: DMA only when the two are
+        equal modulo 4 (done by the next `drain`); otherwise the CPU shifts the bytes into the
+        scratch area first (counted, and waited for)."""
         for off in range(0, length, DMA_CHUNK):
             n = min(DMA_CHUNK, length - off)
             if (local - addr) % 4 == 0:
-                await self._dma(addr + off, local + off, n, DmaDir.WRITE)
+                await self._start(addr + off, local + off, n, DmaDir.WRITE)
             else:
                 self.realigned_bytes += n
                 await self.write(addr + off, await self.cpu.read_bytes(Region.DMA_BUF + local + off, n))
+
+    async def drain(self) -> None:
+        """Wait for every DMA fetch and store started; the first that failed raises, after
+        all have ended (none is left running into memory the caller reuses)."""
+        if not self.in_flight:
+            return
+        started, self.in_flight = self.in_flight, []
+        results = await self.cpu.dma_wait([tag for tag, _ in started])
+        for (_, what), result in zip(started, results):
+            if result != DmaResult.OK:
+                raise RingError("dma_" + result.name.lower(), f"DMA {what}: {result.name}")
 
     async def write_local(self, local: int, data: bytes) -> None:
         """CPU bytes into device memory (headers, inline push payloads)."""
         await self.cpu.write_bytes(Region.DMA_BUF + local, data)
 
+    async def _start(self, addr: int, local: int, n: int, direction: DmaDir) -> None:
+        tag = await self.cpu.dma_start(addr, local, n, direction)
+        self.in_flight.append((tag, f"{direction.name.lower()} of {n} bytes at 0x{addr:x}"))
+
     async def _dma(self, addr: int, local: int, n: int, direction: DmaDir) -> None:
+        await self.drain()
         result = await self.cpu.dma(addr, local, n, direction)
         if result != DmaResult.OK:
             raise RingError("dma_" + result.name.lower(),

@@ -25,6 +25,7 @@ from ..layout import (AXIL_DATA_WIDTH, Csr, DbReg, DB_SLOT_STRIDE, DmaDir, DmaDo
 WORD_BYTES = AXIL_DATA_WIDTH // 8
 CLK_PERIOD_NS = 1e9 / USER_CLK_HZ
 LONG_WAIT = 256                     # cycles above which a wait sleeps on a timer
+AUTO_TAG0 = 0x8000                  # tags the firmware picks itself: 0x8000-0xFFFF (below: callers')
 
 
 class BusError(Exception):
@@ -55,6 +56,10 @@ class SoftCpu:
         self.busy_cycles = 0          # modelled compute cycles spent so far
         self.ops: OpCounts | None = None   # when set, every primitive is counted there (timing model)
         self._in_dma = 0
+        self._outstanding: dict[int, tuple[str, int]] = {}   # tag -> (direction, bytes) submitted, not reaped
+        self._results: dict[int, DmaResult] = {}             # tag -> result reaped, not yet claimed
+        self._group: list[tuple[str, int]] = []              # DMAs in flight together (timing model)
+        self._next_tag = AUTO_TAG0
         self.endpoint_resets = 0      # resets of the endpoint's logic seen by service_doorbells
         self.awake_ns = 0.0           # time the doorbell loop spent handling (not asleep): firmware busy time
         self.asleep = Event()         # set while the doorbell loop waits for work
@@ -189,10 +194,7 @@ class SoftCpu:
 
     # -- DMA -----------------------------------------------------------------------
 
-    async def dma_submit(self, host: int, local: int, length: int, direction: DmaDir, tag: int) -> None:
-        """Queue one descriptor (raises if the engine's queue is full)."""
-        if await self.read32(Region.DMA + DmaReg.STATUS) & DmaEngineStatus.DESC_FULL:
-            raise BusError("DMA descriptor queue full")
+    async def _submit_registers(self, host: int, local: int, length: int, direction: DmaDir, tag: int) -> None:
         await self.write32(Region.DMA + DmaReg.HOST_LO, host & 0xFFFF_FFFF)
         await self.write32(Region.DMA + DmaReg.HOST_HI, host >> 32)
         await self.write32(Region.DMA + DmaReg.LOCAL, local)
@@ -215,20 +217,72 @@ class SoftCpu:
             await self.wait_irq(timeout_cycles - waited, "a DMA completion")
             waited += max(1, int((get_sim_time("ns") - t0) / CLK_PERIOD_NS))
 
-    async def dma(self, host: int, local: int, length: int, direction: DmaDir, tag: int = 0,
-                  timeout_cycles: int = 100_000) -> DmaResult:
-        """One descriptor, waited for (requires IntSource.DMA_DONE enabled)."""
+    async def dma_start(self, host: int, local: int, length: int, direction: DmaDir,
+                        tag: int | None = None) -> int:
+        """Queue one descriptor without waiting for it; its tag (picked here unless given).
+        A full descriptor queue is waited out by reaping a completion first."""
+        if tag is None:
+            tag = self._next_tag
+            self._next_tag = AUTO_TAG0 + (self._next_tag + 1 - AUTO_TAG0) % AUTO_TAG0
+        tag &= 0xFFFF
+        if tag in self._outstanding or tag in self._results:
+            raise BusError(f"DMA tag {tag} is still in use")
+        name = direction.name.lower()
         if self.ops is not None and not self._in_dma:
             (self.ops.dma_reads if direction == DmaDir.READ else self.ops.dma_writes).append(length)
         self._in_dma += 1
         try:
-            await self.dma_submit(host, local, length, direction, tag)
-            done_tag, result = await self.dma_done(timeout_cycles)
+            while await self.read32(Region.DMA + DmaReg.STATUS) & DmaEngineStatus.DESC_FULL:
+                if not self._outstanding:
+                    raise BusError("DMA descriptor queue full with none of the firmware's descriptors in it")
+                await self._reap(100_000)
+            await self._submit_registers(host, local, length, direction, tag)
         finally:
             self._in_dma -= 1
-        if done_tag != tag & 0xFFFF:
-            raise BusError(f"DMA completion for tag {done_tag}, expected {tag}")
-        return result
+        self._outstanding[tag] = (name, length)
+        self._group.append((name, length))
+        return tag
+
+    async def dma_wait(self, tags: list[int], timeout_cycles: int = 100_000) -> list[DmaResult]:
+        """The results of `tags` (started with dma_start), in that order, once all ended.
+        Completions of other descriptors seen meanwhile are kept for their own wait."""
+        self._in_dma += 1
+        try:
+            for tag in tags:
+                while tag & 0xFFFF not in self._results:
+                    if tag & 0xFFFF not in self._outstanding:
+                        raise BusError(f"no DMA with tag {tag} was started")
+                    await self._reap(timeout_cycles)
+        finally:
+            self._in_dma -= 1
+        if not self._outstanding:
+            if self.ops is not None and self._group and not self._in_dma:
+                self.ops.dma_groups.append(tuple(self._group))
+            self._group = []
+        return [self._results.pop(tag & 0xFFFF) for tag in tags]
+
+    async def _reap(self, timeout_cycles: int) -> None:
+        try:
+            tag, result = await self.dma_done(timeout_cycles)
+        except FirmwareTimeout as e:
+            status = await self.read32(Region.DMA + DmaReg.STATUS)
+            waiting = ", ".join(f"{t:#x} ({d} of {n})" for t, (d, n) in self._outstanding.items())
+            raise FirmwareTimeout(f"{e}; started, no result: {waiting}; DMA STATUS {status:#x}") from None
+        if self._outstanding.pop(tag, None) is None:
+            raise BusError(f"DMA completion for tag {tag}, which the firmware has not started")
+        self._results[tag] = result
+
+    def forget_dmas(self) -> None:
+        """After the endpoint's reset: descriptors in flight were flushed with the engine."""
+        self._outstanding.clear()
+        self._results.clear()
+        self._group = []
+
+    async def dma(self, host: int, local: int, length: int, direction: DmaDir, tag: int | None = None,
+                  timeout_cycles: int = 100_000) -> DmaResult:
+        """One descriptor, waited for (requires IntSource.DMA_DONE enabled)."""
+        tag = await self.dma_start(host, local, length, direction, tag)
+        return (await self.dma_wait([tag], timeout_cycles))[0]
 
     # -- waiting -------------------------------------------------------------------
 
@@ -251,6 +305,7 @@ class SoftCpu:
         """After the endpoint's reset (the power-on one included): clear the event, then
         enable `sources` again (the reset left only IntSource.RESET enabled)."""
         await self.write32(Region.CSR + Csr.RESET_EVENT, ResetEventBit.PENDING)
+        self.forget_dmas()
         await self.enable_interrupts(sources | IntSource.RESET)
         self.reset_armed = True
 

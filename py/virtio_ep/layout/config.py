@@ -18,6 +18,7 @@ class EndpointParams:
     dma_buf_size: int = 64 * 1024       # bytes of DMA buffer RAM
     dma_tags: int = 16                  # read requests the DMA engine keeps outstanding
     dma_desc_depth: int = 16            # queued DMA descriptors
+    dma_read_descs: int = 4             # DMA read descriptors in flight at once
     dma_timeout_cycles: int = 16384     # completion timeout of a DMA read request
 
     def rtl_parameters(self) -> dict[str, int]:

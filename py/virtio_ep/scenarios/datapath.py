@@ -102,7 +102,7 @@ async def measure_requests(tb, bench: Bench, net: NetDriver, mode: QueueMode, si
             sample["firmware_busy_ns"] = tb.cpu.awake_ns - awake0
             if bench.spec.name == "async":            # the timing model describes the async firmware
                 model = timing.net_loopback_ops(mode_name(mode), size, tb.cpu.costs, tb.params.db_slots)
-                assert ops.dma_reads == model.dma_reads and ops.dma_writes == model.dma_writes, (ops, model)
+                assert ops.dma_groups == model.dma_groups, (ops.dma_groups, model.dma_groups)
                 sample["predicted_cycles"] = timing.request_latency(model, tb.latencies)
             samples.append(sample)
         medians = {key: statistics.median(s[key] for s in samples) for key in samples[0]}
