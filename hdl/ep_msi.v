@@ -12,6 +12,11 @@
  * The pending vectors are exported to the core (cfg_interrupt_msi_pending_status, sampled
  * when _data_enable pulses after each change), so the host reads them in the MSI
  * capability's Pending Bits register, as per-vector masking requires.
+ *
+ * Moderation, per vector, as NICs throttle interrupts (MODERATE, set by the firmware):
+ * with a time set, requests are held and the vector becomes pending that many cycles after
+ * the first one held, or at once when the count is reached; a lone request is thus late by
+ * at most the time, and a burst costs one MSI. Time 0 (after reset) sends each request.
  */
 
 `resetall
@@ -70,6 +75,7 @@ initial begin
 end
 
 localparam TW = $clog2(TIMEOUT_CYCLES + 1);
+localparam VI = (VECTORS > 1) ? $clog2(VECTORS) : 1;       // vector index width
 
 reg [31:0] pending_reg = 32'd0;
 reg [31:0] failed_vectors_reg = 32'd0;
@@ -82,6 +88,25 @@ reg [TW-1:0] timer_reg = {TW{1'b0}};
 reg [31:0] rdata_reg = 32'd0;
 reg [31:0] pending_status_reg = 32'd0;
 reg pending_status_we_reg = 1'b0;
+reg [31:0] requests_reg = 32'd0;
+
+// moderation: per vector its setting, the requests it holds and the cycles since the first
+localparam CW = MSI_MODERATE_COUNT_WIDTH;
+localparam MW = MSI_MODERATE_TIME_WIDTH;
+reg [4:0] mod_sel_reg = 5'd0;
+reg [CW-1:0] mod_count[0:VECTORS-1];
+reg [MW-1:0] mod_time[0:VECTORS-1];
+reg [CW-1:0] held[0:VECTORS-1];
+reg [MW-1:0] held_cycles[0:VECTORS-1];
+integer v;
+initial begin
+    for (v = 0; v < VECTORS; v = v + 1) begin
+        mod_count[v] = {CW{1'b0}};
+        mod_time[v] = {MW{1'b0}};
+        held[v] = {CW{1'b0}};
+        held_cycles[v] = {MW{1'b0}};
+    end
+end
 
 assign cfg_interrupt_msi_int = msi_int_reg;
 assign cfg_interrupt_msi_pending_status = pending_status_reg;
@@ -122,6 +147,21 @@ wire send_pick = !busy_reg && fail_now == 0 && sendable != 0;
 
 reg [31:0] pending_next;
 reg [31:0] failed_vectors_next;
+reg [VECTORS-1:0] release_now;      // held requests become pending this cycle
+reg [VECTORS-1:0] hold_now;         // this cycle's request is held
+reg [CW-1:0] held_next;
+wire sel_ok = {27'd0, mod_sel_reg} < VECTORS;
+
+always @* begin
+    for (v = 0; v < VECTORS; v = v + 1) begin
+        hold_now[v] = request && request_in_range && rb_wdata[4:0] == v[4:0] && mod_time[v] != {MW{1'b0}};
+        held_next = held[v] + {{(CW-1){1'b0}}, hold_now[v] && held[v] != {CW{1'b1}}};
+        release_now[v] = held_next != {CW{1'b0}} && (
+            mod_time[v] == {MW{1'b0}} ||                                  // moderation turned off
+            (held[v] != {CW{1'b0}} && held_cycles[v] >= mod_time[v] - 1'b1) ||
+            (mod_count[v] != {CW{1'b0}} && held_next >= mod_count[v]));
+    end
+end
 
 always @* begin
     pending_next = pending_reg;
@@ -140,8 +180,13 @@ always @* begin
         failed_vectors_next = failed_vectors_next & ~rb_wdata;
     end
     // a new request wins over the clear of the same vector
-    if (request && request_in_range) begin
+    if (request && request_in_range && !(|hold_now)) begin      // (only the requested vector can hold)
         pending_next[rb_wdata[4:0]] = 1'b1;
+    end
+    for (v = 0; v < VECTORS; v = v + 1) begin
+        if (release_now[v]) begin
+            pending_next[v] = 1'b1;
+        end
     end
 end
 
@@ -171,6 +216,30 @@ always @(posedge clk) begin
     if (fail_pick || done_fail || (request && !request_in_range)) begin
         failed_count_reg <= failed_count_reg + 32'd1;
     end
+    if (request && request_in_range) begin
+        requests_reg <= requests_reg + 32'd1;
+    end
+
+    for (v = 0; v < VECTORS; v = v + 1) begin
+        if (release_now[v]) begin
+            held[v] <= {CW{1'b0}};
+        end else if (hold_now[v] && held[v] != {CW{1'b1}}) begin
+            held[v] <= held[v] + 1'b1;
+        end
+        // cycles since the first held request (saturating)
+        if (held[v] == {CW{1'b0}} || release_now[v]) begin
+            held_cycles[v] <= {MW{1'b0}};
+        end else if (held_cycles[v] != {MW{1'b1}}) begin
+            held_cycles[v] <= held_cycles[v] + 1'b1;
+        end
+    end
+    if (wr && rb_offset == MSI_MODERATE_SELECT) begin
+        mod_sel_reg <= rb_wdata[4:0];
+    end
+    if (wr && rb_offset == MSI_MODERATE && sel_ok) begin
+        mod_count[mod_sel_reg[VI-1:0]] <= rb_wdata[CW-1:0];
+        mod_time[mod_sel_reg[VI-1:0]] <= rb_wdata[MSI_MODERATE_TIME_SHIFT +: MW];
+    end
 
     rdata_reg <= 32'd0;
     if (rd) begin
@@ -183,6 +252,10 @@ always @(posedge clk) begin
             MSI_SENT: rdata_reg <= sent_count_reg;
             MSI_FAILED: rdata_reg <= failed_count_reg;
             MSI_FAILED_VECTORS: rdata_reg <= failed_vectors_reg;
+            MSI_MODERATE_SELECT: rdata_reg <= {27'd0, mod_sel_reg};
+            MSI_MODERATE: rdata_reg <= sel_ok ? ({{(32-MW){1'b0}}, mod_time[mod_sel_reg[VI-1:0]]} << MSI_MODERATE_TIME_SHIFT) |
+                {{(32-CW){1'b0}}, mod_count[mod_sel_reg[VI-1:0]]} : 32'd0;
+            MSI_REQUESTS: rdata_reg <= requests_reg;
             default: rdata_reg <= 32'd0;
         endcase
     end
@@ -197,6 +270,14 @@ always @(posedge clk) begin
         rdata_reg <= 32'd0;
         pending_status_reg <= 32'd0;
         pending_status_we_reg <= 1'b1;      // the core learns that nothing is pending
+        requests_reg <= 32'd0;
+        mod_sel_reg <= 5'd0;
+        for (v = 0; v < VECTORS; v = v + 1) begin
+            mod_count[v] <= {CW{1'b0}};
+            mod_time[v] <= {MW{1'b0}};
+            held[v] <= {CW{1'b0}};
+            held_cycles[v] <= {MW{1'b0}};
+        end
     end
 end
 

@@ -4,6 +4,7 @@ queued concurrent requests, per-vector masking, MSI disabled, and bad vectors.""
 from __future__ import annotations
 
 import cocotb
+import pytest
 from cocotb.triggers import Timer
 
 from virtio_ep.testbench import EndpointTb
@@ -115,3 +116,32 @@ async def test_vector_out_of_range_fails(dut):
     await tb.cpu.request_msi(tb.params.msi_vectors + 3)
     assert await tb.cpu.msi_reg(MsiReg.FAILED) == 1
     assert await tb.cpu.msi_reg(MsiReg.PENDING) == 0
+
+
+@cocotb.test()
+async def test_moderation_through_the_host(dut):
+    """Moderation set by the firmware, seen by the host: a burst of requests arrives as one
+    MSI per COUNT (the rest after the timer), a lone request arrives within the timer, and
+    MSIs per request (SENT / REQUESTS) drop accordingly."""
+    tb = await EndpointTb.start(dut)
+    v, count, time = 2, 8, 500
+    await tb.cpu.moderate_msi(v, count, time)
+    for _ in range(20):
+        await tb.cpu.request_msi(v)
+    await tb.host.wait_msi(v, 3, timeout_ns=20 * time)
+    await Timer(20 * time, "ns")
+    assert tb.host.msi_count(v) == 3, f"20 requests, count {count}: {tb.host.msi_count(v)} MSIs, expected 3"
+
+    async def to_host(vector: int) -> float:
+        """Cycles from a lone request's REQUEST write to the host's MSI."""
+        req = cocotb.start_soon(tb.cpu.request_msi(vector))
+        t_write = await tb.wait_cycle(tb.axil_write_handshake, 200, "the MSI REQUEST write")
+        await req
+        return tb.cycles(t_write, await tb.host.wait_msi(vector, tb.host.msi_count(vector) + 1, timeout_ns=20 * time))
+    base, late = await to_host(v + 1), await to_host(v)
+    assert round(late - base) == time, f"a lone moderated request reached the host {late:.0f} cycles after its write, " \
+        f"an unmoderated one {base:.0f}: the timer is {time}"
+    sent, requests = await tb.cpu.msi_reg(MsiReg.SENT), await tb.cpu.msi_reg(MsiReg.REQUESTS)
+    assert (sent, requests) == (5, 22), f"SENT {sent}, REQUESTS {requests}"
+    with pytest.raises(ValueError):
+        await tb.cpu.moderate_msi(v, 256, 0)

@@ -154,7 +154,7 @@ def register_map() -> str:
         out += [f"| 0x{int(m):03x} | {m.name} | {docs.get(m.name, '')} |" for m in enum_cls]
     out += ["", "### Bit fields", "", "| register | field | bits | description |", "|---|---|---|---|"]
     for reg, flag_cls in (("INT_STATUS / INT_ENABLE", L.IntSource), ("FIFO_STATUS", L.DbFifoStatus),
-                          ("FIFO_HEAD_SLOT", L.DbFifoHead), ("MSI STATUS", L.MsiStatus),
+                          ("FIFO_HEAD_SLOT", L.DbFifoHead), ("MSI STATUS", L.MsiStatus), ("MSI MODERATE", L.MsiModerate),
                           ("DMA STATUS", L.DmaEngineStatus), ("DMA DONE_HEAD", L.DmaDone),
                           ("FLR", L.FlrBit)):
         docs = _comments(flag_cls)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import cocotb
 import pytest
 from cocotb.triggers import ClockCycles, Event, RisingEdge, SimTimeoutError, with_timeout
+from cocotb.utils import get_sim_time
 
 from virtio_ep import simrun
-from virtio_ep.layout import MsiReg, MsiStatus
+from virtio_ep.layout import MsiModerate, MsiReg, MsiStatus
 from virtio_ep.testbench import CLK_NS
 from virtio_ep.testbench.blocks import RegBus, start_clock_and_reset
 
@@ -27,6 +28,7 @@ class CoreModel:
         self.answer_cycles = ANSWER_CYCLES
         self.sent: list[int] = []
         self.requests: list[int] = []
+        self.times: list[float] = []        # sim time (ns) of each request
         self.requested = Event()            # set at each request the core takes
         dut.cfg_interrupt_msi_sent.value = dut.cfg_interrupt_msi_fail.value = 0
         cocotb.start_soon(self.run())
@@ -40,6 +42,7 @@ class CoreModel:
                 continue
             assert vec & (vec - 1) == 0, f"cfg_interrupt_msi_int {vec:#x} is not one-hot"
             self.requests.append(vec.bit_length() - 1)
+            self.times.append(get_sim_time("ns"))
             self.requested.set()
             if self.mode == "silent":
                 continue
@@ -66,6 +69,17 @@ class TB:
     async def request(self, *vectors: int) -> None:
         for v in vectors:
             await self.bus.write(MsiReg.REQUEST, v)
+
+    async def sent(self, count: int, limit: int) -> None:
+        """Wait until the core has seen `count` requests in all (bounded)."""
+        deadline = get_sim_time("ns") + limit * CLK_NS
+        while len(self.core.requests) < count:
+            self.core.requested.clear()
+            try:
+                await with_timeout(self.core.requested.wait(), max(1, deadline - get_sim_time("ns")), "ns")
+            except SimTimeoutError:
+                raise AssertionError(f"the core saw {len(self.core.requests)} MSI requests, not {count}, "
+                                     f"within {limit} cycles") from None
 
     async def idle(self, limit: int = 20_000) -> None:
         """Wait until nothing is pending or in flight (bounded)."""
@@ -163,6 +177,63 @@ async def core_fail_timeout_and_rerequest(dut):
     assert not tb.core.sent, "the core answered before the second request: the test proves nothing"
     await tb.idle()
     assert tb.core.sent == [0, 0], f"sent {tb.core.sent}: the request made in flight was lost"
+
+
+async def moderate(tb: TB, vector: int, count: int, time: int) -> None:
+    await tb.bus.write(MsiReg.MODERATE_SELECT, vector)
+    await tb.bus.write(MsiReg.MODERATE, time << MsiModerate.TIME_SHIFT | count)
+
+
+@cocotb.test()
+async def moderation_by_time_and_count(dut):
+    """A moderated vector's lone request is sent exactly TIME cycles later than an
+    unmoderated one; a burst is sent as one MSI per COUNT requests, the rest after the
+    timer; turning moderation off sends what is held at once; other vectors are untouched."""
+    tb = TB(dut)
+    await tb.start()
+    v, time = tb.vectors - 1, 200
+
+    async def delay(vector: int) -> float:
+        """Cycles from the REQUEST write to the core seeing the vector."""
+        n, start = len(tb.core.requests), get_sim_time("ns")
+        await tb.request(vector)
+        await tb.sent(n + 1, time + 100)
+        await tb.idle()
+        assert tb.core.requests[n:] == [vector], f"requests {tb.core.requests[n:]}"
+        return (tb.core.times[n] - start) / CLK_NS
+
+    base = await delay(v)
+    await moderate(tb, v, 0, time)
+    await tb.bus.write(MsiReg.MODERATE_SELECT, v)
+    assert await tb.bus.read(MsiReg.MODERATE) == time << MsiModerate.TIME_SHIFT, "setting not read back"
+    held = await delay(v)
+    assert held - base == time, f"a lone request sent {held - base:.0f} cycles later than unmoderated, time {time}"
+    if tb.vectors > 1:
+        assert await delay(0) == base, "moderating one vector delayed another"
+
+    # a burst of 10 with COUNT 4: MSIs at the 4th and 8th requests, the last 2 after the timer
+    await moderate(tb, v, 4, time)
+    n, start = len(tb.core.requests), get_sim_time("ns")
+    await tb.request(*[v] * 10)
+    await tb.sent(n + 3, 4 * time)
+    await ClockCycles(dut.clk, 2 * time)           # nothing more comes
+    times = [(t - start) / CLK_NS for t in tb.core.times[n:]]
+    assert tb.core.requests[n:] == [v] * 3, f"a burst of 10 with count 4 gave MSIs {tb.core.requests[n:]}"
+    assert times[1] < 10 + base + ANSWER_CYCLES + 4, f"MSIs at cycles {times}: the count did not send early"
+    assert times[2] >= 8 + time, f"MSIs at cycles {times}: the last two were not held for the timer"
+
+    # held requests are sent at once when moderation is turned off
+    await moderate(tb, v, 0, 0xFFFF)
+    n, start = len(tb.core.requests), get_sim_time("ns")
+    await tb.request(v, v)
+    await ClockCycles(dut.clk, 50)
+    assert tb.core.requests[n:] == [], "held requests were sent before the timer"
+    await moderate(tb, v, 0, 0)
+    await tb.sent(n + 1, 20)
+    await ClockCycles(dut.clk, 50)
+    assert tb.core.requests[n:] == [v], f"turning moderation off sent {tb.core.requests[n:]}"
+    assert await tb.bus.read(MsiReg.REQUESTS) == 2 + (tb.vectors > 1) + 10 + 2
+    assert await tb.bus.read(MsiReg.SENT) == len(tb.core.sent)
 
 
 TOPLEVEL = "ep_msi"

@@ -20,7 +20,7 @@ from cocotbext.axi.constants import AxiResp
 
 from ..costs import FirmwareCosts, OpCounts
 from ..layout import (AXIL_DATA_WIDTH, Csr, DbReg, DB_SLOT_STRIDE, DmaDir, DmaDone, DmaEngineStatus,
-                      DmaReg, DmaResult, IntSource, MsiReg, Region, ResetEventBit, USER_CLK_HZ)
+                      DmaReg, DmaResult, IntSource, MsiModerate, MsiReg, Region, ResetEventBit, USER_CLK_HZ)
 
 WORD_BYTES = AXIL_DATA_WIDTH // 8
 CLK_PERIOD_NS = 1e9 / USER_CLK_HZ
@@ -163,6 +163,15 @@ class SoftCpu:
         await self.write32(Region.MSI + MsiReg.REQUEST, vector)
         if self.ops is not None:
             self.ops.mark_msi()
+
+    async def moderate_msi(self, vector: int, count: int, time_cycles: int) -> None:
+        """Hold the vector's requests: one MSI `time_cycles` after the first held, or once
+        `count` are held (0: the timer only); time 0 sends every request at once."""
+        if not 0 <= count <= MsiModerate.COUNT_MASK or not 0 <= time_cycles <= MsiModerate.TIME_MASK >> MsiModerate.TIME_SHIFT:
+            raise ValueError(f"MSI moderation count {count} (0 to {int(MsiModerate.COUNT_MASK)}) or "
+                             f"time {time_cycles} cycles (0 to {MsiModerate.TIME_MASK >> MsiModerate.TIME_SHIFT}) out of range")
+        await self.write32(Region.MSI + MsiReg.MODERATE_SELECT, vector)
+        await self.write32(Region.MSI + MsiReg.MODERATE, time_cycles << MsiModerate.TIME_SHIFT | count)
 
     async def msi_reg(self, reg: MsiReg) -> int:
         return await self.read32(Region.MSI + reg)

@@ -174,6 +174,9 @@ class MsiReg(enum.IntEnum):
     SENT = 0x010                    # MSIs sent
     FAILED = 0x014                  # MSI requests failed (disabled, vector not enabled, timeout, core fail)
     FAILED_VECTORS = 0x018          # bitmap of vectors whose request failed; write 1 to clear
+    MODERATE_SELECT = 0x01C         # vector whose moderation MODERATE reads and writes
+    MODERATE = 0x020                # MsiModerate fields of the selected vector (0 after reset: off)
+    REQUESTS = 0x024                # MSI requests accepted (SENT / REQUESTS: MSIs per request)
 
 
 class DmaReg(enum.IntEnum):
@@ -240,6 +243,17 @@ class MsiStatus(enum.IntFlag):
     BUSY = 1 << 1                   # waiting for the core to send an MSI
     MMENABLE_SHIFT = 4
     MMENABLE_MASK = 0x7 << 4        # log2 of the vectors the host enabled
+
+
+class MsiModerate(enum.IntFlag):
+    """Fields of MsiReg.MODERATE, per vector, as NICs throttle interrupts: with TIME 0 every
+    request is sent at once; otherwise requests are held and one MSI is sent TIME cycles
+    after the first one held, or as soon as COUNT are held (COUNT 0: no count limit). A
+    held request is never stranded: setting TIME to 0 sends what is held."""
+
+    COUNT_MASK = 0xFF               # requests that send the MSI early (0: the timer only)
+    TIME_SHIFT = 16
+    TIME_MASK = 0xFFFF << 16        # user_clk cycles from the first held request to the MSI
 
 
 # The firmware moves host memory through the DMA buffer RAM in transfers of at most this

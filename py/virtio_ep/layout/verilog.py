@@ -48,6 +48,10 @@ def _verilog_items() -> list[tuple[str, int, int, str]]:
     items.append(("MSI_STATUS_ENABLE_BIT", int(E.MsiStatus.ENABLE).bit_length() - 1, 32, "bit in MSI STATUS"))
     items.append(("MSI_STATUS_BUSY_BIT", int(E.MsiStatus.BUSY).bit_length() - 1, 32, "bit in MSI STATUS"))
     items.append(("MSI_STATUS_MMENABLE_SHIFT", int(E.MsiStatus.MMENABLE_SHIFT), 32, "field in MSI STATUS"))
+    items.append(("MSI_MODERATE_COUNT_WIDTH", int(E.MsiModerate.COUNT_MASK).bit_length(), 32, "field in MSI MODERATE"))
+    items.append(("MSI_MODERATE_TIME_SHIFT", int(E.MsiModerate.TIME_SHIFT), 32, "field in MSI MODERATE"))
+    items.append(("MSI_MODERATE_TIME_WIDTH", (int(E.MsiModerate.TIME_MASK) >> E.MsiModerate.TIME_SHIFT).bit_length(), 32,
+                  "field in MSI MODERATE"))
     for m in E.ReqType:
         items.append((f"REQ_{m.name}", int(m), 4, "CQ descriptor request type"))
     for m in E.CplStatus:
