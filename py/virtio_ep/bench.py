@@ -5,6 +5,8 @@ control   the control plane of the three transports (virtio probe of the net dev
 datapath  split, packed and push rings, payload 64 B to 64 KiB: docs/datapath.md, .csv, .png;
           the timing model's predictions against them: docs/timing_model.md, .png
 rings     vectorized vs scalar ring processing, split/packed/push, ~65,536 descriptors: docs/rings.md
+load      throughput under load, mode x payload x depth in flight: docs/load.md, .csv, .png
+          (not in the default set: about 30 min)
 """
 
 from __future__ import annotations
@@ -137,8 +139,9 @@ def datapath(sim: str) -> str:
           "Two latency settings: `none` (the root complex model answers at once) and `default`",
           f"(device read of host memory {lat.device_read_ns} ns, host BAR read {lat.host_read_ns} ns,",
           f"MSI delivery {lat.msi_ns} ns; `HostLatencies` in layout/config.py, sources there). The firmware",
-          "copies payload through its local-bus window (a soft CPU without a data mover), which",
-          "dominates large sizes in every mode.", ""]
+          "moves payloads by DMA between host memory and device memory (the DMA buffer RAM), all of",
+          "a request's transfers started back to back; its CPU touches ring metadata and headers only.",
+          "Many requests in flight: [load.md](load.md).", ""]
     for label in LATENCY_SETTINGS:
         md += [f"## Latencies: {label}", "",
                "| mode | payload | host reads | host writes | doorbells | device reads | device writes | MSIs | link bytes | latency (cycles) | MB/s |",
@@ -203,14 +206,20 @@ def rings(sim: str) -> str:
     return run(sim, DOCS)
 
 
-BENCHES = {"control": control, "datapath": datapath, "rings": rings}
+def load(sim: str) -> str:
+    """Throughput under load (long: not in the default set)."""
+    from .bench_load import run
+    return run(sim, DOCS)
+
+
+BENCHES = {"control": control, "datapath": datapath, "rings": rings, "load": load}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sim", default="icarus", choices=simrun.SIMULATORS)
     ap.add_argument("which", nargs="*", default=["control", "datapath", "rings"],
-                    help="benchmarks to run: control, datapath, rings")
+                    help="benchmarks to run: control, datapath, rings (the default), load")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
     try:

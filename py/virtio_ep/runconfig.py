@@ -31,6 +31,7 @@ class RunConfig:
     profile: str = "ideal"              # layout.HOST_PROFILES name
     sizes: tuple[int, ...] = (64, 256, 1024, 4096, 16384, 65536)      # payload bytes (benches)
     repeat: int = 3                     # samples per measurement (median)
+    depths: tuple[int, ...] = (1, 4, 16, 64)    # requests in flight (load bench)
     requests: int | None = None         # request or case count of a test module (None: its default)
     variant: str | None = None          # pyuvm virtio variant (None: chosen by seed)
     check_every: bool = False           # fuzzers: check the counters after every case

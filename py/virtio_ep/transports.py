@@ -9,7 +9,7 @@ Ring modes and latency settings have their registries in layout (`MODE_NAMES`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from .devices import VirtioDevice
@@ -37,6 +37,7 @@ class Options:
 
     poll_cycles: int = 0            # the firmware polls every N cycles (0: the transport's default)
     batch: bool = False             # the firmware takes ring chains a batch at a time (async)
+    msi_moderation: tuple[int, int] = (0, 0)    # (count, time cycles) on each queue's vector (async; 0: off)
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,10 @@ class TransportSpec:
         return opts.poll_cycles or self.default_poll_cycles
 
     def make_firmware(self, cpu: SoftCpu, device: VirtioDevice, params: EndpointParams, opts: Options):
-        return self.firmware(cpu, device, params, Options(self.poll_cycles(opts), opts.batch))
+        return self.firmware(cpu, device, params, replace(opts, poll_cycles=self.poll_cycles(opts)))
 
     def make_driver(self, host: HostPcie, opts: Options) -> Transport:
-        return self.driver(host, Options(self.poll_cycles(opts), opts.batch))
+        return self.driver(host, replace(opts, poll_cycles=self.poll_cycles(opts)))
 
 
 ALL_MODES = tuple(QueueMode)
@@ -70,7 +71,8 @@ VIRTIO_PCI_POLL = 1000              # cycles between the virtio-pci firmware's p
 TRANSPORTS: dict[str, TransportSpec] = {spec.name: spec for spec in (
     TransportSpec(
         "async", "ours: device page + driver page, one writer per word, acknowledged by sequence numbers",
-        lambda cpu, dev, p, o: AsyncTransportFirmware(cpu, dev, p.db_slots, batch=o.batch, poll_cycles=o.poll_cycles),
+        lambda cpu, dev, p, o: AsyncTransportFirmware(cpu, dev, p.db_slots, batch=o.batch, poll_cycles=o.poll_cycles,
+                                                        msi_moderation=o.msi_moderation),
         lambda host, o: AsyncTransport(host), ALL_MODES),
     TransportSpec(
         "restable", "resource table (remoteproc style): posted writes, never acknowledged; rings in BAR0",

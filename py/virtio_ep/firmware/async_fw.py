@@ -59,17 +59,20 @@ class AsyncDeviceState:
 
 class AsyncTransportFirmware:
     def __init__(self, cpu: SoftCpu, device: VirtioDevice, slots: int, log: logging.Logger | None = None,
-                 restarted: bool = False, batch: bool = False, poll_cycles: int = 0):
+                 restarted: bool = False, batch: bool = False, poll_cycles: int = 0,
+                 msi_moderation: tuple[int, int] = (0, 0)):
         """`restarted`: this firmware replaces one that was running (a crash or an update):
         it cannot know the driver's state, so it publishes NEEDS_RESET (FIRMWARE_RESTART).
         `batch`: queues take chains a batch at a time (vectorized processors).
         `poll_cycles`: poll the doorbells at that period instead of sleeping on irq (the
-        polling firmware of Linux's endpoint functions, measured for comparison)."""
+        polling firmware of Linux's endpoint functions, measured for comparison).
+        `msi_moderation`: (count, time cycles) set on each enabled queue's MSI vector."""
         if device.num_queues > ASYNC_MAX_QUEUES:
             raise ValueError(f"{device.num_queues} queues above the transport's {ASYNC_MAX_QUEUES}")
         self.cpu = cpu
         self.dev = device
         self.slots = slots
+        self.msi_moderation = msi_moderation
         self.log = log or logging.getLogger("cocotb.firmware.async")
         self.st = AsyncDeviceState()
         if restarted:
@@ -274,6 +277,8 @@ class AsyncTransportFirmware:
                              setup.msi_vector, event_idx=bool(st.features & bit(VirtioFeature.EVENT_IDX)),
                              batch=self.batch)
             await dq.init()
+            if self.msi_moderation[1]:
+                await cpu.moderate_msi(setup.msi_vector, *self.msi_moderation)
             self.dq[q] = dq
             await cpu.write_sram_u32(state_addr, ASYNC_QUEUE_STATE_ENABLED)
         return result

@@ -14,7 +14,8 @@ from ..runconfig import ResultRow, RunConfig
 from ..testbench import EndpointTb
 from ..transports import Options
 from .control import measure_setup, select_wait_table, virtio_pci_select_waits
-from .datapath import bench_net, measure_requests
+from .datapath import QUEUE_SIZE, bench_net, measure_requests
+from .load import closed_loop
 from .echo import run_echo
 
 CONFIG = RunConfig.current()
@@ -43,6 +44,22 @@ async def datapath(dut, mode: str):
     tb = await EndpointTb.start(dut)
     bench, net = await bench_net(tb, mode_by_name(mode), max(CONFIG.sizes), CONFIG.transport, OPTIONS)
     emit(await measure_requests(tb, bench, net, mode_by_name(mode), CONFIG.sizes, CONFIG.repeat, CONFIG.latencies))
+    await bench.stop()
+
+
+@cocotb.test()
+@cocotb.parametrize(mode=list(CONFIG.modes))
+async def load(dut, mode: str):
+    """The net loopback closed-loop in `mode`: every payload size x depth in flight."""
+    tb = await EndpointTb.start(dut)
+    sizes, depths = CONFIG.sizes, [d for d in CONFIG.depths if d <= QUEUE_SIZE]
+    pool = 4 * max(depths) * (max(sizes) + 64)          # every frame in flight both ways, twice over
+    bench, net = await bench_net(tb, mode_by_name(mode), max(sizes), CONFIG.transport, OPTIONS, pool_bytes=pool)
+    for size in sizes:
+        net.rx_buf = size
+        for depth in depths:
+            emit([await closed_loop(tb, net, mode, size, depth, CONFIG.requests or max(2 * depth, 16),
+                                    CONFIG.latencies)])
     await bench.stop()
 
 
