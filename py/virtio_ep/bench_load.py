@@ -10,8 +10,7 @@ from . import simrun
 from .demo import run_scenario
 from .layout import DEFAULT_LATENCIES, MODE_NAMES
 from .runconfig import RunConfig
-from .scenarios.datapath import QUEUE_SIZE
-from .scenarios.load import FW_BOUND, LINK_BOUND, LOAD_COLUMNS, LoadRow, payload_capacity_gbps
+from .scenarios.load import FW_BOUND, LINK_BOUND, LOAD_COLUMNS, LOAD_QUEUE_SIZE, LoadRow, max_depth, payload_capacity_gbps
 from .timing import Link
 
 SIZES = (64, 256, 1024, 4096, 65536)
@@ -46,7 +45,9 @@ def report(rows: list[LoadRow], sim: str, wall_s: float) -> str:
           "from that run. Data: [load.csv](load.csv), one row per point.", "",
           "How measured: the net loopback (async transport) driven closed-loop: the driver keeps",
           "`depth` frames in flight, sending a frame again as soon as one comes back (TX and RX",
-          "queues of " f"{QUEUE_SIZE}, one RX buffer per frame). The first `depth` frames are the warm-up; the",
+          f"queues of {LOAD_QUEUE_SIZE}, one RX buffer per frame; a TX frame is two descriptors, header and",
+          f"payload, so at most {max_depth()} in flight: depth 256 would need queues of 512, above the",
+          "device's 256). The first `depth` frames are the warm-up; the",
           "next ones (at least 16, twice the depth) are measured, each checked byte for byte.",
           "Requests/s = frames in the window / its simulated time. Gb/s is payload only (the",
           "loopback moves each frame's payload host to device and back, so both directions carry",

@@ -24,11 +24,12 @@ LOOPBACK_TIMEOUT_NS = 50_000_000
 
 
 async def bench_net(tb, mode: QueueMode, rx_buf: int, transport: str = "async",
-                    opts: Options = Options(), pool_bytes: int = POOL_BYTES) -> tuple[Bench, NetDriver]:
+                    opts: Options = Options(), pool_bytes: int = POOL_BYTES,
+                    queue_size: int = QUEUE_SIZE) -> tuple[Bench, NetDriver]:
     """The benchmark's set-up: a net device of MTU 65535 behind `transport`, probed with
-    queues of QUEUE_SIZE in `mode`, RX buffers of `rx_buf` bytes, driver buffers from a
+    queues of `queue_size` in `mode`, RX buffers of `rx_buf` bytes, driver buffers from a
     wrap-around pool of `pool_bytes` (room for every frame in flight, both ways)."""
-    bench = await bring_up(tb, transport, net_device(mtu=65535), mode, opts, queue_size=QUEUE_SIZE,
+    bench = await bring_up(tb, transport, net_device(mtu=65535), mode, opts, queue_size=queue_size,
                            pool_bytes=pool_bytes)
     return bench, NetDriver(bench.queues, rx_buf=rx_buf)
 

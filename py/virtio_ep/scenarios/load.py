@@ -18,6 +18,9 @@ from .datapath import LOOPBACK_TIMEOUT_NS, firmware_asleep, per_request
 
 LOAD_COLUMNS = ("mode", "payload", "depth", "latencies", "req_per_s", "gbps_h2d", "gbps_d2h", "util_h2d",
                 "util_d2h", "fw_busy", "msis_per_req", "doorbells_per_req", "p50_ns", "p99_ns", "bottleneck")
+# TX and RX queues of this size: a TX frame takes 2 descriptors (header, payload), a push
+# ring has PUSH_RING_SLOTS slots
+LOAD_QUEUE_SIZE = 128
 FW_BOUND = 0.9          # firmware busy share above which the firmware is named the limit
 LINK_BOUND = 0.8        # link payload share above which the link is named the limit
 
@@ -48,6 +51,11 @@ class LoadRow:
     @staticmethod
     def read(path: str | Path) -> list["LoadRow"]:
         return [LoadRow(**json.loads(line)) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def max_depth() -> int:
+    """The most frames in flight the queues hold (TX: header and payload descriptors)."""
+    return min(LOAD_QUEUE_SIZE, layout.PUSH_RING_SLOTS) // 2
 
 
 def payload_capacity_gbps(link: timing.Link = timing.Link()) -> float:

@@ -14,8 +14,8 @@ from ..runconfig import ResultRow, RunConfig
 from ..testbench import EndpointTb
 from ..transports import Options
 from .control import measure_setup, select_wait_table, virtio_pci_select_waits
-from .datapath import QUEUE_SIZE, bench_net, measure_requests
-from .load import closed_loop
+from .datapath import bench_net, measure_requests
+from .load import LOAD_QUEUE_SIZE, closed_loop, max_depth
 from .echo import run_echo
 
 CONFIG = RunConfig.current()
@@ -52,9 +52,10 @@ async def datapath(dut, mode: str):
 async def load(dut, mode: str):
     """The net loopback closed-loop in `mode`: every payload size x depth in flight."""
     tb = await EndpointTb.start(dut)
-    sizes, depths = CONFIG.sizes, [d for d in CONFIG.depths if d <= QUEUE_SIZE]
+    sizes, depths = CONFIG.sizes, [d for d in CONFIG.depths if d <= max_depth()]
     pool = 4 * max(depths) * (max(sizes) + 64)          # every frame in flight both ways, twice over
-    bench, net = await bench_net(tb, mode_by_name(mode), max(sizes), CONFIG.transport, OPTIONS, pool_bytes=pool)
+    bench, net = await bench_net(tb, mode_by_name(mode), max(sizes), CONFIG.transport, OPTIONS, pool_bytes=pool,
+                                 queue_size=LOAD_QUEUE_SIZE)
     for size in sizes:
         net.rx_buf = size
         for depth in depths:
