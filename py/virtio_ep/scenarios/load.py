@@ -17,7 +17,8 @@ from ..host.virtio_drivers import NetDriver
 from .datapath import LOOPBACK_TIMEOUT_NS, firmware_asleep, per_request
 
 LOAD_COLUMNS = ("mode", "payload", "depth", "latencies", "req_per_s", "gbps_h2d", "gbps_d2h", "util_h2d",
-                "util_d2h", "fw_busy", "msis_per_req", "doorbells_per_req", "p50_ns", "p99_ns", "bottleneck")
+                "util_d2h", "fw_busy", "msis_per_req", "p50_ns", "p99_ns", "bottleneck", "doorbells_per_req",
+                "cpu_path")
 # TX and RX queues of this size: a TX frame takes 2 descriptors (header, payload), a push
 # ring has PUSH_RING_SLOTS slots
 LOAD_QUEUE_SIZE = 128
@@ -42,6 +43,7 @@ class LoadRow:
     p50_ns: float
     p99_ns: float
     bottleneck: str
+    cpu_path: float = 0.0           # share of frames that waited in CPU memory (device memory full)
     requests: int = 0               # requests in the measured window
 
     def append(self, path: str | Path) -> None:
@@ -70,9 +72,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def bottleneck(fw_busy: float, util: float) -> str:
-    """The part that limits: the firmware when it is busy nearly all the time, the link when
-    its payload share is high, else the round trip (too few requests in flight to hide it)."""
+def bottleneck(fw_busy: float, util: float, cpu_path: float = 0.0) -> str:
+    """The part that limits: device memory when most frames found it full (the CPU copied
+    them), the firmware when it is busy nearly all the time, the link when its payload share
+    is high, else the round trip (too few requests in flight to hide it)."""
+    if cpu_path >= 0.5:
+        return "device memory"
     if fw_busy >= FW_BOUND:
         return "firmware"
     if util >= LINK_BOUND:
@@ -81,9 +86,10 @@ def bottleneck(fw_busy: float, util: float) -> str:
 
 
 async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requests: int,
-                      latencies: str) -> LoadRow:
+                      latencies: str, backend=None) -> LoadRow:
     """`depth` frames in flight; the first `depth` to come back are the warm-up, the next
-    `requests` are measured. Every frame is checked byte for byte."""
+    `requests` are measured. Every frame is checked byte for byte. `backend`: the device's
+    net loopback, to count frames that took the CPU path."""
     frame = bytes((i * 13 + size + depth) & 0xFF for i in range(size))
     sent_at: deque[float] = deque()
     latency_ns: list[float] = []
@@ -104,6 +110,7 @@ async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requ
             sent_at.popleft()
         if done == depth:                   # warm-up over: the window starts
             mark, t0, awake0 = tb.tlps.mark(), tb.now_ns(), tb.cpu.awake_ns
+            cpu0 = getattr(backend, "cpu_frames", 0)
         if done + len(sent_at) < total:
             await net.fill_rx(1)
             sent_at.append(tb.now_ns())
@@ -116,7 +123,8 @@ async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requ
     gbps = size * 8 * req_per_s / 1e9
     cap = payload_capacity_gbps()
     fw_busy = min(1.0, (tb.cpu.awake_ns - awake0) / window_ns)
+    cpu_path = min(1.0, (getattr(backend, "cpu_frames", 0) - cpu0) / requests)
     return LoadRow(mode, size, depth, latencies, req_per_s, gbps, gbps, gbps / cap, gbps / cap, fw_busy,
                    counts["msis"] / requests, counts["doorbells"] / requests,
                    statistics.median(latency_ns), percentile(latency_ns, 0.99),
-                   bottleneck(fw_busy, gbps / cap), requests)
+                   bottleneck(fw_busy, gbps / cap, cpu_path), cpu_path, requests)

@@ -59,8 +59,8 @@ async def load(dut, mode: str):
     for size in sizes:
         net.rx_buf = size
         for depth in depths:
-            emit([await closed_loop(tb, net, mode, size, depth, CONFIG.requests or max(2 * depth, 16),
-                                    CONFIG.latencies)])
+            emit([await closed_loop(tb, net, mode, size, depth, CONFIG.requests or max(depth, 16),
+                                    CONFIG.latencies, bench.fw.backend)])
     await bench.stop()
 
 
