@@ -14,7 +14,7 @@ from .runconfig import RunConfig
 from .scenarios.load import FW_BOUND, LINK_BOUND, LOAD_COLUMNS, LOAD_QUEUE_SIZE, LoadRow, max_depth, payload_capacity_gbps
 from .timing import Link
 
-SIZES = (64, 256, 1024, 4096, 65536)
+SIZES = (64, 256, 1024, 4096)            # 64 KiB frames do not fit device memory (64 KiB less scratch)
 DEPTHS = (1, 4, 16, 64)
 
 
@@ -53,8 +53,9 @@ def report(rows: list[LoadRow], sim: str, wall_s: float) -> str:
           "How measured: the net loopback (async transport) driven closed-loop: the driver keeps",
           "`depth` frames in flight, sending a frame again as soon as one comes back (TX and RX",
           f"queues of {LOAD_QUEUE_SIZE}, one RX buffer per frame; a TX frame is two descriptors, header and",
-          f"payload, so at most {max_depth()} in flight: depth 256 would need queues of 512, above the",
-          "device's 256). The first `depth` frames are the warm-up; the",
+          f"payload, so at most {max_depth()} in flight, {max_depth('push_self')} with a self-doorbelling push ring, which",
+          "keeps a slot free; depth 256 would need queues of 512, above the device's 256). The",
+          "first `depth` frames are the warm-up; the",
           "next ones (the depth, at least 16) are measured, each checked byte for byte.",
           "Requests/s = frames in the window / its simulated time. Gb/s is payload only (the",
           "loopback moves each frame's payload host to device and back, so both directions carry",
@@ -68,7 +69,7 @@ def report(rows: list[LoadRow], sim: str, wall_s: float) -> str:
           "CPU path = share of frames that found device memory (the 64 KiB DMA buffer RAM less its",
           "scratch area) full and waited in the CPU's memory instead, copied over the local bus.",
           "Bottleneck: `device memory` when most frames took the CPU path, `firmware` when it is busy",
-          f"{FW_BOUND:.0%} of the time or more, `link` when the"
+          f"{FW_BOUND:.0%} of the time or more, `link` when the",
           f"payload share is {LINK_BOUND:.0%} or more, else `latency` (too few requests in flight to hide",
           "the round trip).", "",
           "| mode | payload | depth | req/s | Gb/s each way | link util | fw busy | MSIs/req | doorbells/req | CPU path | p50 us | p99 us | bottleneck |",

@@ -55,9 +55,12 @@ class LoadRow:
         return [LoadRow(**json.loads(line)) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def max_depth() -> int:
-    """The most frames in flight the queues hold (TX: header and payload descriptors)."""
-    return min(LOAD_QUEUE_SIZE, layout.PUSH_RING_SLOTS) // 2
+def max_depth(mode: str = "split") -> int:
+    """The most frames in flight the queues hold in `mode` (a TX frame is two descriptors or
+    slots; a self-doorbelling push ring keeps one slot free)."""
+    if mode.startswith("push"):
+        return (min(LOAD_QUEUE_SIZE, layout.PUSH_RING_SLOTS) - (mode == "push_self")) // 2
+    return LOAD_QUEUE_SIZE // 2
 
 
 def payload_capacity_gbps(link: timing.Link = timing.Link()) -> float:

@@ -52,7 +52,7 @@ async def datapath(dut, mode: str):
 async def load(dut, mode: str):
     """The net loopback closed-loop in `mode`: every payload size x depth in flight."""
     tb = await EndpointTb.start(dut)
-    sizes, depths = CONFIG.sizes, [d for d in CONFIG.depths if d <= max_depth()]
+    sizes, depths = CONFIG.sizes, sorted({min(d, max_depth(mode)) for d in CONFIG.depths})
     pool = 4 * max(depths) * (max(sizes) + 64)          # every frame in flight both ways, twice over
     bench, net = await bench_net(tb, mode_by_name(mode), max(sizes), CONFIG.transport, OPTIONS, pool_bytes=pool,
                                  queue_size=LOAD_QUEUE_SIZE)
