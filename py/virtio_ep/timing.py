@@ -130,12 +130,6 @@ class CompletionPath:
         return self.t_rc
 
 
-def completion_stream(n: int, start: float, link: Link = Link()) -> float:
-    """Cycle of the last RC beat of an n-byte read whose first completion starts on the link
-    at `start` (several read requests in flight)."""
-    return CompletionPath(link).read(n, start)
-
-
 def dma_read_cycles(n: int, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus()) -> float:
     """A DMA read: submit, the read request on RQ (one beat), the root complex's turnaround
     plus the host memory latency, the completions streamed in, the completion seen by the CPU."""

@@ -217,7 +217,7 @@ class SoftCpu:
             head = await self.read32(Region.DMA + DmaReg.DONE_HEAD)
             if head & DmaDone.VALID:
                 await self.write32(Region.DMA + DmaReg.DONE_POP, 0)
-                return head & DmaDone.TAG_MASK, DmaResult((head & DmaDone.STATUS_MASK) >> 16)
+                return int(head & DmaDone.TAG_MASK), DmaResult((head & DmaDone.STATUS_MASK) >> 16)
             if waited >= timeout_cycles:
                 raise FirmwareTimeout(f"no DMA completion within {timeout_cycles} cycles")
             if self.reset_armed and self.irq.value == 1 and await self.csr(Csr.INT_STATUS) & IntSource.RESET:
