@@ -125,10 +125,12 @@ def ring_state(dq: InProcessQueue, kq: KernelQueue) -> str:
 
 
 async def device_task(host: InProcessHost, backend, dqs: dict[int, InProcessQueue]) -> None:
-    """The firmware's service loop: each doorbell runs the back end on its queue."""
+    """The firmware's service loop: each doorbell runs the back end on its queue; a queue
+    left with work (its budget spent) goes to the back of the line."""
     while True:
         q = await host.doorbells.get()
-        await backend.on_notify(dqs[q], dqs)
+        if await backend.on_notify(dqs[q], dqs):
+            host.doorbells.put_nowait(q)
 
 
 async def run(device: str, mode: QueueMode, event_idx: bool, indirect: bool, seed: int, requests: int) -> dict:

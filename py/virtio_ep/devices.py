@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .layout import (BlkConfig, BlkFeature, BLK_SECTOR_SIZE, Field, NET_S_LINK_UP, NetConfig,
-                     NetFeature, VirtioDeviceId, VirtioFeature)
+from .layout import (BlkConfig, BlkFeature, BLK_SECTOR_SIZE, Field, NET_S_LINK_UP, NetConfig, NetCtrl,
+                     NetFeature, VirtioDeviceId, VirtioFeature, net_ctrl_queue)
 
 
 def bit(n: int) -> int:
@@ -57,14 +57,22 @@ RING_FEATURES = (bit(VirtioFeature.VERSION_1) | bit(VirtioFeature.ACCESS_PLATFOR
 
 
 def net_device(mac: bytes = bytes.fromhex("525400123456"), mtu: int = 1500,
-               queue_size: int = 256) -> VirtioDevice:
+               queue_size: int = 256, queue_pairs: int = 1) -> VirtioDevice:
+    """`queue_pairs` above 1: VIRTIO_NET_F_MQ (with the control queue it requires) and
+    2 * queue_pairs + 1 queues; the driver turns the pairs on with VQ_PAIRS_SET."""
+    if not NetCtrl.VQ_PAIRS_MIN <= queue_pairs <= NetCtrl.VQ_PAIRS_MAX:
+        raise ValueError(f"{queue_pairs} queue pairs: virtio allows {NetCtrl.VQ_PAIRS_MIN} to {NetCtrl.VQ_PAIRS_MAX}")
     cfg = bytearray(NetConfig.SIZE)
     put(cfg, NetConfig.MAC, mac)
     put(cfg, NetConfig.STATUS, NET_S_LINK_UP)
-    put(cfg, NetConfig.MAX_VIRTQUEUE_PAIRS, 1)
+    put(cfg, NetConfig.MAX_VIRTQUEUE_PAIRS, queue_pairs)
     put(cfg, NetConfig.MTU, mtu)
     features = RING_FEATURES | bit(NetFeature.MAC) | bit(NetFeature.STATUS) | bit(NetFeature.MTU)
-    return VirtioDevice("net", VirtioDeviceId.NET, features, 2, queue_size, cfg, writable=[NetConfig.MAC])
+    queues = 2
+    if queue_pairs > 1:
+        features |= bit(NetFeature.CTRL_VQ) | bit(NetFeature.MQ)
+        queues = net_ctrl_queue(queue_pairs, mq=True) + 1
+    return VirtioDevice("net", VirtioDeviceId.NET, features, queues, queue_size, cfg, writable=[NetConfig.MAC])
 
 
 def block_device(capacity_bytes: int = 1 << 20, blk_size: int = 512, queue_size: int = 128) -> VirtioDevice:

@@ -157,30 +157,34 @@ class AsyncTransportFirmware:
         await cpu.write_sram(DRV.BASE, bytes(DRV.SIZE))
         await self.publish()
 
-    async def _on_doorbell(self, slot: int, value: int) -> None:
+    async def _on_doorbell(self, slot: int, value: int) -> bool:
+        """True when a queue's back end stopped with work left (another turn, see
+        SoftCpu.service_doorbells)."""
         if slot == ASYNC_DOORBELL_CONFIG:
             await self.handle_config()
         elif ASYNC_DOORBELL_QUEUE0 <= slot < ASYNC_DOORBELL_QUEUE0 + self.dev.num_queues:
             q = slot - ASYNC_DOORBELL_QUEUE0
             self.queue_notifications[q] = self.queue_notifications.get(q, 0) + 1
-            await self._on_queue(q, value)
+            return await self._on_queue(q, value)
+        return False
 
-    async def _on_queue(self, q: int, value: int) -> None:
+    async def _on_queue(self, q: int, value: int) -> bool:
         """Data path: only for a live device and an enabled queue; a ring the driver broke
         puts the device into NEEDS_RESET (reason BAD_RING) instead of being trusted."""
         dq = self.dq.get(q)
         if dq is None or self.st.needs_reset or not self.st.status & VirtioStatus.DRIVER_OK:
-            return
+            return False
         try:
             dq.doorbell(value)
-            await self.backend.on_notify(dq, self.dq)
+            return bool(await self.backend.on_notify(dq, self.dq))
         except RingError as exc:
             if exc.reason.startswith("dma_") and await self.cpu.csr(Csr.INT_STATUS) & (IntSource.FLR | IntSource.RESET):
                 self.log.info("queue %d: request abandoned, the function is being reset (%s)", q, exc)
-                return                       # not the ring's fault: on_flr/on_reset start afresh
+                return False                 # not the ring's fault: on_flr/on_reset start afresh
             self.ring_errors.append(f"queue {q}: {exc.reason}: {exc}")
             self.log.warning("queue %d: %s", q, exc)
             await self.needs_reset(AsyncReason.BAD_RING)
+            return False
 
     # -- control plane ----------------------------------------------------------------
 
@@ -275,7 +279,7 @@ class AsyncTransportFirmware:
             st.queues[q] = setup
             dq = DeviceQueue(cpu, q, setup.mode, setup.desc, setup.driver, setup.device, setup.size,
                              setup.msi_vector, event_idx=bool(st.features & bit(VirtioFeature.EVENT_IDX)),
-                             batch=self.batch)
+                             batch=self.batch, features=st.features)
             await dq.init()
             if self.msi_moderation[1]:
                 await cpu.moderate_msi(setup.msi_vector, *self.msi_moderation)

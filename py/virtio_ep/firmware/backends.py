@@ -10,10 +10,9 @@ import random
 from collections import deque
 
 from ..devices import VirtioDevice
-from ..layout import (BLK_ID_BYTES, BLK_SECTOR_SIZE, ENTROPY_MAX_REQUEST, NET_RX_QUEUE, NET_TX_QUEUE, BlkConfig,
-                      BlkReq, BlkStatus,
-                      BlkType, NetHdr, VirtioDeviceId)
-from ..devices import get
+from ..layout import (BLK_ID_BYTES, BLK_SECTOR_SIZE, ENTROPY_MAX_REQUEST, BlkConfig, BlkReq, BlkStatus, BlkType,
+                      NetAck, NetConfig, NetCtrl, NetFeature, NetHdr, VirtioDeviceId, net_ctrl_queue, net_rx_queue)
+from ..devices import bit, get
 from ..rings.memory import Chain, gather, scatter
 from .datapath import DeviceQueue
 from .device_memory import DevicePool, StoredFrame, frame_layout, frame_span
@@ -26,68 +25,140 @@ async def write_status(q: DeviceQueue, chain: Chain, status: int) -> None:
 
 
 class NetLoopback:
-    """Every frame sent on TX is delivered on RX (header and payload, byte for byte).
+    """Every frame sent on a pair's TX queue is delivered on that pair's RX queue (header and
+    payload, byte for byte); with several pairs (VIRTIO_NET_F_MQ) on the pairs the driver
+    turned on with VQ_PAIRS_SET, a pair beyond them looping to pair (index mod pairs).
 
     A frame waits in device memory (DMA in from the TX buffers, DMA out to the RX buffers;
     the CPU writes only the header's num_buffers). Where there is no device memory (a queue
     not on the endpoint) or it is full, the frame waits in the CPU's memory instead, copied
-    over the local bus (counted in `cpu_frames`)."""
+    over the local bus (counted in `cpu_frames`).
+
+    Each call serves at most `weight` chains of a queue and returns True if it stopped with
+    work left: the firmware gives every other queue a turn first (no pair starves another)."""
 
     NUM_BUFFERS = NetHdr.NUM_BUFFERS
+    WEIGHT = 64         # chains per queue per turn: Linux's NAPI_POLL_WEIGHT (include/linux/netdevice.h)
 
     def __init__(self, device: VirtioDevice):
-        self.waiting: deque[bytes | StoredFrame] = deque()
+        mq = device.features & bit(NetFeature.MQ)
+        self.max_pairs = get(device.config, NetConfig.MAX_VIRTQUEUE_PAIRS) if mq else 1
+        self.pairs = 1                  # multiqueue is off until VQ_PAIRS_SET (virtio 1.2, 5.1.6.5.5)
+        self.waiting: dict[int, deque[bytes | StoredFrame]] = {}     # per RX pair, oldest first
         self.delivered = 0
         self.truncated = 0
         self.cpu_frames = 0
+        self.commands: list[tuple[int, int, NetAck]] = []          # (class, command, ack) answered
         self.pool: DevicePool | None = None
+        self.weight = self.WEIGHT
 
     def reset(self) -> None:
         """Device reset: frames taken from TX and not yet delivered are dropped."""
         self.waiting.clear()
+        self.pairs = 1
         if self.pool is not None:
             self.pool.clear()
 
-    async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> None:
-        """TX: take every chain available, start all their frames' DMAs into device memory,
-        wait for them together, then complete the chains (one publish per pass). RX: the
-        same the other way while frames wait."""
-        tx, rx = queues.get(NET_TX_QUEUE), queues.get(NET_RX_QUEUE)
-        if tx is not None and q is tx:
-            while True:
-                chains = []
-                while await tx.pending():
-                    chains.append(await tx.next_chain())
-                frames = [await self.take_in(tx.mem, chain) for chain in chains]
-                await self._settle(tx.mem, frames, keep=True)
-                for chain, frame in zip(chains, frames):
-                    self.waiting.append(frame)
-                    await tx.complete(chain, 0)
-                    tx.requests += 1
-                if not await tx.publish():
-                    break
-        if rx is None:
-            return
+    def role(self, q: DeviceQueue) -> tuple[str, int]:
+        """("rx" | "tx", pair) or ("ctrl", 0) for queue q under its negotiated features."""
+        if q.features & bit(NetFeature.CTRL_VQ) and \
+                q.index == net_ctrl_queue(self.max_pairs, bool(q.features & bit(NetFeature.MQ))):
+            return "ctrl", 0
+        return ("tx" if q.index % 2 else "rx"), q.index // 2
+
+    async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> bool:
+        """TX: take the chains available (up to WEIGHT), start all their frames' DMAs into
+        device memory, wait for them together, then complete the chains (one publish per
+        pass); then deliver to the RX queue. RX: deliver the frames waiting for it."""
+        role, pair = self.role(q)
+        if role == "ctrl":
+            return await self.control(q)
+        more = False
+        if role == "tx":
+            pair %= self.pairs
+            more = await self.transmit(q, self.waiting.setdefault(pair, deque()))
+        rx = queues.get(net_rx_queue(pair))
+        if rx is not None and await self.receive(rx, self.waiting.setdefault(pair, deque())):
+            more = True
+        return more
+
+    async def transmit(self, tx: DeviceQueue, waiting: deque) -> bool:
+        budget = self.weight
+        while True:
+            chains = []
+            while len(chains) < budget and await tx.pending():
+                chains.append(await tx.next_chain())
+            budget -= len(chains)
+            frames = [await self.take_in(tx.mem, chain) for chain in chains]
+            await self._settle(tx.mem, frames, keep=True)
+            for chain, frame in zip(chains, frames):
+                waiting.append(frame)
+                await tx.complete(chain, 0)
+                tx.requests += 1
+            more = await tx.publish()
+            if not budget:
+                return True
+            if not more:
+                return False
+
+    async def receive(self, rx: DeviceQueue, waiting: deque) -> bool:
+        budget = self.weight
         while True:
             chains, frames = [], []
-            while len(frames) < len(self.waiting) and await rx.pending():
+            while len(frames) < min(len(waiting), budget) and await rx.pending():
                 chains.append(await rx.next_chain())
-                frames.append(self.waiting[len(frames)])
+                frames.append(waiting[len(frames)])
+            budget -= len(chains)
             sizes = [await self.deliver(rx.mem, chain, frame) for chain, frame in zip(chains, frames)]
             await self._settle(rx.mem, frames, keep=False)
             for chain, (n, length) in zip(chains, sizes):
-                self.waiting.popleft()
+                waiting.popleft()
                 self.truncated += n < length
                 await rx.complete(chain, n)
                 rx.requests += 1
                 self.delivered += 1
             # more RX buffers arrived while publishing: deliver what still waits
-            if not chains or not await rx.publish() or not self.waiting:
-                break
+            if not chains or not await rx.publish() or not waiting:
+                return False
+            if not budget:
+                return True
+
+    async def control(self, q: DeviceQueue) -> bool:
+        """The control queue: each command's ack is its last device-writable byte."""
+        budget = self.weight
+        while True:
+            while budget and await q.pending():
+                chain = await q.next_chain()
+                budget -= 1
+                written = 0
+                if chain.in_len:
+                    ack = self.command(await gather(q.mem, chain), q.features)
+                    await write_status(q, chain, ack)
+                    written = 1
+                await q.complete(chain, written)
+                q.requests += 1
+            more = await q.publish()
+            if not budget:
+                return True
+            if not more:
+                return False
+
+    def command(self, out: bytes, features: int) -> NetAck:
+        """VQ_PAIRS_SET with MQ negotiated and 1 to max_virtqueue_pairs pairs: OK; anything
+        else: ERR (virtio 1.2, 5.1.6.5: a device answers a command it does not know with ERR)."""
+        ack = NetAck.ERR
+        if len(out) >= NetCtrl.VQ_PAIRS.offset + NetCtrl.VQ_PAIRS.size and features & bit(NetFeature.MQ) \
+                and get(out, NetCtrl.CLASS) == NetCtrl.CLASS_MQ and get(out, NetCtrl.COMMAND) == NetCtrl.MQ_VQ_PAIRS_SET:
+            pairs = get(out, NetCtrl.VQ_PAIRS)
+            if NetCtrl.VQ_PAIRS_MIN <= pairs <= self.max_pairs:
+                self.pairs = pairs
+                ack = NetAck.OK
+        self.commands.append((out[0] if out else -1, out[1] if len(out) > 1 else -1, ack))
+        return ack
 
     async def _settle(self, mem, frames: list, keep: bool) -> None:
         """Wait for the frames' DMAs. Frames taken in (`keep`) stay in device memory unless a
-        DMA failed; frames delivered leave it either way (oldest first, as allocated)."""
+        DMA failed; frames delivered leave it either way."""
         drain = getattr(mem, "drain", None)     # a memory without DMA started nothing
         try:
             if drain is not None:
@@ -96,13 +167,13 @@ class NetLoopback:
             if keep:
                 for frame in reversed(frames):
                     if isinstance(frame, StoredFrame):
-                        self.pool.release_newest(frame.start)
+                        self.pool.release(frame.start)
             raise
         finally:
             if not keep:
                 for frame in frames:
                     if isinstance(frame, StoredFrame):
-                        self.pool.release_oldest(frame.start)
+                        self.pool.release(frame.start)
 
     async def take_in(self, mem, chain: Chain) -> bytes | StoredFrame:
         """The frame of a TX chain: into device memory if it has room (its DMAs started,

@@ -117,7 +117,7 @@ class CommandDevice:
         if old is not None:
             await old.close()
         dq = DeviceQueue(cpu, q, QueueMode(mode), desc, driver, device, size, vector,
-                         event_idx=bool(self.features & bit(VirtioFeature.EVENT_IDX)))
+                         event_idx=bool(self.features & bit(VirtioFeature.EVENT_IDX)), features=self.features)
         await dq.init()
         self.dq[q] = dq
         return CmdResult.OK, (1 + q).to_bytes(4, "little")
@@ -135,7 +135,10 @@ class CommandDevice:
         if dq is None or not self.status & VirtioStatus.DRIVER_OK:
             return
         try:
-            await self.backend.on_notify(dq, self.dq)
+            # a notification here may be a command that must finish: serve the queue until
+            # its back end has nothing left, budget or not
+            while await self.backend.on_notify(dq, self.dq):
+                pass
         except RingError as exc:          # no status word for it in these transports: queue stopped
             self.ring_errors.append(f"queue {q}: {exc.reason}: {exc}")
             self.log.warning("queue %d: %s", q, exc)

@@ -125,12 +125,16 @@ class DeviceQueue:
     DMA); the ring itself is in host memory (split, packed), or in BAR0 (push, and split
     rings the device placed there: `ring_in_bar0`)."""
 
+    features = 0
+
     def __init__(self, cpu: SoftCpu, index: int, mode: QueueMode, desc: int, driver: int, device: int,
                  size: int, msi_vector: int, event_idx: bool = False, ring_in_bar0: bool = False,
-                 batch: bool = False):
+                 batch: bool = False, features: int = 0):
         """`batch`: take chains a batch at a time through the vectorized processors
-        (firmware/batch.py); rings the device placed in BAR0 always use the scalar path."""
+        (firmware/batch.py); rings the device placed in BAR0 always use the scalar path.
+        `features`: the negotiated features (a back end's queue roles may depend on them)."""
         self.cpu = cpu
+        self.features = features
         self.index = index
         self.mode = mode
         self.msi_vector = msi_vector

@@ -19,12 +19,15 @@ from .soft_cpu import SoftCpu
 
 
 class DevicePool:
-    """A ring allocator over device memory: frames are stored and released in order (a
-    loopback delivers them first in, first out), so a ring of allocations never fragments."""
+    """A ring allocator over device memory. A loopback delivers each queue pair's frames
+    first in, first out, but the pairs deliver in any order: a frame released before older
+    ones is marked, and its space returns when every older frame has gone (a stalled pair
+    holds memory back; frames that then find it full take the CPU path, nothing is lost)."""
 
     def __init__(self, base: int, end: int):
         self.base, self.end = base, end
         self.live: deque[tuple[int, int]] = deque()      # (start, stop) of each allocation, oldest first
+        self.released: set[int] = set()                  # starts of live allocations given back
 
     @property
     def capacity(self) -> int:
@@ -45,18 +48,20 @@ class DevicePool:
             self.live.append((start, start + n))
         return start
 
-    def release_oldest(self, start: int) -> None:
-        if not self.live or self.live[0][0] != start:
-            raise AssertionError(f"device memory released out of order: 0x{start:x}, oldest {self.live and self.live[0]}")
-        self.live.popleft()
-
-    def release_newest(self, start: int) -> None:
-        if not self.live or self.live[-1][0] != start:
-            raise AssertionError(f"device memory released out of order: 0x{start:x}, newest {self.live and self.live[-1]}")
-        self.live.pop()
+    def release(self, start: int) -> None:
+        """Give back the allocation at `start`; the space of the oldest and newest given
+        back returns at once."""
+        if start in self.released or all(a != start for a, _ in self.live):
+            raise AssertionError(f"device memory at 0x{start:x} released but not allocated")
+        self.released.add(start)
+        while self.live and self.live[0][0] in self.released:
+            self.released.discard(self.live.popleft()[0])
+        while self.live and self.live[-1][0] in self.released:
+            self.released.discard(self.live.pop()[0])
 
     def clear(self) -> None:
         self.live.clear()
+        self.released.clear()
 
 
 async def device_pool(cpu: SoftCpu) -> DevicePool:

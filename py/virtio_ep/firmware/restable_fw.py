@@ -95,21 +95,23 @@ class ResourceTableFirmware:
         await self.publish()
         await self.cpu.service_doorbells(self.slots, self._on_doorbell, self.stop)
 
-    async def _on_doorbell(self, slot: int, value: int) -> None:
+    async def _on_doorbell(self, slot: int, value: int) -> bool:
+        """True when the queue's back end stopped with work left (another turn)."""
         if slot == CONFIG_DOORBELL:
             await self._on_config()
-            return
+            return False
         q = slot - 1
         self.queue_notifications[q] = self.queue_notifications.get(q, 0) + 1
         dq = self.dq.get(q)
         if dq is None:
-            return
+            return False
         try:
-            await self.backend.on_notify(dq, self.dq)
+            return bool(await self.backend.on_notify(dq, self.dq))
         except RingError as exc:
             # no status word to report it in: the queue is stopped and the error recorded
             self.ring_errors.append(f"queue {q}: {exc.reason}: {exc}")
             self.dq.pop(q, None)
+            return False
 
     async def _on_config(self) -> None:
         cpu = self.cpu
@@ -130,7 +132,7 @@ class ResourceTableFirmware:
         if status & VirtioStatus.DRIVER_OK and not self.status & VirtioStatus.DRIVER_OK:
             # the rings are where the device put them: in BAR0, reached through the window
             self.dq = {i: DeviceQueue(cpu, i, QueueMode.SPLIT, v.desc, v.driver, v.device, v.num, v.msi_vector,
-                                      ring_in_bar0=True) for i, v in enumerate(self.vrings)}
+                                      ring_in_bar0=True, features=self.features) for i, v in enumerate(self.vrings)}
             for dq in self.dq.values():
                 await dq.init()
         self.status = status

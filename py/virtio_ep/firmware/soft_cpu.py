@@ -25,6 +25,8 @@ from ..layout import (AXIL_DATA_WIDTH, Csr, DbReg, DB_SLOT_STRIDE, DmaDir, DmaDo
 WORD_BYTES = AXIL_DATA_WIDTH // 8
 CLK_PERIOD_NS = 1e9 / USER_CLK_HZ
 LONG_WAIT = 256                     # cycles above which a wait sleeps on a timer
+# a doorbell handler (slot, value) returns True when it stopped with work left for another turn
+DoorbellHandler = Callable[[int, int], Awaitable["bool | None"]]
 AUTO_TAG0 = 0x8000                  # tags the firmware picks itself: 0x8000-0xFFFF (below: callers')
 
 
@@ -322,10 +324,13 @@ class SoftCpu:
         """At boot: what the firmware sizes its memory by (the DMA buffer RAM)."""
         self.dma_buf_size = await self.csr(Csr.DMA_BUF_SIZE)
 
-    async def service_doorbells(self, slots: int, handler: Callable[[int, int], Awaitable[None]],
+    async def service_doorbells(self, slots: int, handler: DoorbellHandler,
                                 stop: Event, on_flr: Callable[[], Awaitable[None]] | None = None,
                                 on_reset: Callable[[], Awaitable[None]] | None = None) -> None:
         """Interrupt-driven doorbell loop: sleep on irq, take every pending slot, dispatch.
+        A handler that returns True stopped with work left (its budget was spent): its slot
+        gets another turn, after every slot rung meanwhile had one, before the CPU sleeps
+        (round robin, as NAPI polls its devices: no queue starves the others).
         An interrupt with no doorbell pending is looked up in INT_STATUS: a function-level
         reset goes to `on_flr` (which must end by signalling FLR DONE); a reset of the
         endpoint's logic (hot reset) is acknowledged, interrupts enabled again, and then
@@ -338,8 +343,9 @@ class SoftCpu:
         sources = IntSource.DB_PENDING | IntSource.DMA_DONE | (IntSource.FLR if on_flr else IntSource(0))
         await self.read_build_parameters()
         await self.acknowledge_reset(sources)
+        backlog: dict[int, int] = {}
         while not stop.is_set():
-            if not self.irq.value:
+            if not self.irq.value and not backlog:
                 self.asleep.set()
                 await First(RisingEdge(self.irq), stop.wait())
                 self.asleep.clear()
@@ -349,39 +355,56 @@ class SoftCpu:
             t_wake = get_sim_time("ns")
             try:
                 await self.compute(self.costs.irq_entry)
-                taken = await self.take_doorbells(slots)
-                for slot, value in taken:
-                    await self.compute(self.costs.doorbell_dispatch)
-                    await handler(slot, value)
-                if not taken:
+                woken = bool(self.irq.value)
+                taken = await self.take_doorbells(slots) if woken else []
+                backlog = await self._dispatch(backlog, taken, handler)
+                if woken and not taken:
                     status = await self.csr(Csr.INT_STATUS)
                     if status & IntSource.RESET:
                         self.endpoint_resets += 1
+                        backlog = {}
                         await self.acknowledge_reset(sources)
                         if on_reset:
                             await on_reset()
                     elif on_flr and status & IntSource.FLR:
+                        backlog = {}
                         await on_flr()
                 await self.compute(self.costs.irq_exit)
             except EndpointReset as exc:        # the loop goes round: IntSource.RESET is up
                 self.log.info("endpoint reset under the firmware: %s", exc)
+                backlog = {}
             self.awake_ns += get_sim_time("ns") - t_wake
 
-    async def poll_doorbells(self, slots: int, handler: Callable[[int, int], Awaitable[None]],
+    async def _dispatch(self, backlog: dict[int, int], taken: list[tuple[int, int]],
+                        handler: DoorbellHandler) -> dict[int, int]:
+        """One turn for every slot rung (`taken`, in slot order) and then every slot left
+        with work (`backlog`, in the order it was left), a slot's latest value winning;
+        returns the slots whose handler left work, in that order."""
+        rung = dict(taken)
+        turn = {slot: value for slot, value in rung.items() if slot not in backlog}
+        turn.update({slot: rung.get(slot, value) for slot, value in backlog.items()})
+        left: dict[int, int] = {}
+        for slot, value in turn.items():
+            await self.compute(self.costs.doorbell_dispatch)
+            if await handler(slot, value):
+                left[slot] = value
+        return left
+
+    async def poll_doorbells(self, slots: int, handler: DoorbellHandler,
                              stop: Event, period_cycles: int) -> None:
         """What Linux's endpoint functions do: no doorbell interrupt; every `period_cycles`
         the firmware reads the pending bitmap and dispatches what it finds (DMA completions
         still interrupt). Each poll costs bus reads even when nothing is pending."""
         await self.read_build_parameters()
         await self.acknowledge_reset(IntSource.DMA_DONE)
+        backlog: dict[int, int] = {}
         while not stop.is_set():
-            self.asleep.set()
-            await self.sleep(period_cycles, until=stop)
-            self.asleep.clear()
-            if stop.is_set():
-                break
+            if not backlog:                 # work left over is served at once
+                self.asleep.set()
+                await self.sleep(period_cycles, until=stop)
+                self.asleep.clear()
+                if stop.is_set():
+                    break
             t_wake = get_sim_time("ns")
-            for slot, value in await self.take_doorbells(slots):
-                await self.compute(self.costs.doorbell_dispatch)
-                await handler(slot, value)
+            backlog = await self._dispatch(backlog, await self.take_doorbells(slots), handler)
             self.awake_ns += get_sim_time("ns") - t_wake

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from ..layout import (BLK_ID_BYTES, BLK_SECTOR_SIZE, NET_RX_QUEUE, NET_TX_QUEUE, BlkReq, BlkStatus, BlkType,
-                      NetHdr)
+from ..layout import (BLK_ID_BYTES, BLK_SECTOR_SIZE, BlkReq, BlkStatus, BlkType, NetAck, NetCtrl, NetHdr,
+                      net_rx_queue, net_tx_queue)
 from .queues import DriverQueue
 
 DEFAULT_TIMEOUT_NS = 2_000_000
 
 
 class NetDriver:
-    def __init__(self, queues: dict[int, DriverQueue], rx_buf: int = 2048):
-        self.rx, self.tx = queues[NET_RX_QUEUE], queues[NET_TX_QUEUE]
+    """One queue pair of a net device (`pair` 0: receiveq1 and transmitq1)."""
+
+    def __init__(self, queues: dict[int, DriverQueue], rx_buf: int = 2048, pair: int = 0):
+        self.rx, self.tx = queues[net_rx_queue(pair)], queues[net_tx_queue(pair)]
         self.rx_buf = rx_buf
         self.rx_posted = 0
 
@@ -38,6 +40,25 @@ class NetDriver:
 
     async def reap_tx(self, count: int, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> int:
         return len(await self.tx.wait_used(count, timeout_ns))
+
+
+class NetControl:
+    """The net device's control queue (VIRTIO_NET_F_CTRL_VQ)."""
+
+    def __init__(self, queue: DriverQueue):
+        self.q = queue
+
+    async def command(self, cls: int, command: int, data: bytes = b"",
+                      timeout_ns: int = DEFAULT_TIMEOUT_NS) -> NetAck:
+        buf_id = await self.q.add([bytes([cls, command]) + data], [1])
+        await self.q.kick()
+        [(done, written)] = await self.q.wait_used(1, timeout_ns)
+        assert done == buf_id and written == 1, f"control command answered as ({done}, {written} bytes)"
+        return NetAck((await self.q.read_in(buf_id, 1))[0])
+
+    async def set_queue_pairs(self, pairs: int, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> NetAck:
+        return await self.command(NetCtrl.CLASS_MQ, NetCtrl.MQ_VQ_PAIRS_SET,
+                                  pairs.to_bytes(NetCtrl.VQ_PAIRS.size, "little"), timeout_ns)
 
 
 class BlkDriver:

@@ -40,6 +40,8 @@ class NetFeature(enum.IntEnum):
     MTU = 3
     MAC = 5
     STATUS = 16
+    CTRL_VQ = 17                    # a control queue
+    MQ = 22                         # several queue pairs (requires CTRL_VQ)
 
 
 class BlkFeature(enum.IntEnum):
@@ -91,6 +93,39 @@ class NetHdr:
 
 NET_RX_QUEUE = 0
 NET_TX_QUEUE = 1
+
+
+def net_rx_queue(pair: int) -> int:
+    """receiveq of queue pair `pair` (0-based; virtio 1.2, 5.1.2)."""
+    return 2 * pair
+
+
+def net_tx_queue(pair: int) -> int:
+    return 2 * pair + 1
+
+
+def net_ctrl_queue(max_pairs: int, mq: bool) -> int:
+    """The control queue's index: after every queue pair with MQ, else after the one pair."""
+    return 2 * max_pairs if mq else 2
+
+
+class NetCtrl:
+    """struct virtio_net_ctrl (virtio 1.2, 5.1.6.5): class and command, command data, then
+    one device-writable ack byte."""
+
+    CLASS = Field(0, 1)
+    COMMAND = Field(1, 1)
+    SIZE = 2                        # the data follows
+    CLASS_MQ = 4                    # VIRTIO_NET_CTRL_MQ
+    MQ_VQ_PAIRS_SET = 0             # data: le16 virtqueue_pairs
+    VQ_PAIRS = Field(2, 2)
+    VQ_PAIRS_MIN = 1
+    VQ_PAIRS_MAX = 0x8000
+
+
+class NetAck(enum.IntEnum):
+    OK = 0
+    ERR = 1
 
 
 class BlkReq:
