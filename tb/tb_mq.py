@@ -4,13 +4,16 @@ serves the queues in turns so that a flooded pair cannot starve the others."""
 
 from __future__ import annotations
 
+import ast
+
 import cocotb
 from cocotb.triggers import Timer
 
 from virtio_ep.devices import bit, net_device
+from virtio_ep.host.virtio_core import TransportError
 from virtio_ep.host.virtio_drivers import NetControl, NetDriver
 from virtio_ep.layout import (NetAck, NetCtrl, NetFeature, latency_setting, mode_by_name, net_ctrl_queue,
-                              net_rx_queue, net_tx_queue, VirtioFeature)
+                              net_rx_queue, net_tx_queue, PUSH_RING_AREA, PUSH_RING_STRIDE, PushEntry, QueueMode, VirtioFeature)
 from virtio_ep.scenarios.bring_up import bring_up
 from virtio_ep.scenarios.datapath import firmware_asleep
 from virtio_ep.testbench import EndpointTb
@@ -76,21 +79,23 @@ WEIGHT = 8                      # chains per queue per turn, small so a short te
 BACKLOG = 5 * WEIGHT            # frames pair 0 has waiting when pair 1 sends one
 
 
-async def count_at_completion(fw, watched: int, counted: int, timeout_ns: int = TIMEOUT_NS) -> int:
-    """Requests queue `counted` had done when queue `watched` completed its first (sampled
+async def count_when(fw, watched: int, reached: int, counted: int, timeout_ns: int = TIMEOUT_NS) -> int:
+    """Requests queue `counted` had done when queue `watched` had done `reached` (sampled
     every 20 ns: the device takes far longer per frame)."""
     for _ in range(timeout_ns // 20):
-        if fw.dq[watched].requests:
+        if fw.dq[watched].requests >= reached:
             return fw.dq[counted].requests
         await Timer(20, "ns")
-    raise AssertionError(f"queue {watched} completed nothing within {timeout_ns} ns")
+    raise AssertionError(f"queue {watched} completed {fw.dq[watched].requests} requests within {timeout_ns} ns, "
+                         f"waited for {reached}")
 
 
 @cocotb.test()
 async def test_no_pair_starves(dut):
-    """Pair 0 has BACKLOG frames waiting when pair 1 sends one (event index on, as Linux
-    runs it). With a weight of WEIGHT chains per turn, the device completes pair 1's frame
-    before it has taken more than one turn of pair 0; every frame comes back intact."""
+    """Pair 0 has BACKLOG frames waiting (event index on, as Linux runs it) and is in its
+    second turn when pair 1 sends a frame. With a weight of WEIGHT chains per turn, the device
+    completes pair 1's frame after at most the rest of pair 0's turn in progress: a queue
+    rung anew goes before one left with work. Every frame comes back intact."""
     tb, bench, ctrl = await start(dut, "split", queue_size=128, event_idx=True)
     fw = bench.fw
     fw.backend.weight = WEIGHT
@@ -102,12 +107,34 @@ async def test_no_pair_starves(dut):
     await firmware_asleep(tb)
     for frame in frames:
         await flooded.send(frame)
+    tx0, tx1 = net_tx_queue(0), net_tx_queue(1)
+    before = await count_when(fw, tx0, WEIGHT + 1, tx0)     # pair 0's second turn is completing chains
     await other.send(b"pair 1 " * 10)
-    waited = await count_at_completion(fw, net_tx_queue(1), net_tx_queue(0))
+    waited = await count_when(fw, tx1, 1, tx0) - before
     assert await other.receive(1, timeout_ns=TIMEOUT_NS) == [b"pair 1 " * 10]
     assert await flooded.receive(BACKLOG, timeout_ns=TIMEOUT_NS) == frames, "pair 0's frames came back different"
     assert await flooded.reap_tx(BACKLOG, timeout_ns=TIMEOUT_NS) == BACKLOG
-    tb.log.info("pair 1's frame was completed after %d of pair 0's %d frames (weight %d)", waited, BACKLOG, WEIGHT)
+    tb.log.info("pair 1's frame was completed after %d more of pair 0's %d frames (weight %d)", waited, BACKLOG,
+                WEIGHT)
     assert waited <= WEIGHT, f"pair 1's frame waited for {waited} of pair 0's {BACKLOG} frames (weight {WEIGHT})"
     assert fw.ring_errors == [] and fw.backend.delivered == BACKLOG + 1
     await bench.stop()
+
+
+@cocotb.test()
+async def test_push_rings_past_bar0_refused(dut):
+    """Push ring q starts at PUSH_RING_AREA + q * PUSH_RING_STRIDE in BAR0: in a 64 KiB
+    build, rings of 64 slots fit for queues 0 to 3. Push queues past the SRAM are refused
+    per queue with BAD_SIZE (the host learns which), not accepted over memory the device
+    does not have."""
+    tb = await EndpointTb.start(dut)
+    bar0, size = tb.params.bar0_sram_size, 64
+    past = [q for q in range(2 * PAIRS + 1) if PUSH_RING_AREA + q * PUSH_RING_STRIDE + size * PushEntry.SIZE > bar0]
+    assert past, "every ring fits: the test proves nothing"
+    try:
+        await bring_up(tb, "async", net_device(queue_pairs=PAIRS), QueueMode.PUSH, queue_size=size)
+    except TransportError as exc:
+        refused = ast.literal_eval(str(exc).split(": ", 1)[1])      # {queue: error name}
+    else:
+        raise AssertionError(f"{2 * PAIRS + 1} push rings accepted in {bar0} bytes of BAR0")
+    assert refused == {q: "BAD_SIZE" for q in past}, f"refused {refused}; past a BAR0 of {bar0} bytes: {past}"

@@ -22,10 +22,10 @@ from ..layout import (ASYNC_DOORBELL_CONFIG, ASYNC_DOORBELL_QUEUE0, ASYNC_MAGIC,
                       ASYNC_VERSION, AsyncDevicePage as DEV, AsyncDriverPage as DRV, AsyncQueueEntry as QE,
                       AsyncQueueError, AsyncReason, DriverFlag, AsyncResult, MboxOp, MboxStatus, QueueMode, SEQ_MASK,
                       VirtioFeature, VirtioStatus, Csr, FlrBit, IntSource, Region, RING_AREA_ALIGN, PUSH_USED_ALIGN,
-                      pack_mbox_word, pack_seq_word, unpack_mbox_word, unpack_seq_word)
+                      pack_mbox_word, pack_seq_word, unpack_mbox_word, unpack_seq_word, PushEntry)
 from ..rings.memory import RingError
 from .backends import backend_for
-from .datapath import DeviceQueue
+from .datapath import DeviceQueue, push_ring_base
 from .soft_cpu import SoftCpu
 
 VENDOR_ID = 0x1AF4                  # the virtio vendor ID, as virtio-pci devices report
@@ -270,7 +270,7 @@ class AsyncTransportFirmware:
                 size=int.from_bytes(raw[QE.SIZE.offset:QE.SIZE.offset + 2], "little"),
                 msi_vector=int.from_bytes(raw[QE.MSI_VECTOR.offset:QE.MSI_VECTOR.offset + 2], "little"),
                 mode=control & 0xFF)
-            err = self._validate(setup)
+            err = self._validate(q, setup)
             if err != AsyncQueueError.NONE:
                 await cpu.write_sram_u32(state_addr, int(err) << 8)
                 result = AsyncResult.QUEUE_INVALID
@@ -287,7 +287,7 @@ class AsyncTransportFirmware:
             await cpu.write_sram_u32(state_addr, ASYNC_QUEUE_STATE_ENABLED)
         return result
 
-    def _validate(self, s: QueueSetup) -> AsyncQueueError:
+    def _validate(self, q: int, s: QueueSetup) -> AsyncQueueError:
         if s.mode not in SUPPORTED_MODES:
             return AsyncQueueError.BAD_MODE
         if s.mode == QueueMode.PACKED and not self.st.features & bit(VirtioFeature.RING_PACKED):
@@ -295,7 +295,8 @@ class AsyncTransportFirmware:
         if s.size == 0 or s.size > self.dev.max_queue_size or (s.mode == QueueMode.SPLIT and s.size & (s.size - 1)):
             return AsyncQueueError.BAD_SIZE
         if s.mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
-            if s.size > PUSH_RING_SLOTS:
+            # the ring must lie inside this build's BAR0 SRAM (3 push queues in 64 KiB)
+            if s.size > PUSH_RING_SLOTS or push_ring_base(q) + s.size * PushEntry.SIZE > (self.cpu.bar0_size or 0):
                 return AsyncQueueError.BAD_SIZE
             if s.device == 0 or s.device % PUSH_USED_ALIGN:
                 return AsyncQueueError.BAD_ADDRESS

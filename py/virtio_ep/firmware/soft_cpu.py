@@ -67,6 +67,7 @@ class SoftCpu:
         self.asleep = Event()         # set while the doorbell loop waits for work
         self.reset_armed = False      # a reset event was acknowledged: a new one means a reset
         self.dma_buf_size: int | None = None   # build parameter, read at boot (read_build_parameters)
+        self.bar0_size: int | None = None
 
     # -- primitive operations ---------------------------------------------------
 
@@ -321,8 +322,9 @@ class SoftCpu:
         self.reset_armed = True
 
     async def read_build_parameters(self) -> None:
-        """At boot: what the firmware sizes its memory by (the DMA buffer RAM)."""
+        """At boot: what the firmware sizes its memory by (the DMA buffer RAM, BAR0's SRAM)."""
         self.dma_buf_size = await self.csr(Csr.DMA_BUF_SIZE)
+        self.bar0_size = await self.csr(Csr.BAR0_SIZE)
 
     async def service_doorbells(self, slots: int, handler: DoorbellHandler,
                                 stop: Event, on_flr: Callable[[], Awaitable[None]] | None = None,

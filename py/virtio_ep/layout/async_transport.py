@@ -96,7 +96,7 @@ class AsyncQueueError(enum.IntEnum):
     """Error code in QUEUE_STATE[15:8]."""
 
     NONE = 0
-    BAD_SIZE = 1                    # zero, not a power of two (split/packed), or above MAX_QUEUE_SIZE
+    BAD_SIZE = 1                    # zero, not a power of two (split/packed), above MAX_QUEUE_SIZE, or a push ring past BAR0's SRAM
     BAD_MODE = 2                    # mode not offered in QUEUE_MODES, or packed without RING_PACKED
     BAD_ADDRESS = 3                 # an area address is zero or misaligned
     NO_SUCH_QUEUE = 4
