@@ -21,13 +21,12 @@ from .soft_cpu import SoftCpu
 class DevicePool:
     """A ring allocator over device memory. A loopback delivers each queue pair's frames
     first in, first out, but the pairs deliver in any order: a frame released before older
-    ones is marked, and its space returns when every older frame has gone (a stalled pair
+    ones leaves a gap whose space returns when every older frame has gone (a stalled pair
     holds memory back; frames that then find it full take the CPU path, nothing is lost)."""
 
     def __init__(self, base: int, end: int):
         self.base, self.end = base, end
         self.live: deque[tuple[int, int]] = deque()      # (start, stop) of each allocation, oldest first
-        self.released: set[int] = set()                  # starts of live allocations given back
 
     @property
     def capacity(self) -> int:
@@ -49,19 +48,17 @@ class DevicePool:
         return start
 
     def release(self, start: int) -> None:
-        """Give back the allocation at `start`; the space of the oldest and newest given
-        back returns at once."""
-        if start in self.released or all(a != start for a, _ in self.live):
-            raise AssertionError(f"device memory at 0x{start:x} released but not allocated")
-        self.released.add(start)
-        while self.live and self.live[0][0] in self.released:
-            self.released.discard(self.live.popleft()[0])
-        while self.live and self.live[-1][0] in self.released:
-            self.released.discard(self.live.pop()[0])
+        """Give back the allocation at `start`, oldest or not: free space is what lies
+        outside the oldest and newest live allocations, so a gap left in between returns
+        when every older allocation has gone."""
+        for i, (live_start, _) in enumerate(self.live):
+            if live_start == start:
+                del self.live[i]
+                return
+        raise AssertionError(f"device memory at 0x{start:x} released but not allocated")
 
     def clear(self) -> None:
         self.live.clear()
-        self.released.clear()
 
 
 async def device_pool(cpu: SoftCpu) -> DevicePool:
