@@ -312,6 +312,36 @@ async def test_firmware_stall_mid_stream(dut, mode: str):
     await b.stop()
 
 
+UNMAPPED = 0xDEAD_0000_0000     # a bus address no host memory answers (the root complex: UR)
+
+
+@cocotb.test()
+@cocotb.parametrize(mode=["split", "packed"])
+async def test_dma_error_fails_only_its_frame(dut, mode: str):
+    """Three TX frames in one batch, the middle one's payload at an address the host
+    refuses (its DMA read completes with UR): the device drops that frame alone, completes
+    all three TX chains, delivers the other two, and stays live (no NEEDS_RESET); the next
+    frame goes through."""
+    b = await start(dut, "net", mode_by_name(mode))
+    tb, fw, queues = b.tb, b.fw, b.queues
+    net = NetDriver(queues)
+    await net.fill_rx(4)
+    good = [bytes([0xA0 + n]) * (100 + n) for n in range(3)]
+    await net.tx.add([bytes(layout.NetHdr.SIZE), good[0]], [])
+    hdr = tb.buffer_pool.take(layout.NetHdr.SIZE)
+    await net.tx.ring.add([(hdr, layout.NetHdr.SIZE, False), (UNMAPPED, 256, False)])
+    await net.tx.add([bytes(layout.NetHdr.SIZE), good[1]], [])
+    await net.tx.kick()                                 # one notification: one batch
+    assert await net.receive(2) == good[:2], "the frames around the refused one did not come back"
+    assert await net.reap_tx(3) == 3, "not every TX chain was completed"
+    assert fw.backend.tx_dropped == 1, f"{fw.backend.tx_dropped} frames dropped, expected the refused one"
+    assert fw.ring_errors == [] and not fw.st.needs_reset, f"the device reset for one request: {fw.ring_errors}"
+    await net.send(good[2])
+    assert await net.receive(1) == [good[2]]
+    await net.reap_tx(1)
+    await b.stop()
+
+
 FLR_WAIT_NS = 100_000          # the driver's wait after initiating an FLR (100 ms on hardware)
 HOT_RESET_HOLD_NS = 2_000      # secondary bus reset held (1 ms minimum on hardware)
 HOT_RESET_WAIT_NS = 50_000     # the driver's wait after releasing it (100 ms on hardware)

@@ -48,6 +48,8 @@ class NetLoopback:
         self.delivered = 0
         self.truncated = 0
         self.cpu_frames = 0
+        self.tx_dropped = 0             # frames whose TX buffers the host refused to DMA
+        self.rx_dropped = 0             # frames whose RX buffer the host refused
         self.commands: list[tuple[int, int, NetAck]] = []          # (class, command, ack) answered
         self.pool: DevicePool | None = None
         self.weight = self.WEIGHT
@@ -89,10 +91,13 @@ class NetLoopback:
             while len(chains) < budget and await tx.pending():
                 chains.append(await tx.next_chain())
             budget -= len(chains)
-            frames = [await self.take_in(tx.mem, chain) for chain in chains]
-            await self._settle(tx.mem, frames, keep=True)
-            for chain, frame in zip(chains, frames):
-                waiting.append(frame)
+            frames = [await self.take_in(tx.mem, chain, owner=i) for i, chain in enumerate(chains)]
+            failed = await self._settle(tx.mem, frames, keep=True)
+            for i, (chain, frame) in enumerate(zip(chains, frames)):
+                if i in failed:
+                    self.tx_dropped += 1        # the host refused to give the frame: dropped
+                else:
+                    waiting.append(frame)
                 await tx.complete(chain, 0)
                 tx.requests += 1
             more = await tx.publish()
@@ -109,14 +114,20 @@ class NetLoopback:
                 chains.append(await rx.next_chain())
                 frames.append(waiting[len(frames)])
             budget -= len(chains)
-            sizes = [await self.deliver(rx.mem, chain, frame) for chain, frame in zip(chains, frames)]
-            await self._settle(rx.mem, frames, keep=False)
-            for chain, (n, length) in zip(chains, sizes):
+            sizes = [await self.deliver(rx.mem, chain, frame, owner=i) for i, (chain, frame) in enumerate(zip(chains, frames))]
+            failed = await self._settle(rx.mem, frames, keep=False)
+            for i, (chain, (n, length)) in enumerate(zip(chains, sizes)):
                 waiting.popleft()
-                self.truncated += n < length
-                await rx.complete(chain, n)
+                if i in failed:
+                    # the buffer refused the frame: used with no bytes, which Linux's
+                    # virtio_net drops as too short (receive_buf, rx_length_errors; Linux 6.1)
+                    self.rx_dropped += 1
+                    await rx.complete(chain, 0)
+                else:
+                    self.truncated += n < length
+                    await rx.complete(chain, n)
+                    self.delivered += 1
                 rx.requests += 1
-                self.delivered += 1
             # more RX buffers arrived while publishing: deliver what still waits
             if not chains or not await rx.publish() or not waiting:
                 return False
@@ -156,13 +167,15 @@ class NetLoopback:
         self.commands.append((out[0] if out else -1, out[1] if len(out) > 1 else -1, ack))
         return ack
 
-    async def _settle(self, mem, frames: list, keep: bool) -> None:
-        """Wait for the frames' DMAs. Frames taken in (`keep`) stay in device memory unless a
-        DMA failed; frames delivered leave it either way."""
+    async def _settle(self, mem, frames: list, keep: bool) -> set[int]:
+        """Wait for the frames' DMAs; return the indices of frames whose own DMA failed.
+        Frames taken in (`keep`) stay in device memory unless their DMA failed (all of them
+        if the batch failed as a whole); frames delivered leave it either way."""
         drain = getattr(mem, "drain", None)     # a memory without DMA started nothing
+        failed: set[int] = set()
         try:
             if drain is not None:
-                await drain()
+                failed = await drain()
         except BaseException:
             if keep:
                 for frame in reversed(frames):
@@ -174,10 +187,15 @@ class NetLoopback:
                 for frame in frames:
                     if isinstance(frame, StoredFrame):
                         self.pool.release(frame.start)
+        if keep:
+            for i in failed:
+                if isinstance(frames[i], StoredFrame):
+                    self.pool.release(frames[i].start)
+        return failed
 
-    async def take_in(self, mem, chain: Chain) -> bytes | StoredFrame:
+    async def take_in(self, mem, chain: Chain, owner=None) -> bytes | StoredFrame:
         """The frame of a TX chain: into device memory if it has room (its DMAs started,
-        done by the caller's drain), else through the CPU."""
+        done by the caller's drain, failing `owner` alone), else through the CPU."""
         pool = getattr(mem, "pool", None)
         bufs = [b for b in chain.bufs if not b.writable]
         end = self.NUM_BUFFERS.offset + self.NUM_BUFFERS.size
@@ -191,10 +209,10 @@ class NetLoopback:
             if b.inline is not None:
                 await mem.write_local(local, b.inline)
             else:
-                await mem.fetch(b.addr, local, b.length)
+                await mem.fetch(b.addr, local, b.length, owner)
         return StoredFrame(start, segments)
 
-    async def deliver(self, mem, chain: Chain, frame: bytes | StoredFrame) -> tuple[int, int]:
+    async def deliver(self, mem, chain: Chain, frame: bytes | StoredFrame, owner=None) -> tuple[int, int]:
         """The frame into an RX chain with num_buffers 1: (bytes written, frame length). A
         stored frame's DMAs are started, done by the caller's drain."""
         one = (1).to_bytes(self.NUM_BUFFERS.size, "little")
@@ -213,7 +231,7 @@ class NetLoopback:
             n = min(b.length, length - done)
             addr = b.addr
             for local, k in frame.spans(done, n):
-                await mem.store(local, addr, k)
+                await mem.store(local, addr, k, owner)
                 addr += k
             done += n
         return done, length

@@ -21,6 +21,10 @@ from .device_memory import DevicePool, device_pool
 from .soft_cpu import SoftCpu
 
 SCRATCH = 0x0000                    # DMA buffer area for ring and data transfers
+# DMA results that belong to one request's buffer: the others (bus mastering off, a refused
+# descriptor) are the whole function's state or the firmware's fault
+REQUEST_ERRORS = frozenset({DmaResult.UR, DmaResult.CA, DmaResult.POISONED, DmaResult.TIMEOUT,
+                            DmaResult.COMPLETION_ERROR})
 
 
 class DmaMemory:
@@ -30,14 +34,16 @@ class DmaMemory:
     `read` and `write` copy through the CPU and wait for their DMA. `fetch` and `store`
     move payloads between host memory and device memory and only start their DMAs: they
     run side by side until `drain`, which every waited access does first, so a ring
-    update never overtakes the payload it announces."""
+    update never overtakes the payload it announces. A fetch or store given an `owner`
+    (the request it belongs to) fails only that request when its DMA fails."""
 
     def __init__(self, cpu: SoftCpu, scratch: int = SCRATCH):
         self.cpu = cpu
         self.scratch = scratch
         self.pool: DevicePool | None = None    # device memory, once the queue is initialised
         self.realigned_bytes = 0                # stored bytes the CPU had to shift (see device_memory)
-        self.in_flight: list[tuple[int, str]] = []   # (tag, what) started by fetch/store, not drained
+        self.in_flight: list[tuple[int, str, object]] = []   # (tag, what, owner) started, not drained
+        self.failed: set = set()                # owners whose DMAs failed, until drain returns them
 
     async def read(self, addr: int, length: int) -> bytes:
         out = bytearray()
@@ -55,47 +61,58 @@ class DmaMemory:
             await self.write_local(local, piece)
             await self._dma(addr + off, local, len(piece), DmaDir.WRITE)
 
-    async def fetch(self, addr: int, local: int, length: int) -> None:
+    async def fetch(self, addr: int, local: int, length: int, owner=None) -> None:
         """Start moving host memory into device memory at `local` (equal to `addr` modulo 4):
         DMA only, done by the next `drain`."""
         if (local - addr) % 4:
             raise ValueError(f"device address 0x{local:x} and host address 0x{addr:x} differ modulo 4")
         for off in range(0, length, DMA_CHUNK):
-            await self._start(addr + off, local + off, min(DMA_CHUNK, length - off), DmaDir.READ)
+            await self._start(addr + off, local + off, min(DMA_CHUNK, length - off), DmaDir.READ, owner)
 
-    async def store(self, local: int, addr: int, length: int) -> None:
+    async def store(self, local: int, addr: int, length: int, owner=None) -> None:
         """Start moving device memory at `local` to host memory: DMA only when the two are
         equal modulo 4 (done by the next `drain`); otherwise the CPU shifts the bytes into the
         scratch area first (counted, and waited for)."""
         for off in range(0, length, DMA_CHUNK):
             n = min(DMA_CHUNK, length - off)
             if (local - addr) % 4 == 0:
-                await self._start(addr + off, local + off, n, DmaDir.WRITE)
+                await self._start(addr + off, local + off, n, DmaDir.WRITE, owner)
             else:
                 self.realigned_bytes += n
                 await self.write(addr + off, await self.cpu.read_bytes(Region.DMA_BUF + local + off, n))
 
-    async def drain(self) -> None:
-        """Wait for every DMA fetch and store started; the first that failed raises, after
-        all have ended (none is left running into memory the caller reuses)."""
+    async def drain(self) -> set:
+        """Wait for every DMA fetch and store started; return the owners whose DMAs failed
+        (since the last drain) with an error of their own request: the host refused or
+        poisoned the access, or never answered it. A failure without an owner, or one of the
+        whole function (bus mastering off, a descriptor the engine refused), raises after all
+        have ended (none is left running into memory the caller reuses)."""
+        await self._wait_started()
+        failed, self.failed = self.failed, set()
+        return failed
+
+    async def _wait_started(self) -> None:
         if not self.in_flight:
             return
         started, self.in_flight = self.in_flight, []
-        results = await self.cpu.dma_wait([tag for tag, _ in started])
-        for (_, what), result in zip(started, results):
-            if result != DmaResult.OK:
+        results = await self.cpu.dma_wait([tag for tag, _, _ in started])
+        for (_, what, owner), result in zip(started, results):
+            if result == DmaResult.OK:
+                continue
+            if owner is None or result not in REQUEST_ERRORS:
                 raise RingError("dma_" + result.name.lower(), f"DMA {what}: {result.name}")
+            self.failed.add(owner)
 
     async def write_local(self, local: int, data: bytes) -> None:
         """CPU bytes into device memory (headers, inline push payloads)."""
         await self.cpu.write_bytes(Region.DMA_BUF + local, data)
 
-    async def _start(self, addr: int, local: int, n: int, direction: DmaDir) -> None:
+    async def _start(self, addr: int, local: int, n: int, direction: DmaDir, owner=None) -> None:
         tag = await self.cpu.dma_start(addr, local, n, direction)
-        self.in_flight.append((tag, f"{direction.name.lower()} of {n} bytes at 0x{addr:x}"))
+        self.in_flight.append((tag, f"{direction.name.lower()} of {n} bytes at 0x{addr:x}", owner))
 
     async def _dma(self, addr: int, local: int, n: int, direction: DmaDir) -> None:
-        await self.drain()
+        await self._wait_started()
         result = await self.cpu.dma(addr, local, n, direction)
         if result != DmaResult.OK:
             raise RingError("dma_" + result.name.lower(),
