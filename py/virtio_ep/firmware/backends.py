@@ -48,6 +48,8 @@ class NetLoopback:
         self.delivered = 0
         self.truncated = 0
         self.cpu_frames = 0
+        self.held: dict[int, list[Chain]] = {}   # per TX queue: chains waiting for device memory
+        self.held_frames = 0            # frames that found device memory full and were held
         self.tx_dropped = 0             # frames whose TX buffers the host refused to DMA
         self.rx_dropped = 0             # frames whose RX buffer the host refused
         self.commands: list[tuple[int, int, NetAck]] = []          # (class, command, ack) answered
@@ -57,6 +59,7 @@ class NetLoopback:
     def reset(self) -> None:
         """Device reset: frames taken from TX and not yet delivered are dropped."""
         self.waiting.clear()
+        self.held.clear()
         self.pairs = 1
         if self.pool is not None:
             self.pool.clear()
@@ -69,29 +72,63 @@ class NetLoopback:
         return ("tx" if q.index % 2 else "rx"), q.index // 2
 
     async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> bool:
-        """TX: take the chains available (up to WEIGHT), start all their frames' DMAs into
+        """TX: take the chains available (up to `weight`), start all their frames' DMAs into
         device memory, wait for them together, then complete the chains (one publish per
-        pass); then deliver to the RX queue. RX: deliver the frames waiting for it."""
+        pass); then deliver to the RX queue. RX: deliver the frames waiting for it. Then
+        chains held for device memory are taken in again while deliveries make room."""
         role, pair = self.role(q)
         if role == "ctrl":
             return await self.control(q)
         more = False
         if role == "tx":
             pair %= self.pairs
-            more = await self.transmit(q, self.waiting.setdefault(pair, deque()))
-        rx = queues.get(net_rx_queue(pair))
-        if rx is not None and await self.receive(rx, self.waiting.setdefault(pair, deque())):
+            more = await self.transmit(q, pair)
+        if await self.receive(queues.get(net_rx_queue(pair)), self.waiting.setdefault(pair, deque())):
             more = True
+        progress = True
+        while self.held and progress:
+            progress = False
+            for index, chains in list(self.held.items()):
+                tx, dest = queues.get(index), (index // 2) % self.pairs
+                if tx is None:                  # the queue went away: its chains with it
+                    del self.held[index]
+                    continue
+                delivered = self.delivered + self.rx_dropped
+                if await self.transmit(tx, dest):
+                    more = True
+                if await self.receive(queues.get(net_rx_queue(dest)), self.waiting.setdefault(dest, deque())):
+                    more = True
+                # room was made (a delivery) or used (a held chain taken in): look again
+                progress |= len(self.held.get(index, ())) < len(chains) or self.delivered + self.rx_dropped > delivered
         return more
 
-    async def transmit(self, tx: DeviceQueue, waiting: deque) -> bool:
+    async def transmit(self, tx: DeviceQueue, pair: int) -> bool:
+        """Chains held for device memory first, then the ring. A frame that finds device
+        memory full while frames of its pair wait in it (their delivery makes room) is held
+        with every chain after it, not completed: the TX ring fills and the driver stops
+        (back-pressure, as a NIC's full TX ring). Otherwise it goes through the CPU."""
+        waiting = self.waiting.setdefault(pair, deque())
         budget = self.weight
         while True:
-            chains = []
-            while len(chains) < budget and await tx.pending():
+            held = self.held.pop(tx.index, [])
+            chains, rest = held[:budget], held[budget:]
+            if rest:
+                self.held[tx.index] = rest
+            from_held = len(chains)
+            while len(chains) < budget and not self._holding(tx) and await tx.pending():
                 chains.append(await tx.next_chain())
             budget -= len(chains)
-            frames = [await self.take_in(tx.mem, chain, owner=i) for i, chain in enumerate(chains)]
+            frames = []
+            for i, chain in enumerate(chains):
+                ours = any(isinstance(f, StoredFrame) for f in (*waiting, *frames))
+                frame = await self.take_in(tx.mem, chain, owner=i, hold=ours)
+                if frame is None:
+                    self.held[tx.index] = chains[i:] + self.held.get(tx.index, [])
+                    self.held_frames += len(chains) - max(i, from_held)     # newly held
+                    budget += len(chains) - i
+                    chains = chains[:i]
+                    break
+                frames.append(frame)
             failed = await self._settle(tx.mem, frames, keep=True)
             for i, (chain, frame) in enumerate(zip(chains, frames)):
                 if i in failed:
@@ -101,12 +138,19 @@ class NetLoopback:
                 await tx.complete(chain, 0)
                 tx.requests += 1
             more = await tx.publish()
+            if self._holding(tx):
+                return False                    # deliveries make room, then it goes on
             if not budget:
                 return True
             if not more:
                 return False
 
-    async def receive(self, rx: DeviceQueue, waiting: deque) -> bool:
+    def _holding(self, tx: DeviceQueue) -> bool:
+        return bool(self.held.get(tx.index))
+
+    async def receive(self, rx: DeviceQueue | None, waiting: deque) -> bool:
+        if rx is None:
+            return False
         budget = self.weight
         while True:
             chains, frames = [], []
@@ -193,13 +237,17 @@ class NetLoopback:
                     self.pool.release(frames[i].start)
         return failed
 
-    async def take_in(self, mem, chain: Chain, owner=None) -> bytes | StoredFrame:
+    async def take_in(self, mem, chain: Chain, owner=None, hold: bool = False) -> bytes | StoredFrame | None:
         """The frame of a TX chain: into device memory if it has room (its DMAs started,
-        done by the caller's drain, failing `owner` alone), else through the CPU."""
+        done by the caller's drain, failing `owner` alone); None if it has not and `hold`
+        (the caller keeps the chain until deliveries make room); else through the CPU."""
         pool = getattr(mem, "pool", None)
         bufs = [b for b in chain.bufs if not b.writable]
         end = self.NUM_BUFFERS.offset + self.NUM_BUFFERS.size
-        start = pool.alloc(frame_span(bufs)) if pool is not None and chain.out_len >= end else None
+        span = frame_span(bufs)
+        start = pool.alloc(span) if pool is not None and chain.out_len >= end else None
+        if start is None and hold and pool is not None and chain.out_len >= end and span <= pool.capacity:
+            return None
         if start is None:
             self.cpu_frames += 1
             return await gather(mem, chain)

@@ -43,7 +43,7 @@ class LoadRow:
     p50_ns: float
     p99_ns: float
     bottleneck: str
-    cpu_path: float = 0.0           # share of frames that waited in CPU memory (device memory full)
+    cpu_path: float = 0.0           # share of frames that found device memory full (held, or through the CPU)
     requests: int = 0               # requests in the measured window
 
     def append(self, path: str | Path) -> None:
@@ -68,6 +68,12 @@ def payload_capacity_gbps(link: timing.Link = timing.Link()) -> float:
     header (4 DW, 64-bit addresses) and framing per max-payload TLP."""
     per_tlp = link.max_payload + link.rq_descriptor_bytes + link.framing_bytes
     return link.bytes_per_cycle * layout.USER_CLK_HZ * 8 / 1e9 * link.max_payload / per_tlp
+
+
+def memory_full(backend) -> int:
+    """Frames the net loopback found no device memory for: held until deliveries made room,
+    or copied through the CPU."""
+    return getattr(backend, "cpu_frames", 0) + getattr(backend, "held_frames", 0)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -113,7 +119,7 @@ async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requ
             sent_at.popleft()
         if done == depth:                   # warm-up over: the window starts
             mark, t0, awake0 = tb.tlps.mark(), tb.now_ns(), tb.cpu.awake_ns
-            cpu0 = getattr(backend, "cpu_frames", 0)
+            full0 = memory_full(backend)
         if done + len(sent_at) < total:
             await net.fill_rx(1)
             sent_at.append(tb.now_ns())
@@ -126,7 +132,7 @@ async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requ
     gbps = size * 8 * req_per_s / 1e9
     cap = payload_capacity_gbps()
     fw_busy = min(1.0, (tb.cpu.awake_ns - awake0) / window_ns)
-    cpu_path = min(1.0, (getattr(backend, "cpu_frames", 0) - cpu0) / requests)
+    cpu_path = min(1.0, (memory_full(backend) - full0) / requests)
     return LoadRow(mode, size, depth, latencies, req_per_s, gbps, gbps, gbps / cap, gbps / cap, fw_busy,
                    counts["msis"] / requests, counts["doorbells"] / requests,
                    statistics.median(latency_ns), percentile(latency_ns, 0.99),
