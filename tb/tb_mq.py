@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 
 import cocotb
-from cocotb.triggers import Timer
+from cocotb.triggers import Event, SimTimeoutError, with_timeout
 
 from virtio_ep.devices import bit, net_device
 from virtio_ep.host.virtio_core import TransportError
@@ -79,15 +79,43 @@ WEIGHT = 8                      # chains per queue per turn, small so a short te
 BACKLOG = 5 * WEIGHT            # frames pair 0 has waiting when pair 1 sends one
 
 
-async def count_when(fw, watched: int, reached: int, counted: int, timeout_ns: int = TIMEOUT_NS) -> int:
-    """Requests queue `counted` had done when queue `watched` had done `reached` (sampled
-    every 20 ns: the device takes far longer per frame)."""
-    for _ in range(timeout_ns // 20):
-        if fw.dq[watched].requests >= reached:
-            return fw.dq[counted].requests
-        await Timer(20, "ns")
-    raise AssertionError(f"queue {watched} completed {fw.dq[watched].requests} requests within {timeout_ns} ns, "
-                         f"waited for {reached}")
+class Completions:
+    """Counts the firmware queues' completions as they happen (the bench peeks at the
+    firmware's DeviceQueue.complete) and snapshots every count when one queue reaches a
+    number: exact, no sampling."""
+
+    def __init__(self, fw, queues: list[int]):
+        self.counts = {q: 0 for q in queues}
+        self.waiters: list[tuple[int, int, Event, dict]] = []
+        for q in queues:
+            self._wrap(fw.dq[q], q)
+
+    def _wrap(self, dq, q: int) -> None:
+        inner = dq.complete
+
+        async def complete(chain, written):
+            await inner(chain, written)
+            self.counts[q] += 1
+            for queue, n, event, snapshot in self.waiters:
+                if queue == q and self.counts[q] >= n and not event.is_set():
+                    snapshot.update(self.counts)
+                    event.set()
+        dq.complete = complete
+
+    def expect(self, q: int, n: int) -> tuple[Event, dict]:
+        """Register before the work starts: the event is set, and the dict filled with every
+        queue's count, when queue q has completed n requests."""
+        event, snapshot = Event(), {}
+        self.waiters.append((q, n, event, snapshot))
+        return event, snapshot
+
+    @staticmethod
+    async def wait(q: int, n: int, expected: tuple[Event, dict]) -> dict:
+        try:
+            await with_timeout(expected[0].wait(), TIMEOUT_NS, "ns")
+        except SimTimeoutError:
+            raise AssertionError(f"queue {q} did not complete {n} requests within {TIMEOUT_NS} ns") from None
+        return expected[1]
 
 
 @cocotb.test()
@@ -105,12 +133,14 @@ async def test_no_pair_starves(dut):
     await flooded.fill_rx(BACKLOG)
     await other.fill_rx(1)
     await firmware_asleep(tb)
+    tx0, tx1 = net_tx_queue(0), net_tx_queue(1)
+    done = Completions(fw, [tx0, tx1])
+    second_turn, pair1_done = done.expect(tx0, WEIGHT + 1), done.expect(tx1, 1)
     for frame in frames:
         await flooded.send(frame)
-    tx0, tx1 = net_tx_queue(0), net_tx_queue(1)
-    before = await count_when(fw, tx0, WEIGHT + 1, tx0)     # pair 0's second turn is completing chains
+    before = (await done.wait(tx0, WEIGHT + 1, second_turn))[tx0]     # pair 0's second turn is completing chains
     await other.send(b"pair 1 " * 10)
-    waited = await count_when(fw, tx1, 1, tx0) - before
+    waited = (await done.wait(tx1, 1, pair1_done))[tx0] - before
     assert await other.receive(1, timeout_ns=TIMEOUT_NS) == [b"pair 1 " * 10]
     assert await flooded.receive(BACKLOG, timeout_ns=TIMEOUT_NS) == frames, "pair 0's frames came back different"
     assert await flooded.reap_tx(BACKLOG, timeout_ns=TIMEOUT_NS) == BACKLOG

@@ -295,7 +295,7 @@ class AsyncTransportFirmware:
         if s.size == 0 or s.size > self.dev.max_queue_size or (s.mode == QueueMode.SPLIT and s.size & (s.size - 1)):
             return AsyncQueueError.BAD_SIZE
         if s.mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
-            # the ring must lie inside this build's BAR0 SRAM (3 push queues in 64 KiB)
+            # the ring must lie inside this build's BAR0 SRAM (queues 0-3 at 64 slots in 64 KiB)
             if s.size > PUSH_RING_SLOTS or push_ring_base(q) + s.size * PushEntry.SIZE > (self.cpu.bar0_size or 0):
                 return AsyncQueueError.BAD_SIZE
             if s.device == 0 or s.device % PUSH_USED_ALIGN:

@@ -30,9 +30,11 @@ class NetLoopback:
     turned on with VQ_PAIRS_SET, a pair beyond them looping to pair (index mod pairs).
 
     A frame waits in device memory (DMA in from the TX buffers, DMA out to the RX buffers;
-    the CPU writes only the header's num_buffers). Where there is no device memory (a queue
-    not on the endpoint) or it is full, the frame waits in the CPU's memory instead, copied
-    over the local bus (counted in `cpu_frames`).
+    the CPU writes only the header's num_buffers). When device memory is full, its TX chain
+    is held until deliveries make room (see `transmit`); where there is no device memory (a
+    queue not on the endpoint), or the frame is larger than it, or none of its pair's frames
+    is in it to make room, the frame waits in the CPU's memory, copied over the local bus
+    (counted in `cpu_frames`).
 
     Each call serves at most `weight` chains of a queue and returns True if it stopped with
     work left: the firmware gives every other queue a turn first (no pair starves another)."""
@@ -52,7 +54,6 @@ class NetLoopback:
         self.held_frames = 0            # frames that found device memory full and were held
         self.tx_dropped = 0             # frames whose TX buffers the host refused to DMA
         self.rx_dropped = 0             # frames whose RX buffer the host refused
-        self.commands: list[tuple[int, int, NetAck]] = []          # (class, command, ack) answered
         self.pool: DevicePool | None = None
         self.weight = self.WEIGHT
 
@@ -208,7 +209,6 @@ class NetLoopback:
             if NetCtrl.VQ_PAIRS_MIN <= pairs <= self.max_pairs:
                 self.pairs = pairs
                 ack = NetAck.OK
-        self.commands.append((out[0] if out else -1, out[1] if len(out) > 1 else -1, ack))
         return ack
 
     async def _settle(self, mem, frames: list, keep: bool) -> set[int]:

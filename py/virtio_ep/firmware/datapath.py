@@ -142,7 +142,7 @@ class DeviceQueue:
     DMA); the ring itself is in host memory (split, packed), or in BAR0 (push, and split
     rings the device placed there: `ring_in_bar0`)."""
 
-    features = 0
+    features = 0                        # negotiated features; a subclass that skips __init__ keeps none
 
     def __init__(self, cpu: SoftCpu, index: int, mode: QueueMode, desc: int, driver: int, device: int,
                  size: int, msi_vector: int, event_idx: bool = False, ring_in_bar0: bool = False,

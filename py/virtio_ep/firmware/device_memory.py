@@ -22,7 +22,8 @@ class DevicePool:
     """A ring allocator over device memory. A loopback delivers each queue pair's frames
     first in, first out, but the pairs deliver in any order: a frame released before older
     ones leaves a gap whose space returns when every older frame has gone (a stalled pair
-    holds memory back; frames that then find it full take the CPU path, nothing is lost)."""
+    holds memory back; frames that then find it full are held or take the CPU path,
+    nothing is lost)."""
 
     def __init__(self, base: int, end: int):
         self.base, self.end = base, end
