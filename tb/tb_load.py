@@ -10,7 +10,7 @@ from cocotb.triggers import Timer
 
 from virtio_ep.layout import latency_setting, mode_by_name
 from virtio_ep.scenarios.datapath import bench_net, firmware_asleep, per_request
-from virtio_ep.scenarios.load import LOAD_QUEUE_SIZE, closed_loop, max_depth
+from virtio_ep.scenarios.load import LOAD_QUEUE_SIZE, closed_loop, dma_read_share, load_options, max_depth
 from virtio_ep.testbench import CLK_NS, EndpointTb
 from virtio_ep.transports import Options
 
@@ -20,7 +20,7 @@ REQUESTS = 16
 
 async def start(dut, mode: str, opts: Options = Options()):
     tb = await EndpointTb.start(dut, latencies=latency_setting("default"))
-    bench, net = await bench_net(tb, mode_by_name(mode), SIZE, opts=opts, pool_bytes=1 << 20,
+    bench, net = await bench_net(tb, mode_by_name(mode), SIZE, opts=load_options(mode, opts), pool_bytes=1 << 20,
                                  queue_size=LOAD_QUEUE_SIZE)
     return tb, bench, net
 
@@ -103,3 +103,32 @@ async def test_full_device_memory_holds_frames(dut):
     assert backend.held_frames > 0, "no frame found device memory full: the test proves nothing"
     assert backend.cpu_frames == 0, f"{backend.cpu_frames} frames copied through the CPU instead of held"
     await bench.stop()
+
+
+@cocotb.test()
+async def test_bus_words_do_not_grow_with_payload(dut):
+    """The CPU touches descriptors, headers and ring metadata only: local-bus words per
+    request are about the same for 64 B and 4 KiB frames (a payload through the CPU would
+    add a word per 4 bytes: 1,024 for 4 KiB)."""
+    tb, bench, net = await start(dut, "split")
+    rows = {}
+    for size in (64, 4096):
+        net.rx_buf = size
+        rows[size] = await closed_loop(tb, net, "split", size, 4, 8, "default", bench.fw.backend)
+    await bench.stop()
+    small, large = rows[64].bus_words_per_req, rows[4096].bus_words_per_req
+    tb.log.info("split depth 4: %.1f local-bus words per request at 64 B, %.1f at 4 KiB", small, large)
+    assert small > 0, "no local-bus word counted: the check proves nothing"
+    assert large <= 1.1 * small + 4, f"{large:.1f} local-bus words per 4 KiB request, {small:.1f} per 64 B one"
+
+
+@cocotb.test()
+async def test_dma_read_keeps_the_link_busy(dut):
+    """One 64 KiB DMA read at the default 850 ns read latency: enough reads in flight to
+    cover the bandwidth-delay product, so at least 85% of the link's payload capacity from
+    the descriptor's submission to its result (issue 15's target)."""
+    tb = await EndpointTb.start(dut, latencies=latency_setting("default"))
+    ns, share = await dma_read_share(tb)
+    tb.log.info("64 KiB DMA read at the default latencies: %.0f ns, %.1f%% of the link's payload capacity",
+                ns, 100 * share)
+    assert share >= 0.85, f"64 KiB read in {ns:.0f} ns: {100 * share:.1f}% of the payload capacity"

@@ -18,7 +18,7 @@ from virtio_ep.rings.packed import used_flags as packed_used_flags
 from virtio_ep.rings.push import PushDevice, PushRing, pack_entry as push_pack_entry
 from virtio_ep.rings.split import SplitDevice, SplitRing, need_event, pack_desc
 from virtio_ep.rings.vector import MemoryImage, process_split
-from virtio_ep.rings.vector_packed import process_packed
+from virtio_ep.rings.vector_packed import WindowTooSmall, process_packed
 from virtio_ep.rings.vector_push import process_push
 
 BASE = 0x10000
@@ -209,9 +209,10 @@ PACKED_FLAG_CHOICES = [0, DescFlag.NEXT, DescFlag.WRITE, DescFlag.NEXT | DescFla
 
 
 @st.composite
-def packed_rings(draw):
+def packed_rings(draw, clean: bool = False):
     """A packed ring where most descriptors are available for the driver's wrap counter
-    (some with the other counter, some used), chains of any shape, indirect tables."""
+    (some with the other counter, some used), chains of any shape, indirect tables.
+    `clean`: every descriptor available and well formed (long runs of good chains)."""
     size = draw(st.sampled_from([4, 8, 16]))
     image = bytearray(IMAGE)
     desc, tables = BASE, BASE + 0x800
@@ -219,17 +220,17 @@ def packed_rings(draw):
     next_avail, wrap = draw(st.integers(0, size - 1)), draw(st.integers(0, 1))
 
     def rand_desc(position: int | None) -> bytes:
-        flags = int(draw(st.sampled_from(PACKED_FLAG_CHOICES)))
+        flags = int(draw(st.sampled_from(PACKED_FLAG_CHOICES[:4] if clean else PACKED_FLAG_CHOICES)))
         if position is not None:             # ring descriptor: availability for the wrap it is read with
             w = wrap ^ (position >= size)
-            state = draw(st.sampled_from(["avail"] * 6 + ["used", "other"]))
+            state = "avail" if clean else draw(st.sampled_from(["avail"] * 6 + ["used", "other"]))
             flags |= {"avail": packed_avail_flags(w), "used": packed_used_flags(w), "other": packed_avail_flags(w ^ 1)}[state]
         if flags & DescFlag.INDIRECT:
             addr = tables + 0x40 * draw(st.integers(0, 15)) + draw(st.sampled_from([0, 0, 0, 8, 0x10000]))
             length = draw(st.integers(0, 4)) * 16 + draw(st.sampled_from([0, 0, 0, 4]))
         else:
-            addr = draw(st.integers(window[0] - 64, window[1] - 16))
-            length = draw(st.sampled_from([0, 1, 16, 64, 200]))
+            addr = draw(st.integers(window[0] - (0 if clean else 64), window[1] - (256 if clean else 16)))
+            length = draw(st.sampled_from([1, 16, 64, 200] if clean else [0, 1, 16, 64, 200]))
         return packed_desc(addr, length, draw(st.integers(0, size - 1)), flags)
 
     for k in range(size):
@@ -283,6 +284,34 @@ def test_packed_vector_matches_scalar(ring):
     assert [int(x) for x in batch.desc_counts[:len(good)]] == counts[:len(good)]
     if len(good) == len(expect):             # no error: the ring state after the batch agrees
         assert (batch.next_avail, batch.next_wrap) == state
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(packed_rings(), packed_rings(clean=True)), st.integers(1, 16))
+def test_packed_window_takes_a_prefix_of_whole_chains(ring, count):
+    """The firmware's batch intake reads a window of `count` descriptors: what it takes is
+    the whole-ring batch's first chains, unchanged, never a chain cut at the window's end;
+    the ring position after it is where the next of those chains starts."""
+    image, desc, size, next_avail, wrap, windows = ring
+    full = process_packed(MemoryImage(BASE, bytes(image)), desc, size, next_avail, wrap, windows)
+    try:
+        part = process_packed(MemoryImage(BASE, bytes(image)), desc, size, next_avail, wrap, windows, count)
+    except WindowTooSmall:
+        assert count < size and len(full.heads) and (full.errors[0] or int(full.desc_counts[0]) > count), \
+            "the window was called too small although a whole chain fits in it"
+        return
+    m = len(part.heads)
+    if count >= size:
+        assert m == len(full.heads)
+    assert m <= len(full.heads)
+    for c in range(m):
+        assert part.reason(c) == full.reason(c), f"chain {c}: window {part.reason(c)!r}, whole {full.reason(c)!r}"
+        if not part.errors[c]:
+            assert int(part.heads[c]) == int(full.heads[c]) and part.buffers(c) == full.buffers(c), f"chain {c}"
+    if m < len(full.heads):
+        assert not part.errors.any(), "a window batch ended in error before the whole batch did"
+        new = next_avail + int(full.desc_counts[:m].sum())
+        assert (part.next_avail, part.next_wrap) == (new % size, wrap ^ ((new // size) & 1))
 
 
 def test_packed_well_formed_wraps_without_error():

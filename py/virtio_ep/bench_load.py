@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import simrun
 from .demo import run_scenario
-from .layout import DEFAULT_LATENCIES, MODE_NAMES
+from .layout import DEFAULT_LATENCIES, MODE_NAMES, USER_CLK_HZ
 from .runconfig import RunConfig
 from .scenarios.load import FW_BOUND, LINK_BOUND, LOAD_COLUMNS, LOAD_QUEUE_SIZE, LoadRow, max_depth, payload_capacity_gbps
 from .timing import Link
@@ -24,13 +24,14 @@ def run(sim: str, docs: Path, modes=MODE_NAMES, sizes=SIZES, depths=DEPTHS, requ
     def one(mode: str) -> list[LoadRow]:
         out = simrun.BUILD_ROOT / f"bench-load-{mode}-{sim}.jsonl"
         out.unlink(missing_ok=True)
-        run_scenario(sim, "load", f"bench-load-{mode}", RunConfig(
-            modes=(mode,), sizes=tuple(sizes), depths=tuple(depths), latencies="default", requests=requests,
-            results=str(out)))
+        scenario = "dma_read" if mode == "dma_read" else "load"
+        run_scenario(sim, scenario, f"bench-load-{mode}", RunConfig(
+            modes=(mode,) if scenario == "load" else MODE_NAMES[:1], sizes=tuple(sizes), depths=tuple(depths),
+            latencies="default", requests=requests, results=str(out)))
         return LoadRow.read(out)
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        rows = [r for part in pool.map(one, modes) for r in part]
+        rows = [r for part in pool.map(one, ("dma_read", *modes)) for r in part]
     wall = time.monotonic() - t0
     (docs / "load.csv").write_text("\n".join([",".join(LOAD_COLUMNS)] + [
         ",".join(_fmt(getattr(r, c)) for c in LOAD_COLUMNS) for r in rows]) + "\n")
@@ -66,21 +67,94 @@ def report(rows: list[LoadRow], sim: str, wall_s: float) -> str:
           "frame from its send to the driver seeing it back (after the MSI). TLPs are counted at",
           "the root complex model. Host latencies `default`: device read of host memory",
           f"{lat.device_read_ns} ns, MSI {lat.msi_ns} ns.",
-          "CPU path = share of frames that found device memory (the 64 KiB DMA buffer RAM less its",
-          "scratch area) full and waited in the CPU's memory instead, copied over the local bus.",
-          "Bottleneck: `device memory` when most frames took the CPU path, `firmware` when it is busy",
-          f"{FW_BOUND:.0%} of the time or more, `link` when the",
-          f"payload share is {LINK_BOUND:.0%} or more, else `latency` (too few requests in flight to hide",
-          "the round trip).", "",
-          "| mode | payload | depth | req/s | Gb/s each way | link util | fw busy | MSIs/req | doorbells/req | CPU path | p50 us | p99 us | bottleneck |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "Memory full = share of frames that found device memory (the 64 KiB DMA buffer RAM less",
+          "its scratch area) full: held, their TX chains not completed, until deliveries made room",
+          "(back-pressure), or, for a frame larger than device memory, copied through the CPU.",
+          "Intake: split and packed rings a batch at a time (the vectorized processors: avail index,",
+          "new entries and the descriptors they name; packed, a window of the ring); push rings",
+          "entry by entry over the local bus. Cycle budget per request (cycles of 4 ns): fw cycles",
+          "= the CPU awake, of which DMA wait = waiting for its own DMAs' results; bus words =",
+          "local-bus words read and written; DMAs = descriptors submitted.",
+          "Bottleneck: `device memory` when most frames found it full, `fw DMA wait` / `fw work`",
+          f"when the firmware is busy {FW_BOUND:.0%} of the time or more (mostly waiting for its DMAs, or",
+          f"mostly computing and on the local bus), `link` when the payload share is {LINK_BOUND:.0%} or more,",
+          "else `latency` (too few requests in flight to hide the round trip).", ""]
+    dma = [r for r in rows if r.mode == "dma_read"]
+    rows = [r for r in rows if r.mode != "dma_read"]
+    md += targets(rows, dma, cap)
+    md += ["## Every point", "",
+           "| mode | payload | depth | req/s | Gb/s each way | link util | fw busy | MSIs/req | doorbells/req | "
+           "memory full | p50 us | p99 us | fw cycles/req | DMA wait | bus words/req | DMAs/req | bottleneck |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         md.append(f"| {r.mode} | {r.payload} | {r.depth} | {r.req_per_s:,.0f} | {r.gbps_h2d:.2f} | "
                   f"{100 * r.util_h2d:.1f}% | {100 * r.fw_busy:.0f}% | {r.msis_per_req:.2f} | "
                   f"{r.doorbells_per_req:.2f} | {100 * r.cpu_path:.0f}% | {r.p50_ns / 1000:.1f} | {r.p99_ns / 1000:.1f} | "
-                  f"{r.bottleneck} |")
+                  f"{r.fw_cycles_per_req:.0f} | {r.dma_wait_per_req:.0f} | {r.bus_words_per_req:.0f} | "
+                  f"{r.dmas_per_req:.1f} | {r.bottleneck} |")
     md += ["", "![requests per second and link utilisation](load.png)", ""]
     return "\n".join(md)
+
+
+def _best(rows: list[LoadRow], payload: int, min_depth: int = 0) -> LoadRow | None:
+    pts = [r for r in rows if r.payload == payload and r.depth >= min_depth]
+    return max(pts, key=lambda r: r.req_per_s) if pts else None
+
+
+def targets(rows: list[LoadRow], dma: list[LoadRow], cap: float) -> list[str]:
+    """Issue 15's targets against this run, and for each one missed, where the cycles go."""
+    clk_hz = USER_CLK_HZ
+    md = ["## Targets", ""]
+    big = _best(rows, 4096, 32)
+    if big:
+        need = 0.8 * cap * 1e9 / 8 / 4096
+        md += [f"- 4 KiB loopback at depth 32 or more, at least 80% of the payload capacity each way: best "
+               f"{100 * big.util_h2d:.1f}% ({big.mode}, depth {big.depth}, {big.req_per_s:,.0f} req/s): "
+               f"{'met' if big.util_h2d >= 0.8 else 'not met'}. 80% is {need:,.0f} frames/s, "
+               f"{clk_hz / need:.0f} cycles per frame; the firmware spends {big.fw_cycles_per_req:.0f}, "
+               f"{big.dma_wait_per_req:.0f} of them waiting for its DMAs: it fetches a batch, waits, stores it, "
+               "waits, so the two directions never overlap and each batch waits out the read latency. What would "
+               "reach it: DMA completions handled as events (the next batch fetched while the last is stored), "
+               "device memory for two batches, and the remaining work per frame "
+               f"({big.fw_cycles_per_req - big.dma_wait_per_req:.0f} cycles) under the budget, or shared "
+               "among CPUs (one per queue pair)."]
+    if dma:
+        d = dma[0]
+        md += [f"- DMA read of 64 KiB at {DEFAULT_LATENCIES.device_read_ns} ns read latency, at least 85% of the "
+               f"payload capacity: {100 * d.util_h2d:.1f}% ({d.p50_ns:,.0f} ns from submission to result): "
+               f"{'met' if d.util_h2d >= 0.85 else 'not met'}."]
+    one, deep = _point(rows, "push", 64, 1), _best([r for r in rows if r.mode == "push"], 64, 64)
+    if one and deep:
+        need = 10 * one.req_per_s
+        md += [f"- 64 B push at depth 64, 10x the one-at-a-time rate ({one.req_per_s:,.0f} req/s at depth 1): "
+               f"{deep.req_per_s:,.0f} req/s, {deep.req_per_s / one.req_per_s:.1f}x: "
+               f"{'met' if deep.req_per_s >= need else 'not met'}. 10x is {clk_hz / need:.0f} cycles per "
+               f"request; the firmware spends {deep.fw_cycles_per_req:.0f}: {deep.bus_words_per_req:.0f} local-bus "
+               f"words (entry, DMA descriptors, results, used entries, indices), {deep.compute_per_req:.0f} cycles "
+               f"of modelled compute, {deep.dma_wait_per_req:.0f} waiting for DMAs, {deep.dmas_per_req:.1f} DMA "
+               f"descriptors. At {_cycles_per_word(deep):.1f} cycles per local-bus word the words alone take "
+               f"{deep.bus_words_per_req * _cycles_per_word(deep):.0f} cycles. What would reach it: "
+               f"{deep.fw_cycles_per_req / (clk_hz / need):.1f} CPUs of this kind (one per queue pair), or an "
+               "engine that reads push entries and builds the DMA descriptors itself (the CPU then handles "
+               "completions only)."]
+    md += [f"- At most 0.1 MSI per request at depth 64 with moderation on: tested in tb_load "
+           "(test_moderation_caps_msis); this grid runs without moderation: "
+           + ", ".join(f"{r.mode} {r.msis_per_req:.2f}" for r in rows if r.payload == 64 and r.depth >= 63) + ".",
+           "- Local-bus words per request do not grow with payload size: tested in tb_load "
+           "(test_bus_words_do_not_grow_with_payload); here, words per request at depth 1, 64 B against 4 KiB: "
+           + ", ".join(f"{m} {_point(rows, m, 64, 1).bus_words_per_req:.0f}/{_point(rows, m, 4096, 1).bus_words_per_req:.0f}"
+                       for m in sorted({r.mode for r in rows}) if _point(rows, m, 64, 1) and _point(rows, m, 4096, 1))
+           + ".", ""]
+    return md
+
+
+def _point(rows: list[LoadRow], mode: str, payload: int, depth: int) -> LoadRow | None:
+    return next((r for r in rows if r.mode == mode and r.payload == payload and r.depth == depth), None)
+
+
+def _cycles_per_word(r: LoadRow) -> float:
+    """The firmware's awake cycles that are neither DMA waits nor modelled compute, per bus word."""
+    return (r.fw_cycles_per_req - r.dma_wait_per_req - r.compute_per_req) / max(r.bus_words_per_req, 1e-9)
 
 
 def plot(rows: list[LoadRow], path: Path) -> None:
@@ -88,6 +162,7 @@ def plot(rows: list[LoadRow], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    rows = [r for r in rows if r.mode != "dma_read"]
     for mode in sorted({r.mode for r in rows}):
         for size in sorted({r.payload for r in rows}):
             pts = sorted((r.depth, r.req_per_s, r.util_h2d) for r in rows if r.mode == mode and r.payload == size)

@@ -11,25 +11,26 @@ processor asks for them (`NeedRanges`), one DMA read each.
 
 from __future__ import annotations
 
-from ..layout import PushEntry, SplitAvail, SplitDesc
+from ..layout import PackedDesc, PushEntry, SplitAvail, SplitDesc
 from ..rings.memory import Buf, Chain, Memory, RingError
 from ..rings.packed import PackedDevice
 from ..rings.push import PushDevice
 from ..rings.split import IDX_MASK, SplitDevice
 from ..rings.vector import ChainBatch, MemoryImage, NeedRanges, process_split
-from ..rings.vector_packed import process_packed
+from ..rings.vector_packed import WindowTooSmall, process_packed
 from ..rings.vector_push import process_push
 
 MAX_FETCH_ROUNDS = 4     # one per chain depth that reaches new memory (indirect: one)
 
 
-async def run_fetching(image: MemoryImage, mem: Memory, process) -> ChainBatch:
-    """Run `process()` on the image, reading whatever host memory it asks for."""
+async def run_fetching(image: MemoryImage, mem: Memory, process, widen=lambda ranges: ranges) -> ChainBatch:
+    """Run `process()` on the image, reading whatever host memory it asks for (`widen` maps
+    the ranges asked for to the ranges to read: a ring's own table is read whole, once)."""
     for _ in range(MAX_FETCH_ROUNDS):
         try:
             return process()
         except NeedRanges as need:
-            for addr, length in need.ranges:
+            for addr, length in widen(need.ranges):
                 image.add(addr, await mem.read(addr, length))
     raise RingError("loop", f"the batch still needed new memory after {MAX_FETCH_ROUNDS} fetch rounds")
 
@@ -52,28 +53,103 @@ def chains_of(batch: ChainBatch, area: bytes = b"") -> list[Chain | RingError]:
     return out
 
 
+def ring_spans(first: int, count: int, size: int) -> list[tuple[int, int]]:
+    """(start, count) runs of `count` ring positions from `first`, split where they wrap."""
+    first %= size
+    head = min(count, size - first)
+    return [(first, head)] + ([(0, count - head)] if count > head else [])
+
+
+class TableReads:
+    """A ring's descriptor table read in parts: the part first asked for, and on a miss
+    inside the table, every part not yet read (so at most one more read round, and no two
+    segments of the image overlap)."""
+
+    def __init__(self, base: int, size: int):
+        self.base, self.size = base, size
+        self.held = [False] * size
+
+    def part(self, first: int, count: int) -> list[tuple[int, int]]:
+        """Host ranges of table entries [first, first + count) (wrapping), marked read."""
+        out = []
+        for start, n in ring_spans(first, count, self.size):
+            out.append((self.base + SplitDesc.SIZE * start, SplitDesc.SIZE * n))
+            self.held[start:start + n] = [True] * n
+        return out
+
+    def widen(self, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        end = self.base + SplitDesc.SIZE * self.size
+        outside = [(a, n) for a, n in ranges if not self.base <= a < end]
+        if len(outside) == len(ranges):
+            return outside
+        rest, k = [], 0
+        while k < self.size:
+            if self.held[k]:
+                k += 1
+                continue
+            j = k
+            while j < self.size and not self.held[j]:
+                j += 1
+            rest += self.part(k, j - k)
+            k = j
+        return outside + rest
+
+
+async def read_into(image: MemoryImage, mem: Memory, ranges: list[tuple[int, int]]) -> None:
+    for addr, length in ranges:
+        image.add(addr, await mem.read(addr, length))
+
+
 async def take_split(ring: SplitDevice, mem: Memory) -> list[Chain | RingError]:
+    """Reads what the new chains need: avail.idx, the new avail entries, the descriptor
+    table from the lowest head to one past the highest (a chain's next descriptor is most
+    often the one after its head); the rest of the table only if a chain leaves that part."""
     r = ring.ring
     image = MemoryImage(fetchable=True)
     image.add(r.avail, await mem.read(r.avail, SplitAvail.RING))
-    if (int.from_bytes(image.bytes_at(r.avail + SplitAvail.IDX.offset, 2), "little") - ring.last_avail) & IDX_MASK == 0:
+    new = (int.from_bytes(image.bytes_at(r.avail + SplitAvail.IDX.offset, 2), "little") - ring.last_avail) & IDX_MASK
+    if new == 0:
         return []
-    image.add(r.avail + SplitAvail.RING, await mem.read(r.avail + SplitAvail.RING, SplitAvail.ENTRY * r.size))
-    image.add(r.desc, await mem.read(r.desc, SplitDesc.SIZE * r.size))
+    heads = []
+    for start, n in ring_spans(ring.last_avail, min(new, r.size), r.size):
+        addr = r.avail + SplitAvail.RING + SplitAvail.ENTRY * start
+        entries = await mem.read(addr, SplitAvail.ENTRY * n)
+        image.add(addr, entries)
+        heads += [int.from_bytes(entries[k:k + 2], "little") for k in range(0, len(entries), 2)]
+    table = TableReads(r.desc, r.size)
+    inside = [h for h in heads if h < r.size]
+    if inside:
+        lo, hi = min(inside), max(inside)
+        await read_into(image, mem, table.part(lo, min(r.size, hi + 2) - lo))
     batch = await run_fetching(image, mem, lambda: process_split(image, r.desc, r.avail, r.size, ring.last_avail,
-                                                                 ring.windows))
+                                                                 ring.windows), table.widen)
     ring.last_avail = batch.next_avail
     return chains_of(batch)
 
 
+PACKED_WINDOW_MIN = 8       # descriptors a packed batch reads at least
+
+
 async def take_packed(ring: PackedDevice, mem: Memory) -> list[Chain | RingError]:
+    """Reads a window of the ring from next_avail: twice the descriptors the last batch
+    took (at least PACKED_WINDOW_MIN); a window whose descriptors are all available is
+    taken up to its last whole chain, and the rest comes with the next batch."""
     r = ring.ring
+    count = min(r.size, max(PACKED_WINDOW_MIN, 2 * ring.batch_descs))
     image = MemoryImage(fetchable=True)
-    image.add(r.desc, await mem.read(r.desc, SplitDesc.SIZE * r.size))
-    batch = await run_fetching(image, mem, lambda: process_packed(image, r.desc, r.size, ring.next_avail,
-                                                                  ring.avail_wrap, ring.windows))
+    table = TableReads(r.desc, r.size)
+    await read_into(image, mem, table.part(ring.next_avail, count))
+
+    def process():
+        try:
+            return process_packed(image, r.desc, r.size, ring.next_avail, ring.avail_wrap, ring.windows,
+                                  r.size if all(table.held) else count)
+        except WindowTooSmall:              # a chain longer than the window: the whole ring
+            raise NeedRanges([(r.desc, PackedDesc.SIZE)]) from None
+    batch = await run_fetching(image, mem, process, table.widen)
     good = batch.errors == 0
     ring.in_flight.extend(int(n) for n in batch.desc_counts[good])
+    ring.batch_descs = int(batch.desc_counts.sum())
     ring.next_avail, ring.avail_wrap = batch.next_avail, batch.next_wrap
     return chains_of(batch)
 

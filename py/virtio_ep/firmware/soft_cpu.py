@@ -56,6 +56,11 @@ class SoftCpu:
         self.wake_ns = wake_ns
         self.log = log or logging.getLogger("cocotb.firmware")
         self.busy_cycles = 0          # modelled compute cycles spent so far
+        # where the firmware's time goes, counted always (the load bench's cycle budget):
+        self.bus_reads = 0            # local-bus word reads
+        self.bus_write_words = 0      # words of local-bus writes
+        self.dmas = 0                 # DMA descriptors submitted
+        self.dma_wait_ns = 0.0        # time spent waiting for DMA results (dma_wait)
         self.ops: OpCounts | None = None   # when set, every primitive is counted there (timing model)
         self._in_dma = 0
         self._outstanding: dict[int, tuple[str, int]] = {}   # tag -> (direction, bytes) submitted, not reaped
@@ -65,9 +70,14 @@ class SoftCpu:
         self.endpoint_resets = 0      # resets of the endpoint's logic seen by service_doorbells
         self.awake_ns = 0.0           # time the doorbell loop spent handling (not asleep): firmware busy time
         self.asleep = Event()         # set while the doorbell loop waits for work
+        self._woke_at: float | None = None     # when the doorbell loop woke, while it is awake
         self.reset_armed = False      # a reset event was acknowledged: a new one means a reset
         self.dma_buf_size: int | None = None   # build parameter, read at boot (read_build_parameters)
         self.bar0_size: int | None = None
+
+    def awake_now_ns(self) -> float:
+        """awake_ns including the wake in progress (a window may end while the CPU works)."""
+        return self.awake_ns + (get_sim_time("ns") - self._woke_at if self._woke_at is not None else 0.0)
 
     # -- primitive operations ---------------------------------------------------
 
@@ -101,6 +111,7 @@ class SoftCpu:
         await RisingEdge(self.clk)
 
     async def read32(self, addr: int) -> int:
+        self.bus_reads += 1
         if self.ops is not None and not self._in_dma:
             self.ops.reads += 1
         r = await self.bus.read(addr, WORD_BYTES)
@@ -115,9 +126,11 @@ class SoftCpu:
 
     async def write_bytes(self, addr: int, data: bytes) -> None:
         """Write any number of bytes at any alignment (byte strobes on the bus)."""
+        words = (addr % WORD_BYTES + len(data) + WORD_BYTES - 1) // WORD_BYTES
+        self.bus_write_words += words
         if self.ops is not None and not self._in_dma:
             self.ops.writes += 1
-            self.ops.write_words += (addr % WORD_BYTES + len(data) + WORD_BYTES - 1) // WORD_BYTES
+            self.ops.write_words += words
         r = await self.bus.write(addr, data)
         if r is None:
             raise EndpointReset(f"local-bus write at 0x{addr:05x} lost to an endpoint reset")
@@ -240,6 +253,7 @@ class SoftCpu:
         if tag in self._outstanding or tag in self._results:
             raise BusError(f"DMA tag {tag} is still in use")
         name = direction.name.lower()
+        self.dmas += 1
         if self.ops is not None and not self._in_dma:
             (self.ops.dma_reads if direction == DmaDir.READ else self.ops.dma_writes).append(length)
         self._in_dma += 1
@@ -259,6 +273,7 @@ class SoftCpu:
         """The results of `tags` (started with dma_start), in that order, once all ended.
         Completions of other descriptors seen meanwhile are kept for their own wait."""
         self._in_dma += 1
+        t0 = get_sim_time("ns")
         try:
             for tag in tags:
                 while tag & 0xFFFF not in self._results:
@@ -267,6 +282,7 @@ class SoftCpu:
                     await self._reap(timeout_cycles)
         finally:
             self._in_dma -= 1
+            self.dma_wait_ns += get_sim_time("ns") - t0
         if not self._outstanding:
             if self.ops is not None and self._group and not self._in_dma:
                 self.ops.dma_groups.append(tuple(self._group))
@@ -354,7 +370,7 @@ class SoftCpu:
                 if stop.is_set():
                     break
                 await self._woken()
-            t_wake = get_sim_time("ns")
+            t_wake = self._woke_at = get_sim_time("ns")
             try:
                 await self.compute(self.costs.irq_entry)
                 woken = bool(self.irq.value)
@@ -376,6 +392,7 @@ class SoftCpu:
                 self.log.info("endpoint reset under the firmware: %s", exc)
                 backlog = {}
             self.awake_ns += get_sim_time("ns") - t_wake
+            self._woke_at = None
 
     async def _dispatch(self, backlog: dict[int, int], taken: list[tuple[int, int]],
                         handler: DoorbellHandler) -> dict[int, int]:
@@ -407,6 +424,7 @@ class SoftCpu:
                 self.asleep.clear()
                 if stop.is_set():
                     break
-            t_wake = get_sim_time("ns")
+            t_wake = self._woke_at = get_sim_time("ns")
             backlog = await self._dispatch(backlog, await self.take_doorbells(slots), handler)
             self.awake_ns += get_sim_time("ns") - t_wake
+            self._woke_at = None

@@ -128,6 +128,7 @@ class PackedDevice:
         self.next_used = 0
         self.used_wrap = 1
         self.in_flight: list[int] = []          # descriptor counts of taken chains, in order
+        self.batch_descs = 0                    # descriptors the last batch intake took (sizes its next read)
 
     async def init(self) -> None:
         await self.mem.write(self.ring.device_event, bytes(PackedEvent.SIZE))

@@ -137,6 +137,8 @@ class MemoryImage:
         """16-byte descriptors at byte addresses `addr` (any alignment), gathered in one step."""
         inside, off = self._locate(addr, SplitDesc.SIZE)
         if not inside.all():
+            if self.fetchable:
+                raise NeedRanges(sorted({(int(a), SplitDesc.SIZE) for a in np.asarray(addr)[~inside]}))
             bad = np.asarray(addr)[~inside][0]
             raise RingError("address", f"descriptor at 0x{int(bad):x} outside the memory image")
         if not (off % SplitDesc.SIZE).any():

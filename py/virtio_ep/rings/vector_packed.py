@@ -35,18 +35,31 @@ def buffer_errors(flags: np.ndarray, addr: np.ndarray, length: np.ndarray, group
     return code
 
 
+class WindowTooSmall(Exception):
+    """The first `count` descriptors are all available and hold no whole chain: look at more."""
+
+
 def process_packed(mem: MemoryImage, desc: int, size: int, next_avail: int, avail_wrap: int,
-                   windows: list[tuple[int, int]] | None = None) -> ChainBatch:
-    pos = next_avail + np.arange(size, dtype=np.int64)
+                   windows: list[tuple[int, int]] | None = None, count: int | None = None) -> ChainBatch:
+    """`count`: look at the first `count` ring positions only (the image holds those); when
+    all are available the batch ends with the last whole chain among them (the rest is the
+    next batch's), and WindowTooSmall is raised if there is none."""
+    count = size if count is None else min(count, size)
+    pos = next_avail + np.arange(count, dtype=np.int64)
     wrap = (avail_wrap ^ (pos >= size)).astype(bool)
     d = mem.descs(np.uint64(desc) + (PackedDesc.SIZE * (pos % size)).astype(np.uint64), PACKED_DTYPE)
     flags, addr, length = d["flags"].astype(np.int64), d["addr"], d["len"].astype(np.uint64)
     avail = (((flags & DescFlag.AVAIL) != 0) == wrap) & (((flags & DescFlag.USED) != 0) != wrap)
     has_next = (flags & DescFlag.NEXT) != 0
-    starts = np.ones(size, dtype=bool)
+    starts = np.ones(count, dtype=bool)
     starts[1:] = ~has_next[:-1]
     unavailable = np.flatnonzero(~avail)
-    cutoff = int(unavailable[0]) if len(unavailable) else size
+    cutoff = int(unavailable[0]) if len(unavailable) else count
+    if cutoff == count < size:              # the window ended, not the available chains
+        whole = np.flatnonzero(~has_next)
+        if not len(whole):
+            raise WindowTooSmall(f"{count} available descriptors from {next_avail} hold no whole chain")
+        cutoff = int(whole[-1]) + 1
     if cutoff == 0:
         return build_batch(0, np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.int64),
                            np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, bool), next_avail,

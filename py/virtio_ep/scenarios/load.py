@@ -9,16 +9,19 @@ from __future__ import annotations
 import json
 import statistics
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
 
 from .. import layout, timing
 from ..host.virtio_drivers import NetDriver
+from ..transports import Options
 from .datapath import LOOPBACK_TIMEOUT_NS, firmware_asleep, per_request
 
 LOAD_COLUMNS = ("mode", "payload", "depth", "latencies", "req_per_s", "gbps_h2d", "gbps_d2h", "util_h2d",
                 "util_d2h", "fw_busy", "msis_per_req", "p50_ns", "p99_ns", "bottleneck", "doorbells_per_req",
-                "cpu_path")
+                "cpu_path", "fw_cycles_per_req", "dma_wait_per_req", "bus_words_per_req", "compute_per_req",
+                "dmas_per_req")
 # TX and RX queues of this size: a TX frame takes 2 descriptors (header, payload), a push
 # ring has PUSH_RING_SLOTS slots
 LOAD_QUEUE_SIZE = 128
@@ -45,6 +48,13 @@ class LoadRow:
     bottleneck: str
     cpu_path: float = 0.0           # share of frames that found device memory full (held, or through the CPU)
     requests: int = 0               # requests in the measured window
+    # the firmware's cycle budget per request: cycles awake, of which waiting for DMA results;
+    # local-bus words (reads + written words), modelled compute cycles, DMA descriptors
+    fw_cycles_per_req: float = 0.0
+    dma_wait_per_req: float = 0.0
+    bus_words_per_req: float = 0.0
+    compute_per_req: float = 0.0
+    dmas_per_req: float = 0.0
 
     def append(self, path: str | Path) -> None:
         with open(path, "a") as f:
@@ -53,6 +63,14 @@ class LoadRow:
     @staticmethod
     def read(path: str | Path) -> list["LoadRow"]:
         return [LoadRow(**json.loads(line)) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def load_options(mode: str, opts: Options = Options()) -> Options:
+    """Under load the firmware takes split and packed chains a batch at a time through the
+    vectorized processors (a few device reads per batch instead of several per chain).
+    Push rings are read over the local bus either way: batch intake reads whole slots
+    where the scalar path reads what each entry uses (measured slower, docs/load.md)."""
+    return replace(opts, batch=mode in ("split", "packed"))
 
 
 def max_depth(mode: str = "split") -> int:
@@ -76,22 +94,62 @@ def memory_full(backend) -> int:
     return getattr(backend, "cpu_frames", 0) + getattr(backend, "held_frames", 0)
 
 
+@dataclass(frozen=True)
+class CpuCounters:
+    """The soft CPU's running counters at one instant (differences give a window's budget)."""
+    awake_ns: float
+    dma_wait_ns: float
+    bus_words: int
+    compute: int
+    dmas: int
+
+    @staticmethod
+    def of(cpu) -> "CpuCounters":
+        return CpuCounters(cpu.awake_now_ns(), cpu.dma_wait_ns, cpu.bus_reads + cpu.bus_write_words, cpu.busy_cycles,
+                           cpu.dmas)
+
+    def per_request(self, since: "CpuCounters", requests: int) -> dict[str, float]:
+        """The window's cycle budget per request (LoadRow's *_per_req fields)."""
+        clk = 1e9 / layout.USER_CLK_HZ
+        return {"fw_cycles_per_req": (self.awake_ns - since.awake_ns) / clk / requests,
+                "dma_wait_per_req": (self.dma_wait_ns - since.dma_wait_ns) / clk / requests,
+                "bus_words_per_req": (self.bus_words - since.bus_words) / requests,
+                "compute_per_req": (self.compute - since.compute) / requests,
+                "dmas_per_req": (self.dmas - since.dmas) / requests}
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def bottleneck(fw_busy: float, util: float, cpu_path: float = 0.0) -> str:
-    """The part that limits: device memory when most frames found it full (the CPU copied
-    them), the firmware when it is busy nearly all the time, the link when its payload share
-    is high, else the round trip (too few requests in flight to hide it)."""
+def bottleneck(fw_busy: float, util: float, cpu_path: float = 0.0, dma_wait_share: float = 0.0) -> str:
+    """The part that limits: device memory when most frames found it full, the firmware
+    when it is busy nearly all the time (`fw DMA wait` when most of that time it waits for
+    its own DMAs: it does not overlap one batch's transfers with the next batch's work;
+    `fw work` when it computes and uses the local bus), the link when its payload share is
+    high, else the round trip (too few requests in flight to hide it)."""
     if cpu_path >= 0.5:
         return "device memory"
     if fw_busy >= FW_BOUND:
-        return "firmware"
+        return "fw DMA wait" if dma_wait_share >= 0.5 else "fw work"
     if util >= LINK_BOUND:
         return "link"
     return "latency"
+
+
+async def dma_read_share(tb, length: int = layout.DMA_MAX_LENGTH) -> tuple[float, float]:
+    """One DMA read of `length` bytes of host memory into device memory (the engine alone,
+    no ring): (ns from the descriptor's submission to its result read by the firmware, that
+    rate as a share of the link's payload capacity)."""
+    await tb.cpu.enable_interrupts(layout.IntSource.DMA_DONE)
+    host = tb.alloc_host(length)
+    t0 = tb.now_ns()
+    result = await tb.cpu.dma(host, 0, length, layout.DmaDir.READ)
+    ns = tb.now_ns() - t0
+    if result != layout.DmaResult.OK:
+        raise AssertionError(f"DMA read of {length} bytes: {result.name}")
+    return ns, length * 8 / ns / payload_capacity_gbps()
 
 
 async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requests: int,
@@ -107,7 +165,7 @@ async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requ
         sent_at.append(tb.now_ns())
         await net.send(frame)
     total, done = depth + requests, 0
-    mark = t0 = awake0 = None
+    mark = t0 = cpu0 = None
     while done < total:
         got = await net.receive(1, timeout_ns=LOOPBACK_TIMEOUT_NS)
         assert got == [frame], f"{mode} {size} B depth {depth}: frame {done} came back different"
@@ -118,7 +176,7 @@ async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requ
         else:
             sent_at.popleft()
         if done == depth:                   # warm-up over: the window starts
-            mark, t0, awake0 = tb.tlps.mark(), tb.now_ns(), tb.cpu.awake_ns
+            mark, t0, cpu0 = tb.tlps.mark(), tb.now_ns(), CpuCounters.of(tb.cpu)
             full0 = memory_full(backend)
         if done + len(sent_at) < total:
             await net.fill_rx(1)
@@ -126,14 +184,17 @@ async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requ
             await net.send(frame)
     window_ns = tb.now_ns() - t0
     recs = tb.tlps.since(mark)
+    cpu1 = CpuCounters.of(tb.cpu)
     await firmware_asleep(tb)
     counts = per_request(tb, recs, 0)
     req_per_s = requests / window_ns * 1e9
     gbps = size * 8 * req_per_s / 1e9
     cap = payload_capacity_gbps()
-    fw_busy = min(1.0, (tb.cpu.awake_ns - awake0) / window_ns)
+    fw_busy = min(1.0, (cpu1.awake_ns - cpu0.awake_ns) / window_ns)
     cpu_path = min(1.0, (memory_full(backend) - full0) / requests)
+    budget = cpu1.per_request(cpu0, requests)
+    wait_share = budget["dma_wait_per_req"] / budget["fw_cycles_per_req"] if budget["fw_cycles_per_req"] else 0.0
     return LoadRow(mode, size, depth, latencies, req_per_s, gbps, gbps, gbps / cap, gbps / cap, fw_busy,
                    counts["msis"] / requests, counts["doorbells"] / requests,
                    statistics.median(latency_ns), percentile(latency_ns, 0.99),
-                   bottleneck(fw_busy, gbps / cap, cpu_path), cpu_path, requests)
+                   bottleneck(fw_busy, gbps / cap, cpu_path, wait_share), cpu_path, requests, **budget)

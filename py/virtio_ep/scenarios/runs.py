@@ -15,7 +15,7 @@ from ..testbench import EndpointTb
 from ..transports import Options
 from .control import measure_setup, select_wait_table, virtio_pci_select_waits
 from .datapath import bench_net, measure_requests
-from .load import LOAD_QUEUE_SIZE, closed_loop, max_depth
+from .load import LOAD_QUEUE_SIZE, LoadRow, closed_loop, dma_read_share, load_options, max_depth
 from .echo import run_echo
 
 CONFIG = RunConfig.current()
@@ -54,14 +54,28 @@ async def load(dut, mode: str):
     tb = await EndpointTb.start(dut)
     sizes, depths = CONFIG.sizes, sorted({min(d, max_depth(mode)) for d in CONFIG.depths})
     pool = 4 * max(depths) * (max(sizes) + 64)          # every frame in flight both ways, twice over
-    bench, net = await bench_net(tb, mode_by_name(mode), max(sizes), CONFIG.transport, OPTIONS, pool_bytes=pool,
-                                 queue_size=LOAD_QUEUE_SIZE)
+    bench, net = await bench_net(tb, mode_by_name(mode), max(sizes), CONFIG.transport, load_options(mode, OPTIONS),
+                                 pool_bytes=pool, queue_size=LOAD_QUEUE_SIZE)
     for size in sizes:
         net.rx_buf = size
         for depth in depths:
             emit([await closed_loop(tb, net, mode, size, depth, CONFIG.requests or max(depth, 16),
                                     CONFIG.latencies, bench.fw.backend)])
     await bench.stop()
+
+
+@cocotb.test()
+async def dma_read(dut):
+    """The DMA engine alone: one read of the largest descriptor (64 KiB) at the run's latencies."""
+    tb = await EndpointTb.start(dut)
+    ns, share = await dma_read_share(tb)
+    length = 1 << 16
+    gbps = length * 8 / ns
+    row = LoadRow("dma_read", length, 1, CONFIG.latencies, 1e9 / ns, gbps, 0.0, share, 0.0, 0.0, 0.0, 0.0, ns, ns,
+                  "link" if share >= 0.8 else "latency", requests=1)
+    cocotb.log.info("%s", row)
+    if CONFIG.results:
+        row.append(CONFIG.results)
 
 
 @cocotb.test()
