@@ -10,7 +10,7 @@ from cocotb.triggers import Timer
 
 from virtio_ep.layout import latency_setting, mode_by_name
 from virtio_ep.scenarios.datapath import bench_net, firmware_asleep, per_request
-from virtio_ep.scenarios.load import LOAD_QUEUE_SIZE, closed_loop, dma_read_share, load_options, max_depth
+from virtio_ep.scenarios.load import LOAD_QUEUE_SIZE, closed_loop, dma_read_share, load_options
 from virtio_ep.testbench import CLK_NS, EndpointTb
 from virtio_ep.transports import Options
 
@@ -22,6 +22,7 @@ async def start(dut, mode: str, opts: Options = Options()):
     tb = await EndpointTb.start(dut, latencies=latency_setting("default"))
     bench, net = await bench_net(tb, mode_by_name(mode), SIZE, opts=load_options(mode, opts), pool_bytes=1 << 20,
                                  queue_size=LOAD_QUEUE_SIZE)
+    net.header_inline = True            # one descriptor per frame, as Linux sends it
     return tb, bench, net
 
 
@@ -43,6 +44,7 @@ async def test_requests_in_flight_overlap(dut, mode: str):
 
 
 MODERATION = (32, 5000)         # count, cycles (20 us)
+DEEP = 64                       # the depth of issue 15's MSI target
 GAP_NS = 5000                   # frames one every 5 us: the firmware serves each alone (push 1 KiB: under 4 us)
 
 
@@ -69,11 +71,11 @@ async def test_moderation_caps_msis(dut):
     tb, bench, net = await start(dut, "push", Options(msi_moderation=MODERATION))
     moderated = await stream_msis(tb, net, REQUESTS)
     lone = await closed_loop(tb, net, "push", SIZE, 1, 4, "default")
-    deep = await closed_loop(tb, net, "push", SIZE, max_depth("push"), max_depth("push"), "default")
+    deep = await closed_loop(tb, net, "push", SIZE, DEEP, DEEP, "default")
     for q in (net.rx, net.tx):                      # the firmware is asleep: the bus is the test's
         await tb.cpu.moderate_msi(q.cfg.msi_vector, 0, 0)
     plain = await stream_msis(tb, net, REQUESTS)
-    plain_deep = await closed_loop(tb, net, "push", SIZE, max_depth("push"), max_depth("push"), "default")
+    plain_deep = await closed_loop(tb, net, "push", SIZE, DEEP, DEEP, "default")
     plain_lone = await closed_loop(tb, net, "push", SIZE, 1, 4, "default")
     await bench.stop()
     late_cycles = (lone.p50_ns - plain_lone.p50_ns) / CLK_NS

@@ -57,10 +57,11 @@ class SoftCpu:
         self.log = log or logging.getLogger("cocotb.firmware")
         self.busy_cycles = 0          # modelled compute cycles spent so far
         # where the firmware's time goes, counted always (the load bench's cycle budget):
-        self.bus_reads = 0            # local-bus word reads
-        self.bus_write_words = 0      # words of local-bus writes
+        self.bus_reads = 0            # local-bus word reads, outside DMA waits
+        self.bus_write_words = 0      # words of local-bus writes, outside DMA waits
         self.dmas = 0                 # DMA descriptors submitted
-        self.dma_wait_ns = 0.0        # time spent waiting for DMA results (dma_wait)
+        self.dma_wait_ns = 0.0        # time spent waiting for DMA results (dma_wait; its polling included)
+        self._waiting_dma = False
         self.ops: OpCounts | None = None   # when set, every primitive is counted there (timing model)
         self._in_dma = 0
         self._outstanding: dict[int, tuple[str, int]] = {}   # tag -> (direction, bytes) submitted, not reaped
@@ -111,7 +112,7 @@ class SoftCpu:
         await RisingEdge(self.clk)
 
     async def read32(self, addr: int) -> int:
-        self.bus_reads += 1
+        self.bus_reads += not self._waiting_dma
         if self.ops is not None and not self._in_dma:
             self.ops.reads += 1
         r = await self.bus.read(addr, WORD_BYTES)
@@ -127,7 +128,8 @@ class SoftCpu:
     async def write_bytes(self, addr: int, data: bytes) -> None:
         """Write any number of bytes at any alignment (byte strobes on the bus)."""
         words = (addr % WORD_BYTES + len(data) + WORD_BYTES - 1) // WORD_BYTES
-        self.bus_write_words += words
+        if not self._waiting_dma:
+            self.bus_write_words += words
         if self.ops is not None and not self._in_dma:
             self.ops.writes += 1
             self.ops.write_words += words
@@ -273,7 +275,7 @@ class SoftCpu:
         """The results of `tags` (started with dma_start), in that order, once all ended.
         Completions of other descriptors seen meanwhile are kept for their own wait."""
         self._in_dma += 1
-        t0 = get_sim_time("ns")
+        t0, self._waiting_dma = get_sim_time("ns"), True
         try:
             for tag in tags:
                 while tag & 0xFFFF not in self._results:
@@ -282,6 +284,7 @@ class SoftCpu:
                     await self._reap(timeout_cycles)
         finally:
             self._in_dma -= 1
+            self._waiting_dma = False
             self.dma_wait_ns += get_sim_time("ns") - t0
         if not self._outstanding:
             if self.ops is not None and self._group and not self._in_dma:

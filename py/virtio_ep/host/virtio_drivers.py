@@ -12,10 +12,15 @@ DEFAULT_TIMEOUT_NS = 2_000_000
 class NetDriver:
     """One queue pair of a net device (`pair` 0: receiveq1 and transmitq1)."""
 
-    def __init__(self, queues: dict[int, DriverQueue], rx_buf: int = 2048, pair: int = 0):
+    def __init__(self, queues: dict[int, DriverQueue], rx_buf: int = 2048, pair: int = 0,
+                 header_inline: bool = False):
+        """`header_inline`: a frame's header and payload in one buffer, as Linux sends a linear
+        skb once VIRTIO_F_VERSION_1 or ANY_LAYOUT is negotiated (any_header_sg; the header is
+        pushed into the headroom: xmit_skb, drivers/net/virtio_net.c, Linux 6.1)."""
         self.rx, self.tx = queues[net_rx_queue(pair)], queues[net_tx_queue(pair)]
         self.rx_buf = rx_buf
         self.rx_posted = 0
+        self.header_inline = header_inline
 
     async def fill_rx(self, count: int) -> None:
         for _ in range(count):
@@ -27,7 +32,11 @@ class NetDriver:
         """One frame: the header and the payload, optionally cut into several buffers."""
         cuts = [0] + (split_at or []) + [len(frame)]
         parts = [frame[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
-        await self.tx.add([bytes(NetHdr.SIZE)] + parts, [])
+        if self.header_inline:
+            parts[0] = bytes(NetHdr.SIZE) + parts[0]
+        else:
+            parts.insert(0, bytes(NetHdr.SIZE))
+        await self.tx.add(parts, [])
         await self.tx.kick()
 
     async def receive(self, count: int, timeout_ns: int = DEFAULT_TIMEOUT_NS) -> list[bytes]:

@@ -22,9 +22,9 @@ LOAD_COLUMNS = ("mode", "payload", "depth", "latencies", "req_per_s", "gbps_h2d"
                 "util_d2h", "fw_busy", "msis_per_req", "p50_ns", "p99_ns", "bottleneck", "doorbells_per_req",
                 "cpu_path", "fw_cycles_per_req", "dma_wait_per_req", "bus_words_per_req", "compute_per_req",
                 "dmas_per_req")
-# TX and RX queues of this size: a TX frame takes 2 descriptors (header, payload), a push
-# ring has PUSH_RING_SLOTS slots
-LOAD_QUEUE_SIZE = 128
+# TX and RX queues of this size (the net device's largest); a TX frame is one descriptor
+# (header_inline, as Linux sends it), a push ring has PUSH_RING_SLOTS slots
+LOAD_QUEUE_SIZE = 256
 FW_BOUND = 0.9          # firmware busy share above which the firmware is named the limit
 LINK_BOUND = 0.8        # link payload share above which the link is named the limit
 
@@ -74,11 +74,11 @@ def load_options(mode: str, opts: Options = Options()) -> Options:
 
 
 def max_depth(mode: str = "split") -> int:
-    """The most frames in flight the queues hold in `mode` (a TX frame is two descriptors or
-    slots; a self-doorbelling push ring keeps one slot free)."""
+    """The most frames in flight the queues hold in `mode` (a TX frame is one descriptor or
+    slot; a self-doorbelling push ring keeps one slot free)."""
     if mode.startswith("push"):
-        return (min(LOAD_QUEUE_SIZE, layout.PUSH_RING_SLOTS) - (mode == "push_self")) // 2
-    return LOAD_QUEUE_SIZE // 2
+        return min(LOAD_QUEUE_SIZE, layout.PUSH_RING_SLOTS) - (mode == "push_self")
+    return LOAD_QUEUE_SIZE
 
 
 def payload_capacity_gbps(link: timing.Link = timing.Link()) -> float:

@@ -56,6 +56,7 @@ async def load(dut, mode: str):
     pool = 4 * max(depths) * (max(sizes) + 64)          # every frame in flight both ways, twice over
     bench, net = await bench_net(tb, mode_by_name(mode), max(sizes), CONFIG.transport, load_options(mode, OPTIONS),
                                  pool_bytes=pool, queue_size=LOAD_QUEUE_SIZE)
+    net.header_inline = True            # one descriptor per frame, as Linux sends it
     for size in sizes:
         net.rx_buf = size
         for depth in depths:
