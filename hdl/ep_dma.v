@@ -102,11 +102,13 @@ module ep_dma #
 /* verilator lint_on UNUSEDPARAM */
 
 localparam DESC_W = 64 + (BUF_AW + 1) + 17 + 16 + 1;
+// width of a buffer offset plus a length (17 bits), with a bit to spare for the carry
+localparam END_W = (BUF_AW + 2 > 18) ? BUF_AW + 2 : 18;
 localparam OUT_DEPTH = 4;
 
 initial begin
-    if (BUF_AW < 8 || BUF_AW > 16 || (1 << BUF_AW) != BUF_SIZE) begin
-        $error("Error: BUF_SIZE must be a power of two, 256 to 65536 (instance %m)");
+    if (BUF_AW < 8 || BUF_AW > 24 || (1 << BUF_AW) != BUF_SIZE) begin
+        $error("Error: BUF_SIZE must be a power of two, 256 to 16 MiB (instance %m)");
         $finish;
     end
 end
@@ -194,8 +196,8 @@ assign irq_done = done_valid;
 // ---------------------------------------------------------------------------
 
 // validation of the descriptor at the head of the queue
-wire [17:0] d_end = {{(17-BUF_AW){1'b0}}, d_local} + {1'b0, d_length};
-wire d_bad = d_length == 17'd0 || d_length > DMA_MAX_LENGTH[16:0] || d_end > BUF_SIZE[17:0] ||
+wire [END_W-1:0] d_end = {{(END_W-BUF_AW-1){1'b0}}, d_local} + {{(END_W-17){1'b0}}, d_length};
+wire d_bad = d_length == 17'd0 || d_length > DMA_MAX_LENGTH[16:0] || d_end > BUF_SIZE[END_W-1:0] ||
     d_host[1:0] != d_local[1:0];
 
 wire rd_ready, wr_ready, rd_busy;

@@ -138,7 +138,10 @@ wire [12:0] mrrs_bytes = (cfg_max_read_req > 3'd5) ? 13'd4096 : (13'd128 << cfg_
 
 wire [12:0] chunk;
 wire [10:0] chunk_dw;
-wire [16:0] chunk17 = {4'd0, chunk};
+// the chunk as a length (17 bits) and as a buffer offset (BUF_AW + 1 bits): one signal wide enough for both
+localparam CHUNK_W = (BUF_AW + 1 > 17) ? BUF_AW + 1 : 17;
+wire [CHUNK_W-1:0] chunk_w = {{(CHUNK_W-13){1'b0}}, chunk};
+wire [16:0] chunk17 = chunk_w[16:0];
 
 ep_dma_chunk chunk_inst (
     .addr(host_reg[11:0]),
@@ -254,10 +257,11 @@ wire rc_tag_ok = {24'd0, rc_tag} < TAGS && tag_state[rc_tag_idx] == TAG_ACTIVE;
 wire rc_good = rc_err == 4'd0 && rc_status == CPL_STATUS_SC && !rc_poisoned;
 // a byte count of 0 means 4096
 wire [13:0] rc_bc = (rc_byte_count == 13'd0) ? 14'd4096 : {1'b0, rc_byte_count};
-// buffer address of the completion's first byte (modulo 2**18, wider than any buffer);
+// buffer address of the completion's first byte (modulo 2**START_W, wider than any buffer);
 // only its dword address is used
+localparam START_W = (BUF_AW + 2 > 18) ? BUF_AW + 2 : 18;
 /* verilator lint_off UNUSEDSIGNAL */
-wire [17:0] rc_start = {{(17-BUF_AW){1'b0}}, tag_end[rc_tag_idx]} - {4'd0, rc_bc};
+wire [START_W-1:0] rc_start = {{(START_W-BUF_AW-1){1'b0}}, tag_end[rc_tag_idx]} - {{(START_W-14){1'b0}}, rc_bc};
 /* verilator lint_on UNUSEDSIGNAL */
 
 assign stat_cpl = rc_sop;
@@ -455,10 +459,10 @@ always @(posedge clk) begin
     end else if (tx_issue) begin
         tag_state[free_tag] <= TAG_ACTIVE;
         tag_timer[free_tag] <= {TW{1'b0}};
-        tag_end[free_tag] <= buf_reg + chunk17[BUF_AW:0];
+        tag_end[free_tag] <= buf_reg + chunk_w[BUF_AW:0];
         tag_ctx[free_tag] <= cur_ctx_reg;
         host_reg <= host_reg + {51'd0, chunk};
-        buf_reg <= buf_reg + chunk17[BUF_AW:0];
+        buf_reg <= buf_reg + chunk_w[BUF_AW:0];
         rem_reg <= rem_reg - chunk17;
         if (rem_reg == chunk17) begin
             ctx_issued[cur_ctx_reg] <= 1'b1;

@@ -165,7 +165,10 @@ assign result = result_reg;
 assign tx_busy = in_tlp_reg;
 
 wire [12:0] sent_bytes = tx_first ? chunk : tlp_bytes_reg;
-wire [16:0] sent17 = {4'd0, sent_bytes};
+// the bytes sent as a length (17 bits) and as a buffer offset (BUF_AW + 1 bits)
+localparam SENT_W = (BUF_AW + 1 > 17) ? BUF_AW + 1 : 17;
+wire [SENT_W-1:0] sent_w = {{(SENT_W-13){1'b0}}, sent_bytes};
+wire [16:0] sent17 = sent_w[16:0];
 
 always @(posedge clk) begin
     case (state_reg)
@@ -194,7 +197,7 @@ always @(posedge clk) begin
                 if (tx_last) begin
                     // the TLP's data is issued: on to the next one (no idle beat)
                     host_reg <= host_reg + {47'd0, sent17};
-                    buf_reg <= buf_reg + sent17[BUF_AW:0];
+                    buf_reg <= buf_reg + sent_w[BUF_AW:0];
                     rem_reg <= rem_reg - sent17;
                     if (rem_reg == sent17) begin
                         state_reg <= STATE_DRAIN;

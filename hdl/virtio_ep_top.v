@@ -28,8 +28,8 @@ module virtio_ep_top #
     parameter NP_FIFO_DEPTH = 16,
     // Cycles to wait for the core to report an MSI sent or failed
     parameter MSI_TIMEOUT_CYCLES = 4096,
-    // DMA buffer RAM size in bytes (power of two, 256 to 64 KiB)
-    parameter DMA_BUF_SIZE = 65536,
+    // DMA buffer RAM (device memory) size in bytes (power of two, 256 to 2 MiB)
+    parameter DMA_BUF_SIZE = 2097152,
     // DMA read requests outstanding (1 to 32)
     parameter DMA_TAGS = 16,
     // Queued DMA descriptors (power of two)
@@ -39,7 +39,7 @@ module virtio_ep_top #
     // DMA read completion timeout, in cycles
     parameter DMA_TIMEOUT_CYCLES = 16384,
     // Local bus address width
-    parameter AXIL_ADDR_WIDTH = 18
+    parameter AXIL_ADDR_WIDTH = 22
 )
 (
     input  wire                         clk,
@@ -142,12 +142,17 @@ localparam SRAM_AW = $clog2(BAR0_SRAM_SIZE);
 localparam ROW_WIDTH = SRAM_AW - 5;
 
 initial begin
-    if (AXIL_ADDR_WIDTH != 18) begin
+    if (AXIL_ADDR_WIDTH != 22) begin
         $error("Error: AXIL_ADDR_WIDTH must match layout.AXIL_ADDR_WIDTH (instance %m)");
         $finish;
     end
-    if (BAR0_SRAM_SIZE < 4096 || BAR0_SRAM_SIZE > (1 << (AXIL_ADDR_WIDTH-1))) begin
+    // the windows of layout.Region: SRAM_WINDOW 128 KiB, DMA_BUF the upper half
+    if (BAR0_SRAM_SIZE < 4096 || BAR0_SRAM_SIZE > 131072) begin
         $error("Error: BAR0_SRAM_SIZE must fit the local-bus window (instance %m)");
+        $finish;
+    end
+    if (DMA_BUF_SIZE > (1 << (AXIL_ADDR_WIDTH-1))) begin
+        $error("Error: DMA_BUF_SIZE must fit the local-bus window (instance %m)");
         $finish;
     end
 end

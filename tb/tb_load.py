@@ -8,7 +8,10 @@ from __future__ import annotations
 import cocotb
 from cocotb.triggers import Timer
 
-from virtio_ep.layout import latency_setting, mode_by_name
+from virtio_ep.firmware.device_memory import DevicePool
+from virtio_ep.host.virtio_drivers import BlkDriver
+from virtio_ep.layout import DEVICE_POOL_BASE, BLK_SECTOR_SIZE, BlkStatus, QueueMode, latency_setting, mode_by_name
+from virtio_ep.scenarios.bring_up import bring_up
 from virtio_ep.scenarios.datapath import bench_net, firmware_asleep, per_request
 from virtio_ep.scenarios.load import LOAD_QUEUE_SIZE, closed_loop, dma_read_share, load_options
 from virtio_ep.testbench import CLK_NS, EndpointTb
@@ -18,8 +21,12 @@ SIZE = 1024
 REQUESTS = 16
 
 
-async def start(dut, mode: str, opts: Options = Options()):
+async def start(dut, mode: str, opts: Options = Options(), device_memory: int | None = None):
+    """`device_memory`: the bytes of device memory the firmware lends to frames (default: all
+    of the build's DMA buffer RAM above the scratch area)."""
     tb = await EndpointTb.start(dut, latencies=latency_setting("default"))
+    if device_memory is not None:
+        tb.cpu.device_pool = DevicePool(DEVICE_POOL_BASE, DEVICE_POOL_BASE + device_memory)
     bench, net = await bench_net(tb, mode_by_name(mode), SIZE, opts=load_options(mode, opts), pool_bytes=1 << 20,
                                  queue_size=LOAD_QUEUE_SIZE)
     net.header_inline = True            # one descriptor per frame, as Linux sends it
@@ -93,10 +100,10 @@ async def test_moderation_caps_msis(dut):
 
 @cocotb.test()
 async def test_full_device_memory_holds_frames(dut):
-    """4 KiB frames at depth 32 need twice the device memory there is: the frames that find
-    it full are held (their TX chains not completed) until deliveries make room, none is
-    copied through the CPU, and every frame comes back intact."""
-    tb, bench, net = await start(dut, "push")
+    """4 KiB frames at depth 32 need twice the 64 KiB of device memory the firmware lends
+    them here: the frames that find it full are held (their TX chains not completed) until
+    deliveries make room, none is copied through the CPU, and every frame comes back intact."""
+    tb, bench, net = await start(dut, "push", device_memory=64 * 1024)
     net.rx_buf = 4096
     backend = bench.fw.backend
     row = await closed_loop(tb, net, "push", 4096, 32, 32, "default", backend)
@@ -134,3 +141,26 @@ async def test_dma_read_keeps_the_link_busy(dut):
     tb.log.info("64 KiB DMA read at the default latencies: %.0f ns, %.1f%% of the link's payload capacity",
                 ns, 100 * share)
     assert share >= 0.85, f"64 KiB read in {ns:.0f} ns: {100 * share:.1f}% of the payload capacity"
+
+
+@cocotb.test()
+async def test_ram_disk_sectors_never_cross_the_local_bus(dut):
+    """The block device's RAM disk lives in device memory: a 64-sector write and read cost
+    the CPU about the local-bus words of a 1-sector one (through the CPU, 64 sectors would
+    add 8,192 words each way), and what was written reads back."""
+    tb = await EndpointTb.start(dut)
+    bench = await bring_up(tb, "async", "block", QueueMode.SPLIT)
+    blk, disk = BlkDriver(bench.queues[0]), bench.fw.backend
+    words = {}
+    for count in (1, 64):
+        data = bytes((i * 7 + count) & 0xFF for i in range(count * BLK_SECTOR_SIZE))
+        before = tb.cpu.bus_reads + tb.cpu.bus_write_words
+        assert await blk.write(8, data) == BlkStatus.OK
+        status, back = await blk.read(8, count)
+        words[count] = tb.cpu.bus_reads + tb.cpu.bus_write_words - before
+        assert status == BlkStatus.OK and back == data, f"{count} sectors read back different"
+    await bench.stop()
+    tb.log.info("write + read: %d local-bus words for 1 sector, %d for 64 (disk at device address %s)",
+                words[1], words[64], hex(disk.base) if disk.base is not None else None)
+    assert disk.base is not None, "the RAM disk is not in device memory"
+    assert words[64] <= 1.25 * words[1] + 16, f"{words[64]} local-bus words for 64 sectors, {words[1]} for 1"

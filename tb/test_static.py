@@ -46,9 +46,12 @@ def test_async_pages_are_disjoint_and_one_writer() -> None:
 def test_local_bus_map_is_consistent() -> None:
     regions = sorted(layout.Region, key=int)
     for a, b in zip(regions, regions[1:]):
-        size = layout.SRAM_WINDOW_SIZE if a == layout.Region.SRAM_WINDOW else layout.REGION_SIZE
+        size = {layout.Region.SRAM_WINDOW: layout.SRAM_WINDOW_SIZE,
+                layout.Region.DMA_BUF: layout.DMA_BUF_WINDOW_SIZE}.get(a, layout.REGION_SIZE)
         assert a + size <= b, f"region {a.name} overlaps {b.name}"
     assert layout.DEFAULT_PARAMS.bar0_sram_size <= layout.SRAM_WINDOW_SIZE
+    assert layout.DEFAULT_PARAMS.dma_buf_size <= layout.DMA_BUF_WINDOW_SIZE
+    assert layout.Region.DMA_BUF + layout.DMA_BUF_WINDOW_SIZE == 1 << layout.AXIL_ADDR_WIDTH
     for enum_cls in (layout.Csr, layout.DbReg, layout.MsiReg):
         offsets = [int(m) for m in enum_cls]
         assert len(set(offsets)) == len(offsets), f"{enum_cls.__name__}: two registers share an offset"
@@ -83,7 +86,7 @@ TOP_RANGE_ENDS = [
     {"BAR0_SRAM_SIZE": 4096, "DB_SLOTS": 1, "DB_FIFO_DEPTH": 2, "MSI_VECTORS": 1, "NP_FIFO_DEPTH": 2,
      "DMA_BUF_SIZE": 256, "DMA_TAGS": 1, "DMA_DESC_DEPTH": 2, "DMA_READ_DESCS": 1},
     {"BAR0_SRAM_SIZE": 131072, "DB_SLOTS": 256, "DB_FIFO_DEPTH": 256, "MSI_VECTORS": 32, "NP_FIFO_DEPTH": 32,
-     "DMA_BUF_SIZE": 65536, "DMA_TAGS": 32, "DMA_DESC_DEPTH": 256, "DMA_READ_DESCS": 8},
+     "DMA_BUF_SIZE": 2097152, "DMA_TAGS": 32, "DMA_DESC_DEPTH": 256, "DMA_READ_DESCS": 8},
 ]
 
 

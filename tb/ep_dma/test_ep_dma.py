@@ -402,7 +402,7 @@ async def late_completion_after_timeout(dut):
 
 TOPLEVEL, HARNESS = "ep_dma_harness", ("ep_dma_harness.v",)
 POINTS = [{"BUF_SIZE": buf, "TAGS": tags, "DESC_DEPTH": depth, "TIMEOUT_CYCLES": timeout}
-          for buf, tags, depth, timeout in ((256, 1, 2, 256), (16384, 32, 4, 4096), (65536, 16, 16, 1024))]
+          for buf, tags, depth, timeout in ((256, 1, 2, 256), (16384, 32, 4, 4096), (1 << 21, 16, 16, 1024))]
 
 
 @pytest.mark.parametrize("sim", simrun.selected_simulators())

@@ -286,19 +286,47 @@ class NetLoopback:
 
 
 class RamDisk:
-    """A RAM disk of the device's capacity: read, write, flush, get-id, bounds checked."""
+    """A RAM disk of the device's capacity: read, write, flush, get-id, bounds checked.
+
+    The disk lives in device memory (the top of the DMA buffer RAM, taken from the pool
+    frames use) when it fits: sectors move between it and the request's buffers by DMA
+    only, and the CPU reads the 16-byte request header and writes the status byte. Device
+    memory is not cleared at boot (it may hold an earlier run's data), so the firmware keeps
+    a bitmap of the sectors written since and reads the others as zeros, DMA'd from a small
+    zeroed area (as a thin-provisioned disk reads unwritten blocks). Without device memory
+    for it (a small build), the disk lives in the CPU's memory and sectors are copied over
+    the local bus."""
 
     ID = b"virtio-ep ramdisk"
+    ZEROS = 1024                # bytes of the zeroed area unwritten sectors are read from
 
     def __init__(self, device: VirtioDevice):
         self.capacity = get(device.config, BlkConfig.CAPACITY) * BLK_SECTOR_SIZE
-        self.data = bytearray(self.capacity)
+        self.data: bytearray | None = None      # the disk in the CPU's memory, if not in device memory
+        self.base: int | None = None            # the disk's device address, if in device memory
+        self.written = bytearray(self.capacity // BLK_SECTOR_SIZE)     # sectors written (device memory)
+        self.zeros: int | None = None           # device address of the zeroed area, once zeroed
         self.flushes = 0
+        self.realigned_bytes = 0                # written sector bytes the CPU had to shift (host address mod 4)
 
     def reset(self) -> None:
         """Device reset: the disk keeps its contents (requests complete before they return)."""
 
+    def place(self, q: DeviceQueue) -> None:
+        """At the first request: the disk's home, in device memory if the pool can give it up."""
+        if self.base is not None or self.data is not None:
+            return
+        pool = getattr(q.mem, "pool", None)     # none: a memory without DMA (in-process tests)
+        # the top of device memory, the same at every boot
+        base = (q.cpu.dma_buf_size - self.capacity - self.ZEROS - 4) & ~0xFFF if pool is not None else None
+        if base is not None and not pool.live and base >= pool.base:
+            pool.end = min(pool.end, base)      # frames never use the disk's memory
+            self.base = base
+        else:
+            self.data = bytearray(self.capacity)
+
     async def on_notify(self, q: DeviceQueue, queues: dict[int, DeviceQueue]) -> None:
+        self.place(q)
         while True:
             while await q.pending():
                 chain = await q.next_chain()
@@ -309,25 +337,30 @@ class RamDisk:
                 break
 
     async def request(self, q: DeviceQueue, chain: Chain) -> int:
-        out = await gather(q.mem, chain)
-        if len(out) < BlkReq.SIZE or chain.in_len < 1:
+        header = await readable_prefix(q.mem, chain, BlkReq.SIZE)
+        if len(header) < BlkReq.SIZE or chain.in_len < 1:
             return 0
-        rtype = int.from_bytes(out[BlkReq.TYPE.offset:BlkReq.TYPE.offset + 4], "little")
-        sector = int.from_bytes(out[BlkReq.SECTOR.offset:BlkReq.SECTOR.offset + 8], "little")
+        rtype = int.from_bytes(header[BlkReq.TYPE.offset:BlkReq.TYPE.offset + 4], "little")
+        sector = int.from_bytes(header[BlkReq.SECTOR.offset:BlkReq.SECTOR.offset + 8], "little")
         start = sector * BLK_SECTOR_SIZE
         room = chain.in_len - 1
         if rtype == BlkType.IN:
             if start + room > self.capacity or room % BLK_SECTOR_SIZE:
                 await write_status(q, chain, BlkStatus.IOERR)
                 return 1
-            return await scatter(q.mem, chain, bytes(self.data[start:start + room]) + bytes([BlkStatus.OK]))
+            if self.data is not None:
+                return await scatter(q.mem, chain, bytes(self.data[start:start + room]) + bytes([BlkStatus.OK]))
+            await self._sectors_out(q, chain, start, room)
+            return room + 1
         if rtype == BlkType.OUT:
-            payload = out[BlkReq.SIZE:]
-            if start + len(payload) > self.capacity or len(payload) % BLK_SECTOR_SIZE:
+            length = chain.out_len - BlkReq.SIZE
+            if start + length > self.capacity or length % BLK_SECTOR_SIZE:
                 status = BlkStatus.IOERR
-            else:
-                self.data[start:start + len(payload)] = payload
+            elif self.data is not None:
+                self.data[start:start + length] = (await gather(q.mem, chain))[BlkReq.SIZE:]
                 status = BlkStatus.OK
+            else:
+                status = await self._sectors_in(q, chain, start)
             await write_status(q, chain, status)
             return 1
         if rtype == BlkType.FLUSH:
@@ -339,6 +372,92 @@ class RamDisk:
             return await scatter(q.mem, chain, ident.ljust(room, b"\0") + bytes([BlkStatus.OK]))
         await write_status(q, chain, BlkStatus.UNSUPP)
         return 1
+
+    async def _sectors_in(self, q: DeviceQueue, chain: Chain, start: int) -> BlkStatus:
+        """A write's data (the device-readable bytes after the header) into the disk by DMA;
+        a buffer whose host address differs from its disk address modulo 4, or inline in a
+        push slot, goes through the CPU. IOERR if the host refused a DMA."""
+        pos = self.base + start
+        for addr, n, inline in readable_pieces(chain, BlkReq.SIZE):
+            if inline is not None:
+                await q.mem.write_local(pos, inline)
+            elif (addr - pos) % 4:
+                self.realigned_bytes += n
+                await q.mem.write_local(pos, await q.mem.read(addr, n))
+            else:
+                await q.mem.fetch(addr, pos, n, owner=chain.head)
+            pos += n
+        first, last = start // BLK_SECTOR_SIZE, (pos - self.base - 1) // BLK_SECTOR_SIZE
+        self.written[first:last + 1] = b"\1" * (last + 1 - first)
+        return BlkStatus.IOERR if await q.mem.drain() else BlkStatus.OK
+
+    async def _sectors_out(self, q: DeviceQueue, chain: Chain, start: int, room: int) -> None:
+        """A read's sectors from the disk into the device-writable buffers by DMA, then the
+        status (IOERR if the host refused a DMA) after them."""
+        done = 0
+        for b in chain.bufs:
+            if not b.writable or done >= room:
+                continue
+            n = min(b.length, room - done)
+            addr = b.addr
+            for local, k in await self._sources(q, start + done, n, addr):
+                await q.mem.store(local, addr, k, owner=chain.head)
+                addr += k
+            done += n
+        await write_status(q, chain, BlkStatus.IOERR if await q.mem.drain() else BlkStatus.OK)
+
+    async def _sources(self, q: DeviceQueue, offset: int, n: int, host: int) -> list[tuple[int, int]]:
+        """Device (address, length) pieces to read disk bytes [offset, offset + n) from, in
+        order, for the host buffer at `host`: the disk for written sectors, the zeroed area
+        (at the host address's alignment modulo 4) for the others."""
+        out: list[tuple[int, int]] = []
+        pos, end = offset, offset + n
+        while pos < end:
+            first = pos // BLK_SECTOR_SIZE
+            run = first
+            while run * BLK_SECTOR_SIZE < end and self.written[run] == self.written[first]:
+                run += 1
+            stop = min(end, run * BLK_SECTOR_SIZE)
+            if self.written[first]:
+                out.append((self.base + pos, stop - pos))
+            else:
+                zeros = await self._zeroed(q)
+                for k in range(pos, stop, self.ZEROS):
+                    at = host + k - offset
+                    out.append((zeros + (at - zeros) % 4, min(self.ZEROS, stop - k)))
+            pos = stop
+        return out
+
+    async def _zeroed(self, q: DeviceQueue) -> int:
+        """The zeroed area (after the disk), zeroed by the CPU the first time it is needed."""
+        if self.zeros is None:
+            self.zeros = self.base + self.capacity
+            await q.mem.write_local(self.zeros, bytes(self.ZEROS + 4))
+        return self.zeros
+
+
+def readable_pieces(chain: Chain, skip: int) -> list[tuple[int, int, bytes | None]]:
+    """(host address, length, inline bytes or None) of the device-readable bytes after the first `skip`."""
+    out = []
+    for b in chain.bufs:
+        if b.writable:
+            continue
+        cut = min(skip, b.length)
+        skip -= cut
+        if b.length > cut:
+            out.append((b.addr + cut, b.length - cut, b.inline[cut:] if b.inline is not None else None))
+    return out
+
+
+async def readable_prefix(mem, chain: Chain, n: int) -> bytes:
+    """The first `n` device-readable bytes of a chain (fewer if it has fewer)."""
+    out = bytearray()
+    for b in chain.bufs:
+        if b.writable or len(out) >= n:
+            continue
+        k = min(b.length, n - len(out))
+        out += b.inline[:k] if b.inline is not None else await mem.read(b.addr, k)
+    return bytes(out)
 
 
 class EntropySource:

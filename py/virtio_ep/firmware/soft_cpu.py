@@ -263,7 +263,12 @@ class SoftCpu:
             while await self.read32(Region.DMA + DmaReg.STATUS) & DmaEngineStatus.DESC_FULL:
                 if not self._outstanding:
                     raise BusError("DMA descriptor queue full with none of the firmware's descriptors in it")
-                await self._reap(100_000)
+                t0, self._waiting_dma = get_sim_time("ns"), True
+                try:
+                    await self._reap(100_000)   # waiting for room: a DMA wait too
+                finally:
+                    self._waiting_dma = False
+                    self.dma_wait_ns += get_sim_time("ns") - t0
             await self._submit_registers(host, local, length, direction, tag)
         finally:
             self._in_dma -= 1

@@ -15,7 +15,7 @@ class EndpointParams:
     msi_vectors: int = 32               # MSI vectors the generator can request
     np_fifo_depth: int = 16             # non-posted requests queued for completion
     msi_timeout_cycles: int = 4096      # cycles to wait for cfg_interrupt_msi_sent/fail
-    dma_buf_size: int = 64 * 1024       # bytes of DMA buffer RAM
+    dma_buf_size: int = 2 << 20         # bytes of DMA buffer RAM (device memory)
     dma_tags: int = 16                  # read requests the DMA engine keeps outstanding
     dma_desc_depth: int = 16            # queued DMA descriptors
     dma_read_descs: int = 4             # DMA read descriptors in flight at once

@@ -38,7 +38,7 @@ MAX_DB_SLOTS = 256                  # the local-bus windows hold this many slots
 # Local bus (AXI4-Lite, 32-bit data)
 # --------------------------------------------------------------------------
 
-AXIL_ADDR_WIDTH = 18
+AXIL_ADDR_WIDTH = 22
 AXIL_DATA_WIDTH = 32
 REGION_SIZE = 0x1000                # each register block decodes 4 KiB
 
@@ -50,11 +50,12 @@ class Region(enum.IntEnum):
     DOORBELL = 0x0_1000
     MSI = 0x0_2000
     DMA = 0x0_3000
-    DMA_BUF = 0x1_0000              # DMA buffer RAM, up to 64 KiB
-    SRAM_WINDOW = 0x2_0000          # upper half of the local address space
+    SRAM_WINDOW = 0x2_0000          # BAR0 SRAM, up to 128 KiB
+    DMA_BUF = 0x20_0000             # device memory (the DMA buffer RAM): the upper half, up to 2 MiB
 
 
-SRAM_WINDOW_SIZE = (1 << AXIL_ADDR_WIDTH) - Region.SRAM_WINDOW
+SRAM_WINDOW_SIZE = 0x2_0000
+DMA_BUF_WINDOW_SIZE = (1 << AXIL_ADDR_WIDTH) - Region.DMA_BUF
 
 
 class Csr(enum.IntEnum):

@@ -81,6 +81,27 @@ def max_depth(mode: str = "split") -> int:
     return LOAD_QUEUE_SIZE
 
 
+# Frames of LARGE_FRAME bytes or more cost about 1.6 s of wall time each at 64 KiB (2,048
+# bus beats each way through the Python root complex): they run at depths up to
+# LARGE_MAX_DEPTH with LARGE_REQUESTS measured, so the grid stays within 30 minutes
+LARGE_FRAME = 16384
+LARGE_MAX_DEPTH = 16
+LARGE_REQUESTS = 8
+
+
+def grid(mode: str, sizes, depths, requests: int | None = None) -> list[tuple[int, int, int]]:
+    """(payload, depth, requests measured) of the load grid in `mode`: depths capped by what
+    the queues hold, large frames at the shallow depths only."""
+    out = []
+    for size in sizes:
+        large = size >= LARGE_FRAME
+        for depth in sorted({min(d, max_depth(mode)) for d in depths}):
+            if large and depth > LARGE_MAX_DEPTH:
+                continue
+            out.append((size, depth, requests or (LARGE_REQUESTS if large else max(depth, 16))))
+    return out
+
+
 def payload_capacity_gbps(link: timing.Link = timing.Link()) -> float:
     """The link's payload capacity each way: the line rate after encoding, less a TLP's
     header (4 DW, 64-bit addresses) and framing per max-payload TLP."""

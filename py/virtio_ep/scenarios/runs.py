@@ -15,7 +15,7 @@ from ..testbench import EndpointTb
 from ..transports import Options
 from .control import measure_setup, select_wait_table, virtio_pci_select_waits
 from .datapath import bench_net, measure_requests
-from .load import LOAD_QUEUE_SIZE, LoadRow, closed_loop, dma_read_share, load_options, max_depth
+from .load import LOAD_QUEUE_SIZE, LoadRow, closed_loop, dma_read_share, grid, load_options
 from .echo import run_echo
 
 CONFIG = RunConfig.current()
@@ -52,16 +52,14 @@ async def datapath(dut, mode: str):
 async def load(dut, mode: str):
     """The net loopback closed-loop in `mode`: every payload size x depth in flight."""
     tb = await EndpointTb.start(dut)
-    sizes, depths = CONFIG.sizes, sorted({min(d, max_depth(mode)) for d in CONFIG.depths})
-    pool = 4 * max(depths) * (max(sizes) + 64)          # every frame in flight both ways, twice over
-    bench, net = await bench_net(tb, mode_by_name(mode), max(sizes), CONFIG.transport, load_options(mode, OPTIONS),
-                                 pool_bytes=pool, queue_size=LOAD_QUEUE_SIZE)
+    points = grid(mode, CONFIG.sizes, CONFIG.depths, CONFIG.requests)
+    pool = 4 * max(d * (s + 64) for s, d, _ in points)       # every frame in flight both ways, twice over
+    bench, net = await bench_net(tb, mode_by_name(mode), max(CONFIG.sizes), CONFIG.transport,
+                                 load_options(mode, OPTIONS), pool_bytes=pool, queue_size=LOAD_QUEUE_SIZE)
     net.header_inline = True            # one descriptor per frame, as Linux sends it
-    for size in sizes:
+    for size, depth, requests in points:
         net.rx_buf = size
-        for depth in depths:
-            emit([await closed_loop(tb, net, mode, size, depth, CONFIG.requests or max(depth, 16),
-                                    CONFIG.latencies, bench.fw.backend)])
+        emit([await closed_loop(tb, net, mode, size, depth, requests, CONFIG.latencies, bench.fw.backend)])
     await bench.stop()
 
 
