@@ -1,4 +1,5 @@
-"""Soak: 2,000 mixed requests per device (RunConfig.requests), no request lost or duplicated.
+"""Soak: 2,000 mixed requests per device (RunConfig.requests), no request lost or duplicated;
+and the soak at depth: 2,000 requests per device with 64 in flight (DEEP_REQUESTS).
 
 Each device runs its requests in five phases: split, packed and push rings driven by the
 project's ring code, then split and packed rings driven by Linux's own virtio_ring.c (with
@@ -11,12 +12,15 @@ from __future__ import annotations
 
 import cocotb
 
+from virtio_ep.devices import DEVICES
 from virtio_ep.host.virtio_drivers import BlkDriver, NetDriver, RngDriver
 from virtio_ep.layout import QueueMode
 from virtio_ep.runconfig import RunConfig
 from virtio_ep.scenarios.bring_up import bring_up, probe
+from virtio_ep.scenarios.deep import block_deep, entropy_deep, net_deep
 from virtio_ep.scenarios.exercise import exercise_block, exercise_entropy, exercise_net
 from virtio_ep.testbench import EndpointTb, rng_for_test
+from virtio_ep.transports import Options
 
 SOAK_REQUESTS = RunConfig.current().request_count(2000)
 PHASES = (("project", QueueMode.SPLIT), ("project", QueueMode.PACKED), ("project", QueueMode.PUSH),
@@ -64,3 +68,49 @@ async def test_soak_entropy(dut):
     async def run(queues, backend, count, rng):
         await exercise_entropy(RngDriver(queues[0]), backend, [rng.randrange(1, 257) for _ in range(count)])
     await soak(dut, "entropy", run)
+
+
+# The soak at depth (issue 15): every device with DEEP requests in flight, the first half on
+# split rings and the second on packed (re-probed on the same firmware), batch intake as
+# under load, queues of 256 (a block request takes up to three descriptors)
+DEEP_REQUESTS = RunConfig.current().request_count(2000)
+DEEP = 64
+DEEP_QUEUE_SIZE = 256
+
+
+async def soak_deep(dut, device: str, exercise) -> None:
+    rng = rng_for_test()
+    bench = await bring_up(await EndpointTb.start(dut), "async", DEVICES[device](queue_size=DEEP_QUEUE_SIZE),
+                           QueueMode.SPLIT, Options(batch=True), queue_size=DEEP_QUEUE_SIZE)
+    queues, fw = bench.queues, bench.fw
+    for i, (mode, count) in enumerate(((QueueMode.SPLIT, DEEP_REQUESTS // 2),
+                                       (QueueMode.PACKED, DEEP_REQUESTS - DEEP_REQUESTS // 2))):
+        if i:
+            queues = await probe(bench, mode, queue_size=DEEP_QUEUE_SIZE)
+        cocotb.log.info("soak %s at depth %d: %d requests, %s mode", device, DEEP, count, mode.name)
+        await exercise(queues, fw.backend, count, rng)
+        assert fw.ring_errors == [], f"{device} in {mode.name}: {fw.ring_errors}"
+    await bench.stop()
+
+
+@cocotb.test()
+async def test_soak_deep_net(dut):
+    async def run(queues, backend, count, rng):
+        await net_deep(NetDriver(queues), backend, count, rng, DEEP)
+    await soak_deep(dut, "net", run)
+
+
+@cocotb.test()
+async def test_soak_deep_block(dut):
+    disk: dict[int, bytes] = {}
+
+    async def run(queues, backend, count, rng):
+        await block_deep(BlkDriver(queues[0]), backend, count, rng, DEEP, disk)
+    await soak_deep(dut, "block", run)
+
+
+@cocotb.test()
+async def test_soak_deep_entropy(dut):
+    async def run(queues, backend, count, rng):
+        await entropy_deep(RngDriver(queues[0]), backend, count, rng, DEEP)
+    await soak_deep(dut, "entropy", run)

@@ -4,7 +4,8 @@ simulator. The block benches (tb/<module>/test_<module>.py) have their own entri
 SIM=icarus or SIM=verilator selects one simulator; unset runs both. SOAK_REQUESTS sets
 the soak's requests per device (by default 150 on Verilator and 40 on Icarus, which runs
 this bench about three times slower: the same five phases and checks, fewer requests per
-phase, to keep CI's time). REQUESTS sets the request or case count of every module that
+phase, to keep CI's time; the soak at depth, 64 in flight: 2,000 on Verilator, 400 on
+Icarus). REQUESTS sets the request or case count of every module that
 has one (tb_datapath, tb_fuzz, tb_ringfuzz, tb_restable). `make long` runs the long
 versions outside CI (docs/verification.md).
 """
@@ -36,14 +37,18 @@ def waves() -> bool:
 
 
 SOAK_DEFAULT_REQUESTS = {"verilator": 150, "icarus": 40}     # make long: 2000
+# the soak at depth (64 in flight): 2,000 per device on Verilator, fewer on Icarus (CI's time)
+DEEP_SOAK_DEFAULT_REQUESTS = {"verilator": 2000, "icarus": 400}     # make long: 2000
 
 
 # The soak tests are the longest items: one item per device so pytest-xdist spreads them
 # over the workers, and scheduled first (tb/conftest.py) so they start first.
 @pytest.mark.parametrize("sim", selected_simulators())
-@pytest.mark.parametrize("device", ["net", "block", "entropy"])
+@pytest.mark.parametrize("device", ["net", "block", "entropy", "deep_net", "deep_block", "deep_entropy"])
 def test_soak(sim: str, device: str) -> None:
-    requests = int(os.environ.get("SOAK_REQUESTS") or SOAK_DEFAULT_REQUESTS[sim])
+    """deep_*: the soak at depth (64 requests in flight, tb_soak.DEEP)."""
+    defaults = DEEP_SOAK_DEFAULT_REQUESTS if device.startswith("deep") else SOAK_DEFAULT_REQUESTS
+    requests = int(os.environ.get("SOAK_REQUESTS") or defaults[sim])
     simrun.run(sim, "tb_soak", test_filter=f"test_soak_{device}$", name=f"tb_soak_{device}", waves=waves(),
                config=RunConfig(requests=requests))
 
