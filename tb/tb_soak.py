@@ -33,25 +33,34 @@ def phase_counts(total: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(len(PHASES))]
 
 
-async def soak(dut, device: str, exercise) -> None:
+async def soak(dut, device: str, exercise, phases, counts: list[int], first: dict | None = None) -> None:
+    """`phases` of (ring code, mode, probe options) on one firmware, re-probing between them;
+    `first`: bring-up settings (device, Options, probe options) of the first phase."""
+    first = first or {}
     rng = rng_for_test()
-    bench = await bring_up(await EndpointTb.start(dut), "async", device, PHASES[0][1])
+    bench = await bring_up(await EndpointTb.start(dut), "async", first.get("device", device), phases[0][1],
+                           first.get("opts", Options()), **phases[0][2])
     queues, fw = bench.queues, bench.fw
-    for i, ((driver, mode), count) in enumerate(zip(PHASES, phase_counts(SOAK_REQUESTS))):
+    for i, ((driver, mode, opts), count) in enumerate(zip(phases, counts)):
         if i:
-            linux = {"event_idx": True, "indirect": True} if driver == "linux" else {}
-            queues = await probe(bench, mode, driver=driver, **linux)
+            queues = await probe(bench, mode, driver=driver, **opts)
         cocotb.log.info("soak %s: %d requests, %s ring code, %s mode", device, count, driver, mode.name)
         await exercise(queues, fw.backend, count, rng)
         assert fw.ring_errors == [], f"{device} in {mode.name} ({driver}): {fw.ring_errors}"
     await bench.stop()
 
 
+def mixed_soak(dut, device: str, exercise):
+    linux = {"event_idx": True, "indirect": True}
+    phases = [(driver, mode, linux if driver == "linux" else {}) for driver, mode in PHASES]
+    return soak(dut, device, exercise, phases, phase_counts(SOAK_REQUESTS))
+
+
 @cocotb.test()
 async def test_soak_net(dut):
     async def run(queues, backend, count, rng):
         await exercise_net(NetDriver(queues), backend, count, rng)
-    await soak(dut, "net", run)
+    await mixed_soak(dut, "net", run)
 
 
 @cocotb.test()
@@ -60,14 +69,14 @@ async def test_soak_block(dut):
 
     async def run(queues, backend, count, rng):
         await exercise_block(BlkDriver(queues[0]), backend, count, rng, disk)
-    await soak(dut, "block", run)
+    await mixed_soak(dut, "block", run)
 
 
 @cocotb.test()
 async def test_soak_entropy(dut):
     async def run(queues, backend, count, rng):
         await exercise_entropy(RngDriver(queues[0]), backend, [rng.randrange(1, 257) for _ in range(count)])
-    await soak(dut, "entropy", run)
+    await mixed_soak(dut, "entropy", run)
 
 
 # The soak at depth (issue 15): every device with DEEP requests in flight, the first half on
@@ -78,19 +87,11 @@ DEEP = 64
 DEEP_QUEUE_SIZE = 256
 
 
-async def soak_deep(dut, device: str, exercise) -> None:
-    rng = rng_for_test()
-    bench = await bring_up(await EndpointTb.start(dut), "async", DEVICES[device](queue_size=DEEP_QUEUE_SIZE),
-                           QueueMode.SPLIT, Options(batch=True), queue_size=DEEP_QUEUE_SIZE)
-    queues, fw = bench.queues, bench.fw
-    for i, (mode, count) in enumerate(((QueueMode.SPLIT, DEEP_REQUESTS // 2),
-                                       (QueueMode.PACKED, DEEP_REQUESTS - DEEP_REQUESTS // 2))):
-        if i:
-            queues = await probe(bench, mode, queue_size=DEEP_QUEUE_SIZE)
-        cocotb.log.info("soak %s at depth %d: %d requests, %s mode", device, DEEP, count, mode.name)
-        await exercise(queues, fw.backend, count, rng)
-        assert fw.ring_errors == [], f"{device} in {mode.name}: {fw.ring_errors}"
-    await bench.stop()
+def soak_deep(dut, device: str, exercise):
+    phases = [("project", QueueMode.SPLIT, {"queue_size": DEEP_QUEUE_SIZE}),
+              ("project", QueueMode.PACKED, {"queue_size": DEEP_QUEUE_SIZE})]
+    first = {"device": DEVICES[device](queue_size=DEEP_QUEUE_SIZE), "opts": Options(batch=True)}
+    return soak(dut, device, exercise, phases, [DEEP_REQUESTS // 2, DEEP_REQUESTS - DEEP_REQUESTS // 2], first)
 
 
 @cocotb.test()
