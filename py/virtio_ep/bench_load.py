@@ -168,13 +168,17 @@ def plot(rows: list[LoadRow], path: Path) -> None:
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     rows = [r for r in rows if r.mode != "dma_read"]
-    for mode in sorted({r.mode for r in rows}):
-        for size in sorted({r.payload for r in rows}):
+    # colour: the ring mode; marker and line: the payload size
+    colours = dict(zip(sorted({r.mode for r in rows}), ("tab:blue", "tab:orange", "tab:green", "tab:red")))
+    styles = dict(zip(sorted({r.payload for r in rows}), (("o", ":"), ("s", "-."), ("^", "--"), ("D", "-"), ("*", "-"))))
+    for mode, colour in colours.items():
+        for size, (marker, line) in styles.items():
             pts = sorted((r.depth, r.req_per_s, r.util_h2d) for r in rows if r.mode == mode and r.payload == size)
             if not pts:
                 continue
-            axes[0].plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=f"{mode} {size} B")
-            axes[1].plot([p[0] for p in pts], [100 * p[2] for p in pts], marker="o", label=f"{mode} {size} B")
+            kw = dict(color=colour, marker=marker, linestyle=line, label=f"{mode} {size} B")
+            axes[0].plot([p[0] for p in pts], [p[1] for p in pts], **kw)
+            axes[1].plot([p[0] for p in pts], [100 * p[2] for p in pts], **kw)
     for ax, ylabel in zip(axes, ("requests per second", "link payload utilisation, %")):
         ax.set_xscale("log", base=2)
         ax.set_xlabel("requests in flight (depth)")
