@@ -146,12 +146,11 @@ initial begin
         $error("Error: AXIL_ADDR_WIDTH must match layout.AXIL_ADDR_WIDTH (instance %m)");
         $finish;
     end
-    // the windows of layout.Region: SRAM_WINDOW 128 KiB, DMA_BUF the upper half
-    if (BAR0_SRAM_SIZE < 4096 || BAR0_SRAM_SIZE > 131072) begin
+    if (BAR0_SRAM_SIZE < 4096 || BAR0_SRAM_SIZE > SRAM_WINDOW_SIZE) begin
         $error("Error: BAR0_SRAM_SIZE must fit the local-bus window (instance %m)");
         $finish;
     end
-    if (DMA_BUF_SIZE > (1 << (AXIL_ADDR_WIDTH-1))) begin
+    if (DMA_BUF_SIZE > DMA_BUF_WINDOW_SIZE) begin
         $error("Error: DMA_BUF_SIZE must fit the local-bus window (instance %m)");
         $finish;
     end

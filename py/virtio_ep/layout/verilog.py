@@ -23,6 +23,8 @@ def _verilog_items() -> list[tuple[str, int, int, str]]:
     ]
     for r in E.Region:
         items.append((f"REGION_{r.name}", int(r), E.AXIL_ADDR_WIDTH, "local-bus region base"))
+    items.append(("SRAM_WINDOW_SIZE", E.SRAM_WINDOW_SIZE, 32, "bytes of the local-bus window on BAR0 SRAM"))
+    items.append(("DMA_BUF_WINDOW_SIZE", E.DMA_BUF_WINDOW_SIZE, 32, "bytes of the local-bus window on the DMA buffer"))
     for m in E.DmaResult:
         items.append((f"DMA_RESULT_{m.name}", int(m), 8, "DMA descriptor status"))
     for m in (E.DmaEngineStatus.BUSY, E.DmaEngineStatus.DESC_FULL, E.DmaEngineStatus.DONE_FULL):
