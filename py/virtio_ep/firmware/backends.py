@@ -307,7 +307,6 @@ class RamDisk:
         self.written = bytearray(self.capacity // BLK_SECTOR_SIZE)     # sectors written (device memory)
         self.zeros: int | None = None           # device address of the zeroed area, once zeroed
         self.flushes = 0
-        self.realigned_bytes = 0                # written sector bytes the CPU had to shift (host address mod 4)
 
     def reset(self) -> None:
         """Device reset: the disk keeps its contents (requests complete before they return)."""
@@ -317,7 +316,7 @@ class RamDisk:
         if self.base is not None or self.data is not None:
             return
         pool = getattr(q.mem, "pool", None)     # none: a memory without DMA (in-process tests)
-        # the top of device memory, the same at every boot
+        # the top of device memory (4 KiB aligned), the same at every boot
         base = (q.cpu.dma_buf_size - self.capacity - self.ZEROS - 4) & ~0xFFF if pool is not None else None
         if base is not None and not pool.live and base >= pool.base:
             pool.end = min(pool.end, base)      # frames never use the disk's memory
@@ -381,8 +380,7 @@ class RamDisk:
         for addr, n, inline in readable_pieces(chain, BlkReq.SIZE):
             if inline is not None:
                 await q.mem.write_local(pos, inline)
-            elif (addr - pos) % 4:
-                self.realigned_bytes += n
+            elif (addr - pos) % 4:                # the engine moves dwords: the CPU shifts the bytes
                 await q.mem.write_local(pos, await q.mem.read(addr, n))
             else:
                 await q.mem.fetch(addr, pos, n, owner=chain.head)

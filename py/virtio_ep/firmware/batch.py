@@ -2,10 +2,12 @@
 vectorized processors (rings/vector*.py) in one call, then handed to the back end one
 chain at a time exactly as the scalar path would (same chains, same first error).
 
-Reads per batch, whatever its size: split, avail.idx then the avail entries and the
-descriptor table (three DMA reads: the index first, so no entry is read before the index
-that publishes it); packed, the descriptor ring (one DMA read); push, the occupied slots
-through the local-bus window (no PCIe traffic). Indirect tables are fetched when the
+Reads per batch: split, avail.idx, then the new avail entries, then the descriptors from
+the lowest head to one past the highest (three DMA reads, four when the entries wrap: the
+index first, so no entry is read before the index that publishes it); packed, a window of
+the ring from the next available position (one DMA read, two when it wraps); the rest of
+the table in one more round only if a chain leaves what was read. Push, the occupied
+slots through the local-bus window (no PCIe traffic). Indirect tables are fetched when the
 processor asks for them (`NeedRanges`), one DMA read each.
 """
 
