@@ -4,8 +4,7 @@ simulator. The block benches (tb/<module>/test_<module>.py) have their own entri
 SIM=icarus or SIM=verilator selects one simulator; unset runs both. SOAK_REQUESTS sets
 the soak's requests per device (by default 150 on Verilator and 40 on Icarus, which runs
 this bench about three times slower: the same five phases and checks, fewer requests per
-phase, to keep CI's time; the soak at depth, 64 in flight: 2,000 on Verilator, 400 on
-Icarus). REQUESTS sets the request or case count of every module that
+phase, to keep CI's time; the soak at depth, 64 in flight: 2,000 on both). REQUESTS sets the request or case count of every module that
 has one (tb_datapath, tb_fuzz, tb_ringfuzz, tb_restable). `make long` runs the long
 versions outside CI (docs/verification.md).
 """
@@ -37,8 +36,8 @@ def waves() -> bool:
 
 
 SOAK_DEFAULT_REQUESTS = {"verilator": 150, "icarus": 40}     # make long: 2000
-# the soak at depth (64 in flight): 2,000 per device on Verilator, fewer on Icarus (CI's time)
-DEEP_SOAK_DEFAULT_REQUESTS = {"verilator": 2000, "icarus": 400}     # make long: 2000
+# the soak at depth (64 in flight): 2,000 per device on both
+DEEP_SOAK_DEFAULT_REQUESTS = {"verilator": 2000, "icarus": 2000}
 
 
 # The soak tests are the longest items: one item per device so pytest-xdist spreads them
