@@ -13,7 +13,7 @@ from virtio_ep.host.virtio_drivers import BlkDriver
 from virtio_ep.layout import DEVICE_POOL_BASE, BLK_SECTOR_SIZE, BlkStatus, QueueMode, latency_setting, mode_by_name
 from virtio_ep.scenarios.bring_up import bring_up
 from virtio_ep.scenarios.datapath import bench_net, firmware_asleep, per_request
-from virtio_ep.scenarios.load import LOAD_QUEUE_SIZE, closed_loop, dma_read_share, load_options
+from virtio_ep.scenarios.load import LOAD_QUEUE_SIZE, CpuCounters, closed_loop, dma_read_share, load_options
 from virtio_ep.testbench import CLK_NS, EndpointTb
 from virtio_ep.transports import Options
 
@@ -154,10 +154,10 @@ async def test_ram_disk_sectors_never_cross_the_local_bus(dut):
     words = {}
     for count in (1, 64):
         data = bytes((i * 7 + count) & 0xFF for i in range(count * BLK_SECTOR_SIZE))
-        before = tb.cpu.bus_reads + tb.cpu.bus_write_words
+        before = CpuCounters.of(tb.cpu)
         assert await blk.write(8, data) == BlkStatus.OK
         status, back = await blk.read(8, count)
-        words[count] = tb.cpu.bus_reads + tb.cpu.bus_write_words - before
+        words[count] = CpuCounters.of(tb.cpu).bus_words - before.bus_words
         assert status == BlkStatus.OK and back == data, f"{count} sectors read back different"
     await bench.stop()
     tb.log.info("write + read: %d local-bus words for 1 sector, %d for 64 (disk at device address %s)",

@@ -263,12 +263,7 @@ class SoftCpu:
             while await self.read32(Region.DMA + DmaReg.STATUS) & DmaEngineStatus.DESC_FULL:
                 if not self._outstanding:
                     raise BusError("DMA descriptor queue full with none of the firmware's descriptors in it")
-                t0, self._waiting_dma = get_sim_time("ns"), True
-                try:
-                    await self._reap(100_000)   # waiting for room: a DMA wait too
-                finally:
-                    self._waiting_dma = False
-                    self.dma_wait_ns += get_sim_time("ns") - t0
+                await self._waiting(self._reap(100_000))    # waiting for room: a DMA wait too
             await self._submit_registers(host, local, length, direction, tag)
         finally:
             self._in_dma -= 1
@@ -279,23 +274,32 @@ class SoftCpu:
     async def dma_wait(self, tags: list[int], timeout_cycles: int = 100_000) -> list[DmaResult]:
         """The results of `tags` (started with dma_start), in that order, once all ended.
         Completions of other descriptors seen meanwhile are kept for their own wait."""
-        self._in_dma += 1
-        t0, self._waiting_dma = get_sim_time("ns"), True
-        try:
+        async def reap_all() -> None:
             for tag in tags:
                 while tag & 0xFFFF not in self._results:
                     if tag & 0xFFFF not in self._outstanding:
                         raise BusError(f"no DMA with tag {tag} was started")
                     await self._reap(timeout_cycles)
+        self._in_dma += 1
+        try:
+            await self._waiting(reap_all())
         finally:
             self._in_dma -= 1
-            self._waiting_dma = False
-            self.dma_wait_ns += get_sim_time("ns") - t0
         if not self._outstanding:
             if self.ops is not None and self._group and not self._in_dma:
                 self.ops.dma_groups.append(tuple(self._group))
             self._group = []
         return [self._results.pop(tag & 0xFFFF) for tag in tags]
+
+    async def _waiting(self, wait) -> None:
+        """Await `wait` as a DMA wait: its time counts in dma_wait_ns, its bus accesses
+        (polling for results) not in the work words."""
+        t0, self._waiting_dma = get_sim_time("ns"), True
+        try:
+            await wait
+        finally:
+            self._waiting_dma = False
+            self.dma_wait_ns += get_sim_time("ns") - t0
 
     async def _reap(self, timeout_cycles: int) -> None:
         try:

@@ -9,7 +9,7 @@ import random
 
 import cocotb
 
-from ..layout import mode_by_name
+from ..layout import DMA_MAX_LENGTH, mode_by_name
 from ..runconfig import ResultRow, RunConfig
 from ..testbench import EndpointTb
 from ..transports import Options
@@ -68,7 +68,7 @@ async def dma_read(dut):
     """The DMA engine alone: one read of the largest descriptor (64 KiB) at the run's latencies."""
     tb = await EndpointTb.start(dut)
     ns, share = await dma_read_share(tb)
-    length = 1 << 16
+    length = DMA_MAX_LENGTH
     gbps = length * 8 / ns
     row = LoadRow("dma_read", length, 1, CONFIG.latencies, 1e9 / ns, gbps, 0.0, share, 0.0, 0.0, 0.0, 0.0, ns, ns,
                   "link" if share >= 0.8 else "latency", requests=1)
