@@ -1,9 +1,10 @@
 /*
  * Banked RAM (BAR0 SRAM, DMA buffer): eight 32-bit banks, bank = dword address mod 8.
  *
- * Port A (PCIe side) addresses every bank independently, so one 256-bit beat
- * of any dword alignment reads or writes eight consecutive dwords in one cycle.
- * Port B (local CPU window) accesses one dword.
+ * Each port addresses every bank independently, so one 256-bit beat of any dword
+ * alignment reads or writes eight consecutive dwords in one cycle. Port A is the PCIe
+ * side; port B the local CPU's window (one dword: ep_dword_port), which the DMA buffer
+ * shares with the DMA write engine.
  */
 
 `resetall
@@ -30,13 +31,13 @@ module ep_banked_ram #
     output wire [255:0]              a_dout,
 
     /*
-     * Port B: one dword
+     * Port B: per-bank row address, byte enables and data
      */
-    input  wire                      b_en,
-    input  wire [3:0]                b_we,
-    input  wire [ROW_WIDTH+2:0]      b_addr,
-    input  wire [31:0]               b_din,
-    output wire [31:0]               b_dout
+    input  wire [7:0]                b_en,
+    input  wire [31:0]               b_we,
+    input  wire [8*ROW_WIDTH-1:0]    b_row,
+    input  wire [255:0]              b_din,
+    output wire [255:0]              b_dout
 );
 
 initial begin
@@ -49,18 +50,6 @@ initial begin
         $finish;
     end
 end
-
-wire [2:0] b_bank = b_addr[2:0];
-reg  [2:0] b_bank_reg = 3'd0;
-wire [255:0] b_dout_banks;
-
-always @(posedge clk) begin
-    if (b_en) begin
-        b_bank_reg <= b_bank;
-    end
-end
-
-assign b_dout = b_dout_banks[b_bank_reg*32 +: 32];
 
 genvar n;
 generate
@@ -75,11 +64,11 @@ for (n = 0; n < 8; n = n + 1) begin : bank
         .a_addr(a_row[n*ROW_WIDTH +: ROW_WIDTH]),
         .a_din(a_din[n*32 +: 32]),
         .a_dout(a_dout[n*32 +: 32]),
-        .b_en(b_en && b_bank == n),
-        .b_we(b_we),
-        .b_addr(b_addr[ROW_WIDTH+2:3]),
-        .b_din(b_din),
-        .b_dout(b_dout_banks[n*32 +: 32])
+        .b_en(b_en[n]),
+        .b_we(b_we[n*4 +: 4]),
+        .b_addr(b_row[n*ROW_WIDTH +: ROW_WIDTH]),
+        .b_din(b_din[n*32 +: 32]),
+        .b_dout(b_dout[n*32 +: 32])
     );
 end
 endgenerate

@@ -2,11 +2,15 @@
  * DMA engine for the UltraScale+ requester interface (RQ/RC, 256-bit, dword aligned):
  * the register and descriptor front end, with a read engine (ep_dma_rd: host memory ->
  * buffer RAM) and a write engine (ep_dma_wr: buffer RAM -> host memory) behind it and the
- * TLP output stage (ep_tlp_tx) the completer uses too.
+ * TLP output stage (ep_tlp_tx) the completer uses too. The buffer RAM has a port for each
+ * engine (completions land on port A while the write engine reads port B), so a read and a
+ * write stream at the same time; the owner of port B may take it for a cycle (ram_rd_busy:
+ * the local CPU's accesses), which holds the write engine for that cycle.
  *
- * The local CPU queues descriptors {host address, buffer offset, length, direction, tag};
- * the read and the write engine work side by side, and the read engine keeps several
- * descriptors in flight, so descriptors may end out of order: each ends with an entry
+ * The local CPU queues descriptors {host address, buffer offset, length, direction, tag},
+ * in a queue per direction (DESC_DEPTH each: a read never waits behind a write, nor the
+ * reverse); the read and the write engine work side by side, and the read engine keeps
+ * several descriptors in flight, so descriptors may end out of order: each ends with an entry
  * {tag, status} in the done FIFO (the CPU matches them by tag), and nothing can hang it: a
  * bad descriptor or bus mastering disabled fails it without sending anything, and the engines report completion errors and
  * timeouts as its status. Host and buffer addresses must be equal modulo 4 (dword lanes
@@ -72,12 +76,20 @@ module ep_dma #
     input  wire                      bus_master_enable,
 
     /*
-     * Buffer RAM port A
+     * Buffer RAM port A: the read engine writes completions
      */
     output wire [7:0]                ram_en,
     output wire [31:0]               ram_we,
     output wire [8*ROW_WIDTH-1:0]    ram_row,
     output wire [255:0]              ram_wdata,
+
+    /*
+     * Buffer RAM port B: the write engine reads (data one cycle after ram_rd_en); not in
+     * a cycle the port's other user takes (ram_rd_busy)
+     */
+    input  wire                      ram_rd_busy,
+    output wire [7:0]                ram_rd_en,
+    output wire [8*ROW_WIDTH-1:0]    ram_rd_row,
     input  wire [255:0]              ram_rdata,
 
     /*
@@ -101,7 +113,7 @@ module ep_dma #
 `include "ep_regs.vh"
 /* verilator lint_on UNUSEDPARAM */
 
-localparam DESC_W = 64 + (BUF_AW + 1) + 17 + 16 + 1;
+localparam DESC_W = 64 + (BUF_AW + 1) + 17 + 16;
 // width of a buffer offset plus a length (17 bits), with a bit to spare for the carry
 localparam END_W = (BUF_AW + 2 > 18) ? BUF_AW + 2 : 18;
 localparam OUT_DEPTH = 4;
@@ -135,35 +147,43 @@ reg [31:0] cnt_wr_dw_reg = 32'd0;
 assign rb_rdata = rdata_reg;
 
 wire submit = wr && rb_offset == DMA_SUBMIT;
-wire [DESC_W-1:0] desc_in = {host_hi_reg, host_lo_reg, local_reg, length_reg, rb_wdata[31:16], rb_wdata[0]};
-wire [DESC_W-1:0] desc_out;
-wire desc_valid;
-wire desc_ready_in;
-wire desc_pop;
-wire [$clog2(DESC_DEPTH):0] desc_count;
+wire submit_dir = rb_wdata[0];
+wire [DESC_W-1:0] desc_in = {host_hi_reg, host_lo_reg, local_reg, length_reg, rb_wdata[31:16]};
+localparam COUNT_W = $clog2(DESC_DEPTH) + 1;
 
-ep_fifo #(
-    .WIDTH(DESC_W),
-    .DEPTH(DESC_DEPTH)
-)
-desc_fifo_inst (
-    .clk(clk),
-    .rst(rst),
-    .in_data(desc_in),
-    .in_valid(submit),
-    .in_ready(desc_ready_in),
-    .out_data(desc_out),
-    .out_valid(desc_valid),
-    .out_ready(desc_pop),
-    .count(desc_count)
-);
+// one descriptor queue per direction; q_*[0] reads, q_*[1] writes
+wire [DESC_W-1:0] q_out [0:1];
+wire [1:0] q_valid, q_ready_in, q_pop, q_full;
+wire [COUNT_W-1:0] q_count [0:1];
 
-wire [63:0]     d_host;
-wire [BUF_AW:0] d_local;
-wire [16:0]     d_length;
-wire [15:0]     d_tag;
-wire            d_dir;
-assign {d_host, d_local, d_length, d_tag, d_dir} = desc_out;
+genvar q;
+generate
+for (q = 0; q < 2; q = q + 1) begin : queue
+    ep_fifo #(
+        .WIDTH(DESC_W),
+        .DEPTH(DESC_DEPTH)
+    )
+    fifo_inst (
+        .clk(clk),
+        .rst(rst),
+        .in_data(desc_in),
+        .in_valid(submit && submit_dir == q),
+        .in_ready(q_ready_in[q]),
+        .out_data(q_out[q]),
+        .out_valid(q_valid[q]),
+        .out_ready(q_pop[q]),
+        .count(q_count[q])
+    );
+    assign q_full[q] = !q_ready_in[q];
+end
+endgenerate
+
+wire [63:0]     r_host, w_host;
+wire [BUF_AW:0] r_local, w_local;
+wire [16:0]     r_length, w_length;
+wire [15:0]     r_tag, w_tag;
+assign {r_host, r_local, r_length, r_tag} = q_out[0];
+assign {w_host, w_local, w_length, w_tag} = q_out[1];
 
 wire done_push;
 wire [23:0] done_in;
@@ -195,19 +215,35 @@ assign irq_done = done_valid;
 // ready; a bad one (or any, with bus mastering off) ends here without sending anything
 // ---------------------------------------------------------------------------
 
-// validation of the descriptor at the head of the queue
-wire [END_W-1:0] d_end = {{(END_W-BUF_AW-1){1'b0}}, d_local} + {{(END_W-17){1'b0}}, d_length};
-wire d_bad = d_length == 17'd0 || d_length > DMA_MAX_LENGTH[16:0] || d_end > BUF_SIZE[END_W-1:0] ||
-    d_host[1:0] != d_local[1:0];
+// a descriptor is bad when empty, too long, past the buffer or with host and buffer
+// addresses that differ modulo 4
+function desc_bad(input [1:0] host_lane, input [BUF_AW:0] local_off, input [16:0] length);
+    reg [END_W-1:0] last;
+    begin
+        last = {{(END_W-BUF_AW-1){1'b0}}, local_off} + {{(END_W-17){1'b0}}, length};
+        desc_bad = length == 17'd0 || length > DMA_MAX_LENGTH[16:0] || last > BUF_SIZE[END_W-1:0] ||
+            host_lane != local_off[1:0];
+    end
+endfunction
 
 wire rd_ready, wr_ready, rd_busy;
 reg refused_reg = 1'b0;                            // a refused descriptor's result waits
 reg [15:0] refused_tag_reg = 16'd0;
 reg [7:0] refused_result_reg = 8'd0;
 
-wire d_refused = d_bad || !bus_master_enable;
-assign desc_pop = desc_valid && (d_refused ? !refused_reg : (d_dir ? wr_ready : rd_ready));
-wire start = desc_pop && !d_refused;
+// the head of each queue goes to its engine when that engine is ready; a bad one (or any,
+// with bus mastering off) ends here without sending anything, in the one result slot for
+// refused descriptors (the read queue's first)
+wire r_bad = desc_bad(r_host[1:0], r_local, r_length);
+wire w_bad = desc_bad(w_host[1:0], w_local, w_length);
+wire r_refused = r_bad || !bus_master_enable;
+wire w_refused = w_bad || !bus_master_enable;
+wire r_refuse = q_valid[0] && r_refused && !refused_reg;
+wire w_refuse = q_valid[1] && w_refused && !refused_reg && !r_refuse;
+assign q_pop[0] = q_valid[0] && (r_refused ? r_refuse : rd_ready);
+assign q_pop[1] = q_valid[1] && (w_refused ? w_refuse : wr_ready);
+wire start_rd = q_pop[0] && !r_refused;
+wire start_wr = q_pop[1] && !w_refused;
 
 // results into the done FIFO, one per cycle: refused, then read, then write
 wire rd_done, wr_done;
@@ -237,12 +273,6 @@ wire wr_first, wr_last;
 wire [2:0] wr_rot;
 wire [7:0] wr_keep;
 
-wire [7:0] rd_ram_en;
-wire [31:0] rd_ram_we;
-wire [8*ROW_WIDTH-1:0] rd_ram_row;
-wire [7:0] wr_ram_en;
-wire [8*ROW_WIDTH-1:0] wr_ram_row;
-wire ram_write_busy = |rd_ram_en;
 
 wire stat_rd_req, stat_cpl, stat_wr_tlp;
 wire [10:0] stat_cpl_dw, stat_wr_dw;
@@ -258,11 +288,11 @@ rd_inst (
     .rst(rst),
     .ready(rd_ready),
     .busy(rd_busy),
-    .start(start && !d_dir),
-    .start_host(d_host),
-    .start_buf(d_local),
-    .start_length(d_length),
-    .start_tag(d_tag),
+    .start(start_rd),
+    .start_host(r_host),
+    .start_buf(r_local),
+    .start_length(r_length),
+    .start_tag(r_tag),
     .done(rd_done),
     .done_tag(rd_done_tag),
     .result(rd_result),
@@ -280,9 +310,9 @@ rd_inst (
     .s_axis_rc_tready(s_axis_rc_tready),
     .s_axis_rc_tlast(s_axis_rc_tlast),
     .s_axis_rc_tuser(s_axis_rc_tuser),
-    .ram_en(rd_ram_en),
-    .ram_we(rd_ram_we),
-    .ram_row(rd_ram_row),
+    .ram_en(ram_en),
+    .ram_we(ram_we),
+    .ram_row(ram_row),
     .ram_wdata(ram_wdata),
     .stat_req(stat_rd_req),
     .stat_cpl(stat_cpl),
@@ -297,11 +327,11 @@ wr_inst (
     .clk(clk),
     .rst(rst),
     .ready(wr_ready),
-    .start(start && d_dir),
-    .start_host(d_host),
-    .start_buf(d_local),
-    .start_length(d_length),
-    .start_tag(d_tag),
+    .start(start_wr),
+    .start_host(w_host),
+    .start_buf(w_local),
+    .start_length(w_length),
+    .start_tag(w_tag),
     .done(wr_done),
     .done_tag(wr_done_tag),
     .result(wr_result),
@@ -321,20 +351,15 @@ wr_inst (
     .seq(seq_reg),
     .pcie_rq_seq_num0(pcie_rq_seq_num0),
     .pcie_rq_seq_num_vld0(pcie_rq_seq_num_vld0),
-    .ram_busy(ram_write_busy),
-    .ram_rd_en(wr_ram_en),
-    .ram_rd_row(wr_ram_row),
+    .ram_busy(ram_rd_busy),
+    .ram_rd_en(ram_rd_en),
+    .ram_rd_row(ram_rd_row),
     .stat_tlp(stat_wr_tlp),
     .stat_tlp_dw(stat_wr_dw)
 );
 
 // a descriptor is in an engine or its result waits
 wire busy = refused_reg || rd_busy || !wr_ready;
-
-// the buffer RAM's port A: completion writes first, write-engine reads otherwise
-assign ram_en = ram_write_busy ? rd_ram_en : wr_ram_en;
-assign ram_we = ram_write_busy ? rd_ram_we : 32'd0;
-assign ram_row = ram_write_busy ? rd_ram_row : wr_ram_row;
 
 // one beat per cycle goes to the output stage: a write TLP's beats back to back, read
 // requests (one beat of 4 descriptor dwords) between write TLPs. tuser: sequence number, first and last byte enables.
@@ -390,10 +415,10 @@ always @(posedge clk) begin
         cnt_wr_dw_reg <= cnt_wr_dw_reg + {21'd0, stat_wr_dw};
     end
 
-    if (desc_pop && d_refused) begin
+    if (r_refuse || w_refuse) begin
         refused_reg <= 1'b1;
-        refused_tag_reg <= d_tag;
-        refused_result_reg <= d_bad ? DMA_RESULT_BAD_DESCRIPTOR : DMA_RESULT_NO_BUS_MASTER;
+        refused_tag_reg <= r_refuse ? r_tag : w_tag;
+        refused_result_reg <= (r_refuse ? r_bad : w_bad) ? DMA_RESULT_BAD_DESCRIPTOR : DMA_RESULT_NO_BUS_MASTER;
     end else if (take_refused) begin
         refused_reg <= 1'b0;
     end
@@ -412,7 +437,7 @@ always @(posedge clk) begin
             DMA_LENGTH: length_reg <= rb_wdata[16:0];
             default: ;
         endcase
-        if (submit && !desc_ready_in) begin
+        if (submit && q_full[submit_dir]) begin
             cnt_errors_reg <= cnt_errors_reg + 32'd1;
         end
     end
@@ -425,9 +450,10 @@ always @(posedge clk) begin
             DMA_LOCAL: rdata_reg <= {{(31-BUF_AW){1'b0}}, local_reg};
             DMA_LENGTH: rdata_reg <= {15'd0, length_reg};
             DMA_STATUS: rdata_reg <= ({31'd0, busy} << DMA_STATUS_BUSY_BIT) |
-                ({31'd0, !desc_ready_in} << DMA_STATUS_DESC_FULL_BIT) |
+                ({31'd0, q_full[0]} << DMA_STATUS_READ_FULL_BIT) |
+                ({31'd0, q_full[1]} << DMA_STATUS_WRITE_FULL_BIT) |
                 ({31'd0, !done_ready_in} << DMA_STATUS_DONE_FULL_BIT) |
-                {{(31-$clog2(DESC_DEPTH)){1'b0}}, desc_count};
+                {{(32-COUNT_W-1){1'b0}}, {1'b0, q_count[0]} + {1'b0, q_count[1]}};
             DMA_DONE_HEAD: rdata_reg <= done_valid ? ({8'd0, done_head} | (32'd1 << DMA_DONE_VALID_BIT)) : 32'd0;
             DMA_CNT_RD_REQ: rdata_reg <= cnt_rd_req_reg;
             DMA_CNT_WR_TLP: rdata_reg <= cnt_wr_tlp_reg;

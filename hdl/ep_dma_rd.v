@@ -83,7 +83,7 @@ module ep_dma_rd #
     /* verilator lint_on UNUSEDSIGNAL */
 
     /*
-     * Buffer RAM writes (registered; ram_busy while one is in progress)
+     * Buffer RAM writes (registered), on a port of their own
      */
     output wire [7:0]                ram_en,
     output wire [31:0]               ram_we,

@@ -3,10 +3,11 @@
  *
  * One descriptor at a time (the read engine works beside it): write TLPs split at max
  * payload boundaries (never across 4 KiB), issued back to back, one beat per cycle, the
- * data read from the buffer RAM in the cycle a beat is issued (the RAM's write port, used
- * by the read engine, has priority). The descriptor completes only when the core has reported the sequence
- * number of its last TLP as sent, so an MSI requested afterwards cannot pass it; if that
- * report never comes (bus mastering turned off, a lost TLP) it fails after a timeout.
+ * data read from the buffer RAM in the cycle a beat is issued (on the RAM's port B, which
+ * its other user, the local CPU, may take for a cycle: ram_busy). The descriptor completes
+ * only when the core has reported the sequence number of its last TLP as sent, so an MSI
+ * requested afterwards cannot pass it; if that report never comes (bus mastering turned
+ * off, a lost TLP) it fails after a timeout.
  */
 
 `resetall
@@ -70,7 +71,7 @@ module ep_dma_wr #
     input  wire                      pcie_rq_seq_num_vld0,
 
     /*
-     * Buffer RAM reads (ram_busy: the write port is in use this cycle)
+     * Buffer RAM reads (ram_busy: the port is taken this cycle)
      */
     input  wire                      ram_busy,
     output wire [7:0]                ram_rd_en,

@@ -338,6 +338,10 @@ local_bus_inst (
 // ---------------------------------------------------------------------------
 
 wire [8*ROW_WIDTH-1:0] ram_a_row;
+wire [7:0] sram_b_en;
+wire [31:0] sram_b_we;
+wire [8*ROW_WIDTH-1:0] sram_b_row;
+wire [255:0] sram_b_din, sram_b_dout;
 
 genvar g;
 generate
@@ -357,11 +361,28 @@ sram_inst (
     .a_row(ram_a_row),
     .a_din(ram_wr_data),
     .a_dout(ram_a_dout),
-    .b_en(sel_sram && (rb_wr || rb_rd)),
-    .b_we(rb_wr ? rb_wstrb : 4'd0),
-    .b_addr(sram_dw_addr),
-    .b_din(rb_wdata),
-    .b_dout(sram_rdata)
+    .b_en(sram_b_en),
+    .b_we(sram_b_we),
+    .b_row(sram_b_row),
+    .b_din(sram_b_din),
+    .b_dout(sram_b_dout)
+);
+
+ep_dword_port #(
+    .ROW_WIDTH(ROW_WIDTH)
+)
+sram_cpu_inst (
+    .clk(clk),
+    .en(sel_sram && (rb_wr || rb_rd)),
+    .we(rb_wr ? rb_wstrb : 4'd0),
+    .addr(sram_dw_addr),
+    .din(rb_wdata),
+    .dout(sram_rdata),
+    .bank_en(sram_b_en),
+    .bank_we(sram_b_we),
+    .bank_row(sram_b_row),
+    .bank_din(sram_b_din),
+    .bank_dout(sram_b_dout)
 );
 
 // ---------------------------------------------------------------------------
@@ -375,8 +396,18 @@ wire [7:0] dma_ram_en;
 wire [31:0] dma_ram_we;
 wire [8*DMA_ROW_WIDTH-1:0] dma_ram_row;
 wire [255:0] dma_ram_wdata;
+wire [7:0] dma_ram_rd_en;
+wire [8*DMA_ROW_WIDTH-1:0] dma_ram_rd_row;
 wire [255:0] dma_ram_rdata;
 wire irq_dma_done;
+
+// port B of the buffer RAM: the CPU's dword when it accesses the buffer (the write engine
+// waits that cycle), the write engine's beat otherwise
+wire cpu_dmabuf = sel_dmabuf && (rb_wr || rb_rd);
+wire [7:0] cpu_dmabuf_en;
+wire [31:0] cpu_dmabuf_we;
+wire [8*DMA_ROW_WIDTH-1:0] cpu_dmabuf_row;
+wire [255:0] cpu_dmabuf_din;
 
 ep_dma #(
     .BUF_SIZE(DMA_BUF_SIZE),
@@ -409,6 +440,9 @@ dma_inst (
     .ram_we(dma_ram_we),
     .ram_row(dma_ram_row),
     .ram_wdata(dma_ram_wdata),
+    .ram_rd_busy(cpu_dmabuf),
+    .ram_rd_en(dma_ram_rd_en),
+    .ram_rd_row(dma_ram_rd_row),
     .ram_rdata(dma_ram_rdata),
     .rb_sel(sel_dma),
     .rb_wr(rb_wr),
@@ -428,12 +462,29 @@ dma_buf_inst (
     .a_we(dma_ram_we),
     .a_row(dma_ram_row),
     .a_din(dma_ram_wdata),
-    .a_dout(dma_ram_rdata),
-    .b_en(sel_dmabuf && (rb_wr || rb_rd)),
-    .b_we(rb_wr ? rb_wstrb : 4'd0),
-    .b_addr(dmabuf_dw_addr),
-    .b_din(rb_wdata),
-    .b_dout(dmabuf_rdata)
+    .a_dout(),
+    .b_en(cpu_dmabuf ? cpu_dmabuf_en : dma_ram_rd_en),
+    .b_we(cpu_dmabuf ? cpu_dmabuf_we : 32'd0),
+    .b_row(cpu_dmabuf ? cpu_dmabuf_row : dma_ram_rd_row),
+    .b_din(cpu_dmabuf_din),
+    .b_dout(dma_ram_rdata)
+);
+
+ep_dword_port #(
+    .ROW_WIDTH(DMA_ROW_WIDTH)
+)
+dmabuf_cpu_inst (
+    .clk(clk),
+    .en(cpu_dmabuf),
+    .we(rb_wr ? rb_wstrb : 4'd0),
+    .addr(dmabuf_dw_addr),
+    .din(rb_wdata),
+    .dout(dmabuf_rdata),
+    .bank_en(cpu_dmabuf_en),
+    .bank_we(cpu_dmabuf_we),
+    .bank_row(cpu_dmabuf_row),
+    .bank_din(cpu_dmabuf_din),
+    .bank_dout(dma_ram_rdata)
 );
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 /*
- * Test harness of the ep_dma block bench: the DMA engine with its buffer RAM (port B of
- * the RAM unused), on the UltraScale+ requester interface; bus mastering from the core's
- * cfg_function_status, as virtio_ep_top connects it.
+ * Test harness of the ep_dma block bench: the DMA engine with its buffer RAM (port B the
+ * write engine's alone: no CPU shares it), on the UltraScale+ requester interface; bus
+ * mastering from the core's cfg_function_status, as virtio_ep_top connects it.
  */
 
 `resetall
@@ -60,6 +60,8 @@ wire [7:0] ram_en;
 wire [31:0] ram_we;
 wire [8*ROW_WIDTH-1:0] ram_row;
 wire [255:0] ram_wdata;
+wire [7:0] ram_rd_en;
+wire [8*ROW_WIDTH-1:0] ram_rd_row;
 wire [255:0] ram_rdata;
 
 ep_dma #(
@@ -92,6 +94,9 @@ dma_inst (
     .ram_we(ram_we),
     .ram_row(ram_row),
     .ram_wdata(ram_wdata),
+    .ram_rd_busy(1'b0),
+    .ram_rd_en(ram_rd_en),
+    .ram_rd_row(ram_rd_row),
     .ram_rdata(ram_rdata),
     .rb_sel(rb_sel),
     .rb_wr(rb_wr),
@@ -111,12 +116,12 @@ ram_inst (
     .a_we(ram_we),
     .a_row(ram_row),
     .a_din(ram_wdata),
-    .a_dout(ram_rdata),
-    .b_en(1'b0),
-    .b_we(4'd0),
-    .b_addr({ROW_WIDTH+3{1'b0}}),
-    .b_din(32'd0),
-    .b_dout()
+    .a_dout(),
+    .b_en(ram_rd_en),
+    .b_we(32'd0),
+    .b_row(ram_rd_row),
+    .b_din(256'd0),
+    .b_dout(ram_rdata)
 );
 
 endmodule

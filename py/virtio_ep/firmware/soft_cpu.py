@@ -260,7 +260,7 @@ class SoftCpu:
             (self.ops.dma_reads if direction == DmaDir.READ else self.ops.dma_writes).append(length)
         self._in_dma += 1
         try:
-            while await self.read32(Region.DMA + DmaReg.STATUS) & DmaEngineStatus.DESC_FULL:
+            while await self.read32(Region.DMA + DmaReg.STATUS) & DmaEngineStatus.full(direction):
                 if not self._outstanding:
                     raise BusError("DMA descriptor queue full with none of the firmware's descriptors in it")
                 await self._waiting(self._reap(100_000))    # waiting for room: a DMA wait too

@@ -220,10 +220,17 @@ class DmaResult(enum.IntEnum):
 class DmaEngineStatus(enum.IntFlag):
     """Fields of DmaReg.STATUS (QUEUED is a 16-bit field at bit 0)."""
 
-    QUEUED_MASK = 0xFFFF            # descriptors waiting
+    QUEUED_MASK = 0xFFFF            # descriptors waiting (both queues)
     BUSY = 1 << 16                  # a descriptor is being processed
-    DESC_FULL = 1 << 17             # SUBMIT would be refused (counted in CNT_ERRORS, nothing queued)
+    READ_FULL = 1 << 17             # the read queue is full: a read SUBMIT would be refused
+                                    # (counted in CNT_ERRORS, nothing queued)
     DONE_FULL = 1 << 18             # the done FIFO is full: the engine waits
+    WRITE_FULL = 1 << 19            # the write queue is full: a write SUBMIT would be refused
+
+    @classmethod
+    def full(cls, direction: "DmaDir") -> "DmaEngineStatus":
+        """The bit saying a SUBMIT in `direction` would be refused (a queue per direction)."""
+        return cls.WRITE_FULL if direction == DmaDir.WRITE else cls.READ_FULL
 
 
 class DmaDone(enum.IntFlag):

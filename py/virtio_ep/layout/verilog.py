@@ -27,7 +27,8 @@ def _verilog_items() -> list[tuple[str, int, int, str]]:
     items.append(("DMA_BUF_WINDOW_SIZE", E.DMA_BUF_WINDOW_SIZE, 32, "bytes of the local-bus window on the DMA buffer"))
     for m in E.DmaResult:
         items.append((f"DMA_RESULT_{m.name}", int(m), 8, "DMA descriptor status"))
-    for m in (E.DmaEngineStatus.BUSY, E.DmaEngineStatus.DESC_FULL, E.DmaEngineStatus.DONE_FULL):
+    for m in (E.DmaEngineStatus.BUSY, E.DmaEngineStatus.READ_FULL, E.DmaEngineStatus.DONE_FULL,
+              E.DmaEngineStatus.WRITE_FULL):
         items.append((f"DMA_STATUS_{m.name}_BIT", int(m).bit_length() - 1, 32, "bit in DMA STATUS"))
     items.append(("DMA_DONE_VALID_BIT", int(E.DmaDone.VALID).bit_length() - 1, 32, "bit in DMA DONE_HEAD"))
     items.append(("DMA_MAX_LENGTH", E.DMA_MAX_LENGTH, 32, "largest DMA descriptor"))
