@@ -32,8 +32,8 @@ module virtio_ep_top #
     parameter DMA_BUF_SIZE = 2097152,
     // DMA read requests outstanding (1 to 32)
     parameter DMA_TAGS = 16,
-    // Queued DMA descriptors (power of two)
-    parameter DMA_DESC_DEPTH = 16,
+    // Queued DMA descriptors per direction (power of two)
+    parameter DMA_DESC_DEPTH = 64,
     // DMA read descriptors in flight at once (1 to 8)
     parameter DMA_READ_DESCS = 4,
     // DMA read completion timeout, in cycles

@@ -12,6 +12,7 @@ import cocotb
 from cocotb.triggers import Timer
 
 from virtio_ep import layout
+from virtio_ep.firmware.backends import NetLoopback
 from virtio_ep.host.async_transport import AsyncTransport
 from virtio_ep.host.pcie_host import HostTimeout
 from virtio_ep.host.queues import HostMemory
@@ -318,27 +319,36 @@ UNMAPPED = 0xDEAD_0000_0000     # a bus address no host memory answers (the root
 @cocotb.test()
 @cocotb.parametrize(mode=["split", "packed"])
 async def test_dma_error_fails_only_its_frame(dut, mode: str):
-    """Three TX frames in one batch, the middle one's payload at an address the host
-    refuses (its DMA read completes with UR): the device drops that frame alone, completes
-    all three TX chains, delivers the other two, and stays live (no NEEDS_RESET); the next
-    frame goes through."""
+    """TX frames in one notification, one in the middle at an address the host refuses (its
+    DMA read completes with UR): the device drops that frame alone, completes every TX chain,
+    delivers the others in order, and stays live (no NEEDS_RESET); the next frame goes
+    through. First three frames (taken as one batch, waited for as a whole), then enough
+    for the firmware to overlap steps (NetLoopback.stream) with the refused one in its
+    second step."""
     b = await start(dut, "net", mode_by_name(mode))
     tb, fw, queues = b.tb, b.fw, b.queues
     net = NetDriver(queues)
-    await net.fill_rx(4)
-    good = [bytes([0xA0 + n]) * (100 + n) for n in range(3)]
-    await net.tx.add([bytes(layout.NetHdr.SIZE), good[0]], [])
-    hdr = tb.buffer_pool.take(layout.NetHdr.SIZE)
-    await net.tx.ring.add([(hdr, layout.NetHdr.SIZE, False), (UNMAPPED, 256, False)])
-    await net.tx.add([bytes(layout.NetHdr.SIZE), good[1]], [])
-    await net.tx.kick()                                 # one notification: one batch
-    assert await net.receive(2) == good[:2], "the frames around the refused one did not come back"
-    assert await net.reap_tx(3) == 3, "not every TX chain was completed"
-    assert fw.backend.tx_dropped == 1, f"{fw.backend.tx_dropped} frames dropped, expected the refused one"
-    assert fw.ring_errors == [] and not fw.st.needs_reset, f"the device reset for one request: {fw.ring_errors}"
-    await net.send(good[2])
-    assert await net.receive(1) == [good[2]]
-    await net.reap_tx(1)
+    step = NetLoopback.STEP_HOST
+    for before, after in ((1, 1), (step + 2, 3)):
+        good = [bytes([0xA0 + n % 64]) * (100 + n) for n in range(before + after + 1)]
+        await net.fill_rx(before + after)
+        dropped, steps = fw.backend.tx_dropped, fw.backend.steps
+        for frame in good[:before]:
+            await net.tx.add([bytes(layout.NetHdr.SIZE), frame], [])
+        hdr = tb.buffer_pool.take(layout.NetHdr.SIZE)
+        await net.tx.ring.add([(hdr, layout.NetHdr.SIZE, False), (UNMAPPED, 256, False)])
+        for frame in good[before:-1]:
+            await net.tx.add([bytes(layout.NetHdr.SIZE), frame], [])
+        await net.tx.kick()                             # one notification
+        assert await net.receive(before + after) == good[:-1], "the frames around the refused one did not come back"
+        assert await net.reap_tx(before + after + 1) == before + after + 1, "not every TX chain was completed"
+        assert fw.backend.tx_dropped == dropped + 1, f"{fw.backend.tx_dropped - dropped} frames dropped, expected the refused one"
+        assert fw.ring_errors == [] and not fw.st.needs_reset, f"the device reset for one request: {fw.ring_errors}"
+        assert (fw.backend.steps > steps) == (before > step), f"{fw.backend.steps - steps} steps overlapped"
+        await net.fill_rx(1)
+        await net.send(good[-1])
+        assert await net.receive(1) == [good[-1]]
+        await net.reap_tx(1)
     await b.stop()
 
 

@@ -100,10 +100,11 @@ async def test_moderation_caps_msis(dut):
 
 @cocotb.test()
 async def test_full_device_memory_holds_frames(dut):
-    """4 KiB frames at depth 32 need twice the 64 KiB of device memory the firmware lends
-    them here: the frames that find it full are held (their TX chains not completed) until
-    deliveries make room, none is copied through the CPU, and every frame comes back intact."""
-    tb, bench, net = await start(dut, "push", device_memory=64 * 1024)
+    """4 KiB frames at depth 32 (the firmware keeps up to 16 of them fetching or storing)
+    need more than the 32 KiB of device memory the firmware lends them here: the frames
+    that find it full are held (their TX chains not completed) until deliveries make room,
+    none is copied through the CPU, and every frame comes back intact."""
+    tb, bench, net = await start(dut, "push", device_memory=32 * 1024)
     net.rx_buf = 4096
     backend = bench.fw.backend
     row = await closed_loop(tb, net, "push", 4096, 32, 32, "default", backend)

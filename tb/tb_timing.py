@@ -197,6 +197,9 @@ async def test_sustained_throughput_predicted(dut, mode: str, lat: str):
     pass of one frame, less the per-frame work)."""
     tb = await EndpointTb.start(dut, latencies=latency_setting(lat))
     bench, net = await bench_net(tb, mode_by_name(mode), 1024)
+    # the model follows the firmware that takes a burst, waits, and delivers it; steps
+    # overlapping in flight (NetLoopback.stream) are not modelled yet (issue 17)
+    bench.fw.backend.pipelined = False
     frames = 8
     for size in (256, 1024):
         measured, recs, ops = await timed_loopback(tb, net, [frame_of(size, k) for k in range(frames)])

@@ -77,7 +77,10 @@ def report(rows: list[LoadRow], sim: str, wall_s: float) -> str:
           "(back-pressure), or, for a frame larger than device memory, copied through the CPU.",
           "Intake: split and packed rings a batch at a time (the vectorized processors: avail index,",
           "new entries and the descriptors they name; packed, a window of the ring); push rings",
-          "entry by entry over the local bus. Cycle budget per request (cycles of 4 ns): fw cycles",
+          "entry by entry over the local bus. Frames go TX to RX in steps (NetLoopback.stream: 4",
+          "chains for push rings, 16 for rings in host memory, whose intake reads wait behind the",
+          "fetches in flight; the best of 2 to 64 measured at 4 KiB), two steps fetching while two",
+          "store, so both directions of the link are busy at once. Cycle budget per request (cycles of 4 ns): fw cycles",
           "= the CPU awake, of which DMA wait = waiting for its own DMAs' results; bus words =",
           "local-bus words read and written; DMAs = descriptors submitted.",
           "Bottleneck: `device memory` when most frames found it full, `fw DMA wait` / `fw work`",
@@ -113,16 +116,19 @@ def targets(rows: list[LoadRow], dma: list[LoadRow], cap: float) -> list[str]:
     big = _best(rows, 4096, 32)
     if big:
         need = 0.8 * cap * 1e9 / 8 / 4096
+        deepest = [max((r for r in rows if r.mode == m and r.payload == 4096), key=lambda r: r.depth)
+                   for m in sorted({r.mode for r in rows if r.payload == 4096})]
         md += [f"- 4 KiB loopback at depth 32 or more, at least 80% of the payload capacity each way: best "
                f"{100 * big.util_h2d:.1f}% ({big.mode}, depth {big.depth}, {big.req_per_s:,.0f} req/s): "
                f"{'met' if big.util_h2d >= 0.8 else 'not met'}. 80% is {need:,.0f} frames/s, "
-               f"{clk_hz / need:.0f} cycles per frame; the firmware spends {big.fw_cycles_per_req:.0f}, "
-               f"{big.dma_wait_per_req:.0f} of them waiting for its DMAs: it fetches a batch, waits, stores it, "
-               "waits, so the two directions never overlap and each batch waits out the read latency. What would "
-               "reach it: DMA completions handled as events (the next batch fetched while the last is stored), "
-               "device memory for two batches, and the remaining work per frame "
-               f"({big.fw_cycles_per_req - big.dma_wait_per_req:.0f} cycles) under the budget, or shared "
-               "among CPUs (one per queue pair)."]
+               f"{clk_hz / need:.0f} cycles per frame; there the firmware spends {big.fw_cycles_per_req:.0f} "
+               f"cycles per frame awake, {big.dma_wait_per_req:.0f} of them waiting for its DMAs. How: the "
+               "firmware keeps fetches from TX buffers and stores to RX buffers in flight at once "
+               "(NetLoopback.stream: steps of a few chains, two fetching while two store, ring updates "
+               "posted behind the stores), on a DMA engine with a descriptor queue and a buffer-RAM port per "
+               "direction. Each mode at its deepest point: "
+               + ", ".join(f"{r.mode} {100 * r.util_h2d:.1f}% (depth {r.depth})" for r in deepest)
+               + "; split and packed take chains by DMA reads, which wait behind the fetches in flight."]
     if dma:
         d = dma[0]
         md += [f"- DMA read of 64 KiB at {DEFAULT_LATENCIES.device_read_ns} ns read latency, at least 85% of the "

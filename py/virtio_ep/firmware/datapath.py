@@ -35,7 +35,10 @@ class DmaMemory:
     move payloads between host memory and device memory and only start their DMAs: they
     run side by side until `drain`, which every waited access does first, so a ring
     update never overtakes the payload it announces. A fetch or store given an `owner`
-    (the request it belongs to) fails only that request when its DMA fails."""
+    (the request it belongs to) fails only that request when its DMA fails.
+
+    While `posting` is set (and device memory is there), `write` posts: the bytes go to
+    device memory of their own and the DMA is started, not waited for (`post`)."""
 
     def __init__(self, cpu: SoftCpu, scratch: int = SCRATCH):
         self.cpu = cpu
@@ -44,6 +47,8 @@ class DmaMemory:
         self.realigned_bytes = 0                # stored bytes the CPU had to shift (see device_memory)
         self.in_flight: list[tuple[int, str, object]] = []   # (tag, what, owner) started, not drained
         self.failed: set = set()                # owners whose DMAs failed, until drain returns them
+        self.posting = False
+        self.posted: list[int] = []             # device memory of posted writes, freed when drained
 
     async def read(self, addr: int, length: int) -> bytes:
         out = bytearray()
@@ -55,6 +60,8 @@ class DmaMemory:
         return bytes(out)
 
     async def write(self, addr: int, data: bytes) -> None:
+        if self.posting and await self.post(addr, data):
+            return
         for off in range(0, len(data), DMA_CHUNK):
             piece = data[off:off + DMA_CHUNK]
             local = self.scratch + ((addr + off) & 3)
@@ -81,6 +88,24 @@ class DmaMemory:
                 self.realigned_bytes += n
                 await self.write(addr + off, await self.cpu.read_bytes(Region.DMA_BUF + local + off, n))
 
+    async def post(self, addr: int, data: bytes) -> bool:
+        """Start writing `data` to host memory from device memory of its own, without waiting:
+        the engine's write queue is in order, so it lands after every write started before
+        it and before every one started after (a waited access, `drain` and `ended` see its
+        result). False, with nothing started, if device memory has no room for it now."""
+        start = self.pool.alloc(len(data) + 3) if self.pool is not None and len(data) <= DMA_CHUNK else None
+        if start is None:
+            return False
+        local = start + (addr - start) % 4
+        await self.write_local(local, data)
+        await self._start(addr, local, len(data), DmaDir.WRITE)
+        self.posted.append(start)
+        return True
+
+    def ended(self) -> bool:
+        """Whether every DMA started here has ended (its result reaped, not yet claimed)."""
+        return all(self.cpu.dma_ended(tag) for tag, _, _ in self.in_flight)
+
     async def drain(self) -> set:
         """Wait for every DMA fetch and store started; return the owners whose DMAs failed
         (since the last drain) with an error of their own request: the host refused or
@@ -96,6 +121,9 @@ class DmaMemory:
             return
         started, self.in_flight = self.in_flight, []
         results = await self.cpu.dma_wait([tag for tag, _, _ in started])
+        for start in self.posted:
+            self.pool.release(start)
+        self.posted.clear()
         for (_, what, owner), result in zip(started, results):
             if result == DmaResult.OK:
                 continue
@@ -143,6 +171,8 @@ class DeviceQueue:
     rings the device placed there: `ring_in_bar0`)."""
 
     features = 0                        # negotiated features; a subclass that skips __init__ keeps none
+    intake_by_dma = True                # see __init__
+    defer = msi_owed = False            # see publish
 
     def __init__(self, cpu: SoftCpu, index: int, mode: QueueMode, desc: int, driver: int, device: int,
                  size: int, msi_vector: int, event_idx: bool = False, ring_in_bar0: bool = False,
@@ -167,6 +197,8 @@ class DeviceQueue:
         self.log = logging.getLogger(f"cocotb.firmware.q{index}")
         self.requests = 0
         self.batch = batch and not ring_in_bar0
+        # taking chains reads host memory by DMA (rings in BAR0 are read over the local bus)
+        self.intake_by_dma = mode in (QueueMode.SPLIT, QueueMode.PACKED) and not ring_in_bar0
         self.taken: list[Chain | RingError] = []        # batch mode: chains found, not yet handed out
         self.batches = self.batch_chains = 0                # batch mode: fetches that found chains, chains found
         self.completed: list[tuple[int, int]] = []          # (id, written) of every used entry, in order
@@ -238,13 +270,36 @@ class DeviceQueue:
     async def interrupt(self) -> None:
         await self.cpu.request_msi(self.msi_vector)
 
+    async def pay_interrupt(self, wait: bool) -> None:
+        """The interrupt a deferred publish owes, once its ring writes have ended (waited
+        for if `wait`; else only if they already have): an MSI never passes the used
+        entries it announces."""
+        if not self.msi_owed:
+            return
+        if wait:
+            await self.mem.drain()
+        elif not self.mem.ended():
+            return
+        self.msi_owed = False
+        await self.interrupt()
+
     async def publish(self) -> bool:
         """Publish used entries; interrupt the driver unless it suppressed interrupts. With
         event index, publishing also re-enables notifications (avail_event), so look at the
         ring again, as Linux's vhost_enable_notify does: a chain the driver added while this
         batch was finishing got no doorbell (its driver read the old avail_event) and is the
-        caller's to take now. True if there is such a chain."""
-        if await self.ring.publish_used():
+        caller's to take now. True if there is such a chain.
+
+        With `defer` set the ring writes are posted (DmaMemory.post) and the interrupt is
+        owed until they have ended (`pay_interrupt`): a back end streaming payloads keeps
+        the engine's write queue full, and a waited ring write would wait for all of it."""
+        if self.defer and isinstance(self.mem, DmaMemory):
+            self.mem.posting = True
+            try:
+                self.msi_owed |= await self.ring.publish_used()
+            finally:
+                self.mem.posting = False
+        elif await self.ring.publish_used():
             await self.interrupt()
         if not getattr(self.ring, "event_idx", False):
             return False                    # every added chain rings the doorbell

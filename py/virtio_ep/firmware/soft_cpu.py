@@ -291,6 +291,10 @@ class SoftCpu:
             self._group = []
         return [self._results.pop(tag & 0xFFFF) for tag in tags]
 
+    def dma_ended(self, tag: int) -> bool:
+        """Whether the DMA with `tag` has ended and its result waits to be claimed."""
+        return tag & 0xFFFF in self._results
+
     async def _waiting(self, wait) -> None:
         """Await `wait` as a DMA wait: its time counts in dma_wait_ns, its bus accesses
         (polling for results) not in the work words."""

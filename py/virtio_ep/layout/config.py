@@ -17,7 +17,7 @@ class EndpointParams:
     msi_timeout_cycles: int = 4096      # cycles to wait for cfg_interrupt_msi_sent/fail
     dma_buf_size: int = 2 << 20         # bytes of DMA buffer RAM (device memory)
     dma_tags: int = 16                  # read requests the DMA engine keeps outstanding
-    dma_desc_depth: int = 16            # queued DMA descriptors
+    dma_desc_depth: int = 64            # queued DMA descriptors, per direction
     dma_read_descs: int = 4             # DMA read descriptors in flight at once
     dma_timeout_cycles: int = 16384     # completion timeout of a DMA read request
 

@@ -15,7 +15,7 @@ from typing import Awaitable, Callable
 
 from ..layout import PUSH_INLINE_MAX, PushEntry, PushFlag, SplitUsed
 from .memory import Buf, Chain, Memory, RingError, u16, u32, u64
-from .split import IDX_MASK, read_used
+from .split import IDX_MASK, UsedEntries, read_used
 
 BarWrite = Callable[[int, bytes], Awaitable[None]]
 SramRead = Callable[[int, int], Awaitable[bytes]]
@@ -125,6 +125,7 @@ class PushDevice:
         self.cons = 0
         self.prod = 0
         self.used_idx = 0
+        self.unwritten = UsedEntries()
 
     def doorbell(self, producer: int) -> None:
         if self.self_doorbell:
@@ -179,10 +180,11 @@ class PushDevice:
                 return Chain(buf_id, bufs)
 
     async def push_used(self, buf_id: int, length: int) -> None:
-        elem = buf_id.to_bytes(4, "little") + length.to_bytes(4, "little")
-        await self.mem.write(self.ring.used_slot(self.used_idx), elem)
+        """One used entry, written with the batch by publish_used()."""
+        self.unwritten.add(self.used_idx, buf_id, length)
         self.used_idx = (self.used_idx + 1) & IDX_MASK
 
     async def publish_used(self) -> bool:
+        await self.unwritten.flush(self.mem, self.ring.used_slot, self.ring.slots)
         await self.mem.write(self.ring.used + SplitUsed.IDX.offset, self.used_idx.to_bytes(2, "little"))
         return True

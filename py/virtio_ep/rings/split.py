@@ -148,6 +148,29 @@ def check_buffer(bufs: list[Buf], addr: int, length: int, flags: int, windows, w
     return Buf(addr, length, writable)
 
 
+class UsedEntries:
+    """Used elements (split layout: id, len) completed and not yet written: written by
+    `flush`, one write per run of consecutive slots (two where the ring wraps), before the
+    index that publishes them, as Linux's vhost writes a batch (vhost_add_used_n)."""
+
+    def __init__(self):
+        self.first = 0                  # used index of the first element held
+        self.held: list[bytes] = []
+
+    def add(self, idx: int, buf_id: int, length: int) -> None:
+        if not self.held:
+            self.first = idx
+        self.held.append(buf_id.to_bytes(4, "little") + length.to_bytes(4, "little"))
+
+    async def flush(self, mem: Memory, slot, slots: int) -> None:
+        """Write the held elements; `slot(i)` is the address of used slot i of `slots`."""
+        idx, held, self.held = self.first, self.held, []
+        while held:
+            run = min(len(held), slots - idx % slots)
+            await mem.write(slot(idx), b"".join(held[:run]))
+            idx, held = (idx + run) & IDX_MASK, held[run:]
+
+
 class SplitDevice:
     def __init__(self, ring: SplitRing, mem: Memory, event_idx: bool = False,
                  windows: list[tuple[int, int]] | None = None):
@@ -159,6 +182,7 @@ class SplitDevice:
         self.last_avail = 0
         self.used_idx = 0
         self.signalled_used = 0
+        self.unwritten = UsedEntries()
 
     async def avail_idx(self) -> int:
         return u16(await self.mem.read(self.ring.avail + SplitAvail.IDX.offset, 2))
@@ -208,9 +232,9 @@ class SplitDevice:
             i = nxt
 
     async def push_used(self, head: int, length: int) -> None:
-        """Write one used entry; the index is published by publish_used()."""
-        elem = head.to_bytes(4, "little") + length.to_bytes(4, "little")
-        await self.mem.write(self.ring.used_slot(self.used_idx), elem)
+        """One used entry; written with the others of the batch, and the index published,
+        by publish_used()."""
+        self.unwritten.add(self.used_idx, head, length)
         self.used_idx = (self.used_idx + 1) & IDX_MASK
 
     async def want_notifications(self) -> None:
@@ -219,7 +243,8 @@ class SplitDevice:
             await self.mem.write(self.ring.avail_event, self.last_avail.to_bytes(2, "little"))
 
     async def publish_used(self) -> bool:
-        """Write used.idx; return whether the driver wants an interrupt."""
+        """Write the used entries, then used.idx; return whether the driver wants an interrupt."""
+        await self.unwritten.flush(self.mem, self.ring.used_slot, self.ring.size)
         await self.want_notifications()
         await self.mem.write(self.ring.used + SplitUsed.IDX.offset, self.used_idx.to_bytes(2, "little"))
         old, self.signalled_used = self.signalled_used, self.used_idx
