@@ -4,7 +4,9 @@ chain at a time exactly as the scalar path would (same chains, same first error)
 
 Reads per batch: split, avail.idx, then the new avail entries, then the descriptors from
 the lowest head to one past the highest (three DMA reads, four when the entries wrap: the
-index first, so no entry is read before the index that publishes it); packed, a window of
+index first, so no entry is read before the index that publishes it), or, when the heads
+are scattered so that this span costs more local-bus words, each head's descriptors with
+their DMAs started together; packed, a window of
 the ring from the next available position (one DMA read, two when it wraps); the rest of
 the table in one more round only if a chain leaves what was read. Push, the occupied
 slots through the local-bus window (no PCIe traffic). Indirect tables are fetched when the
@@ -97,6 +99,25 @@ class TableReads:
         return outside + rest
 
 
+# local-bus words a DMA read costs the firmware besides its data: STATUS, five descriptor
+# registers, and its result (DONE_HEAD, DONE_POP)
+DMA_WORDS = 8
+
+
+def head_runs(heads: list[int], size: int) -> list[tuple[int, int]]:
+    """(first, count) runs of table entries covering each head and the one after it (a
+    chain's next descriptor is most often the following one), runs at most two entries
+    apart merged (copying the gap costs less than another DMA)."""
+    runs: list[list[int]] = []
+    for h in sorted(set(heads)):
+        end = min(size, h + 2)
+        if runs and h - runs[-1][1] <= 2:
+            runs[-1][1] = max(runs[-1][1], end)
+        else:
+            runs.append([h, end])
+    return [(a, b - a) for a, b in runs]
+
+
 async def read_into(image: MemoryImage, mem: Memory, ranges: list[tuple[int, int]]) -> None:
     for addr, length in ranges:
         image.add(addr, await mem.read(addr, length))
@@ -105,7 +126,8 @@ async def read_into(image: MemoryImage, mem: Memory, ranges: list[tuple[int, int
 async def take_split(ring: SplitDevice, mem: Memory) -> list[Chain | RingError]:
     """Reads what the new chains need: avail.idx, the new avail entries, the descriptor
     table from the lowest head to one past the highest (a chain's next descriptor is most
-    often the one after its head); the rest of the table only if a chain leaves that part."""
+    often the one after its head), or each head's descriptors gathered when that costs
+    fewer local-bus words; the rest of the table only if a chain leaves what was read."""
     r = ring.ring
     image = MemoryImage(fetchable=True)
     image.add(r.avail, await mem.read(r.avail, SplitAvail.RING))
@@ -122,7 +144,15 @@ async def take_split(ring: SplitDevice, mem: Memory) -> list[Chain | RingError]:
     inside = [h for h in heads if h < r.size]
     if inside:
         lo, hi = min(inside), max(inside)
-        await read_into(image, mem, table.part(lo, min(r.size, hi + 2) - lo))
+        runs = head_runs(inside, r.size)
+        span_words = (min(r.size, hi + 2) - lo) * SplitDesc.SIZE // 4
+        if hasattr(mem, "read_many") and sum(DMA_WORDS + n * SplitDesc.SIZE // 4 for _, n in runs) < span_words:
+            # heads scattered over the table: each head's descriptors, the reads started together
+            parts = [p for first, n in runs for p in table.part(first, n)]
+            for (addr, _), data in zip(parts, await mem.read_many(parts)):
+                image.add(addr, data)
+        else:
+            await read_into(image, mem, table.part(lo, min(r.size, hi + 2) - lo))
     batch = await run_fetching(image, mem, lambda: process_split(image, r.desc, r.avail, r.size, ring.last_avail,
                                                                  ring.windows), table.widen)
     ring.last_avail = batch.next_avail

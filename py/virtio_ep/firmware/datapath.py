@@ -59,6 +59,29 @@ class DmaMemory:
             out += await self.cpu.read_bytes(Region.DMA_BUF + local, n)
         return bytes(out)
 
+    async def read_many(self, ranges: list[tuple[int, int]]) -> list[bytes]:
+        """Host ranges read with their DMAs started together (one wait for a scratch area's
+        worth), then copied through the CPU: scattered small reads cost one round trip."""
+        await self._wait_started()
+        out: list[bytes] = []
+        k = 0
+        while k < len(ranges):
+            placed, local = [], self.scratch
+            while k < len(ranges) and (not placed or local + 3 + ranges[k][1] <= self.scratch + DMA_CHUNK):
+                addr, n = ranges[k]
+                if n > DMA_CHUNK:
+                    raise ValueError(f"read_many: {n} bytes at 0x{addr:x}, above {DMA_CHUNK}")
+                local += (addr - local) % 4
+                placed.append((addr, local, n, await self.cpu.dma_start(addr, local, n, DmaDir.READ)))
+                local += n
+                k += 1
+            results = await self.cpu.dma_wait([tag for *_, tag in placed])
+            for (addr, local, n, _), result in zip(placed, results):
+                if result != DmaResult.OK:
+                    raise RingError("dma_" + result.name.lower(), f"DMA read of {n} bytes at 0x{addr:x}: {result.name}")
+                out.append(await self.cpu.read_bytes(Region.DMA_BUF + local, n))
+        return out
+
     async def write(self, addr: int, data: bytes) -> None:
         if self.posting and await self.post(addr, data):
             return
