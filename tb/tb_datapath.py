@@ -164,6 +164,37 @@ async def test_corrupt_ring_needs_reset_and_recovers(dut, batch: bool):
 
 
 @cocotb.test()
+async def test_bad_chain_in_an_overlapped_step(dut):
+    """A chain with a zero-length buffer after a full step of good frames (the firmware
+    overlapping steps, NetLoopback.stream, with that step's fetches in flight): the device
+    sets NEEDS_RESET with reason BAD_RING, every DMA it had started has ended and been
+    claimed (none left to end unclaimed after the reset), and after a reset it works."""
+    b = await start(dut, "net", QueueMode.SPLIT)
+    tb, fw, queues = b.tb, b.fw, b.queues
+    drv_transport = b.driver
+    await drv_transport.discover()
+    net = NetDriver(queues)
+    step = NetLoopback.STEP_HOST
+    await net.fill_rx(step + 1)
+    for n in range(step + 1):
+        await net.tx.add([bytes(layout.NetHdr.SIZE), bytes([n]) * 4000], [])
+    hdr = tb.buffer_pool.take(layout.NetHdr.SIZE)
+    await net.tx.ring.add([(hdr, layout.NetHdr.SIZE, False), (hdr, 0, False)])
+    await net.tx.kick()
+    state = await drv_transport.wait_event(2_000_000)
+    assert state.needs_reset and state.reason == AsyncReason.BAD_RING, state
+    assert "zero_length" in fw.ring_errors[-1], fw.ring_errors
+    assert fw.backend.steps > 0, "the firmware did not overlap steps: the test proves nothing"
+    assert fw.cpu.unclaimed_dmas() == 0, f"{fw.cpu.unclaimed_dmas()} DMAs started and never claimed"
+    queues = await probe(b, QueueMode.SPLIT)
+    net = NetDriver(queues)
+    await net.fill_rx(1)
+    await net.send(b"after the reset")
+    assert await net.receive(1) == [b"after the reset"]
+    await b.stop()
+
+
+@cocotb.test()
 @cocotb.parametrize(mode=MODES)
 async def test_port_monitors_agree_with_link(dut, mode: str):
     """Per request, the TLPs counted on the RTL's CQ/CC/RQ/RC ports and the MSIs the core

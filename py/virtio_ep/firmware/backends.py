@@ -6,6 +6,7 @@ queue's memory view (DMA for host memory) and completes them with used entries.
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections import deque
 
@@ -277,6 +278,13 @@ class NetLoopback:
                     await rx.pay_interrupt(wait=False)
                 if not fetching and not storing and not (more_tx and budget and not self._holding(tx)):
                     break
+        except Exception:
+            # a bad chain or a failed ring write ends the pass (the device then needs a
+            # reset): the steps' DMAs are waited for first, so none is left to end unclaimed
+            for lane in (*fetch_lanes, *store_lanes):
+                with contextlib.suppress(Exception):
+                    await lane.drain()
+            raise
         finally:
             tx.defer = rx.defer = False
         await tx.pay_interrupt(wait=True)

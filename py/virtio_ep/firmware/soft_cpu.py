@@ -291,6 +291,10 @@ class SoftCpu:
             self._group = []
         return [self._results.pop(tag & 0xFFFF) for tag in tags]
 
+    def unclaimed_dmas(self) -> int:
+        """DMAs started and not yet claimed by a wait (running, or ended and unclaimed)."""
+        return len(self._outstanding) + len(self._results)
+
     def dma_ended(self, tag: int) -> bool:
         """Whether the DMA with `tag` has ended and its result waits to be claimed."""
         return tag & 0xFFFF in self._results
