@@ -6,7 +6,8 @@
 #   make test     the whole suite: lint, layout checks, every test on both simulators
 #                 (SIM=icarus or SIM=verilator runs one)
 #   make bench    measured comparisons: tables printed, markdown and PNG written under docs/
-#                 (`make bench load`: throughput under load, about 30 min on Verilator)
+#                 (`make bench load`: throughput under load, about 7 min on Verilator;
+#                 PROFILE=server: under the server host profile, docs/load-server.md)
 #   make report   every transport and data-path variant under a sweep of latencies:
 #                 docs/results.md and its plots (fails if a headline claim stops holding)
 #   make long     the long runs outside CI: the soak at SOAK_REQUESTS (default 2000) per
@@ -91,7 +92,7 @@ mutate: $(STAMP) linux-source
 # `make bench NAME ...` runs some: control, datapath, rings (the default set) and load
 BENCH_NAMES := control datapath rings load
 bench: $(STAMP)
-	$(VPY) -m virtio_ep.bench --sim $(or $(SIM),icarus) $(filter $(BENCH_NAMES),$(MAKECMDGOALS))
+	$(VPY) -m virtio_ep.bench --sim $(or $(SIM),icarus) --profile $(or $(PROFILE),ideal) $(filter $(BENCH_NAMES),$(MAKECMDGOALS))
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
 $(filter $(BENCH_NAMES),$(MAKECMDGOALS)):
 	@:

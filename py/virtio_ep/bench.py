@@ -17,7 +17,7 @@ import time
 
 from . import simrun
 from .demo import run_scenario
-from .layout import DEFAULT_LATENCIES, PCI_ACK_POLL_NS
+from .layout import DEFAULT_LATENCIES, HOST_PROFILES, PCI_ACK_POLL_NS
 from .runconfig import ResultRow, RunConfig
 from .transports import VIRTIO_PCI_POLL
 
@@ -206,10 +206,10 @@ def rings(sim: str) -> str:
     return run(sim, DOCS)
 
 
-def load(sim: str) -> str:
-    """Throughput under load (long: not in the default set)."""
+def load(sim: str, profile: str = "ideal") -> str:
+    """Throughput under load (long: not in the default set), under host `profile`."""
     from .bench_load import run
-    return run(sim, DOCS)
+    return run(sim, DOCS, profile=profile)
 
 
 BENCHES = {"control": control, "datapath": datapath, "rings": rings, "load": load}
@@ -220,13 +220,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sim", default="icarus", choices=simrun.SIMULATORS)
     ap.add_argument("which", nargs="*", default=["control", "datapath", "rings"],
                     help="benchmarks to run: control, datapath, rings (the default), load")
+    ap.add_argument("--profile", default="ideal", choices=list(HOST_PROFILES),
+                    help="host profile of the load benchmark (docs/host_profiles.md)")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
     try:
         for which in args.which:
             if which not in BENCHES:
                 raise ValueError(f"unknown benchmark {which!r}: use {', '.join(BENCHES)}")
-            print(BENCHES[which](args.sim))
+            print(BENCHES[which](args.sim, profile=args.profile) if which == "load" else BENCHES[which](args.sim))
     except Exception as exc:
         print(f"\nBENCH FAILED: {exc}", file=sys.stderr)
         return 1

@@ -21,7 +21,7 @@ from .datapath import LOOPBACK_TIMEOUT_NS, firmware_asleep, per_request
 LOAD_COLUMNS = ("mode", "payload", "depth", "latencies", "req_per_s", "gbps_h2d", "gbps_d2h", "util_h2d",
                 "util_d2h", "fw_busy", "msis_per_req", "p50_ns", "p99_ns", "bottleneck", "doorbells_per_req",
                 "cpu_path", "fw_cycles_per_req", "dma_wait_per_req", "bus_words_per_req", "compute_per_req",
-                "dmas_per_req")
+                "dmas_per_req", "profile")
 # TX and RX queues of this size (the net device's largest); a TX frame is one descriptor
 # (header_inline, as Linux sends it), a push ring has PUSH_RING_SLOTS slots
 LOAD_QUEUE_SIZE = 256
@@ -55,6 +55,7 @@ class LoadRow:
     bus_words_per_req: float = 0.0
     compute_per_req: float = 0.0
     dmas_per_req: float = 0.0
+    profile: str = "ideal"          # layout.HOST_PROFILES name the run used
 
     def append(self, path: str | Path) -> None:
         with open(path, "a") as f:
@@ -102,11 +103,26 @@ def grid(mode: str, sizes, depths, requests: int | None = None) -> list[tuple[in
     return out
 
 
-def payload_capacity_gbps(link: timing.Link = timing.Link()) -> float:
-    """The link's payload capacity each way: the line rate after encoding, less a TLP's
-    header (4 DW, 64-bit addresses) and framing per max-payload TLP."""
-    per_tlp = link.max_payload + link.rq_descriptor_bytes + link.framing_bytes
-    return link.bytes_per_cycle * layout.USER_CLK_HZ * 8 / 1e9 * link.max_payload / per_tlp
+def payload_capacity_gbps(link: timing.Link = timing.Link(), profile: layout.HostProfile | None = None) -> float:
+    """The link's payload capacity device to host (write TLPs): the line rate after
+    encoding, less a TLP's header (4 DW, 64-bit addresses) and framing per max-payload TLP
+    (the profile's max payload size, or the link's)."""
+    mps = profile.max_payload if profile else link.max_payload
+    return _line_gbps(link) * mps / (mps + link.rq_descriptor_bytes + link.framing_bytes)
+
+
+def completion_capacity_gbps(link: timing.Link = timing.Link(), profile: layout.HostProfile | None = None) -> float:
+    """The payload capacity host to device for the device's reads: completions of up to
+    max payload bytes each, or of the RCB where the profile splits them there, each with
+    a 3-DW header and framing."""
+    mps = profile.max_payload if profile else link.max_payload
+    mrrs = profile.max_read_request if profile else link.max_read_request
+    piece = profile.rcb if profile and profile.split_at_rcb else min(mps, mrrs)
+    return _line_gbps(link) * piece / (piece + link.cpl_header_bytes + link.framing_bytes)
+
+
+def _line_gbps(link: timing.Link) -> float:
+    return link.bytes_per_cycle * layout.USER_CLK_HZ * 8 / 1e9
 
 
 def memory_full(backend) -> int:
@@ -170,7 +186,7 @@ async def dma_read_share(tb, length: int = layout.DMA_MAX_LENGTH) -> tuple[float
     ns = tb.now_ns() - t0
     if result != layout.DmaResult.OK:
         raise AssertionError(f"DMA read of {length} bytes: {result.name}")
-    return ns, length * 8 / ns / payload_capacity_gbps()
+    return ns, length * 8 / ns / completion_capacity_gbps(profile=tb.profile)
 
 
 async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requests: int,
@@ -210,12 +226,14 @@ async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requ
     counts = per_request(tb, recs, 0)
     req_per_s = requests / window_ns * 1e9
     gbps = size * 8 * req_per_s / 1e9
-    cap = payload_capacity_gbps()
+    cap_h2d, cap_d2h = completion_capacity_gbps(profile=tb.profile), payload_capacity_gbps(profile=tb.profile)
+    util = max(gbps / cap_h2d, gbps / cap_d2h)
     fw_busy = min(1.0, (cpu1.awake_ns - cpu0.awake_ns) / window_ns)
     cpu_path = min(1.0, (memory_full(backend) - full0) / requests)
     budget = cpu1.per_request(cpu0, requests)
     wait_share = budget["dma_wait_per_req"] / budget["fw_cycles_per_req"] if budget["fw_cycles_per_req"] else 0.0
-    return LoadRow(mode, size, depth, latencies, req_per_s, gbps, gbps, gbps / cap, gbps / cap, fw_busy,
+    return LoadRow(mode, size, depth, latencies, req_per_s, gbps, gbps, gbps / cap_h2d, gbps / cap_d2h, fw_busy,
                    counts["msis"] / requests, counts["doorbells"] / requests,
                    statistics.median(latency_ns), percentile(latency_ns, 0.99),
-                   bottleneck(fw_busy, gbps / cap, cpu_path, wait_share), cpu_path, requests, **budget)
+                   bottleneck(fw_busy, util, cpu_path, wait_share), cpu_path, requests, **budget,
+                   profile=tb.profile.name)

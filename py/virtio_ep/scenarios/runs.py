@@ -71,7 +71,7 @@ async def dma_read(dut):
     length = DMA_MAX_LENGTH
     gbps = length * 8 / ns
     row = LoadRow("dma_read", length, 1, CONFIG.latencies, 1e9 / ns, gbps, 0.0, share, 0.0, 0.0, 0.0, 0.0, ns, ns,
-                  "link" if share >= 0.8 else "latency", requests=1)
+                  "link" if share >= 0.8 else "latency", requests=1, profile=tb.profile.name)
     cocotb.log.info("%s", row)
     if CONFIG.results:
         row.append(CONFIG.results)
