@@ -225,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.monotonic()
     try:
+        if args.profile != "ideal" and "load" not in args.which:
+            raise ValueError(f"--profile {args.profile} applies to the load benchmark only: make bench load PROFILE=...")
         for which in args.which:
             if which not in BENCHES:
                 raise ValueError(f"unknown benchmark {which!r}: use {', '.join(BENCHES)}")

@@ -24,6 +24,7 @@ def run(sim: str, docs: Path, modes=MODE_NAMES, sizes=SIZES, depths=DEPTHS, requ
     """One simulation per mode, `jobs` at a time, under host `profile`: docs/load.md (.csv,
     .png) for `ideal`, docs/load-<profile>.md for another."""
     host_profile(profile)                       # fails early, with the valid names
+
     def one(mode: str) -> list[LoadRow]:
         out = simrun.BUILD_ROOT / f"bench-load-{mode}-{profile}-{sim}.jsonl"
         out.unlink(missing_ok=True)
@@ -36,7 +37,7 @@ def run(sim: str, docs: Path, modes=MODE_NAMES, sizes=SIZES, depths=DEPTHS, requ
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         rows = [r for part in pool.map(one, ("dma_read", *modes)) for r in part]
     wall = time.monotonic() - t0
-    stem = "load" if profile == "ideal" else f"load-{profile}"
+    stem = doc_stem(profile)
     (docs / f"{stem}.csv").write_text("\n".join([",".join(LOAD_COLUMNS)] + [
         ",".join(_fmt(getattr(r, c)) for c in LOAD_COLUMNS) for r in rows]) + "\n")
     md = report(rows, sim, wall, profile)
@@ -49,10 +50,15 @@ def _fmt(v) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
+def doc_stem(profile: str) -> str:
+    """docs/<stem>.md, .csv, .png of the load bench under host `profile`."""
+    return "load" if profile == "ideal" else f"load-{profile}"
+
+
 def report(rows: list[LoadRow], sim: str, wall_s: float, profile: str = "ideal") -> str:
     link, lat, prof = Link(), DEFAULT_LATENCIES, host_profile(profile)
     cap, cap_h2d = payload_capacity_gbps(link, prof), completion_capacity_gbps(link, prof)
-    stem = "load" if profile == "ideal" else f"load-{profile}"
+    stem = doc_stem(profile)
     command = "make bench load" + ("" if profile == "ideal" else f" PROFILE={profile}")
     other = ("[load-server.md](load-server.md): the same under the `server` host profile" if profile == "ideal"
              else "[load.md](load.md): the same under the `ideal` host profile")

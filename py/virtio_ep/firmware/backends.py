@@ -249,10 +249,13 @@ class NetLoopback:
         fetching.append((lane, chains, frames))
         self.steps += 1
         more_tx = True                          # the TX ring may have chains left
+
+        def tx_open() -> bool:
+            return bool(more_tx and budget and not self._holding(tx))
         tx.defer = rx.defer = True
         try:
             while True:
-                if more_tx and budget and not self._holding(tx) and len(fetching) < len(fetch_lanes):
+                if tx_open() and len(fetching) < len(fetch_lanes):
                     lane = next(x for x in fetch_lanes if all(x is not f[0] for f in fetching))
                     cap = min(step, budget)
                     chains, frames = await self._take_tx(tx, lane, pair, cap)
@@ -261,8 +264,7 @@ class NetLoopback:
                     if chains:
                         fetching.append((lane, chains, frames))
                         self.steps += 1
-                tx_open = more_tx and budget and not self._holding(tx)
-                if fetching and (len(fetching) == len(fetch_lanes) or not tx_open):
+                if fetching and (len(fetching) == len(fetch_lanes) or not tx_open()):
                     lane, chains, frames = fetching.popleft()
                     more_tx |= await self._finish_tx(tx, lane, pair, chains, frames)
                     await tx.pay_interrupt(wait=False)
@@ -276,7 +278,7 @@ class NetLoopback:
                     lane, taken = storing.popleft()
                     await self._finish_rx(rx, lane, waiting, *taken)
                     await rx.pay_interrupt(wait=False)
-                if not fetching and not storing and not (more_tx and budget and not self._holding(tx)):
+                if not fetching and not storing and not tx_open():
                     break
         except Exception:
             # a bad chain or a failed ring write ends the pass (the device then needs a
