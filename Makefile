@@ -9,7 +9,9 @@
 #                 (`make bench load`: throughput under load, about 7 min on Verilator;
 #                 PROFILE=server: under the server host profile, docs/load-server.md)
 #   make report   every transport and data-path variant under a sweep of latencies:
-#                 docs/results.md and its plots (fails if a headline claim stops holding)
+#                 docs/results.md and its plots (fails if a headline claim stops holding);
+#                 PROFILES=ideal,server (default): the default latencies again under the
+#                 server host profile, and how the ranking moves
 #   make long     the long runs outside CI: the soak at SOAK_REQUESTS (default 2000) per
 #                 device and the data-path tests at REQUESTS (default 60) mixed requests with
 #                 all four Linux feature combinations, on $(SIM) or both
@@ -28,6 +30,7 @@ PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PROFILES ?= ideal,server
 JOBS ?= $(shell nproc)
 WAVES ?= 0
 export WAVES
@@ -99,7 +102,7 @@ $(filter $(BENCH_NAMES),$(MAKECMDGOALS)):
 endif
 
 report: $(STAMP)
-	$(VPY) -m virtio_ep.report --sim $(or $(SIM),icarus)
+	$(VPY) -m virtio_ep.report --sim $(or $(SIM),icarus) --profiles $(PROFILES)
 
 lint: $(STAMP)
 	$(VPY) -m pytest -q tb/test_static.py -k lint

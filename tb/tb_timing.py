@@ -1,19 +1,50 @@
 """The timing model against the RTL: fixed paths cycle for cycle, the firmware's primitives
 (local-bus accesses, DMA reads and writes of any size) to within two cycles, and whole
 requests in every data-path mode to within 2% of the measured latency, with the
-operations the model assumes checked one by one against what the firmware did."""
+operations the model assumes checked one by one against what the firmware did.
+
+Under a host profile (tb/test_sim.py runs this module under `server` too) the model takes
+the profile's link (max payload, read request size, completions cut at the RCB). DMA
+primitives and groups also take the extra read latency the host drew for each request,
+replayed in issue order: the prediction is of that run, not an average. Whole requests
+run with the profile's shape but without its jitter: their buffers are not aligned to
+the read request size, the engine splits reads at aligned boundaries, and the model (which
+splits from the buffer's start) would pair draws with the wrong requests."""
 
 from __future__ import annotations
 
 import cocotb
 from cocotb.triggers import RisingEdge, with_timeout
 
+from dataclasses import replace
+
+from virtio_ep.runconfig import RunConfig
 from virtio_ep.testbench import EndpointTb
 from virtio_ep.scenarios.datapath import bench_net, timed_loopback
 from virtio_ep import layout, timing
 from virtio_ep.layout import MODE_NAMES, DbReg, DbWatch, DmaDir, IntSource, MsiReg, Region, latency_setting, mode_by_name
 
 LATENCIES = ("none", "default")         # layout.LATENCY_SETTINGS names
+
+
+def without_jitter(profile: layout.HostProfile) -> layout.HostProfile:
+    """The profile's completion shape, its read latency fixed (see the module's docstring)."""
+    return replace(profile, read_jitter_ns=0, read_jitter_cap_ns=0)
+
+
+class Model:
+    """The timing model as this run's host shapes it: its profile's link, and the read
+    latencies the host drew since `mark()` (to replay into the model)."""
+
+    def __init__(self, tb: EndpointTb):
+        self.tb, self.link, self._mark = tb, timing.Link.for_profile(tb.profile), 0
+
+    def mark(self) -> None:
+        self._mark = len(self.tb.tap.delay.drawn)
+
+    def delays(self):
+        """The draws since the mark, for one prediction (None when the host draws nothing)."""
+        return iter(self.tb.tap.delay.drawn[self._mark:]) if self.tb.profile.read_jitter_ns else None
 
 
 @cocotb.test()
@@ -67,12 +98,15 @@ async def test_primitives(dut, lat: str):
         measured = await timed(tb, cpu.write_bytes(Region.SRAM_WINDOW, bytes(n)))
         assert measured == timing.write_cost(-(-n // 4)), f"{n}-byte local-bus write: {measured} cycles"
     host = tb.rc.mem_pool.alloc_region(1 << 15).get_absolute_address(0)
+    m = Model(tb)
     for n in (2, 16, 64, 200, 512, 1000, 4096, 16384):
         measured = await timed(tb, cpu.dma(host, 0, n, DmaDir.WRITE))
-        assert measured == timing.dma_write_cycles(n), f"DMA write of {n}: measured {measured}, model {timing.dma_write_cycles(n)}"
+        model = timing.dma_write_cycles(n, m.link)
+        assert measured == model, f"DMA write of {n} ({tb.profile.name}): measured {measured}, model {model}"
+        m.mark()
         measured = await timed(tb, cpu.dma(host, 0, n, DmaDir.READ))
-        model = timing.dma_read_cycles(n, tb.latencies.device_read_ns)
-        assert abs(measured - model) <= 2, f"DMA read of {n} ({lat}): measured {measured}, model {model}"
+        model = timing.dma_read_cycles(n, tb.latencies.device_read_ns, m.link, delays=m.delays())
+        assert abs(measured - model) <= 2, f"DMA read of {n} ({lat}, {tb.profile.name}): measured {measured}, model {model}"
 
 
 GROUPS = [                        # single-direction, as the firmware starts them (see dma_group_cycles)
@@ -100,13 +134,16 @@ async def test_dma_groups_predicted(dut, lat: str):
         tags = [await cpu.dma_start(host + 0x1000 * k, 0x1000 * k, n, DmaDir.READ if d == "read" else DmaDir.WRITE)
                 for k, (d, n) in enumerate(group)]
         assert all(r == layout.DmaResult.OK for r in await cpu.dma_wait(tags))
+    m = Model(tb)
     for group in GROUPS:
+        m.mark()
         measured = await timed(tb, run(group))
-        model = timing.dma_group_cycles(group, tb.latencies.device_read_ns)
-        serial = sum(timing.dma_group_cycles((g,), tb.latencies.device_read_ns) for g in group)
-        tb.log.info("group %s (%s): measured %d cycles, model %.1f, one at a time %.1f",
-                    group, lat, measured, model, serial)
-        assert abs(model - measured) <= max(2, 0.02 * measured), f"{group} ({lat}): measured {measured}, model {model:.1f}"
+        model = timing.dma_group_cycles(group, tb.latencies.device_read_ns, m.link, delays=m.delays())
+        serial = sum(timing.dma_group_cycles((g,), tb.latencies.device_read_ns, m.link) for g in group)
+        tb.log.info("group %s (%s, %s): measured %d cycles, model %.1f, one at a time %.1f (no jitter)",
+                    group, lat, tb.profile.name, measured, model, serial)
+        assert abs(model - measured) <= max(2, 0.02 * measured), \
+            f"{group} ({lat}, {tb.profile.name}): measured {measured}, model {model:.1f}"
 
 
 @cocotb.test()
@@ -135,7 +172,8 @@ async def test_notification_paths(dut, lat: str):
     for slots in (1, 2, 3):
         n = slots * layout.PushEntry.SIZE
         measured = await to_irq(tb.host.write(layout.BAR_SRAM, layout.PUSH_RING_AREA + 4 * n, bytes(n)))
-        assert measured == timing.notify_to_irq(n), f"{slots}-slot watched write: {measured}, model {timing.notify_to_irq(n)}"
+        model = timing.notify_to_irq(n, Model(tb).link)
+        assert measured == model, f"{slots}-slot watched write ({tb.profile.name}): {measured}, model {model}"
     sent = tb.host.msi_count(2)
     await cpu.write32(Region.MSI + MsiReg.REQUEST, 2)
     t0 = tb.now_ns()
@@ -168,15 +206,17 @@ def timeline(tb: EndpointTb, recs, t0: float) -> dict[str, float]:
 async def test_request_latency_predicted(dut, mode: str, lat: str):
     """Per request (the benchmark's net loopback): the firmware's operations equal the
     model's, field by field, and the predicted latency is within 2% of the measured one."""
-    tb = await EndpointTb.start(dut, latencies=latency_setting(lat))
+    tb = await EndpointTb.start(dut, latencies=latency_setting(lat), profile=without_jitter(RunConfig.current().host_profile))
     bench, net = await bench_net(tb, mode_by_name(mode), 4096)
+    m = Model(tb)
     for size in (64, 1024, 4096):
         start, mark = tb.now_ns(), tb.tlps.mark()
+        m.mark()
         measured, recs, ops = await timed_loopback(tb, net, [frame_of(size)])
         model = timing.net_loopback_ops(mode, size, tb.cpu.costs, tb.params.db_slots)
         for key in ("reads", "writes", "write_words", "compute", "dma_reads", "dma_writes", "dma_groups"):
             assert getattr(ops, key) == getattr(model, key), f"{mode} {size}: {key} {getattr(ops, key)}, model {getattr(model, key)}"
-        predicted = timing.request_latency(model, tb.latencies)
+        predicted = timing.request_latency(model, tb.latencies, m.link, delays=m.delays())
         error = (predicted - measured) / measured
         tb.log.info("%s %d B (%s): measured %.1f cycles, predicted %.1f (%+.2f%%); timeline %s", mode, size, lat,
                     measured, predicted, 100 * error, timeline(tb, tb.tlps.since(mark), start))
@@ -195,21 +235,23 @@ async def test_sustained_throughput_predicted(dut, mode: str, lat: str):
     pass; the model does not predict the arrival pattern, so it takes the number of passes
     from the run (two MSIs each: TX and RX) and prices each extra pass's fixed work (one
     pass of one frame, less the per-frame work)."""
-    tb = await EndpointTb.start(dut, latencies=latency_setting(lat))
+    tb = await EndpointTb.start(dut, latencies=latency_setting(lat), profile=without_jitter(RunConfig.current().host_profile))
     bench, net = await bench_net(tb, mode_by_name(mode), 1024)
     # the model follows the firmware that takes a burst, waits, and delivers it; steps
     # overlapping in flight (NetLoopback.stream) are not modelled yet (issue 17)
     bench.fw.backend.pipelined = False
     frames = 8
+    m = Model(tb)
     for size in (256, 1024):
+        m.mark()
         measured, recs, ops = await timed_loopback(tb, net, [frame_of(size, k) for k in range(frames)])
         model = timing.net_loopback_ops(mode, size, tb.cpu.costs, tb.params.db_slots, frames)
-        predicted = timing.request_latency(model, tb.latencies)
+        predicted = timing.request_latency(model, tb.latencies, m.link, delays=m.delays())
         if mode in ("push", "push_self"):
             msi = tb.rc.msi_region.get_absolute_address(0)
             passes = max(1, sum(r.direction == "up" and r.tlp.address == msi for r in recs) // 2)
             one, two = (timing.firmware_cycles(timing.net_loopback_ops(mode, size, tb.cpu.costs, tb.params.db_slots, n),
-                                               tb.latencies) for n in (1, 2))
+                                               tb.latencies, m.link) for n in (1, 2))
             predicted += (passes - 1) * (2 * one - two)
         got_tp = timing.throughput_mbps(frames * size, measured)
         want_tp = timing.throughput_mbps(frames * size, predicted)

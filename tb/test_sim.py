@@ -52,9 +52,24 @@ def test_soak(sim: str, device: str) -> None:
                config=RunConfig(requests=requests))
 
 
+# under the server host profile (below): the soak at depth with fewer requests per device
+SERVER_SOAK_REQUESTS = {"verilator": 300, "icarus": 150}
+
+
+@pytest.mark.parametrize("sim", selected_simulators())
+@pytest.mark.parametrize("device", ["net", "block", "entropy", "deep_net", "deep_block", "deep_entropy"])
+def test_soak_server_host(sim: str, device: str) -> None:
+    """The soaks under the server host profile: completions cut at 64 B, reads answered out of
+    order with seeded jitter, MPS 256 (the seed is in every failure message)."""
+    defaults = SERVER_SOAK_REQUESTS if device.startswith("deep") else SOAK_DEFAULT_REQUESTS
+    requests = int(os.environ.get("SOAK_REQUESTS") or defaults[sim])
+    simrun.run(sim, "tb_soak", test_filter=f"test_soak_{device}$", name=f"tb_soak_{device}-server", waves=waves(),
+               config=RunConfig(requests=requests, profile="server"))
+
+
 # modules also run under the server host profile (docs/host_profiles.md: 64-byte completions,
 # MPS 256, reads answered out of order, latency jitter), seeded like every run
-SERVER_MODULES = ["tb_datapath", "tb_dma", "tb_fuzz", "tb_ringfuzz"]
+SERVER_MODULES = ["tb_datapath", "tb_dma", "tb_fuzz", "tb_ringfuzz", "tb_timing"]
 
 
 @pytest.mark.parametrize("sim", selected_simulators())

@@ -4,6 +4,7 @@ the default latencies: docs/load.md, docs/load.csv (one row per point) and docs/
 from __future__ import annotations
 
 import time
+from dataclasses import fields
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -48,6 +49,18 @@ def run(sim: str, docs: Path, modes=MODE_NAMES, sizes=SIZES, depths=DEPTHS, requ
 
 def _fmt(v) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def read_rows(docs: Path, profile: str = "ideal") -> list[LoadRow]:
+    """The rows of the last `make bench load` under `profile` (its CSV), [] if it never ran."""
+    path = docs / f"{doc_stem(profile)}.csv"
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    types = {f.name: f.type for f in fields(LoadRow)}
+    cast = {"int": int, "float": float, "str": str}
+    return [LoadRow(**{k: cast[types[k]](v) for k, v in zip(header, line.split(","))}) for line in lines[1:] if line]
 
 
 def doc_stem(profile: str) -> str:

@@ -16,8 +16,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from . import simrun
+from . import bench_load, simrun
 from .layout import LATENCY_SETTINGS as SETTINGS
+from .layout import MODE_NAMES, host_profile
 from .layout import PCI_ACK_POLL_NS, MBOX_POLL_NS, USER_CLK_HZ, AsyncDevicePage
 from .runconfig import ResultRow, RunConfig
 from .scenarios import RUNS_MODULE
@@ -77,11 +78,11 @@ def _simulate(sim: str, scenario: str, tag: str, config: RunConfig) -> list[Resu
     return ResultRow.read(out)
 
 
-def _setup_job(sim: str, s: Setup, label: str) -> list[dict]:
-    tag = f"report-setup-{s.label.replace(' ', '_')}-{label}"
+def _setup_job(sim: str, s: Setup, label: str, profile: str) -> list[dict]:
+    tag = f"report-setup-{s.label.replace(' ', '_')}-{label}-{profile}"
     row = _simulate(sim, "control_plane", tag, RunConfig(transport=s.transport, poll_cycles=s.poll_cycles,
-                                                         devices=("net",), latencies=label))[0]
-    return [{"kind": "setup", "label": s.label, "latencies": label,
+                                                         devices=("net",), latencies=label, profile=profile))[0]
+    return [{"kind": "setup", "label": s.label, "latencies": label, "profile": profile,
              **{k: getattr(row, k) for k in ("host_reads", "host_writes", "doorbells", "msis", "device_reads",
                                               "host_stall_ns", "firmware_busy_ns", "latency_cycles",
                                               "read_offsets", "applied_after")},
@@ -89,29 +90,36 @@ def _setup_job(sim: str, s: Setup, label: str) -> list[dict]:
              "ops": [{k: o[k] for k in ("name", "host_reads", "cycles")} for o in row.ops]}]
 
 
-def _request_job(sim: str, v: Variant, label: str, sizes: tuple[int, ...], repeat: int) -> list[dict]:
-    rows = [r.as_dict() for r in _simulate(sim, "datapath", f"report-req-{v.tag}-{label}", RunConfig(
+def _request_job(sim: str, v: Variant, label: str, sizes: tuple[int, ...], repeat: int, profile: str) -> list[dict]:
+    rows = [r.as_dict() for r in _simulate(sim, "datapath", f"report-req-{v.tag}-{label}-{profile}", RunConfig(
         transport=v.transport, poll_cycles=v.poll_cycles, modes=v.modes, sizes=sizes, repeat=repeat,
-        latencies=label))]
+        latencies=label, profile=profile))]
     for r in rows:
-        r["kind"] = "request"
+        r["kind"], r["profile"] = "request", profile
         r["label"] = f"{v.label} {r['mode']}" if v.label == "async" else f"{v.label} ({r['mode']})"
     return rows
 
 
+# host profiles besides `ideal` run at these latency settings only (the comparison the
+# report draws is ideal against server at the default latencies)
+PROFILE_SETTINGS = ("default",)
+
+
 def measure(sim: str, settings=tuple(SETTINGS), setups=SETUPS, variants=VARIANTS, sizes=SIZES,
-            repeat: int = 3, jobs: int = 2) -> list[dict]:
-    """Run the grid (simulations in parallel); return one row per measurement."""
+            repeat: int = 3, jobs: int = 2, profiles=("ideal",)) -> list[dict]:
+    """Run the grid (simulations in parallel) under each host profile (`ideal` at every
+    setting, the others at PROFILE_SETTINGS); return one row per measurement."""
     simrun.build(sim)                         # once, before the parallel runs share it
-    work = [(_setup_job, (sim, s, label)) for label in settings for s in setups]
-    work += [(_request_job, (sim, v, label, tuple(sizes), repeat)) for label in settings for v in variants]
+    points = [(label, p) for p in profiles for label in settings if p == "ideal" or label in PROFILE_SETTINGS]
+    work = [(_setup_job, (sim, s, label, p)) for label, p in points for s in setups]
+    work += [(_request_job, (sim, v, label, tuple(sizes), repeat, p)) for label, p in points for v in variants]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(lambda w: w[0](*w[1]), work))
     return [row for rows in results for row in rows]
 
 
-def _pick(rows, kind, latencies, **match) -> list[dict]:
-    return [r for r in rows if r["kind"] == kind and r["latencies"] == latencies
+def _pick(rows, kind, latencies, profile: str = "ideal", **match) -> list[dict]:
+    return [r for r in rows if r["kind"] == kind and r["latencies"] == latencies and r.get("profile", "ideal") == profile
             and all(r.get(k) == v for k, v in match.items())]
 
 
@@ -157,6 +165,13 @@ def headline_claims(rows: list[dict]) -> list[tuple[str, bool, str]]:
         claims.append(("async data path: no host MMIO read per request in any ring mode",
                        all(req[f"async {m}"]["host_reads"] == 0 for m in ("split", "packed", "push", "push_self")),
                        f"variants without host reads: {', '.join(no_reads)}"))
+    for size in (64, 4096):
+        moved = _pick(rows, "request", "default", "server", size=size)
+        if moved:
+            best = min(moved, key=lambda r: r["latency_cycles"])
+            claims.append((f"{size} B request under the server host profile: a push mode still has the lowest latency",
+                           best["label"] in ("async push", "async push_self"),
+                           ", ".join(f"{r['label']} {r['latency_cycles']:.0f}" for r in sorted(moved, key=lambda r: r["latency_cycles"])[:4])))
     return claims
 
 
@@ -252,9 +267,12 @@ def write_report(rows: list[dict], sim: str, seconds: float, path=DOCS / "result
                   f"{req['async split']['latency_cycles'] / best['latency_cycles']:.2f}x | "
                   f"{sbest['label']} ({sbest['latency_cycles'] * CLK_NS / 1000:.2f} us) | "
                   f"{setup['mailbox']['latency_cycles'] / setup['async']['latency_cycles']:.2f}x |")
+    md += profile_section(rows)
     md += ["", "![set-up latency by transport and setting](results_setup.png)", "",
            "![64 B request latency by variant and setting](results_requests.png)", "",
-           "## Headline claims (checked by `tb/test_report.py` on every `make test`)", ""]
+           "## Headline claims", "",
+           "Checked by `tb/test_report.py` on every `make test` (ideal host, 64 B), and by `make report`",
+           "itself, which fails if one stops holding (the server-profile claims are checked there only).", ""]
     for claim, holds, detail in headline_claims(rows):
         md.append(f"- {'holds' if holds else 'FAILS'}: {claim} ({detail})")
     md += ["", "## Recommendation", "", *recommendation(rows), ""]
@@ -262,6 +280,83 @@ def write_report(rows: list[dict], sim: str, seconds: float, path=DOCS / "result
     path.write_text(text)
     plot(rows)
     return text
+
+
+def _ranks(rows: list[dict]) -> dict[str, int]:
+    order = sorted(rows, key=lambda r: r["latency_cycles"])
+    return {r["label"]: i + 1 for i, r in enumerate(order)}
+
+
+def profile_section(rows: list[dict], other: str = "server", label: str = "default") -> list[str]:
+    """How latency, throughput and the ranking move from the ideal host to `other` (at the
+    `label` latencies), and the load bench's figures under both (from its CSVs)."""
+    if not _pick(rows, "request", label, other):
+        return []
+    prof = host_profile(other)
+    md = ["", f"## From the ideal host to a {other} host ({label} latencies)", "",
+          f"The `{other}` profile (docs/host_profiles.md): max payload {prof.max_payload} B, read requests up to "
+          f"{prof.max_read_request} B answered in {prof.rcb} B completions"
+          f"{' cut at every boundary' if prof.split_at_rcb else ''}, each device read late by an extra "
+          f"exponential draw (mean {prof.read_jitter_ns} ns, capped at {prof.read_jitter_cap_ns} ns, seeded), so "
+          "reads to different tags complete out of order. `ideal`: one completion per read, in order, the",
+          "fixed latency only. Same runs, same firmware; rank 1 is the lowest latency at that payload.", "",
+          f"| variant | payload | latency ideal (us) | latency {other} (us) | change | MB/s ideal | MB/s {other} | rank ideal | rank {other} |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    us = lambda cycles: cycles * CLK_NS / 1000        # noqa: E731
+    summary = []
+    for size in sorted({r["size"] for r in _pick(rows, "request", label, other)}):
+        ideal = {r["label"]: r for r in _pick(rows, "request", label, size=size)}
+        moved = {r["label"]: r for r in _pick(rows, "request", label, other, size=size) if r["label"] in ideal}
+        rank_i, rank_o = _ranks([ideal[n] for n in moved]), _ranks(list(moved.values()))
+        change = {n: moved[n]["latency_cycles"] / ideal[n]["latency_cycles"] - 1 for n in moved}
+        worst, least = max(change, key=change.get), min(change, key=change.get)
+        swapped = [n for n in moved if rank_i[n] != rank_o[n]]
+        summary.append(f"- {size} B: slowed most {worst} ({100 * change[worst]:+.0f}%), least {least} "
+                       f"({100 * change[least]:+.0f}%); "
+                       + (f"order changed for {', '.join(swapped)}" if swapped else "the same order"))
+        for name in sorted(moved, key=lambda n: moved[n]["latency_cycles"]):
+            a, b = ideal[name], moved[name]
+            md.append(f"| {name} | {size} | {us(a['latency_cycles']):.2f} | {us(b['latency_cycles']):.2f} | "
+                      f"{100 * (b['latency_cycles'] / a['latency_cycles'] - 1):+.0f}% | {a['throughput_MBps']:.1f} | "
+                      f"{b['throughput_MBps']:.1f} | {rank_i[name]} | {rank_o[name]} |")
+    md += ["", *summary]
+    setup_i = {r["label"]: r for r in _pick(rows, "setup", label)}
+    setup_o = {r["label"]: r for r in _pick(rows, "setup", label, other)}
+    if setup_o:
+        md += ["", f"| set-up | ideal (us) | {other} (us) | change |", "|---|---|---|---|"]
+        for name, b in setup_o.items():
+            a = setup_i.get(name)
+            if a:
+                md.append(f"| {name} | {us(a['latency_cycles']):.2f} | {us(b['latency_cycles']):.2f} | "
+                          f"{100 * (b['latency_cycles'] / a['latency_cycles'] - 1):+.1f}% |")
+    md += load_profile_lines(other)
+    return md
+
+
+def load_profile_lines(other: str) -> list[str]:
+    """Throughput under load per mode and profile, from the load bench's last runs (not re-run here)."""
+    by = {p: bench_load.read_rows(DOCS, p) for p in ("ideal", other)}
+    if not all(by.values()):
+        return ["", f"(Throughput under load: run `make bench load` and `make bench load PROFILE={other}` for the table.)"]
+    md = ["", f"Throughput under load, from `make bench load` and `make bench load PROFILE={other}` (their own runs,",
+          f"[load.md](load.md) and [{bench_load.doc_stem(other)}.md]({bench_load.doc_stem(other)}.md), not re-run by the report):",
+          "4 KiB frames at the deepest point each mode reaches, share of each profile's own payload capacity host",
+          "to device (completions, with their headers and the profile's cut) and device to host (writes).", "",
+          f"| mode | 4 KiB req/s ideal | 4 KiB req/s {other} | host to device ideal | host to device {other} | "
+          f"device to host ideal | device to host {other} | 64 B req/s at depth 64, ideal | {other} |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    for mode in MODE_NAMES:
+        big = {p: max((r for r in rows if r.mode == mode and r.payload == 4096), key=lambda r: r.depth, default=None)
+               for p, rows in by.items()}
+        small = {p: next((r for r in rows if r.mode == mode and r.payload == 64 and r.depth == 64), None)
+                 for p, rows in by.items()}
+        if None in big.values() or None in small.values():
+            continue
+        a, b = big["ideal"], big[other]
+        md.append(f"| {mode} (depth {a.depth}) | {a.req_per_s:,.0f} | {b.req_per_s:,.0f} | {100 * a.util_h2d:.1f}% | "
+                  f"{100 * b.util_h2d:.1f}% | {100 * a.util_d2h:.1f}% | {100 * b.util_d2h:.1f}% | "
+                  f"{small['ideal'].req_per_s:,.0f} | {small[other].req_per_s:,.0f} |")
+    return md
 
 
 def recommendation(rows: list[dict]) -> list[str]:
@@ -289,6 +384,14 @@ def recommendation(rows: list[dict]) -> list[str]:
            f"{us(req['polling fw 1000 (split)']['latency_cycles'] - req['async split']['latency_cycles']):.2f} us "
            "per request and keeps the CPU busy; kicks through a mailbox stall the host CPU "
            f"{req['mailbox kicks (split)']['host_stall_ns'] / 1000:.2f} us per request on polled reads."]
+    server = {r["label"]: r for r in _pick(rows, "request", "default", "server", size=64)}
+    if server:
+        lose = lambda name: server[name]["latency_cycles"] / req[name]["latency_cycles"] - 1    # noqa: E731
+        holds = min(server.values(), key=lambda r: r["latency_cycles"])["label"].startswith("async push")
+        out.append(f"- The ranking {'holds' if holds else 'changes'} on a server host (64 B completions, jittered out-of-order reads): 64 B "
+                   f"push {us(server['async push']['latency_cycles']):.2f} us ({100 * lose('async push'):+.0f}%) against split "
+                   f"{us(server['async split']['latency_cycles']):.2f} us ({100 * lose('async split'):+.0f}%): rings the device "
+                   "reads from host memory pay each read's latency spread, push rings do not read.")
     if slow:
         poll = slow.get("polling fw 250 (split)")
         irq = slow.get("async split")
@@ -340,10 +443,21 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sim", default="icarus", choices=simrun.SIMULATORS)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--profiles", default="ideal,server",
+                    help="host profiles, comma separated (docs/host_profiles.md): ideal runs every latency "
+                    "setting, the others the default latencies")
     args = ap.parse_args(argv)
+    args.profiles = tuple(args.profiles.split(","))
+    if "ideal" not in args.profiles:
+        ap.error("--profiles: the report is drawn on ideal; add the others beside it (ideal,server)")
+    for p in args.profiles:
+        try:
+            host_profile(p)
+        except ValueError as exc:
+            ap.error(str(exc))
     t0 = time.monotonic()
     try:
-        rows = measure(args.sim, jobs=args.jobs)
+        rows = measure(args.sim, jobs=args.jobs, profiles=args.profiles)
     except Exception as exc:
         print(f"\nREPORT FAILED: {exc}", file=sys.stderr)
         return 1

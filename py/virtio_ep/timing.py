@@ -14,13 +14,17 @@ Three levels, each checked against the RTL simulation (tb/tb_timing.py):
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .costs import FirmwareCosts, OpCounts
 from .layout import (DEFAULT_PARAMS, DEVICE_POOL_BASE, DMA_CHUNK, NO_LATENCY, PUSH_INLINE_MAX, USER_CLK_HZ, HostLatencies, NetHdr, PackedDesc,
                      PackedEvent, PushEntry, SplitAvail, SplitDesc, SplitUsed)
+from .layout.config import HostProfile
 
 CLK_NS = 1e9 / USER_CLK_HZ
+ReadDelays = Iterator[float] | None     # extra host latency (ns) per device read request, in issue order
 
 
 @dataclass(frozen=True)
@@ -77,10 +81,22 @@ class Link:
     beat_bytes: int = 32            # 256-bit AXI-Stream interfaces
     max_payload: int = 512
     max_read_request: int = 512
+    rcb: int = 0                    # completions cut at every rcb bytes (a host profile's split_at_rcb); 0: up to max_payload
 
     @property
     def bytes_per_cycle(self) -> float:
         return GEN_BITS_PER_S[self.gen] * self.lanes / 8 * CLK_NS * 1e-9
+
+    @classmethod
+    def for_profile(cls, profile: HostProfile, **kw) -> "Link":
+        """The link as a host profile shapes it: its max payload and read request sizes, and
+        completions cut at its read completion boundary where it does so."""
+        return cls(max_payload=profile.max_payload, max_read_request=profile.max_read_request,
+                   rcb=profile.rcb if profile.split_at_rcb else 0, **kw)
+
+    def completion_payloads(self, request: int) -> list[int]:
+        """The completions answering one read request (aligned), as the root complex cuts them."""
+        return tlp_payloads(request, self.rcb or self.max_payload)
 
 
 @dataclass(frozen=True)
@@ -112,32 +128,48 @@ def tlp_payloads(n: int, limit: int) -> list[int]:
 
 class CompletionPath:
     """Completions on their way in: the link serializes them, RC takes them one beat per
-    cycle from the next clock edge; link and RC overlap across completions and reads."""
+    cycle from the next clock edge; link and RC overlap across completions and reads.
+    Read requests are answered in the order they reach the host's memory (a profile's
+    jitter reorders them across tags); each request's completions go out back to back."""
 
     def __init__(self, link: Link = Link()):
         self.link = link
-        self.t_link = self.t_rc = 0.0
+        self.requests: list[tuple[float, int, int, int]] = []     # (answer time, issue order, read, bytes)
+        self.reads = 0
 
-    def read(self, n: int, first: float) -> float:
-        """An n-byte read whose first completion may start on the link at `first`: the
-        cycle of its last RC beat."""
-        link = self.link
-        self.t_link = max(self.t_link, first)
-        for request in tlp_payloads(n, link.max_read_request):
-            for p in tlp_payloads(request, link.max_payload):
-                self.t_link += (p + link.cpl_header_bytes + link.framing_bytes) / link.bytes_per_cycle
-                self.t_rc = max(self.t_rc, math.ceil(self.t_link)) + math.ceil((p + link.rc_descriptor_bytes) / link.beat_bytes)
-        return self.t_rc
+    def read(self, n: int, first: float, delays: ReadDelays = None) -> int:
+        """Add an n-byte read whose first request may be answered on the link at `first`,
+        the next ones a cycle apart (one request a cycle), each later by its `delays`
+        draw (ns, in issue order) if given. Returns the read's handle for `ends`."""
+        for k, request in enumerate(tlp_payloads(n, self.link.max_read_request)):
+            extra = next(delays) / CLK_NS + k if delays is not None else 0.0
+            self.requests.append((first + extra, len(self.requests), self.reads, request))
+        self.reads += 1
+        return self.reads - 1
+
+    def ends(self) -> list[float]:
+        """The cycle of each read's last RC beat, the link serving requests as they are answered."""
+        link, t_link, t_rc = self.link, 0.0, 0.0
+        ends = [0.0] * self.reads
+        for answer, _, read, request in sorted(self.requests):
+            t_link = max(t_link, answer)
+            for p in link.completion_payloads(request):
+                t_link += (p + link.cpl_header_bytes + link.framing_bytes) / link.bytes_per_cycle
+                t_rc = max(t_rc, math.ceil(t_link)) + math.ceil((p + link.rc_descriptor_bytes) / link.beat_bytes)
+            ends[read] = t_rc
+        return ends
 
 
-def dma_read_cycles(n: int, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus()) -> float:
+def dma_read_cycles(n: int, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
+                    delays: ReadDelays = None) -> float:
     """A DMA read: submit, the read request on RQ (one beat), the root complex's turnaround
     plus the host memory latency, the completions streamed in, the completion seen by the CPU."""
-    return dma_group_cycles((("read", n),), host_read_ns, link, bus)
+    return dma_group_cycles((("read", n),), host_read_ns, link, bus, delays=delays)
 
 
 def dma_group_cycles(group, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
-                     stages: RtlStages = RtlStages(), read_descs: int = DEFAULT_PARAMS.dma_read_descs) -> float:
+                     stages: RtlStages = RtlStages(), read_descs: int = DEFAULT_PARAMS.dma_read_descs,
+                     delays: ReadDelays = None) -> float:
     """DMAs submitted back to back, then waited for together (firmware's dma_start /
     dma_wait): the CPU submits each (bus handshakes); the engine takes them in order, a read
     once a read context is free and the previous read is issued (one request a cycle), a
@@ -153,28 +185,35 @@ def dma_group_cycles(group, host_read_ns: float = 0.0, link: Link = Link(), bus:
     reap = bus.axil_read * bus.dma_done_reads + write_cost(1, bus) * bus.dma_done_writes
     path = CompletionPath(link)
     latency = bus.rc_turnaround + host_read_ns / CLK_NS
-    ends: list[float] = []
-    read_ends: list[float] = []
+    ends: list[float | None] = []       # None: a read whose end the completion path gives
+    handles: dict[int, int] = {}        # position in `ends` -> the read's handle in `path`
+
+    def end_of(i: int, path_ends: list[float]) -> float:
+        return path_ends[handles[i]] if i in handles else ends[i]
+    reads: list[int] = []
     prev_start = prev_issued = write_free = -math.inf
     t = 0.0
     for direction, n in group:
         t += submit
         start = max(t + dma_submit_to_rq(stages), prev_start)
         if direction == "read":
-            if len(read_ends) >= read_descs:            # a context frees when its read ends
-                start = max(start, sorted(read_ends)[-read_descs] + stages.dma_context_restart)
+            if len(reads) >= read_descs:                # a context frees when its read ends
+                so_far = path.ends()
+                start = max(start, sorted(end_of(i, so_far) for i in reads)[-read_descs] + stages.dma_context_restart)
             start = max(start, prev_issued)
-            end = path.read(n, start + 1 + latency) if n else start + 1
-            read_ends.append(end)
+            reads.append(len(ends))
+            if n:
+                handles[len(ends)] = path.read(n, start + 1 + latency, delays)
+            ends.append(None if n else start + 1)
             prev_issued = start + len(tlp_payloads(n, link.max_read_request))
         else:
             start = max(start, write_free)
             beats = sum(math.ceil((link.rq_descriptor_bytes + p) / link.beat_bytes) for p in tlp_payloads(n, link.max_payload))
-            end = start + beats
-            write_free = end + stages.dma_write_restart
+            ends.append(start + beats)
+            write_free = ends[-1] + stages.dma_write_restart
         prev_start = start
-        ends.append(end)
-    for end in sorted(ends):
+    path_ends = path.ends()
+    for end in sorted(end_of(i, path_ends) for i in range(len(ends))):
         t = max(t, end + bus.dma_done_to_irq) + reap
     return t
 
@@ -367,25 +406,42 @@ def net_loopback_ops(mode: str, size: int, costs: FirmwareCosts = FirmwareCosts(
     return r
 
 
-def firmware_cycles(ops: OpCounts, host: HostLatencies = NO_LATENCY, link: Link = Link(), bus: Bus = Bus()) -> float:
+def firmware_cycles(ops: OpCounts, host: HostLatencies = NO_LATENCY, link: Link = Link(), bus: Bus = Bus(),
+                    delays: ReadDelays = None) -> float:
     """Cycles the operations take on the CPU, waits for its DMA included."""
     return (ops.reads * bus.axil_read + ops.writes * bus.axil_write_base + ops.write_words * bus.axil_write_word
-            + ops.compute + sum(dma_group_cycles(g, host.device_read_ns, link, bus) for g in ops.dma_groups))
+            + ops.compute + sum(dma_group_cycles(g, host.device_read_ns, link, bus, delays=delays) for g in ops.dma_groups))
 
 
 def notify_to_irq(nbytes: int = 4, link: Link = Link(), bus: Bus = Bus()) -> float:
     """Host write of `nbytes` issued to irq: a doorbell (4 bytes) takes `doorbell_to_irq`; a
-    write into a watched window notifies when its last byte lands, later by the extra bytes'
-    link serialization and CQ beats."""
+    write into a watched window notifies when its first TLP has landed (the host cuts a
+    write at its max payload size), later by that TLP's extra bytes' link serialization
+    and CQ beats."""
+    nbytes = min(nbytes, link.max_payload)
     extra_beats = math.ceil((link.rq_descriptor_bytes + nbytes) / link.beat_bytes) - 1
     return bus.doorbell_to_irq + round((nbytes - 4) / link.bytes_per_cycle + extra_beats)
 
 
-def request_latency(ops: Recipe, host: HostLatencies = NO_LATENCY, link: Link = Link(), bus: Bus = Bus()) -> float:
+def request_latency(ops: Recipe, host: HostLatencies = NO_LATENCY, link: Link = Link(), bus: Bus = Bus(),
+                    delays: ReadDelays = None) -> float:
     """Driver's notification to the driver seeing the response: the notification path, the
-    firmware's operations up to its last MSI request, the MSI path."""
-    return (notify_to_irq(ops.notify_bytes, link, bus) + firmware_cycles(ops, host, link, bus)
+    firmware's operations up to its last MSI request, the MSI path. `delays`: the extra host
+    latency of each device read request, in issue order (a profile's jitter as drawn)."""
+    return (notify_to_irq(ops.notify_bytes, link, bus) + firmware_cycles(ops, host, link, bus, delays)
             + bus.msi_to_host + host.msi_ns / CLK_NS)
+
+
+def expected_request_latency(ops: Recipe, host: HostLatencies, profile: HostProfile, draws: int = 256,
+                             seed: int = 1, bus: Bus = Bus()) -> float:
+    """The mean latency of a request under a host profile: its completion shape priced
+    exactly, its read-latency jitter averaged over `draws` seeded draws (a group of reads
+    waits for the latest of them, so the mean is not the mean jitter added per read)."""
+    link = Link.for_profile(profile)
+    if not profile.read_jitter_ns:
+        return request_latency(ops, host, link, bus)
+    rng = random.Random(seed)
+    return sum(request_latency(ops, host, link, bus, profile.read_jitter(rng)) for _ in range(draws)) / draws
 
 
 def throughput_mbps(size: int, latency_cycles: float) -> float:

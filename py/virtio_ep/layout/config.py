@@ -3,6 +3,8 @@ made with (one registry each; `LATENCY_SETTINGS` is the only list of named laten
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 @dataclass(frozen=True)
@@ -114,6 +116,13 @@ class HostProfile:
                 raise ValueError(f"host profile {self.name}: {field_name}: {exc}") from None
         if self.rcb not in (64, 128):
             raise ValueError(f"host profile {self.name}: RCB {self.rcb} must be 64 or 128")
+
+    def read_jitter(self, rng: random.Random) -> Iterator[int]:
+        """The extra latency (ns) of each device read request, one draw each: exponential
+        with the profile's mean, capped (the test bench's host and the timing model both
+        draw from here)."""
+        while True:
+            yield min(round(rng.expovariate(1 / self.read_jitter_ns)), self.read_jitter_cap_ns) if self.read_jitter_ns else 0
 
 
 def pcie_size_code(size: int) -> int:

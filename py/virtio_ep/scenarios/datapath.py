@@ -105,7 +105,8 @@ async def measure_requests(tb, bench: Bench, net: NetDriver, mode: QueueMode, si
             if bench.spec.name == "async":            # the timing model describes the async firmware
                 model = timing.net_loopback_ops(mode_name(mode), size, tb.cpu.costs, tb.params.db_slots)
                 assert ops.dma_groups == model.dma_groups, (ops.dma_groups, model.dma_groups)
-                sample["predicted_cycles"] = timing.request_latency(model, tb.latencies)
+                # under the run's host profile: its link, and its read jitter as a mean
+                sample["predicted_cycles"] = timing.expected_request_latency(model, tb.latencies, tb.profile)
             samples.append(sample)
         medians = {key: statistics.median(s[key] for s in samples) for key in samples[0]}
         rows.append(ResultRow("request", bench.spec.name, "net", mode_name(mode), size, latencies,

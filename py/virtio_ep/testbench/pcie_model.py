@@ -81,19 +81,22 @@ def host_latency(rc: RootComplex, lat: HostLatencies, profile: HostProfile | Non
     driver late."""
     msi_addr = rc.msi_region.get_absolute_address(0)
     jitter = profile.read_jitter_ns if profile else 0
-    cap = profile.read_jitter_cap_ns if profile else 0
     if jitter and rng is None:
         raise ValueError(f"host profile {profile.name} draws read latencies: give it a seeded generator")
+    draws = profile.read_jitter(rng) if jitter else None
 
     def delay(tlp) -> float:
         kind = tlp_kind(tlp)
         if kind == "mem_read":
-            return lat.device_read_ns + (min(round(rng.expovariate(1 / jitter)), cap) if jitter else 0)
+            extra = next(draws) if jitter else 0
+            delay.drawn.append(extra)
+            return lat.device_read_ns + extra
         if kind == "completion":
             return lat.host_read_ns
         if kind == "mem_write" and tlp.address == msi_addr:
             return lat.msi_ns
         return 0
+    delay.drawn = []            # the extra latency drawn for each device read, in arrival order (for the timing model)
     return delay
 
 
