@@ -19,6 +19,8 @@
 #                 UVM_VARIANT= and UVM_DEVICE= to fix the virtio test's variant and device
 #   make mutate   deliberate bugs in RTL and firmware against the tests that should catch
 #                 them (Icarus; MUTANTS="name ..." runs some)
+#   make synth    Yosys synthesis for UltraScale+ at the default and the largest parameters:
+#                 docs/synthesis.md (cells per block, block RAM, logic depth; checks)
 #   make lint     verilator --lint-only -Wall on hdl/
 #   make waves    open the newest FST (run with WAVES=1 first) in GTKWave
 #
@@ -39,7 +41,7 @@ export WAVES
 # runtime every build compiles is compiled once per run)
 APT_NEEDS := iverilog:iverilog g++:g++ make:make ccache:ccache
 
-.PHONY: all setup wave-deps linux-source sim test long bench report regress mutate lint waves clean
+.PHONY: all setup wave-deps linux-source synth-deps synth sim test long bench report regress mutate lint waves clean
 
 all: sim
 
@@ -74,10 +76,18 @@ linux-source:
 	fi
 	@echo "linux-source-6.1 $$(dpkg-query -W -f='$${Version}' linux-source-6.1)"
 
+# Yosys for the synthesis estimate and its check in make test (Debian's 0.23)
+synth-deps:
+	@command -v yosys >/dev/null 2>&1 || { echo "installing yosys (synthesis estimate)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq yosys; }
+
+synth: $(STAMP) synth-deps
+	$(VPY) -m virtio_ep.synth
+
 sim: $(STAMP) wave-deps
 	$(VPY) -m virtio_ep.demo --sim $(or $(SIM),icarus) --transport $(or $(TRANSPORT),async) $(if $(filter 1,$(WAVES)),--waves)
 
-test: $(STAMP) wave-deps linux-source
+test: $(STAMP) wave-deps linux-source synth-deps
 	$(VPY) -m pytest -n $(JOBS) --maxschedchunk 1 -q tb
 
 long: $(STAMP) linux-source

@@ -34,11 +34,15 @@ reg [31:0] mem[0:(1 << ADDR_WIDTH)-1];
 integer i;
 
 initial begin
-    // SRAM contents are undefined after power-up on silicon; zero them so that
-    // simulation results never depend on X propagation.
+`ifndef SYNTHESIS
+    // SRAM contents are undefined after power-up on silicon (UltraRAM has no
+    // initial value at all); zero them so that simulation results never depend on
+    // X propagation. Left out of synthesis: an init loop over a large memory
+    // costs Yosys minutes and would ask block RAM for an INIT it need not have.
     for (i = 0; i < (1 << ADDR_WIDTH); i = i + 1) begin
         mem[i] = 32'd0;
     end
+`endif
     a_dout = 32'd0;
     b_dout = 32'd0;
 end
