@@ -7,7 +7,8 @@ block benches in tb/<module>/, collected first, come after the system tests."""
 from __future__ import annotations
 
 # earlier in this list: scheduled earlier (the rest keep their collection order)
-FIRST = ("test_soak", "test_module[", "test_headline_claims", "test_synthesis_is_clean", "test_short_regression")
+FIRST = ("test_soak", "test_module[", "test_module_server_host[", "test_headline_claims", "test_synthesis_is_clean",
+         "test_short_regression")
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:
