@@ -172,7 +172,7 @@ async def test_notification_paths(dut, lat: str):
     for slots in (1, 2, 3):
         n = slots * layout.PushEntry.SIZE
         measured = await to_irq(tb.host.write(layout.BAR_SRAM, layout.PUSH_RING_AREA + 4 * n, bytes(n)))
-        model = timing.notify_to_irq(n, Model(tb).link)
+        model = timing.notify_to_irq(n, timing.Link.for_profile(tb.profile))
         assert measured == model, f"{slots}-slot watched write ({tb.profile.name}): {measured}, model {model}"
     sent = tb.host.msi_count(2)
     await cpu.write32(Region.MSI + MsiReg.REQUEST, 2)
@@ -208,15 +208,14 @@ async def test_request_latency_predicted(dut, mode: str, lat: str):
     model's, field by field, and the predicted latency is within 2% of the measured one."""
     tb = await EndpointTb.start(dut, latencies=latency_setting(lat), profile=without_jitter(RunConfig.current().host_profile))
     bench, net = await bench_net(tb, mode_by_name(mode), 4096)
-    m = Model(tb)
+    link = timing.Link.for_profile(tb.profile)
     for size in (64, 1024, 4096):
         start, mark = tb.now_ns(), tb.tlps.mark()
-        m.mark()
         measured, recs, ops = await timed_loopback(tb, net, [frame_of(size)])
         model = timing.net_loopback_ops(mode, size, tb.cpu.costs, tb.params.db_slots)
         for key in ("reads", "writes", "write_words", "compute", "dma_reads", "dma_writes", "dma_groups"):
             assert getattr(ops, key) == getattr(model, key), f"{mode} {size}: {key} {getattr(ops, key)}, model {getattr(model, key)}"
-        predicted = timing.request_latency(model, tb.latencies, m.link, delays=m.delays())
+        predicted = timing.request_latency(model, tb.latencies, link)
         error = (predicted - measured) / measured
         tb.log.info("%s %d B (%s): measured %.1f cycles, predicted %.1f (%+.2f%%); timeline %s", mode, size, lat,
                     measured, predicted, 100 * error, timeline(tb, tb.tlps.since(mark), start))
@@ -241,17 +240,16 @@ async def test_sustained_throughput_predicted(dut, mode: str, lat: str):
     # overlapping in flight (NetLoopback.stream) are not modelled yet (issue 17)
     bench.fw.backend.pipelined = False
     frames = 8
-    m = Model(tb)
+    link = timing.Link.for_profile(tb.profile)
     for size in (256, 1024):
-        m.mark()
         measured, recs, ops = await timed_loopback(tb, net, [frame_of(size, k) for k in range(frames)])
         model = timing.net_loopback_ops(mode, size, tb.cpu.costs, tb.params.db_slots, frames)
-        predicted = timing.request_latency(model, tb.latencies, m.link, delays=m.delays())
+        predicted = timing.request_latency(model, tb.latencies, link)
         if mode in ("push", "push_self"):
             msi = tb.rc.msi_region.get_absolute_address(0)
             passes = max(1, sum(r.direction == "up" and r.tlp.address == msi for r in recs) // 2)
             one, two = (timing.firmware_cycles(timing.net_loopback_ops(mode, size, tb.cpu.costs, tb.params.db_slots, n),
-                                               tb.latencies, m.link) for n in (1, 2))
+                                               tb.latencies, link) for n in (1, 2))
             predicted += (passes - 1) * (2 * one - two)
         got_tp = timing.throughput_mbps(frames * size, measured)
         want_tp = timing.throughput_mbps(frames * size, predicted)

@@ -41,31 +41,25 @@ SOAK_DEFAULT_REQUESTS = {"verilator": 150, "icarus": 40}     # make long: 2000
 DEEP_SOAK_DEFAULT_REQUESTS = {"verilator": 2000, "icarus": 1000}
 
 
+# under the server host profile: the soak at depth with fewer requests per device
+SERVER_DEEP_SOAK_REQUESTS = {"verilator": 300, "icarus": 150}
+
+
 # The soak tests are the longest items: one item per device so pytest-xdist spreads them
-# over the workers, and scheduled first (tb/conftest.py) so they start first.
+# over the workers, and scheduled first (tb/conftest.py) so they start first. Each runs
+# under the ideal host and again under `server` (completions cut at 64 B, reads answered
+# out of order with seeded jitter, MPS 256; the seed is in every failure message).
 @pytest.mark.parametrize("sim", selected_simulators())
 @pytest.mark.parametrize("device", ["net", "block", "entropy", "deep_net", "deep_block", "deep_entropy"])
-def test_soak(sim: str, device: str) -> None:
+@pytest.mark.parametrize("profile", ["ideal", "server"])
+def test_soak(sim: str, device: str, profile: str) -> None:
     """deep_*: the soak at depth (64 requests in flight, tb_soak.DEEP)."""
-    defaults = DEEP_SOAK_DEFAULT_REQUESTS if device.startswith("deep") else SOAK_DEFAULT_REQUESTS
+    deep = SERVER_DEEP_SOAK_REQUESTS if profile == "server" else DEEP_SOAK_DEFAULT_REQUESTS
+    defaults = deep if device.startswith("deep") else SOAK_DEFAULT_REQUESTS
     requests = int(os.environ.get("SOAK_REQUESTS") or defaults[sim])
-    simrun.run(sim, "tb_soak", test_filter=f"test_soak_{device}$", name=f"tb_soak_{device}", waves=waves(),
-               config=RunConfig(requests=requests))
-
-
-# under the server host profile (below): the soak at depth with fewer requests per device
-SERVER_SOAK_REQUESTS = {"verilator": 300, "icarus": 150}
-
-
-@pytest.mark.parametrize("sim", selected_simulators())
-@pytest.mark.parametrize("device", ["net", "block", "entropy", "deep_net", "deep_block", "deep_entropy"])
-def test_soak_server_host(sim: str, device: str) -> None:
-    """The soaks under the server host profile: completions cut at 64 B, reads answered out of
-    order with seeded jitter, MPS 256 (the seed is in every failure message)."""
-    defaults = SERVER_SOAK_REQUESTS if device.startswith("deep") else SOAK_DEFAULT_REQUESTS
-    requests = int(os.environ.get("SOAK_REQUESTS") or defaults[sim])
-    simrun.run(sim, "tb_soak", test_filter=f"test_soak_{device}$", name=f"tb_soak_{device}-server", waves=waves(),
-               config=RunConfig(requests=requests, profile="server"))
+    name = f"tb_soak_{device}" + ("" if profile == "ideal" else f"-{profile}")
+    simrun.run(sim, "tb_soak", test_filter=f"test_soak_{device}$", name=name, waves=waves(),
+               config=RunConfig(requests=requests, profile=profile))
 
 
 # modules also run under the server host profile (docs/host_profiles.md: 64-byte completions,

@@ -123,6 +123,13 @@ def _pick(rows, kind, latencies, profile: str = "ideal", **match) -> list[dict]:
             and all(r.get(k) == v for k, v in match.items())]
 
 
+PUSH_LABELS = ("async push", "async push_self")
+
+
+def _fastest(rows) -> dict:
+    return min(rows, key=lambda r: r["latency_cycles"])
+
+
 def headline_claims(rows: list[dict]) -> list[tuple[str, bool, str]]:
     """(claim, holds, the numbers) for the report's headline; tb/test_report.py fails on any False."""
     claims = []
@@ -147,9 +154,8 @@ def headline_claims(rows: list[dict]) -> list[tuple[str, bool, str]]:
     req = {r["label"]: r for r in _pick(rows, "request", "default", size=64)}
     if req:
         split, push, push_self = req["async split"], req["async push"], req["async push_self"]
-        best = min(req.values(), key=lambda r: r["latency_cycles"])
         claims.append(("64 B request: a push mode has the lowest latency of all variants (default latencies)",
-                       best["label"] in ("async push", "async push_self"),
+                       _fastest(req.values())["label"] in PUSH_LABELS,
                        ", ".join(f"{k} {r['latency_cycles']:.0f}" for k, r in sorted(req.items(), key=lambda kv: kv[1]["latency_cycles"]))))
         ratio = split["latency_cycles"] / min(push["latency_cycles"], push_self["latency_cycles"])
         claims.append(("64 B request: push at least 2x lower latency than split rings", ratio >= 2.0,
@@ -168,9 +174,8 @@ def headline_claims(rows: list[dict]) -> list[tuple[str, bool, str]]:
     for size in (64, 4096):
         moved = _pick(rows, "request", "default", "server", size=size)
         if moved:
-            best = min(moved, key=lambda r: r["latency_cycles"])
             claims.append((f"{size} B request under the server host profile: a push mode still has the lowest latency",
-                           best["label"] in ("async push", "async push_self"),
+                           _fastest(moved)["label"] in PUSH_LABELS,
                            ", ".join(f"{r['label']} {r['latency_cycles']:.0f}" for r in sorted(moved, key=lambda r: r["latency_cycles"])[:4])))
     return claims
 
@@ -387,7 +392,7 @@ def recommendation(rows: list[dict]) -> list[str]:
     server = {r["label"]: r for r in _pick(rows, "request", "default", "server", size=64)}
     if server:
         lose = lambda name: server[name]["latency_cycles"] / req[name]["latency_cycles"] - 1    # noqa: E731
-        holds = min(server.values(), key=lambda r: r["latency_cycles"])["label"].startswith("async push")
+        holds = _fastest(server.values())["label"] in PUSH_LABELS
         out.append(f"- The ranking {'holds' if holds else 'changes'} on a server host (64 B completions, jittered out-of-order reads): 64 B "
                    f"push {us(server['async push']['latency_cycles']):.2f} us ({100 * lose('async push'):+.0f}%) against split "
                    f"{us(server['async split']['latency_cycles']):.2f} us ({100 * lose('async split'):+.0f}%): rings the device "

@@ -3,8 +3,8 @@
 Synthesises virtio_ep_top with `synth_xilinx -family xcup` (hierarchy kept, so every block
 is counted on its own) at its default parameters and at the largest documented values,
 and writes docs/synthesis.md: per block LUTs, flip-flops, block RAM, UltraRAM,
-distributed RAM, DSPs, carry chains, and the deepest register-to-register path in
-logic cells (`ltp` on the block flattened, flip-flops and RAM ports ending a path). The
+distributed RAM, DSPs, carry chains, and the deepest register-to-register path in LUT
+levels (`deepest_path`, on Yosys's JSON netlist; registers and block RAM end paths). The
 checks (`problems`) read Yosys's own output: no latch, no multiply-driven or undriven
 net, no combinational loop, no cell that is neither an UltraScale+ primitive nor a block
 of the design (the PCIe core sits outside virtio_ep_top), and every memory meant for
@@ -78,7 +78,7 @@ class Block:
     where: str = ""                 # its instance path(s) under the top
 
     def count(self, kind: str) -> int:
-        return sum(n for t, n in self.cells.items() if KINDS[kind].match(t))
+        return sum(n for t, n in self.cells.items() if _is(t, kind))
 
 
 @dataclass
@@ -164,35 +164,35 @@ def read_result(point: str, seconds: float = 0.0) -> Result:
     hier = {k.lstrip("\\"): m for k, m in json.loads((work / "blocks.json").read_text())["modules"].items()
             if not m.get("attributes", {}).get("blackbox")}
     cells = {name: Counter(c["type"].lstrip("\\") for c in m["cells"].values()) for name, m in hier.items()}
-    counts: Counter = Counter()
-    paths: dict[str, list[str]] = {}
+    paths: dict[str, list[str]] = {}            # each block's instance paths under the top
 
-    def walk(name: str, k: int, path: str) -> None:
-        counts[name] += k
+    def walk(name: str, path: str) -> None:
         paths.setdefault(name, []).append(path)
         for cname, c in hier[name]["cells"].items():
             typ = c["type"].lstrip("\\")
             if typ in hier:
-                walk(typ, k, f"{path}.{cname.lstrip(chr(92))}" if path else cname.lstrip(chr(92)))
-    walk(TOP, 1, "")
-    totals: Counter = Counter()
-    for name, k in counts.items():
-        for typ, n in cells[name].items():
-            if typ not in hier:
-                totals[typ] += k * n
-    blocks = [Block(*module_name(name), counts[name], {t: n for t, n in cells[name].items() if t not in hier},
+                walk(typ, f"{path}.{cname.lstrip(chr(92))}" if path else cname.lstrip(chr(92)))
+    walk(TOP, "")
+    blocks = [Block(*module_name(name), len(paths[name]), {t: n for t, n in cells[name].items() if t not in hier},
                     depth=deepest_path(m), where=_where(paths[name])) for name, m in hier.items()]
+    totals: Counter = Counter()
+    for b in blocks:
+        totals.update({t: n * b.instances for t, n in b.cells.items()})
     flat = json.loads((work / "flat.json").read_text())["modules"]
     top = next(m for k, m in flat.items() if k.lstrip("\\") == TOP)
     log = (work / "synth.log").read_text().splitlines() + (work / "check.txt").read_text().splitlines()
     return Result(point, POINTS[point], blocks, dict(totals), deepest_path(top), log, seconds, version())
 
 
+def _is(typ: str, *kinds: str) -> bool:
+    return any(KINDS[k].match(typ) for k in kinds)
+
+
 # cells that start and end paths: registers, and RAMs whose read is registered
-SEQUENTIAL = re.compile(r"^(FD[RSCP]E|RAMB(36|18)E2|URAM288(_BASE)?)$")
+SEQUENTIAL = ("FF", "RAMB36", "RAMB18", "URAM")
 # LUT RAMs and shift registers: only their read address reaches their outputs in a cycle
-ADDRESSED = re.compile(r"^(RAM(32M16|64M8|32M|64M|\d+X1[SD])|SRL(16E|C32E))$")
-COUNTED = re.compile(r"^(LUT[1-6]|RAM(32M16|64M8|32M|64M|\d+X1[SD])|SRL(16E|C32E))$")   # a LUT level each
+ADDRESSED = ("LUTRAM", "SRL")
+COUNTED = ("LUT", "LUTRAM", "SRL")            # a LUT level each
 
 
 @dataclass(frozen=True, order=True)
@@ -216,12 +216,12 @@ def deepest_path(module: dict) -> Depth:
     indeg: dict[int, int] = {}
     for cell in module["cells"].values():
         typ, dirs, conn = cell["type"].lstrip("\\"), cell.get("port_directions", {}), cell["connections"]
-        if SEQUENTIAL.match(typ) or not dirs or not _is_primitive(typ):
+        if _is(typ, *SEQUENTIAL) or not dirs or not _is_primitive(typ):
             continue                                      # its outputs are sources, its inputs sinks
         outs = [b for p, bits in conn.items() if dirs.get(p) == "output" for b in bits if isinstance(b, int)]
-        ins = [b for p, bits in conn.items() if dirs.get(p) == "input" and (not ADDRESSED.match(typ) or _reads(typ, p))
+        ins = [b for p, bits in conn.items() if dirs.get(p) == "input" and (not _is(typ, *ADDRESSED) or _reads(typ, p))
                for b in bits if isinstance(b, int)]
-        step = Depth(1 if COUNTED.match(typ) else 0, 1)
+        step = Depth(1 if _is(typ, *COUNTED) else 0, 1)
         for i in ins:
             for o in outs:
                 edges.setdefault(i, []).append((o, step))
@@ -286,7 +286,7 @@ def problems(r: Result) -> list[str]:
             name = t.lstrip("\\")
             if KINDS["latch"].match(name):
                 found.append(f"{b.module}: {n} latch cells ({name})")
-            elif not any(p.match(name) for p in KINDS.values()) and module_name(name)[0] not in designs:
+            elif not _is_primitive(name) and module_name(name)[0] not in designs:
                 found.append(f"{b.module}: cell {name} is neither an UltraScale+ primitive nor a block of the design")
         if b.module in BLOCK_RAM_MODULES and b.count("RAMB36") + b.count("RAMB18") + b.count("URAM") == 0:
             found.append(f"{b.module} ({b.params}): a memory meant for block RAM mapped to "

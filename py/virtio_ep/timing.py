@@ -142,8 +142,8 @@ class CompletionPath:
         the next ones a cycle apart (one request a cycle), each later by its `delays`
         draw (ns, in issue order) if given. Returns the read's handle for `ends`."""
         for k, request in enumerate(tlp_payloads(n, self.link.max_read_request)):
-            extra = next(delays) / CLK_NS + k if delays is not None else 0.0
-            self.requests.append((first + extra, len(self.requests), self.reads, request))
+            extra = next(delays) / CLK_NS if delays is not None else 0.0
+            self.requests.append((first + k + extra, len(self.requests), self.reads, request))
         self.reads += 1
         return self.reads - 1
 
