@@ -9,6 +9,10 @@
  * beat per cycle; SRAM writes from the host have priority on the shared port, so a
  * read never back-pressures the request interface.
  *
+ * cfg_max_payload is registered, and a request's first completion is sized as the request
+ * is queued: the setting may change only while no read is outstanding (as the base spec
+ * requires of software changing Max_Payload_Size).
+ *
  * Non-posted credits are granted to the core (pcie_cq_np_req) once per queue entry
  * at reset and once more per retired request, so the queue can never overflow.
  */
@@ -88,7 +92,7 @@ module ep_cc_tx #
 /* verilator lint_on UNUSEDPARAM */
 
 localparam DW_AW = SRAM_AW - 2;
-localparam REQ_WIDTH = 2 + 16 + 8 + 8 + 3 + 3 + DW_AW + 12 + 13;
+localparam REQ_WIDTH = 2 + 16 + 8 + 8 + 3 + 3 + DW_AW + 12 + 13 + 13 + 11;
 localparam OUT_DEPTH = 4;
 
 initial begin
@@ -102,8 +106,40 @@ end
 // Request queue and credits
 // ---------------------------------------------------------------------------
 
+// the max payload size, registered (a decode in front of the completion arithmetic was
+// over the logic depth budget, docs/synthesis.md)
+wire [12:0] mps_bytes_reg, mps_mask_reg;
+
+ep_size_code #(
+    .CODE_W(2)
+)
+mps_inst (
+    .clk(clk),
+    .code(cfg_max_payload),
+    .bytes(mps_bytes_reg),
+    .mask(mps_mask_reg)
+);
+
+// dwords covering `bytes` bytes that start at byte `offset` of a dword
+// (the low two bits of the sum are the end offset: not needed)
+/* verilator lint_off UNUSEDSIGNAL */
+function [10:0] dword_span(input [1:0] offset, input [12:0] bytes);
+    reg [12:0] total;
+    begin
+        total = {11'd0, offset} + bytes + 13'd3;
+        dword_span = total[12:2];
+    end
+endfunction
+/* verilator lint_on UNUSEDSIGNAL */
+
+// a request's first completion (it ends at the first max-payload boundary), sized as the
+// request enters the queue, so the queue's head needs no arithmetic before it is taken
+wire [12:0] np_to_boundary = mps_bytes_reg - ({1'b0, np_byte_addr} & mps_mask_reg);
+wire [12:0] np_cpl_bytes = (np_byte_count < np_to_boundary) ? np_byte_count : np_to_boundary;
+wire [10:0] np_cpl_dw = (np_kind == NP_KIND_UR) ? 11'd0 : dword_span(np_byte_addr[1:0], np_cpl_bytes);
+
 wire [REQ_WIDTH-1:0] req_in = {np_kind, np_requester_id, np_tag, np_func, np_tc, np_attr,
-    np_dw_addr, np_byte_addr, np_byte_count};
+    np_dw_addr, np_byte_addr, np_byte_count, np_cpl_bytes, np_cpl_dw};
 wire [REQ_WIDTH-1:0] req_out;
 wire req_valid;
 wire req_pop;
@@ -117,8 +153,11 @@ wire [2:0]        h_attr;
 wire [DW_AW-1:0]  h_dw_addr;
 wire [11:0]       h_byte_addr;
 wire [12:0]       h_byte_count;
+wire [12:0]       h_cpl_bytes;
+wire [10:0]       h_cpl_dw;
 
-assign {h_kind, h_requester_id, h_tag, h_func, h_tc, h_attr, h_dw_addr, h_byte_addr, h_byte_count} = req_out;
+assign {h_kind, h_requester_id, h_tag, h_func, h_tc, h_attr, h_dw_addr, h_byte_addr, h_byte_count, h_cpl_bytes,
+    h_cpl_dw} = req_out;
 
 ep_fifo #(
     .WIDTH(REQ_WIDTH),
@@ -161,9 +200,6 @@ end
 // Completion generation
 // ---------------------------------------------------------------------------
 
-wire [12:0] mps_bytes = 13'd128 << cfg_max_payload;
-wire [12:0] mps_mask = mps_bytes - 13'd1;
-
 reg active_reg = 1'b0;
 reg [1:0] kind_reg = 2'd0;
 reg [15:0] requester_id_reg = 16'd0;
@@ -180,26 +216,9 @@ reg [10:0] dw_left_reg = 11'd0;                  // dwords of this completion no
 reg first_beat_reg = 1'b0;
 reg [DW_AW-1:0] rd_base_reg = {DW_AW{1'b0}};     // SRAM dword carried by lane 0 of this beat
 
-// dwords covering `bytes` bytes that start at byte `offset` of a dword
-// (the low two bits of the sum are the end offset: not needed)
-/* verilator lint_off UNUSEDSIGNAL */
-function [10:0] dword_span(input [1:0] offset, input [12:0] bytes);
-    reg [12:0] total;
-    begin
-        total = {11'd0, offset} + bytes + 13'd3;
-        dword_span = total[12:2];
-    end
-endfunction
-/* verilator lint_on UNUSEDSIGNAL */
-
-// first completion of the request at the queue head
-wire [12:0] h_to_boundary = mps_bytes - ({1'b0, h_byte_addr} & mps_mask);
-wire [12:0] h_cpl_bytes = (h_byte_count < h_to_boundary) ? h_byte_count : h_to_boundary;
-wire [10:0] h_cpl_dw = (h_kind == NP_KIND_UR) ? 11'd0 : dword_span(h_byte_addr[1:0], h_cpl_bytes);
-
 // next completion of the active request (it starts max-payload aligned)
 wire [12:0] n_rem_bytes = rem_bytes_reg - cpl_bytes_reg;
-wire [12:0] n_cpl_bytes = (n_rem_bytes < mps_bytes) ? n_rem_bytes : mps_bytes;
+wire [12:0] n_cpl_bytes = (n_rem_bytes < mps_bytes_reg) ? n_rem_bytes : mps_bytes_reg;
 wire [10:0] n_cpl_dw = dword_span(2'd0, n_cpl_bytes);
 // zero extension to a width above every SRAM's dword address width: the sum takes its low bits
 /* verilator lint_off UNUSEDSIGNAL */

@@ -10,8 +10,8 @@
  *                         posted: dropped and counted
  * Requests beyond the SRAM (BAR aperture larger than the SRAM) are treated as
  * unmapped. Writes reach the SRAM in request order, one cycle after the beat;
- * a doorbell leaves this block one cycle after its beat, so it can never pass a
- * BAR0 write received before it.
+ * a doorbell leaves this block two cycles after its beat (a register stage between
+ * decode and ring), so it can never pass a BAR0 write received before it.
  */
 
 `resetall
@@ -205,35 +205,53 @@ wire [11:0] req_byte_addr = {req_addr[11:2], req_first_byte};
 // ---------------------------------------------------------------------------
 
 wire [17:0] wr_end = {{(18-SRAM_AW){1'b0}}, req_addr[SRAM_AW-1:2], 2'b00} + {5'd0, req_dw_count, 2'b00};
-reg watch_hit;
-reg [7:0] watch_hit_slot;
-reg [15:0] watch_hit_index;
-reg [17:0] w_base, w_size, w_rel, w_entries, w_idx;
+
+// Two stages, to keep each within the logic-depth budget (docs/synthesis.md): on the first
+// beat, each window's hit and the write's end relative to its base are registered (stage
+// A); the ring is then chosen from those registers: the lowest window hit, its entry index.
+// A doorbell (BAR2) takes the same stage, so rings leave in the order their TLPs came.
+reg [WINDOWS-1:0] a_watch_hit_reg = {WINDOWS{1'b0}};
+reg [WINDOWS*18-1:0] a_watch_rel_reg = {WINDOWS*18{1'b0}};
+reg a_db_reg = 1'b0;                       // stage A holds a BAR2 doorbell
+reg [7:0] a_db_slot_reg = 8'd0;
+reg [31:0] a_db_value_reg = 32'd0;
+reg a_single_reg = 1'b0;                   // stage A holds a TLP that ended on its first beat
+
+reg [WINDOWS-1:0] w_hit;
+reg [17:0] h_base, h_size;
+integer h;
+
+always @* begin
+    for (h = 0; h < WINDOWS; h = h + 1) begin
+        h_base = watch_base[h*18 +: 18];
+        h_size = watch_size[h*18 +: 18];
+        w_hit[h] = h_size != 18'd0 && wr_end > h_base && wr_end - h_base <= h_size;
+    end
+end
+
+reg [17:0] w_size, w_rel, w_entries, w_idx;
 reg [3:0] w_log2;
 integer w;
 
+reg watch_hit;
+reg [7:0] watch_hit_slot;
+reg [15:0] watch_hit_index;
 always @* begin
-    watch_hit = 1'b0;
+    watch_hit = |a_watch_hit_reg;
     watch_hit_slot = 8'd0;
     watch_hit_index = 16'd0;
     for (w = WINDOWS - 1; w >= 0; w = w - 1) begin
-        w_base = watch_base[w*18 +: 18];
         w_size = watch_size[w*18 +: 18];
         w_log2 = watch_log2[w*4 +: 4];
-        w_rel = wr_end - w_base;
+        w_rel = a_watch_rel_reg[w*18 +: 18];
         w_entries = w_size >> w_log2;
         w_idx = w_rel >> w_log2;
-        if (w_size != 18'd0 && wr_end > w_base && w_rel <= w_size) begin
-            watch_hit = 1'b1;
+        if (a_watch_hit_reg[w]) begin
             watch_hit_slot = watch_slot[w*8 +: 8];
             watch_hit_index = (w_idx == w_entries) ? 16'd0 : w_idx[15:0];
         end
     end
 end
-
-reg watch_pending_reg = 1'b0;
-reg [7:0] watch_slot_reg = 8'd0;
-reg [15:0] watch_index_reg = 16'd0;
 
 // ---------------------------------------------------------------------------
 // SRAM write path: per-bank lane rotation
@@ -376,27 +394,32 @@ always @(posedge clk) begin
     stat_posted_drop_reg <= 1'b0;
     stat_np_ur_reg <= 1'b0;
 
-    // a watched write rings after its last beat: the whole TLP is in the SRAM first
-    if (write_beat && s_axis_cq_tlast && (first_beat ? (sop_sram_write && watch_hit) : watch_pending_reg)) begin
-        db_valid_reg <= 1'b1;
-        db_slot_reg <= first_beat ? watch_hit_slot : watch_slot_reg;
-        db_value_reg <= {16'd0, first_beat ? watch_hit_index : watch_index_reg};
-    end
+    // stage A: every first beat
+    a_single_reg <= beat && first_beat && s_axis_cq_tlast;
     if (beat && first_beat) begin
-        watch_pending_reg <= sop_sram_write && watch_hit;
-        watch_slot_reg <= watch_hit_slot;
-        watch_index_reg <= watch_hit_index;
+        a_db_reg <= is_posted && is_mem_wr && to_db && db_ok;
+        a_db_slot_reg <= req_addr[9:2];
+        a_db_value_reg <= s_axis_cq_tdata[159:128] & {{8{req_first_be[3]}}, {8{req_first_be[2]}}, {8{req_first_be[1]}}, {8{req_first_be[0]}}};
+        a_watch_hit_reg <= sop_sram_write ? w_hit : {WINDOWS{1'b0}};
+        for (h = 0; h < WINDOWS; h = h + 1) begin
+            a_watch_rel_reg[h*18 +: 18] <= wr_end - watch_base[h*18 +: 18];
+        end
+    end
+
+    // a ring leaves after the TLP's last beat (a watched write is then all in the SRAM):
+    // the cycle after a single-beat TLP, with the last beat of a longer one
+    if (a_single_reg || (write_beat && s_axis_cq_tlast && !first_beat)) begin
+        db_valid_reg <= a_db_reg || watch_hit;
+        db_slot_reg <= a_db_reg ? a_db_slot_reg : watch_hit_slot;
+        db_value_reg <= a_db_reg ? a_db_value_reg : {16'd0, watch_hit_index};
     end
 
     if (beat && first_beat) begin
         stat_mem_rd_reg <= is_mem_rd;
         stat_mem_wr_reg <= is_mem_wr;
         if (is_posted) begin
-            if (is_mem_wr && to_db && db_ok) begin
-                db_valid_reg <= 1'b1;
-                db_slot_reg <= req_addr[9:2];
-                db_value_reg <= s_axis_cq_tdata[159:128] & {{8{req_first_be[3]}}, {8{req_first_be[2]}}, {8{req_first_be[1]}}, {8{req_first_be[0]}}};
-            end else if (!(is_mem_wr && to_sram)) begin
+            // a doorbell rings from stage A; a write that is neither it nor an SRAM write is dropped
+            if (!(is_mem_wr && (to_sram || (to_db && db_ok)))) begin
                 stat_posted_drop_reg <= 1'b1;
                 db_bad_reg <= is_mem_wr && to_db;
             end
@@ -428,6 +451,7 @@ always @(posedge clk) begin
         np_valid_reg <= 1'b0;
         db_valid_reg <= 1'b0;
         db_bad_reg <= 1'b0;
+        a_single_reg <= 1'b0;
         stat_mem_rd_reg <= 1'b0;
         stat_mem_wr_reg <= 1'b0;
         stat_posted_drop_reg <= 1'b0;

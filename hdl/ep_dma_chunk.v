@@ -14,16 +14,19 @@ module ep_dma_chunk
     input  wire [11:0]               addr,            // host byte address [11:0] of the TLP's first byte
     input  wire [16:0]               remaining,       // bytes of the transfer not yet sent or requested
     input  wire [12:0]               boundary,        // bytes: 128 to 4096, a power of two
+    input  wire [12:0]               boundary_mask,   // boundary - 1 (callers register both)
     output wire [12:0]               bytes,
+    output wire                      last,            // the transfer's last TLP: bytes == remaining
     output wire [10:0]               dwords,
     output wire [3:0]                first_be,
     output wire [3:0]                last_be
 );
 
-wire [12:0] to_boundary = boundary - ({1'b0, addr} & (boundary - 13'd1));
+wire [12:0] to_boundary = boundary - ({1'b0, addr} & boundary_mask);
 // at most 4 KiB: the remaining bytes if fewer than to the boundary
 wire fewer = remaining[16:13] == 4'd0 && remaining[12:0] < to_boundary;
 assign bytes = fewer ? remaining[12:0] : to_boundary;
+assign last = remaining[16:13] == 4'd0 && remaining[12:0] <= to_boundary;
 
 // dwords covered: (first byte offset + bytes + 3) / 4; the low bits of the sum are the
 // end offset and bit 13 is never set (a chunk is at most 4 KiB)

@@ -107,7 +107,18 @@ reg [15:0] tag_reg = 16'd0;
 reg [5:0] last_seq_reg = 6'd0;                     // sequence number of the latest TLP
 reg [TW-1:0] drain_timer_reg = {TW{1'b0}};
 
-wire [12:0] mps_bytes = 13'd128 << cfg_max_payload;
+// the max payload size, registered (it changes only while the link is configured)
+wire [12:0] mps_bytes_reg, mps_mask_reg;
+
+ep_size_code #(
+    .CODE_W(2)
+)
+mps_inst (
+    .clk(clk),
+    .code(cfg_max_payload),
+    .bytes(mps_bytes_reg),
+    .mask(mps_mask_reg)
+);
 
 wire [12:0] chunk;
 wire [10:0] chunk_dw;
@@ -115,8 +126,10 @@ wire [10:0] chunk_dw;
 ep_dma_chunk chunk_inst (
     .addr(host_reg[11:0]),
     .remaining(rem_reg),
-    .boundary(mps_bytes),
+    .boundary(mps_bytes_reg),
+    .boundary_mask(mps_mask_reg),
     .bytes(chunk),
+    .last(),
     .dwords(chunk_dw),
     .first_be(tx_first_be),
     .last_be(tx_last_be)

@@ -83,7 +83,7 @@ reg [31:0] sent_count_reg = 32'd0;
 reg [31:0] failed_count_reg = 32'd0;
 reg [31:0] msi_int_reg = 32'd0;
 reg busy_reg = 1'b0;
-reg [4:0] cur_reg = 5'd0;
+reg [31:0] cur_reg = 32'd0;                 // the vector in flight, one-hot
 reg [TW-1:0] timer_reg = {TW{1'b0}};
 reg [31:0] rdata_reg = 32'd0;
 reg [31:0] pending_status_reg = 32'd0;
@@ -119,25 +119,32 @@ wire rd = rb_sel && rb_rd;
 wire request = wr && rb_offset == MSI_REQUEST;
 wire request_in_range = rb_wdata < VECTORS;
 
-// vectors the host enabled: 2**mmenable
-wire [31:0] enabled_vectors = (msi_mmenable >= 3'd5) ? 32'hffff_ffff : ~(32'hffff_ffff << (6'd1 << msi_mmenable));
-wire [31:0] fail_now = pending_reg & (msi_enable ? ~enabled_vectors : 32'hffff_ffff);
-wire [31:0] sendable = pending_reg & enabled_vectors & ~msi_mask & {32{msi_enable}};
+// a request in range, registered before it reaches the pending bits: the bus decode and
+// the moderation arithmetic in one cycle were over the logic depth budget (docs/synthesis.md)
+reg req_reg = 1'b0;
+reg [4:0] req_vec_reg = 5'd0;
+always @(posedge clk) begin
+    req_reg <= request && request_in_range && !rst;
+    req_vec_reg <= rb_wdata[4:0];
+end
 
-function [4:0] lowest(input [31:0] bits);
-    integer n;
-    begin
-        lowest = 5'd0;
-        for (n = 31; n >= 0; n = n - 1) begin
-            if (bits[n]) begin
-                lowest = n[4:0];
-            end
-        end
-    end
-endfunction
+// vectors the host lets this function send: registered (the host changes its MSI
+// capability while configuring; a cycle's lag is harmless, and the decode in front of
+// the pick put it over the logic depth budget, docs/synthesis.md)
+reg [31:0] send_ok_reg = 32'd0;         // enabled and within 2**mmenable
+reg [31:0] fail_ok_reg = 32'hffff_ffff;  // a pending vector that fails: MSI off, or beyond the enabled count
+always @(posedge clk) begin
+    send_ok_reg <= {32{msi_enable}} & ((msi_mmenable >= 3'd5) ? 32'hffff_ffff :
+        ~(32'hffff_ffff << (6'd1 << msi_mmenable)));
+    fail_ok_reg <= ~({32{msi_enable}} & ((msi_mmenable >= 3'd5) ? 32'hffff_ffff :
+        ~(32'hffff_ffff << (6'd1 << msi_mmenable))));
+end
+wire [31:0] fail_now = pending_reg & fail_ok_reg;
+wire [31:0] sendable = pending_reg & send_ok_reg & ~msi_mask;
 
-wire [4:0] fail_index = lowest(fail_now);
-wire [4:0] send_index = lowest(sendable);
+// the lowest set bit, one-hot (x & -x: a carry chain, not a priority encoder)
+wire [31:0] fail_pick_bit = fail_now & (~fail_now + 32'd1);
+wire [31:0] send_pick_bit = sendable & (~sendable + 32'd1);
 
 wire done_ok = busy_reg && cfg_interrupt_msi_sent;
 wire done_fail = busy_reg && !cfg_interrupt_msi_sent &&
@@ -149,17 +156,23 @@ reg [31:0] pending_next;
 reg [31:0] failed_vectors_next;
 reg [VECTORS-1:0] release_now;      // held requests become pending this cycle
 reg [VECTORS-1:0] hold_now;         // this cycle's request is held
-reg [CW-1:0] held_next;
+reg [VECTORS-1:0] set_now;          // this cycle's request makes its vector pending at once
+reg at_time, at_count, at_count_next;
 wire sel_ok = {27'd0, mod_sel_reg} < VECTORS;
 
+// release: the hold reached its time, or its count with or without this cycle's request.
+// Each term is read off registers, so only the request's own decode stands in front of
+// the pending bits (the held count plus the request, then compared, was too deep)
 always @* begin
     for (v = 0; v < VECTORS; v = v + 1) begin
-        hold_now[v] = request && request_in_range && rb_wdata[4:0] == v[4:0] && mod_time[v] != {MW{1'b0}};
-        held_next = held[v] + {{(CW-1){1'b0}}, hold_now[v] && held[v] != {CW{1'b1}}};
-        release_now[v] = held_next != {CW{1'b0}} && (
+        hold_now[v] = req_reg && req_vec_reg == v[4:0] && mod_time[v] != {MW{1'b0}};
+        set_now[v] = req_reg && req_vec_reg == v[4:0] && mod_time[v] == {MW{1'b0}};
+        at_time = held[v] != {CW{1'b0}} && held_cycles[v] >= mod_time[v] - 1'b1;
+        at_count = mod_count[v] != {CW{1'b0}} && held[v] >= mod_count[v];
+        at_count_next = mod_count[v] != {CW{1'b0}} && held[v] != {CW{1'b1}} && held[v] + 1'b1 >= mod_count[v];
+        release_now[v] = (held[v] != {CW{1'b0}} || hold_now[v]) && (
             mod_time[v] == {MW{1'b0}} ||                                  // moderation turned off
-            (held[v] != {CW{1'b0}} && held_cycles[v] >= mod_time[v] - 1'b1) ||
-            (mod_count[v] != {CW{1'b0}} && held_next >= mod_count[v]));
+            at_time || at_count || (hold_now[v] && at_count_next));
     end
 end
 
@@ -167,27 +180,28 @@ always @* begin
     pending_next = pending_reg;
     failed_vectors_next = failed_vectors_reg;
     if (fail_pick) begin
-        pending_next[fail_index] = 1'b0;
-        failed_vectors_next[fail_index] = 1'b1;
+        pending_next = pending_next & ~fail_pick_bit;
+        failed_vectors_next = failed_vectors_next | fail_pick_bit;
     end
     if (send_pick) begin
-        pending_next[send_index] = 1'b0;
+        pending_next = pending_next & ~send_pick_bit;
     end
     if (done_fail) begin
-        failed_vectors_next[cur_reg] = 1'b1;
+        failed_vectors_next = failed_vectors_next | cur_reg;
     end
     if (wr && rb_offset == MSI_FAILED_VECTORS) begin
         failed_vectors_next = failed_vectors_next & ~rb_wdata;
     end
     // a new request wins over the clear of the same vector
-    if (request && request_in_range && !(|hold_now)) begin      // (only the requested vector can hold)
-        pending_next[rb_wdata[4:0]] = 1'b1;
-    end
-    for (v = 0; v < VECTORS; v = v + 1) begin
-        if (release_now[v]) begin
-            pending_next[v] = 1'b1;
-        end
-    end
+    pending_next[VECTORS-1:0] = pending_next[VECTORS-1:0] | set_now | release_now;
+end
+
+// PENDING reads a request as pending from the cycle after its write, as before the request
+// was registered (firmware may read it back at once)
+reg [31:0] pending_read;
+always @* begin
+    pending_read = pending_reg;
+    pending_read[VECTORS-1:0] = pending_read[VECTORS-1:0] | set_now | release_now;
 end
 
 always @(posedge clk) begin
@@ -198,8 +212,8 @@ always @(posedge clk) begin
     pending_status_we_reg <= pending_reg != pending_status_reg;
 
     if (send_pick) begin
-        msi_int_reg <= 32'd1 << send_index;
-        cur_reg <= send_index;
+        msi_int_reg <= send_pick_bit;
+        cur_reg <= send_pick_bit;
         busy_reg <= 1'b1;
         timer_reg <= {TW{1'b0}};
     end
@@ -244,7 +258,7 @@ always @(posedge clk) begin
     rdata_reg <= 32'd0;
     if (rd) begin
         case (rb_offset)
-            MSI_PENDING: rdata_reg <= pending_reg;
+            MSI_PENDING: rdata_reg <= pending_read;
             MSI_STATUS: rdata_reg <= ({31'd0, msi_enable} << MSI_STATUS_ENABLE_BIT) |
                 ({31'd0, busy_reg} << MSI_STATUS_BUSY_BIT) |
                 ({29'd0, msi_mmenable} << MSI_STATUS_MMENABLE_SHIFT);

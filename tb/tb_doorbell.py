@@ -12,7 +12,7 @@ from virtio_ep.testbench import EndpointTb, rerun_note
 from virtio_ep import layout
 from virtio_ep.layout import DbFifoStatus, DbReg, IntSource, Region
 
-IRQ_CYCLES = 3                  # README, "Measured figures": doorbell TLP last beat to irq
+IRQ_CYCLES = 4                  # README, "Measured figures": doorbell TLP last beat to irq
 
 
 def seeded_rng() -> random.Random:
@@ -114,7 +114,7 @@ async def test_irq_latency_and_masking(dut):
         await tb.wait_cycle(lambda: dut.irq.value == 0, 20, "irq to drop after TAKE")
     tb.log.info("doorbell last beat to irq: %s cycles", latencies)
     assert max(latencies) <= 8, f"doorbell to irq latency {latencies} cycles exceeds 8"
-    # the README's "Measured figures" table states 3 cycles: a change must show here
+    # the README's "Measured figures" table states 4 cycles: a change must show here
     assert all(round(c) == IRQ_CYCLES for c in latencies), f"doorbell to irq {latencies} cycles, README states {IRQ_CYCLES}"
 
     # disable slot 5: a doorbell there is latched but raises no interrupt until enabled

@@ -106,6 +106,7 @@ async def test_primitives(dut, lat: str):
         m.mark()
         measured = await timed(tb, cpu.dma(host, 0, n, DmaDir.READ))
         model = timing.dma_read_cycles(n, tb.latencies.device_read_ns, m.link, delays=m.delays())
+        tb.log.info("DMA read of %d (%s, %s): measured %d cycles, model %.1f", n, lat, tb.profile.name, measured, model)
         assert abs(measured - model) <= 2, f"DMA read of {n} ({lat}, {tb.profile.name}): measured {measured}, model {model}"
 
 

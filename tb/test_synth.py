@@ -70,3 +70,20 @@ def test_a_clean_result_passes() -> None:
                   synth.Block("ep_csr", "", 1, {"FDRE": 260, "LUT6": 100, "CARRY4": 12})],
                  ["No latch inferred for signal `\\\\ep_csr.\\\\i' from process"])
     assert synth.problems(ok) == []
+
+
+def test_crossing_paths_name_the_blocks_they_pass() -> None:
+    """A flattened netlist: a register in block a, 7 LUTs (the 4th named in block b), a
+    register in b: one path over a budget of 6, through a then b; a 3-LUT path is not listed,
+    nor is anything at a budget of 7."""
+    chain = [_cell("FDRE", {"D": [20], "C": [1]}, {"Q": [2]})]
+    chain += [_cell("LUT1", {"I0": [n]}, {"O": [n + 1]}) for n in range(2, 9)]          # nets 3..9
+    chain += [_cell("FDRE", {"D": [9], "C": [1]}, {"Q": [10]})]
+    short = [_cell("LUT1", {"I0": [10]}, {"O": [11]}), _cell("LUT1", {"I0": [11]}, {"O": [12]}),
+             _cell("LUT1", {"I0": [12]}, {"O": [20]})]
+    m = {"cells": {f"c{i}": c for i, c in enumerate(chain + short)},
+         "netnames": {"a.q": {"bits": [2]}, "b.mid": {"bits": [6]}, "$flatten\\b.\\$abc$7": {"bits": [9]},
+                      "b.q": {"bits": [10]}}}
+    [c] = synth.crossing_paths(m, budget=6)
+    assert (c.depth.luts, c.depth.start, c.through) == (7, "a.q", ("a", "b")), c
+    assert synth.crossing_paths(m, budget=7) == []

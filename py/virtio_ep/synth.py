@@ -91,6 +91,7 @@ class Result:
     log_lines: list[str] = field(default_factory=list)
     seconds: float = 0.0
     version: str = ""
+    crossings: list["Crossing"] = field(default_factory=list)   # flattened paths over the budget
 
 
 def yosys() -> str:
@@ -181,7 +182,8 @@ def read_result(point: str, seconds: float = 0.0) -> Result:
     flat = json.loads((work / "flat.json").read_text())["modules"]
     top = next(m for k, m in flat.items() if k.lstrip("\\") == TOP)
     log = (work / "synth.log").read_text().splitlines() + (work / "check.txt").read_text().splitlines()
-    return Result(point, POINTS[point], blocks, dict(totals), deepest_path(top), log, seconds, version())
+    return Result(point, POINTS[point], blocks, dict(totals), deepest_path(top), log, seconds, version(),
+                  crossing_paths(top))
 
 
 def _is(typ: str, *kinds: str) -> bool:
@@ -207,11 +209,12 @@ class Depth:
     end: str = field(default="", compare=False)
 
 
-def deepest_path(module: dict) -> Depth:
-    """The deepest path of one module of a Yosys JSON netlist. Paths start at its inputs,
-    at register and registered-RAM outputs and at outputs of blocks it instantiates, and
-    end at its outputs and at such cells' inputs (a hierarchical netlist: paths that cross
-    into a child block are cut at its ports). A combinational loop is an error."""
+def _longest(module: dict) -> tuple[dict[int, Depth], dict[int, int], dict[int, str]]:
+    """Per net bit the deepest path ending there and the bit before it on that path, and a
+    name per bit. Paths start at the module's inputs, at register and registered-RAM
+    outputs and at outputs of blocks it instantiates, and end at its outputs and at such
+    cells' inputs (a hierarchical netlist: paths that cross into a child block are cut at
+    its ports). A combinational loop is an error."""
     edges: dict[int, list[tuple[int, Depth]]] = {}
     indeg: dict[int, int] = {}
     for cell in module["cells"].values():
@@ -228,22 +231,70 @@ def deepest_path(module: dict) -> Depth:
                 indeg[o] = indeg.get(o, 0) + 1
     names = _bit_names(module)
     best: dict[int, Depth] = {}
+    pred: dict[int, int] = {}
     ready = [b for b in edges if indeg.get(b, 0) == 0]
-    deepest = Depth()
     while ready:
         b = ready.pop()
         here = best.get(b) or Depth(start=names.get(b, "?"))
         for o, step in edges.get(b, ()):
             cand = Depth(here.luts + step.luts, here.cells + step.cells, here.start, names.get(o, "?"))
             if cand > best.get(o, Depth()):
-                best[o] = cand
+                best[o], pred[o] = cand, b
             indeg[o] -= 1
             if indeg[o] == 0:
                 ready.append(o)
-                deepest = max(deepest, best[o])
     if any(n > 0 for n in indeg.values()):
         raise SynthError(f"combinational loop: {sum(n > 0 for n in indeg.values())} nets never settle")
-    return deepest
+    return best, pred, names
+
+
+def deepest_path(module: dict) -> Depth:
+    """The deepest path of one module of a Yosys JSON netlist (see `_longest`)."""
+    return max(_longest(module)[0].values(), default=Depth())
+
+
+def _instance(net: str) -> str:
+    """The block instance a flattened net belongs to ('dma_inst.rd_inst'), '(top)' at the top.
+    Yosys names a flattened net `a.b.name` or, for an internal one, `$flatten\\a.\\b.$abc$...`."""
+    parts = []
+    for seg in net.replace("$flatten\\", "").replace("\\", "").split("."):
+        if seg.startswith("$"):
+            break
+        parts.append(seg)
+    if not net.startswith("$") or net.startswith("$flatten"):
+        parts = parts[:-1] if not net.startswith("$flatten") else parts
+    return ".".join(parts) or "(top)"
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A path of the flattened design over the budget: its depth and the block instances it
+    passes through, in order (named nets only)."""
+    depth: Depth
+    through: tuple[str, ...]
+
+
+def crossing_paths(module: dict, budget: int = LUT_LEVEL_BUDGET) -> list[Crossing]:
+    """The paths of a flattened design deeper than `budget` LUT levels: the deepest from each
+    register (bits of one name together) into each block instance, deepest first."""
+    best, pred, names = _longest(module)
+    found: dict[tuple[str, str], Crossing] = {}
+    for bit, d in best.items():
+        if d.luts <= budget:
+            continue
+        key = (d.start.split("[")[0], re.sub(r"\[\d+\]", "[*]", _instance(d.end)))   # banks and lanes together
+        if key in found and not d > found[key].depth:
+            continue
+        chain = [bit]
+        while chain[-1] in pred:
+            chain.append(pred[chain[-1]])
+        blocks: list[str] = []
+        for b in reversed(chain):
+            n = names.get(b, "")
+            if n and (not blocks or blocks[-1] != _instance(n)):
+                blocks.append(_instance(n))
+        found[key] = Crossing(d, tuple(blocks))
+    return sorted(found.values(), key=lambda c: c.depth, reverse=True)
 
 
 def _bit_names(module: dict) -> dict[int, str]:
@@ -352,13 +403,30 @@ def write_doc(results: list[Result], path: Path = DOCS / "synthesis.md") -> str:
                *table(r), ""]
     over = sorted({b.module for r in results for b in r.blocks if b.depth and b.depth.luts > LUT_LEVEL_BUDGET})
     md += ["## Over the depth budget", "",
-           (f"Blocks with a path above {LUT_LEVEL_BUDGET} LUT levels: {', '.join(over)}. They are not pipelined yet "
-            "(issue 21); each row above names the path's ends. The deepest, ep_dma_rd, chooses a free tag and a "
-            "read context in one cycle across all tags (it grows with DMA_TAGS and DMA_READ_DESCS); ep_msi "
-            "picks the lowest pending vector and its moderation state in one cycle; ep_cq_rx decodes a "
-            "request's address to a doorbell slot and its value; ep_cc_tx starts from `cfg_max_payload`, "
-            "a configuration input that changes only at enumeration (a multicycle path in a vendor flow)." if over else
-            f"Every block is within {LUT_LEVEL_BUDGET} LUT levels."), ""]
+           (f"Blocks with a path above {LUT_LEVEL_BUDGET} LUT levels: {', '.join(over)}; each row above names "
+            "the path's ends." if over else
+            f"Every block is within {LUT_LEVEL_BUDGET} LUT levels. Four were not (ep_dma_rd 20 levels, 37 at "
+            "32 tags and 8 contexts; ep_msi 12; ep_cq_rx 9; ep_cc_tx 8): each took a register stage or a "
+            "shorter formulation (docs/endpoint.md, \"Register stages for 250 MHz\", with the cycles they "
+            "add, which the timing model follows)."), ""]
+    for r in results:
+        if not r.crossings:
+            md += [f"Paths across blocks ({r.point}, whole design flattened): none above {LUT_LEVEL_BUDGET} levels.", ""]
+            continue
+        md += [f"Paths across blocks above {LUT_LEVEL_BUDGET} LUT levels ({r.point}, whole design flattened; "
+               f"{len(r.crossings)} register groups, the deepest {min(len(r.crossings), 12)} shown):", "",
+               "| LUT levels | cells | from | to | through |", "|---|---|---|---|---|"]
+        md += [f"| {c.depth.luts} | {c.depth.cells} | `{c.depth.start}` | "
+               + (f"`{c.depth.end}`" if not c.depth.end.startswith("$") else f"a net inside `{_instance(c.depth.end)}`")
+               + f" | {' > '.join(c.through)} |" for c in r.crossings[:12]]
+        md += [""]
+    if any(r.crossings for r in results):
+        md += ["These run from one block's register through another block's combinational ports: a FIFO's fill "
+               "level into an engine's issue and on into a RAM's enable, a queue's head into an engine's start, the "
+               "local bus's address decode into a RAM port. Within each block the depth is in budget; across "
+               "blocks it is not yet. Each is cut by a register at the block boundary (a registered ready or "
+               "room flag, a skid buffer at a queue's head, a registered RAM enable), at a cycle or a FIFO entry "
+               "each: not done yet, so the design as a whole is not yet expected to close at 250 MHz.", ""]
     text = "\n".join(md)
     path.write_text(text)
     return text

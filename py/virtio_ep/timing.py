@@ -32,25 +32,28 @@ class RtlStages:
     """Register stages on each path, in user_clk cycles (read off the RTL)."""
 
     cq_decode: int = 1          # CQ beat accepted -> registered decoder outputs (ep_cq_rx)
+    ring_stage: int = 1         # a single-beat TLP's decoded ring -> doorbell out (ep_cq_rx stage A;
+                                # a longer TLP rings with its last beat, this stage already passed)
     doorbell_latch: int = 1     # decoder's doorbell -> pending bit (ep_doorbell)
     irq_register: int = 1       # pending bit -> irq output (ep_csr)
-    msi_pending: int = 1        # MSI REQUEST write on the local bus -> pending bit (ep_msi)
+    msi_pending: int = 2        # MSI REQUEST write on the local bus -> request register -> pending bit (ep_msi)
     msi_pulse: int = 1          # pending bit -> cfg_interrupt_msi_int (ep_msi)
     dma_queue: int = 1          # SUBMIT write -> descriptor at the queue's head (ep_fifo)
     dma_start: int = 1          # queue head -> engine issuing (ep_dma, IDLE state)
     dma_ram_stage: int = 1      # issue -> buffer-RAM read stage (ep_dma s1)
     dma_out_fifo: int = 1       # read stage -> RQ output FIFO head, tvalid (ep_fifo)
+    dma_read_count: int = 1     # a read's last RC beat -> its context's count (events registered, ep_dma_rd)
     # a write's end -> the next write's first RQ beat: the core's sequence report (DRAIN ->
     # DONE), result taken (-> IDLE), next start, RAM stage, out FIFO (ep_dma_wr)
     dma_write_restart: int = 5
-    # a read's end -> the first RQ beat of a descriptor waiting for a context: requests-out
-    # count, result taken (context free), start, request stage, out FIFO (ep_dma_rd)
+    # a read's count updated -> the first RQ beat of a descriptor waiting for a context:
+    # result taken (context free), start, request stage, out FIFO (ep_dma_rd)
     dma_context_restart: int = 4
 
 
 def doorbell_to_irq(s: RtlStages = RtlStages()) -> int:
     """Cycles from a doorbell TLP's last CQ beat to irq."""
-    return s.cq_decode + s.doorbell_latch + s.irq_register
+    return s.cq_decode + s.ring_stage + s.doorbell_latch + s.irq_register
 
 
 def msi_request_to_int(s: RtlStages = RtlStages()) -> int:
@@ -113,8 +116,8 @@ class Bus:
     dma_done_writes: int = 1        # DONE_POP
     dma_done_to_irq: int = 2        # last TLP accepted (write) / placed (read) to the CPU running again (result taken and pushed in one cycle)
     rc_turnaround: float = 4.5      # read request beat to the first completion starting on the link
-    doorbell_to_irq: float = 8.0    # host doorbell write issued to irq high (link, CQ, RTL stages)
-    msi_to_host: float = 4.26       # MSI REQUEST write done to the host's handler (before HostLatencies.msi_ns)
+    doorbell_to_irq: float = 9.0    # host doorbell write issued to irq high (link, CQ, RTL stages)
+    msi_to_host: float = 5.26       # MSI REQUEST write done to the host's handler (before HostLatencies.msi_ns)
 
 
 def write_cost(words: int, bus: Bus = Bus()) -> int:
@@ -188,8 +191,8 @@ def dma_group_cycles(group, host_read_ns: float = 0.0, link: Link = Link(), bus:
     ends: list[float | None] = []       # None: a read whose end the completion path gives
     handles: dict[int, int] = {}        # position in `ends` -> the read's handle in `path`
 
-    def end_of(i: int, path_ends: list[float]) -> float:
-        return path_ends[handles[i]] if i in handles else ends[i]
+    def end_of(i: int, path_ends: list[float]) -> float:       # a read ends when its context's count does
+        return path_ends[handles[i]] + stages.dma_read_count if i in handles else ends[i]
     reads: list[int] = []
     prev_start = prev_issued = write_free = -math.inf
     t = 0.0
@@ -420,7 +423,8 @@ def notify_to_irq(nbytes: int = 4, link: Link = Link(), bus: Bus = Bus()) -> flo
     and CQ beats."""
     nbytes = min(nbytes, link.max_payload)
     extra_beats = math.ceil((link.rq_descriptor_bytes + nbytes) / link.beat_bytes) - 1
-    return bus.doorbell_to_irq + round((nbytes - 4) / link.bytes_per_cycle + extra_beats)
+    ring_stage = RtlStages().ring_stage if extra_beats else 0     # a longer TLP rings with its last beat
+    return bus.doorbell_to_irq - ring_stage + round((nbytes - 4) / link.bytes_per_cycle + extra_beats)
 
 
 def request_latency(ops: Recipe, host: HostLatencies = NO_LATENCY, link: Link = Link(), bus: Bus = Bus(),

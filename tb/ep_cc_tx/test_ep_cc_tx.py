@@ -126,6 +126,10 @@ async def reads_split_at_max_payload(dut):
     cases = 0
     for mps_code, mps in ((0, 128), (1, 256), (2, 512)):
         dut.cfg_max_payload.value = mps_code
+        # the block registers the setting and sizes a request's first completion as it is
+        # queued; the host changes it only while no request is outstanding (PCIe base spec,
+        # Device Control: Max_Payload_Size)
+        await ClockCycles(dut.clk, 2)
         reads = []
         for tag in range(24):
             count = rng.choice([1, 2, 3, 4, 5, 64, 127, 128, 129, mps, mps + 1, 1000, 4096])

@@ -102,6 +102,9 @@ async def every_vector_lowest_first(dut):
     tb.core.sent.clear()
     dut.msi_mask.value = 0xFFFF_FFFF
     await tb.request(*order)
+    # a request is pending a cycle after its write: all are, as PENDING shows, before the unmask
+    pending = await tb.bus.read(MsiReg.PENDING)
+    assert pending == (1 << tb.vectors) - 1, f"pending {pending:#x} while masked"
     dut.msi_mask.value = 0
     await tb.idle()
     assert tb.core.sent == sorted(order), tb.core.sent
