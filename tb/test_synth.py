@@ -1,6 +1,7 @@
 """Synthesis as a check (issue 21): the endpoint maps to UltraScale+ primitives with no
-latch, no multiply-driven or undriven net, no combinational loop, no unknown cell, and its
-BAR0 SRAM and device memory in block RAM (Yosys at the `small` parameter point: the same
+latch, no multiply-driven or undriven net, no combinational loop, no unknown cell, its
+BAR0 SRAM and device memory in block RAM, and every block within the LUT-level budget
+(Yosys at the `small` parameter point: the same
 RTL structure as the defaults with smaller memories, so it runs in minutes). `make synth`
 writes the full estimate (docs/synthesis.md). The checks themselves are tested on netlists
 built to break them, without Yosys."""
@@ -19,6 +20,11 @@ def test_synthesis_is_clean() -> None:
     assert rams and all(b.count("RAMB36") + b.count("RAMB18") + b.count("URAM") for b in rams), \
         f"memories meant for block RAM: {[(b.where, b.cells) for b in rams]}"
     assert result.top_depth.luts > 0 and all(b.depth is not None for b in result.blocks)
+    # every block within the depth budget (docs/endpoint.md, "Register stages for 250 MHz"):
+    # a block that grows a deeper path fails here; paths across blocks are only reported
+    deep = [(b.module, b.depth.luts, b.depth.start, b.depth.end) for b in result.blocks
+            if b.depth.luts > synth.LUT_LEVEL_BUDGET]
+    assert not deep, f"blocks above {synth.LUT_LEVEL_BUDGET} LUT levels: {deep}"
 
 
 def _cell(typ: str, ins: dict[str, list[int]], outs: dict[str, list[int]]) -> dict:
