@@ -124,8 +124,7 @@ end
 reg issuing_reg = 1'b0;
 reg [CTX_W-1:0] cur_ctx_reg = {CTX_W{1'b0}};
 reg [63:0] host_reg = 64'd0;                       // next host byte address
-reg [BUF_AW:0] buf_reg = {BUF_AW+1{1'b0}};         // next buffer byte address
-reg [BUF_AW:0] buf_lane0_reg = {BUF_AW+1{1'b0}};   // the same less the 12 bytes of an RC descriptor
+reg [BUF_AW:0] buf_lane0_reg = {BUF_AW+1{1'b0}};   // next buffer byte address less the 12 bytes of an RC descriptor
 reg [16:0] rem_reg = 17'd0;                        // bytes not yet requested
 
 // contexts: one per descriptor in flight
@@ -528,7 +527,6 @@ always @(posedge clk) begin
     if (!issuing_reg) begin
         if (start && ready) begin
             host_reg <= start_host;
-            buf_reg <= start_buf;
             buf_lane0_reg <= start_buf - 'd12;
             rem_reg <= start_length;
             cur_ctx_reg <= free_ctx;
@@ -552,7 +550,6 @@ always @(posedge clk) begin
         tag_lane0[free_tag_reg] <= buf_lane0_reg + chunk_w[BUF_AW:0];
         tag_ctx[free_tag_reg] <= cur_ctx_reg;
         host_reg <= host_reg + {51'd0, chunk};
-        buf_reg <= buf_reg + chunk_w[BUF_AW:0];
         buf_lane0_reg <= buf_lane0_reg + chunk_w[BUF_AW:0];
         rem_reg <= rem_reg - chunk17;
         if (chunk_last) begin

@@ -131,15 +131,12 @@ end
 // vectors the host lets this function send: registered (the host changes its MSI
 // capability while configuring; a cycle's lag is harmless, and the decode in front of
 // the pick put it over the logic depth budget, docs/synthesis.md)
-reg [31:0] send_ok_reg = 32'd0;         // enabled and within 2**mmenable
-reg [31:0] fail_ok_reg = 32'hffff_ffff;  // a pending vector that fails: MSI off, or beyond the enabled count
+reg [31:0] send_ok_reg = 32'd0;         // enabled and within 2**mmenable; a pending vector outside fails
 always @(posedge clk) begin
     send_ok_reg <= {32{msi_enable}} & ((msi_mmenable >= 3'd5) ? 32'hffff_ffff :
         ~(32'hffff_ffff << (6'd1 << msi_mmenable)));
-    fail_ok_reg <= ~({32{msi_enable}} & ((msi_mmenable >= 3'd5) ? 32'hffff_ffff :
-        ~(32'hffff_ffff << (6'd1 << msi_mmenable))));
 end
-wire [31:0] fail_now = pending_reg & fail_ok_reg;
+wire [31:0] fail_now = pending_reg & ~send_ok_reg;
 wire [31:0] sendable = pending_reg & send_ok_reg & ~msi_mask;
 
 // the lowest set bit, one-hot (x & -x: a carry chain, not a priority encoder)

@@ -416,14 +416,14 @@ def firmware_cycles(ops: OpCounts, host: HostLatencies = NO_LATENCY, link: Link 
             + ops.compute + sum(dma_group_cycles(g, host.device_read_ns, link, bus, delays=delays) for g in ops.dma_groups))
 
 
-def notify_to_irq(nbytes: int = 4, link: Link = Link(), bus: Bus = Bus()) -> float:
+def notify_to_irq(nbytes: int = 4, link: Link = Link(), bus: Bus = Bus(), stages: RtlStages = RtlStages()) -> float:
     """Host write of `nbytes` issued to irq: a doorbell (4 bytes) takes `doorbell_to_irq`; a
     write into a watched window notifies when its first TLP has landed (the host cuts a
     write at its max payload size), later by that TLP's extra bytes' link serialization
     and CQ beats."""
     nbytes = min(nbytes, link.max_payload)
     extra_beats = math.ceil((link.rq_descriptor_bytes + nbytes) / link.beat_bytes) - 1
-    ring_stage = RtlStages().ring_stage if extra_beats else 0     # a longer TLP rings with its last beat
+    ring_stage = stages.ring_stage if extra_beats else 0     # a longer TLP rings with its last beat
     return bus.doorbell_to_irq - ring_stage + round((nbytes - 4) / link.bytes_per_cycle + extra_beats)
 
 
