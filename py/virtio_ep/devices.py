@@ -48,12 +48,14 @@ class VirtioDevice:
         return any(f.offset <= offset and offset + length <= f.offset + f.size for f in self.writable)
 
 
-# What every device class offers about its rings and its DMA: packed rings, event indices
-# and indirect descriptors (the firmware's ring code serves them all), and ACCESS_PLATFORM
-# (a PCIe device's DMA uses bus addresses, translated by the platform: the driver must map
-# every buffer through its DMA API, as Linux does when this is negotiated).
+# What every device class offers about its rings and its DMA: packed rings, event indices,
+# indirect descriptors, in-order use and notification data (the firmware's ring code serves
+# them all), and ACCESS_PLATFORM (a PCIe device's DMA uses bus addresses, translated by the
+# platform: the driver must map every buffer through its DMA API, as Linux does when this
+# is negotiated).
 RING_FEATURES = (bit(VirtioFeature.VERSION_1) | bit(VirtioFeature.ACCESS_PLATFORM) | bit(VirtioFeature.RING_PACKED)
-                 | bit(VirtioFeature.EVENT_IDX) | bit(VirtioFeature.INDIRECT_DESC))
+                 | bit(VirtioFeature.EVENT_IDX) | bit(VirtioFeature.INDIRECT_DESC) | bit(VirtioFeature.IN_ORDER)
+                 | bit(VirtioFeature.NOTIFICATION_DATA))
 
 
 def net_device(mac: bytes = bytes.fromhex("525400123456"), mtu: int = 1500,

@@ -115,14 +115,13 @@ MUTATIONS = (
              '        await self.want_notifications()\n'
              '        await self.mem.write(self.ring.used + SplitUsed.IDX.offset, self.used_idx.to_bytes(2, "little"))\n'
              '        old, self.signalled_used = self.signalled_used, self.used_idx\n'
-             '        if self.event_idx:\n'
-             '            event = u16(await self.mem.read(self.ring.used_event, 2))\n',
+             '        if self.event_idx:\n',
              '        await self.want_notifications()\n'
              '        early = u16(await self.mem.read(self.ring.used_event, 2))\n'
              '        await self.mem.write(self.ring.used + SplitUsed.IDX.offset, self.used_idx.to_bytes(2, "little"))\n'
              '        old, self.signalled_used = self.signalled_used, self.used_idx\n'
              '        if self.event_idx:\n'
-             '            event = early\n', "skipped barrier",
+             '            return need_event(early, self.used_idx, old)\n', "skipped barrier",
              ("tb/test_rings.py::test_used_event_read_after_used_idx_write", LINUX_SPLIT_EVENT)),
     Mutation("need-event-off-by-one", "py/virtio_ep/rings/split.py",
              "    return ((new - event - 1) & IDX_MASK) < ((new - old) & IDX_MASK)",

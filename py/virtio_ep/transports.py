@@ -24,7 +24,7 @@ from .host.pcie_host import HostPcie
 from .host.restable import ResourceTableTransport
 from .host.virtio_core import Transport
 from .host.virtio_pci import VirtioPciAckTransport, VirtioPciTransport
-from .layout import EndpointParams, QueueMode
+from .layout import EndpointParams, QueueMode, VirtioFeature
 
 # A virtio-pci driver that knows the device polls must wait one polling period, and the
 # pass itself (measured: up to 400 cycles for a queue write), after every select or status write.
@@ -37,6 +37,7 @@ class Options:
 
     poll_cycles: int = 0            # the firmware polls every N cycles (0: the transport's default)
     batch: bool = False             # the firmware takes ring chains a batch at a time (async)
+    prefetch: bool = False          # ... and takes RX chains when notified (async, with batch)
     msi_moderation: tuple[int, int] = (0, 0)    # (count, time cycles) on each queue's vector (async; 0: off)
 
 
@@ -54,11 +55,15 @@ class TransportSpec:
     rings_in_bar0: bool = False             # the device places the rings in its BAR0
     kicks_by_command: bool = False          # each queue kick is a command the driver polls
     default_poll_cycles: int = 0            # the firmware's polling period if the run gives none
+    notification_data: bool = False         # a kick's value reaches the ring (else the device
+                                            # withdraws VIRTIO_F_NOTIFICATION_DATA from its offer)
 
     def poll_cycles(self, opts: Options) -> int:
         return opts.poll_cycles or self.default_poll_cycles
 
     def make_firmware(self, cpu: SoftCpu, device: VirtioDevice, params: EndpointParams, opts: Options):
+        if not self.notification_data:
+            device = replace(device, features=device.features & ~(1 << VirtioFeature.NOTIFICATION_DATA))
         return self.firmware(cpu, device, params, replace(opts, poll_cycles=self.poll_cycles(opts)))
 
     def make_driver(self, host: HostPcie, opts: Options) -> Transport:
@@ -72,8 +77,8 @@ TRANSPORTS: dict[str, TransportSpec] = {spec.name: spec for spec in (
     TransportSpec(
         "async", "ours: device page + driver page, one writer per word, acknowledged by sequence numbers",
         lambda cpu, dev, p, o: AsyncTransportFirmware(cpu, dev, p.db_slots, batch=o.batch, poll_cycles=o.poll_cycles,
-                                                        msi_moderation=o.msi_moderation),
-        lambda host, o: AsyncTransport(host), ALL_MODES),
+                                                        msi_moderation=o.msi_moderation, prefetch=o.prefetch),
+        lambda host, o: AsyncTransport(host), ALL_MODES, notification_data=True),
     TransportSpec(
         "restable", "resource table (remoteproc style): posted writes, never acknowledged; rings in BAR0",
         lambda cpu, dev, p, o: ResourceTableFirmware(cpu, dev, p.db_slots),

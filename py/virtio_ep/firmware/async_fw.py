@@ -60,13 +60,15 @@ class AsyncDeviceState:
 class AsyncTransportFirmware:
     def __init__(self, cpu: SoftCpu, device: VirtioDevice, slots: int, log: logging.Logger | None = None,
                  restarted: bool = False, batch: bool = False, poll_cycles: int = 0,
-                 msi_moderation: tuple[int, int] = (0, 0)):
+                 msi_moderation: tuple[int, int] = (0, 0), prefetch: bool = False):
         """`restarted`: this firmware replaces one that was running (a crash or an update):
         it cannot know the driver's state, so it publishes NEEDS_RESET (FIRMWARE_RESTART).
         `batch`: queues take chains a batch at a time (vectorized processors).
         `poll_cycles`: poll the doorbells at that period instead of sleeping on irq (the
         polling firmware of Linux's endpoint functions, measured for comparison).
-        `msi_moderation`: (count, time cycles) set on each enabled queue's MSI vector."""
+        `msi_moderation`: (count, time cycles) set on each enabled queue's MSI vector.
+        `prefetch`: with `batch`, a queue the device fills takes its chains when notified
+        (DeviceQueue)."""
         if device.num_queues > ASYNC_MAX_QUEUES:
             raise ValueError(f"{device.num_queues} queues above the transport's {ASYNC_MAX_QUEUES}")
         self.cpu = cpu
@@ -87,6 +89,7 @@ class AsyncTransportFirmware:
         self.dq: dict[int, DeviceQueue] = {}
         self.ring_errors: list[str] = []
         self.batch = batch
+        self.prefetch = prefetch
         self.poll_cycles = poll_cycles
         self.flrs = 0                    # function-level resets handled
         self.resets = 0                  # hot resets (endpoint logic reset) handled
@@ -279,7 +282,7 @@ class AsyncTransportFirmware:
             st.queues[q] = setup
             dq = DeviceQueue(cpu, q, setup.mode, setup.desc, setup.driver, setup.device, setup.size,
                              setup.msi_vector, event_idx=bool(st.features & bit(VirtioFeature.EVENT_IDX)),
-                             batch=self.batch, features=st.features)
+                             batch=self.batch, features=st.features, prefetch=self.prefetch)
             await dq.init()
             if self.msi_moderation[1]:
                 await cpu.moderate_msi(setup.msi_vector, *self.msi_moderation)

@@ -89,6 +89,8 @@ class NetLoopback:
         role, pair = self.role(q)
         if role == "ctrl":
             return await self.control(q)
+        if role == "rx" and q.prefetch:
+            await q.take_ahead()            # the new RX buffers' descriptors now, in one batch
         if role == "tx":
             pair %= self.pairs
         rx, waiting = queues.get(net_rx_queue(pair)), self.waiting.setdefault(pair, deque())

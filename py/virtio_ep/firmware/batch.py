@@ -20,7 +20,7 @@ from ..rings.memory import Buf, Chain, Memory, RingError
 from ..rings.packed import PackedDevice
 from ..rings.push import PushDevice
 from ..rings.split import IDX_MASK, SplitDevice
-from ..rings.vector import ChainBatch, MemoryImage, NeedRanges, process_split
+from ..rings.vector import ChainBatch, MemoryImage, NeedRanges, process_split, process_split_in_order
 from ..rings.vector_packed import WindowTooSmall, process_packed
 from ..rings.vector_push import process_push
 
@@ -128,10 +128,16 @@ async def take_split(ring: SplitDevice, mem: Memory) -> list[Chain | RingError]:
     table from the lowest head to one past the highest (a chain's next descriptor is most
     often the one after its head), or each head's descriptors gathered when that costs
     fewer local-bus words; the rest of the table only if a chain leaves what was read."""
+    if ring.in_order:
+        return await take_split_in_order(ring, mem)
     r = ring.ring
     image = MemoryImage(fetchable=True)
-    image.add(r.avail, await mem.read(r.avail, SplitAvail.RING))
-    new = (int.from_bytes(image.bytes_at(r.avail + SplitAvail.IDX.offset, 2), "little") - ring.last_avail) & IDX_MASK
+    known = ring.known_avail if ring.notification_data else None
+    if known is None:
+        image.add(r.avail, await mem.read(r.avail, SplitAvail.RING))
+        known = int.from_bytes(image.bytes_at(r.avail + SplitAvail.IDX.offset, 2), "little")
+        ring.known_avail = known
+    new = (known - ring.last_avail) & IDX_MASK
     if new == 0:
         return []
     heads = []
@@ -154,8 +160,39 @@ async def take_split(ring: SplitDevice, mem: Memory) -> list[Chain | RingError]:
         else:
             await read_into(image, mem, table.part(lo, min(r.size, hi + 2) - lo))
     batch = await run_fetching(image, mem, lambda: process_split(image, r.desc, r.avail, r.size, ring.last_avail,
-                                                                 ring.windows), table.widen)
+                                                                 ring.windows, avail_idx=known), table.widen)
     ring.last_avail = batch.next_avail
+    return chains_of(batch)
+
+
+# in-order intake's guess of descriptors per chain before it has seen one (a net frame with
+# its header apart); then the most a chain of this ring has taken. A guess too long costs
+# bytes, and a second request where the read crosses the engine's MRRS-aligned boundary or
+# the table's end; one too short, a second read for the rest of the table
+SPLIT_DESCS_PER_CHAIN = 2
+
+
+async def take_split_in_order(ring: SplitDevice, mem: Memory) -> list[Chain | RingError]:
+    """VIRTIO_F_IN_ORDER: no avail entry is read. The new chains' descriptors lie one after
+    another from the next head: one read of the table from there, sized by the most
+    descriptors a chain has taken so far (SPLIT_DESCS_PER_CHAIN before any), the rest of
+    the table in one more read only if the chains run past it."""
+    r = ring.ring
+    new = await ring.pending()
+    if new == 0:
+        return []
+    per_chain = ring.descs_per_chain or SPLIT_DESCS_PER_CHAIN
+    count = min(r.size, new * per_chain)
+    image = MemoryImage(fetchable=True)
+    table = TableReads(r.desc, r.size)
+    await read_into(image, mem, table.part(ring.next_desc, count))
+    batch = await run_fetching(image, mem, lambda: process_split_in_order(
+        image, r.desc, r.size, ring.next_desc, ring.last_avail, ring.known_avail, ring.windows,
+        r.size if all(table.held) else count), table.widen)
+    taken = (batch.next_avail - ring.next_desc) % r.size or (r.size if len(batch.heads) else 0)
+    ring.descs_per_chain = max(ring.descs_per_chain, -(-taken // max(1, len(batch.heads))))
+    ring.next_desc = batch.next_avail
+    ring.last_avail = (ring.last_avail + len(batch.heads)) & IDX_MASK
     return chains_of(batch)
 
 
@@ -167,7 +204,12 @@ async def take_packed(ring: PackedDevice, mem: Memory) -> list[Chain | RingError
     took (at least PACKED_WINDOW_MIN); a window whose descriptors are all available is
     taken up to its last whole chain, and the rest comes with the next batch."""
     r = ring.ring
-    count = min(r.size, max(PACKED_WINDOW_MIN, 2 * ring.batch_descs))
+    if ring.notification_data:          # the notification said how many are there: read exactly those
+        if not ring.known_ahead:
+            return []
+        count = ring.known_ahead
+    else:
+        count = min(r.size, max(PACKED_WINDOW_MIN, 2 * ring.batch_descs))
     image = MemoryImage(fetchable=True)
     table = TableReads(r.desc, r.size)
     await read_into(image, mem, table.part(ring.next_avail, count))
@@ -182,6 +224,7 @@ async def take_packed(ring: PackedDevice, mem: Memory) -> list[Chain | RingError
     good = batch.errors == 0
     ring.in_flight.extend(int(n) for n in batch.desc_counts[good])
     ring.batch_descs = int(batch.desc_counts.sum())
+    ring.took(ring.batch_descs)
     ring.next_avail, ring.avail_wrap = batch.next_avail, batch.next_wrap
     return chains_of(batch)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from ..layout import (DEVICE_MAX_READ, DMA_CHUNK, ASYNC_DOORBELL_QUEUE0, DB_WATCH_STRIDE, DB_WATCH_WINDOWS, PUSH_RING_AREA, PUSH_RING_STRIDE,
-                      DbReg, DbWatch, DmaDir, DmaResult, PushEntry, QueueMode, Region)
+                      DbReg, DbWatch, DmaDir, DmaResult, PushEntry, QueueMode, Region, VirtioFeature, notify_next)
 from ..rings.memory import Chain, RingError
 from ..rings.packed import PackedDevice, PackedRing
 from ..rings.push import PushDevice, PushRing
@@ -58,6 +58,16 @@ class DmaMemory:
             await self._dma(addr + off, local, n, DmaDir.READ)
             out += await self.cpu.read_bytes(Region.DMA_BUF + local, n)
         return bytes(out)
+
+    async def read_fields(self, addr: int, length: int, fields: list[tuple[int, int]]) -> list[bytes]:
+        """One DMA read of `length` bytes at `addr`, of which the CPU copies out only the
+        `fields` ((offset, size) into the span): a span read for one request costs the local
+        bus only what is used."""
+        if length > DMA_CHUNK:
+            raise ValueError(f"read_fields: {length} bytes at 0x{addr:x}, above {DMA_CHUNK}")
+        local = self.scratch + (addr & 3)
+        await self._dma(addr, local, length, DmaDir.READ)
+        return [await self.cpu.read_bytes(Region.DMA_BUF + local + off, n) for off, n in fields]
 
     async def read_many(self, ranges: list[tuple[int, int]]) -> list[bytes]:
         """Host ranges read with their DMAs started together (one wait for a scratch area's
@@ -196,13 +206,17 @@ class DeviceQueue:
     features = 0                        # negotiated features; a subclass that skips __init__ keeps none
     intake_by_dma = True                # see __init__
     defer = msi_owed = False            # see publish
+    notification_data = prefetch = post_ring = False    # see __init__
 
     def __init__(self, cpu: SoftCpu, index: int, mode: QueueMode, desc: int, driver: int, device: int,
                  size: int, msi_vector: int, event_idx: bool = False, ring_in_bar0: bool = False,
-                 batch: bool = False, features: int = 0):
+                 batch: bool = False, features: int = 0, prefetch: bool = False):
         """`batch`: take chains a batch at a time through the vectorized processors
         (firmware/batch.py); rings the device placed in BAR0 always use the scalar path.
-        `features`: the negotiated features (a back end's queue roles may depend on them)."""
+        `features`: the negotiated features (a back end's queue roles may depend on them;
+        IN_ORDER and NOTIFICATION_DATA shape the ring's device half). `prefetch`: a back end
+        takes the chains of a queue it fills (net RX) as soon as they are notified, not when
+        it has something to put in them (see NetLoopback.on_notify)."""
         self.cpu = cpu
         self.features = features
         self.index = index
@@ -210,18 +224,27 @@ class DeviceQueue:
         self.msi_vector = msi_vector
         self.mem = DmaMemory(cpu)
         ring_mem = SramMemory(cpu) if ring_in_bar0 else self.mem
+        in_order = bool(features >> VirtioFeature.IN_ORDER & 1)
+        self.notification_data = bool(features >> VirtioFeature.NOTIFICATION_DATA & 1)
         if mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
             self.ring = PushDevice(PushRing(push_ring_base(index), size, device), cpu.read_sram, self.mem,
                                    self_doorbell=mode == QueueMode.PUSH_SELF)
         elif mode == QueueMode.SPLIT:
-            self.ring = SplitDevice(SplitRing(desc, driver, device, size), ring_mem, event_idx)
+            self.ring = SplitDevice(SplitRing(desc, driver, device, size), ring_mem, event_idx, in_order=in_order,
+                                    notification_data=self.notification_data)
         else:
-            self.ring = PackedDevice(PackedRing(desc, driver, device, size), ring_mem)
+            self.ring = PackedDevice(PackedRing(desc, driver, device, size), ring_mem, event_idx=event_idx,
+                                     in_order=in_order, notification_data=self.notification_data)
         self.log = logging.getLogger(f"cocotb.firmware.q{index}")
         self.requests = 0
         self.batch = batch and not ring_in_bar0
+        self.prefetch = prefetch and self.batch
         # taking chains reads host memory by DMA (rings in BAR0 are read over the local bus)
         self.intake_by_dma = mode in (QueueMode.SPLIT, QueueMode.PACKED) and not ring_in_bar0
+        # best mode: ring writes posted, not waited for one by one; publish_used ends with a
+        # read of host memory through the same view (event suppression), which waits for them
+        # all, so the MSI still follows every ring write
+        self.post_ring = self.prefetch and self.intake_by_dma
         self.taken: list[Chain | RingError] = []        # batch mode: chains found, not yet handed out
         self.batches = self.batch_chains = 0                # batch mode: fetches that found chains, chains found
         self.completed: list[tuple[int, int]] = []          # (id, written) of every used entry, in order
@@ -253,21 +276,28 @@ class DeviceQueue:
     def doorbell(self, value: int) -> None:
         if self.mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
             self.ring.doorbell(value)
+        elif self.notification_data:
+            self.ring.notified(notify_next(value))
 
     async def pending(self) -> int:
         if not self.batch:
             return await self.ring.pending()
         if not self.taken:
-            if isinstance(self.ring, SplitDevice):
-                self.taken = await take_split(self.ring, self.mem)
-            elif isinstance(self.ring, PackedDevice):
-                self.taken = await take_packed(self.ring, self.mem)
-            else:
-                self.taken = await take_push(self.ring)
-            if self.taken:
-                self.batches += 1
-                self.batch_chains += len(self.taken)
+            await self.take_ahead()
         return len(self.taken)
+
+    async def take_ahead(self) -> None:
+        """Batch mode: every chain now available, taken in one batch behind those held."""
+        if isinstance(self.ring, SplitDevice):
+            found = await take_split(self.ring, self.mem)
+        elif isinstance(self.ring, PackedDevice):
+            found = await take_packed(self.ring, self.mem)
+        else:
+            found = await take_push(self.ring)
+        if found:
+            self.batches += 1
+            self.batch_chains += len(found)
+            self.taken += found
 
     async def next_chain(self) -> Chain:
         chain = await self._take()
@@ -322,8 +352,16 @@ class DeviceQueue:
                 self.msi_owed |= await self.ring.publish_used()
             finally:
                 self.mem.posting = False
+        elif self.post_ring:
+            self.mem.posting = True
+            try:
+                wanted = await self.ring.publish_used()
+            finally:
+                self.mem.posting = False
+            if wanted:
+                await self.interrupt()
         elif await self.ring.publish_used():
             await self.interrupt()
-        if not getattr(self.ring, "event_idx", False):
+        if not (isinstance(self.ring, SplitDevice) and self.ring.event_idx):
             return False                    # every added chain rings the doorbell
         return await self.pending() > 0

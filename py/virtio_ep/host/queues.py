@@ -6,7 +6,8 @@ touches it directly, with no PCIe traffic. Push rings are written through BAR0.
 
 from __future__ import annotations
 
-from ..layout import ASYNC_DOORBELL_QUEUE0, BAR_SRAM, PUSH_RING_AREA, PUSH_RING_STRIDE, QueueMode
+from ..layout import (ASYNC_DOORBELL_QUEUE0, BAR_SRAM, PACKED_WRAP_SHIFT, PUSH_RING_AREA, PUSH_RING_STRIDE, QueueMode,
+                      VirtioFeature, notify_value)
 from ..rings.packed import PackedDriver, PackedRing
 from ..rings.push import PushDriver, PushRing
 from ..rings.split import SplitDriver, SplitRing
@@ -60,10 +61,12 @@ class BufferPool:
 
 class DriverQueue:
     def __init__(self, host: HostPcie, cfg: QueueConfig, mem: HostMemory, pool: BufferPool,
-                 ring_mem=None, event_idx: bool = False, indirect: bool = False, notify=None):
+                 ring_mem=None, event_idx: bool = False, indirect: bool = False, notify=None, features: int = 0):
         """`ring_mem`: where the ring lives if not in host RAM (BarMemory: device-placed).
         `notify(queue, value)`: how a kick reaches the device, if not by its doorbell slot
-        (the mailbox transport sends a command)."""
+        (the mailbox transport sends a command). `features`: the negotiated features;
+        EVENT_IDX there turns `event_idx` on, IN_ORDER and NOTIFICATION_DATA shape the
+        ring and the kick."""
         self.host = host
         self.notify = notify
         self.cfg = cfg
@@ -73,13 +76,18 @@ class DriverQueue:
         self.msi_seen = 0
         self.collected: list[tuple[int, int]] = []     # used entries read, not yet returned
         self.inbufs: dict[int, list[tuple[int, int]]] = {}
+        event_idx = event_idx or bool(features >> VirtioFeature.EVENT_IDX & 1)
+        in_order = bool(features >> VirtioFeature.IN_ORDER & 1)
+        self.notification_data = bool(features >> VirtioFeature.NOTIFICATION_DATA & 1)
         if cfg.mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
             ring = PushRing(PUSH_RING_AREA + PUSH_RING_STRIDE * cfg.index, cfg.size, cfg.device)
             self.ring = PushDriver(ring, self._bar_write, mem, self_doorbell=cfg.mode == QueueMode.PUSH_SELF)
         elif cfg.mode == QueueMode.PACKED:
-            self.ring = PackedDriver(PackedRing(cfg.desc, cfg.driver, cfg.device, cfg.size), ring_mem or mem)
+            self.ring = PackedDriver(PackedRing(cfg.desc, cfg.driver, cfg.device, cfg.size), ring_mem or mem,
+                                     event_idx=event_idx, in_order=in_order)
         else:
-            self.ring = SplitDriver(SplitRing(cfg.desc, cfg.driver, cfg.device, cfg.size), ring_mem or mem, event_idx)
+            self.ring = SplitDriver(SplitRing(cfg.desc, cfg.driver, cfg.device, cfg.size), ring_mem or mem, event_idx,
+                                    in_order=in_order)
         self.indirect = indirect and cfg.mode == QueueMode.SPLIT
 
     @property
@@ -141,7 +149,12 @@ class DriverQueue:
         if self.mode == QueueMode.PUSH:
             await self.host.ring_doorbell(ASYNC_DOORBELL_QUEUE0 + self.cfg.index, self.ring.producer())
         elif await self.ring.publish():
-            value = self.ring.avail_idx if self.mode == QueueMode.SPLIT else self.ring.next_avail
+            if self.mode == QueueMode.SPLIT:
+                value = self.ring.avail_idx
+            else:
+                value = self.ring.next_avail | (self.ring.avail_wrap << PACKED_WRAP_SHIFT if self.notification_data else 0)
+            if self.notification_data:      # vqn and the ring's next position (virtio 1.2, 4.1.5.2)
+                value = notify_value(self.cfg.index, value)
             if self.notify is not None:
                 await self.notify(self.cfg.index, value)
             else:

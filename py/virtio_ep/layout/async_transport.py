@@ -49,6 +49,8 @@ class AsyncDriverPage:
     BASE = 0x1000
     DRIVER_FEATURES = Field(0x1000, 16)   # 128 accepted feature bits, read on a new FEATURES_OK
     DRIVER_STATUS = Field(0x1010, 4)      # seq[15:0] | virtio status[23:16] | DriverFlag[31:24]
+    MIRROR_ADDR = Field(0x1018, 8)        # host address of the device page's mirror (4 KiB aligned; 0: none),
+                                          # read on a change that carries DriverFlag.MIRROR
     QUEUE_TABLE = 0x1100                  # per queue AsyncQueueEntry, ASYNC_QUEUE_ENTRY_STRIDE apart
     MBOX_REQ_HDR = Field(0x1400, 4)       # seq[15:0] | MboxOp[31:16]
     MBOX_REQ_LEN = Field(0x1404, 4)       # request bytes in MBOX_REQ_DATA
@@ -75,6 +77,10 @@ class DriverFlag(enum.IntFlag):
     """DRIVER_STATUS[31:24]: what else this change carries."""
 
     MAILBOX = 1 << 0                # a new mailbox request with this change's seq
+    MIRROR = 1 << 1                 # MIRROR_ADDR changed: mirror the device page there (or stop, if 0)
+
+
+ASYNC_MIRROR_ALIGN = 0x1000         # the mirror is one page, page aligned
 ASYNC_QUEUE_ENABLE = 1 << 8
 ASYNC_DOORBELL_CONFIG = 0           # doorbell slot 0: config change, value = seq
 ASYNC_DOORBELL_QUEUE0 = 1           # doorbell slot 1 + q: queue q, value = ring index
@@ -90,6 +96,7 @@ class AsyncResult(enum.IntEnum):
     QUEUE_INVALID = 2               # a queue could not be enabled: see its QUEUE_STATE error
     BAD_STATE = 3                   # status transition not allowed (e.g. DRIVER_OK before FEATURES_OK)
     NEEDS_RESET = 4                 # the device needs a reset: only status 0 is accepted
+    MIRROR_INVALID = 5              # MIRROR_ADDR not page aligned: no mirror (the change's other parts applied)
 
 
 class AsyncQueueError(enum.IntEnum):
@@ -116,6 +123,7 @@ class AsyncReason(enum.IntEnum):
 
 
 ASYNC_STATE_NEEDS_RESET = 1 << 0
+ASYNC_STATE_MIRROR_FAILED = 1 << 1  # a mirror write was refused or lost: the mirror is off, BAR0 holds the truth
 
 
 class MboxOp(enum.IntEnum):

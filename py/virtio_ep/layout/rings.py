@@ -110,6 +110,27 @@ class PackedEventFlag(enum.IntEnum):
 PACKED_WRAP_SHIFT = 15              # off_wrap: bit 15 is the wrap counter
 
 
+class NotifyData:
+    """The 32-bit driver notification with VIRTIO_F_NOTIFICATION_DATA (virtio 1.2, 2.9;
+    Linux vring_notification_data, 6.4): vqn in bits 0-15; split: the avail index in bits
+    16-31; packed: the next descriptor offset in bits 16-30 and its wrap counter in bit 31."""
+
+    VQN = Field(0, 2)
+    NEXT = Field(2, 2)              # split: avail idx; packed: off | wrap << 15
+    WRAP_SHIFT = 15                 # within NEXT (packed)
+
+
+def notify_value(vqn: int, next_idx: int) -> int:
+    """The notification for queue `vqn`: `next_idx` is the split ring's avail index, or the
+    packed ring's next offset | wrap counter << 15."""
+    return (next_idx & 0xFFFF) << 16 | vqn & 0xFFFF
+
+
+def notify_next(value: int) -> int:
+    """The ring position a notification carries (NotifyData.NEXT)."""
+    return value >> 16 & 0xFFFF
+
+
 class PushEntry:
     """One slot of a device-allocated push ring in BAR0 (the driver writes it with posted
     writes, then rings the queue doorbell with the new producer index). A chain is one or

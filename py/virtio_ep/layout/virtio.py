@@ -34,6 +34,8 @@ class VirtioFeature(enum.IntEnum):
     VERSION_1 = 32
     ACCESS_PLATFORM = 33            # the device's DMA goes through the platform (IOMMU, bus addresses)
     RING_PACKED = 34
+    IN_ORDER = 35                   # buffers used in the order made available; split: descriptors too
+    NOTIFICATION_DATA = 38          # a driver notification carries the ring's next position
 
 
 class NetFeature(enum.IntEnum):

@@ -56,6 +56,16 @@ def u64(data: bytes, off: int = 0) -> int:
     return int.from_bytes(data[off:off + 8], "little")
 
 
+async def read_fields(mem: Memory, addr: int, length: int, fields: list[tuple[int, int]]) -> list[bytes]:
+    """Fields ((offset, size)) of one read of `length` bytes at `addr`: through the memory's
+    own `read_fields` if it has one (the firmware's DMA view copies out only the fields)."""
+    own = getattr(mem, "read_fields", None)
+    if own is not None:
+        return await own(addr, length, fields)
+    raw = await mem.read(addr, length)
+    return [raw[off:off + n] for off, n in fields]
+
+
 async def gather(mem: Memory, chain: Chain) -> bytes:
     """Device side: the bytes of every device-readable buffer, in order."""
     out = bytearray()

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..layout import DescFlag, PackedDesc, PackedEvent, PackedEventFlag
+from ..layout import PACKED_WRAP_SHIFT, DescFlag, PackedDesc, PackedEvent, PackedEventFlag
 from .memory import Buf, Chain, Memory, RingError, u16, u32, u64
-from .split import check_buffer, in_windows
+from .split import IDX_MASK, check_buffer, in_windows, need_event
 
 KNOWN_FLAGS = int(DescFlag.NEXT | DescFlag.WRITE | DescFlag.INDIRECT | DescFlag.AVAIL | DescFlag.USED)
 
@@ -50,22 +50,53 @@ def is_used(flags: int, wrap: int) -> bool:
     return bool(flags & DescFlag.AVAIL) == bool(wrap) and bool(flags & DescFlag.USED) == bool(wrap)
 
 
-async def wants_event(mem: Memory, addr: int) -> bool:
-    """Event suppression (ENABLE / DISABLE; DESC is treated as ENABLE: no event index here)."""
-    return u16(await mem.read(addr + PackedEvent.FLAGS.offset, 2)) != PackedEventFlag.DISABLE
+def off_wrap(pos: int, wrap: int) -> int:
+    return pos | wrap << PACKED_WRAP_SHIFT
+
+
+def event_wanted(raw: bytes, event_idx: bool, new: int, wrap: int, moved: int, size: int) -> bool:
+    """Does the other side want an event, given its event suppression structure `raw`, after
+    this side moved `moved` descriptors to position `new` (wrap counter `wrap`)?  ENABLE:
+    yes; DISABLE: no; DESC (event index only): if the moved span passed its off_wrap
+    (Linux virtqueue_kick_prepare_packed and vhost_vring_packed_need_event)."""
+    flags = u16(raw, PackedEvent.FLAGS.offset)
+    if flags != PackedEventFlag.DESC or not event_idx:
+        return flags != PackedEventFlag.DISABLE
+    event_wrap = u16(raw, PackedEvent.OFF_WRAP.offset)
+    event, at_wrap = event_wrap & ~(1 << PACKED_WRAP_SHIFT), event_wrap >> PACKED_WRAP_SHIFT
+    if at_wrap != wrap:
+        event -= size
+    return need_event(event & IDX_MASK, new, (new - moved) & IDX_MASK)
+
+
+async def wants_event(mem: Memory, addr: int, event_idx: bool = False, new: int = 0, wrap: int = 1,
+                      moved: int = 0, size: int = 0) -> bool:
+    """The other side's event suppression structure at `addr`, read and applied (event_wanted):
+    the whole structure with event index, else its flags alone."""
+    if event_idx:
+        return event_wanted(await mem.read(addr, PackedEvent.SIZE), True, new, wrap, moved, size)
+    flags = await mem.read(addr + PackedEvent.FLAGS.offset, PackedEvent.FLAGS.size)
+    return event_wanted(bytes(PackedEvent.FLAGS.offset) + flags, False, new, wrap, moved, size)
 
 
 class PackedDriver:
-    def __init__(self, ring: PackedRing, mem: Memory):
+    def __init__(self, ring: PackedRing, mem: Memory, event_idx: bool = False, in_order: bool = False):
+        """`event_idx`: the driver asks for used-buffer events by position (RING_EVENT_FLAGS_DESC
+        with off_wrap, as Linux does) and honours the device's. `in_order`: the device may
+        answer a batch with one used descriptor naming its last buffer (virtio 1.2, 2.8.9)."""
         self.ring = ring
         self.mem = mem
+        self.event_idx = event_idx
+        self.in_order = in_order
         self.next_avail = 0
         self.avail_wrap = 1
+        self.kicked = 0                     # descriptors made available since the last kick decision
         self.next_used = 0
         self.used_wrap = 1
         self.free = ring.size
         self.free_ids = list(range(ring.size))
         self.count_of: dict[int, int] = {}
+        self.order: list[int] = []          # buffer ids in flight, in the order made available
 
     async def init(self) -> None:
         await self.mem.write(self.ring.desc, bytes(PackedDesc.SIZE * self.ring.size))
@@ -90,12 +121,16 @@ class PackedDriver:
             await self.mem.write(self.ring.slot(slots[k]), pack_desc(addr, length, buf_id, flags))
         self.next_avail, self.avail_wrap = pos, wrap
         self.free -= len(bufs)
+        self.kicked += len(bufs)
         self.count_of[buf_id] = len(bufs)
+        self.order.append(buf_id)
         return buf_id
 
     async def publish(self) -> bool:
         """Descriptors are live once written: only the notification decision remains."""
-        return await wants_event(self.mem, self.ring.device_event)
+        moved, self.kicked = self.kicked, 0
+        return await wants_event(self.mem, self.ring.device_event, self.event_idx, self.next_avail,
+                                 self.avail_wrap, moved, self.ring.size)
 
     async def used(self) -> list[tuple[int, int]]:
         out = []
@@ -103,37 +138,71 @@ class PackedDriver:
             raw = await self.mem.read(self.ring.slot(self.next_used), PackedDesc.SIZE)
             flags = u16(raw, PackedDesc.FLAGS.offset)
             if not is_used(flags, self.used_wrap):
-                return out
+                break
             buf_id, length = u16(raw, PackedDesc.ID.offset), u32(raw, PackedDesc.LEN.offset)
             if buf_id not in self.count_of:
                 raise RingError("bad_used_id", f"used descriptor names id {buf_id}, which is not in flight")
-            n = self.count_of.pop(buf_id)
-            self.free += n
-            self.free_ids.append(buf_id)
-            self.next_used += n
-            if self.next_used >= self.ring.size:
-                self.next_used -= self.ring.size
-                self.used_wrap ^= 1
-            out.append((buf_id, length))
+            # in order, one used descriptor answers every buffer up to the one it names
+            batch = self.order[:self.order.index(buf_id) + 1] if self.in_order else [buf_id]
+            for b in batch:
+                n = self.count_of.pop(b)
+                self.order.remove(b)
+                self.free += n
+                self.free_ids.append(b)
+                self.next_used += n
+                if self.next_used >= self.ring.size:
+                    self.next_used -= self.ring.size
+                    self.used_wrap ^= 1
+                out.append((b, length if b == buf_id else 0))
+        if self.event_idx:          # the next event: when the device uses the next position
+            await self.mem.write(self.ring.driver_event, off_wrap(self.next_used, self.used_wrap).to_bytes(2, "little")
+                                 + int(PackedEventFlag.DESC).to_bytes(2, "little"))
+        return out
 
 
 class PackedDevice:
-    def __init__(self, ring: PackedRing, mem: Memory, windows: list[tuple[int, int]] | None = None):
-        """`windows`: host address ranges buffers and indirect tables must lie in (None: any)."""
+    def __init__(self, ring: PackedRing, mem: Memory, windows: list[tuple[int, int]] | None = None,
+                 event_idx: bool = False, in_order: bool = False, notification_data: bool = False):
+        """`windows`: host address ranges buffers and indirect tables must lie in (None: any).
+        `event_idx`: the driver's RING_EVENT_FLAGS_DESC is honoured (events by position).
+        `in_order`: used descriptors of chains that wrote nothing are folded into the next
+        one's (one used descriptor per batch, at its first position). `notification_data`:
+        each notification says where the driver's next descriptor goes (`notified`), so the
+        device knows what is available without reading a flag."""
         self.ring = ring
         self.mem = mem
         self.windows = windows
+        self.event_idx = event_idx
+        self.in_order = in_order
+        self.notification_data = notification_data
         self.next_avail = 0
         self.avail_wrap = 1
         self.next_used = 0
         self.used_wrap = 1
+        self.moved = 0                          # descriptors used since the last event decision
         self.in_flight: list[int] = []          # descriptor counts of taken chains, in order
         self.batch_descs = 0                    # descriptors the last batch intake took (sizes its next read)
+        self.known_ahead = 0                    # notification data: descriptors known available
+        self.unwritten: list[list[int]] = []    # in order: [position, wrap, id, length, count] to write
 
     async def init(self) -> None:
         await self.mem.write(self.ring.device_event, bytes(PackedEvent.SIZE))
 
+    def notified(self, value: int) -> None:
+        """A notification carried the driver's next offset and wrap counter: every descriptor
+        before it is available (a value behind what was taken is stale and ignored)."""
+        off, wrap = value & ~(1 << PACKED_WRAP_SHIFT) & IDX_MASK, value >> PACKED_WRAP_SHIFT & 1
+        ahead = off - self.next_avail + (self.ring.size if wrap != self.avail_wrap else 0)
+        if 0 <= ahead <= self.ring.size:
+            self.known_ahead = max(self.known_ahead, ahead)
+
+    def took(self, count: int) -> None:
+        """`count` descriptors were taken from the ring (for the notified count)."""
+        self.known_ahead = max(0, self.known_ahead - count)
+
     async def pending(self) -> int:
+        if self.notification_data:
+            return 1 if self.known_ahead else 0
         raw = await self.mem.read(self.ring.slot(self.next_avail) + PackedDesc.FLAGS.offset, 2)
         return 1 if is_avail(u16(raw), self.avail_wrap) else 0
 
@@ -172,6 +241,7 @@ class PackedDevice:
             if not flags & DescFlag.NEXT:
                 break
         self.in_flight.append(count)
+        self.took(count)
         return Chain(buf_id, bufs)
 
     async def _indirect(self, table: int, n: int) -> list[Buf]:
@@ -191,13 +261,30 @@ class PackedDevice:
 
     async def push_used(self, buf_id: int, length: int) -> None:
         count = self.in_flight.pop(0)
-        slot = self.ring.slot(self.next_used)
-        await self.mem.write(slot + PackedDesc.LEN.offset, length.to_bytes(4, "little") + buf_id.to_bytes(2, "little"))
-        await self.mem.write(slot + PackedDesc.FLAGS.offset, used_flags(self.used_wrap).to_bytes(2, "little"))
+        if self.in_order:           # written by publish_used, folded where nothing was written
+            last = self.unwritten[-1] if self.unwritten else None
+            if last is not None and last[3] == 0:
+                last[2], last[3], last[4] = buf_id, length, last[4] + count
+            else:
+                self.unwritten.append([self.next_used, self.used_wrap, buf_id, length, count])
+        else:
+            await self._write_used(self.next_used, self.used_wrap, buf_id, length)
+        self.moved += count
         self.next_used += count
         if self.next_used >= self.ring.size:
             self.next_used -= self.ring.size
             self.used_wrap ^= 1
 
+    async def _write_used(self, pos: int, wrap: int, buf_id: int, length: int) -> None:
+        """Length and id first, then the flags that make the descriptor used."""
+        slot = self.ring.slot(pos)
+        await self.mem.write(slot + PackedDesc.LEN.offset, length.to_bytes(4, "little") + buf_id.to_bytes(2, "little"))
+        await self.mem.write(slot + PackedDesc.FLAGS.offset, used_flags(wrap).to_bytes(2, "little"))
+
     async def publish_used(self) -> bool:
-        return await wants_event(self.mem, self.ring.driver_event)
+        held, self.unwritten = self.unwritten, []
+        for pos, wrap, buf_id, length, _ in held:
+            await self._write_used(pos, wrap, buf_id, length)
+        moved, self.moved = self.moved, 0
+        return await wants_event(self.mem, self.ring.driver_event, self.event_idx, self.next_used, self.used_wrap,
+                                 moved, self.ring.size)

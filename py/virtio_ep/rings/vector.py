@@ -27,7 +27,7 @@ from .split import KNOWN_FLAGS
 
 # one error code per reason the scalar references can give (0: no error)
 REASONS = ("", "index_range", "loop", "bad_flags", "nested_indirect", "bad_indirect", "zero_length",
-           "address", "order", "bad_wrap", "bad_id", "bad_length", "truncated_chain")
+           "address", "order", "bad_wrap", "bad_id", "bad_length", "truncated_chain", "not_in_order")
 CODE = {r: i for i, r in enumerate(REASONS)}
 
 DESC_DTYPE = np.dtype({"names": ["addr", "len", "flags", "next"],
@@ -188,14 +188,57 @@ def in_windows(addr: np.ndarray, length: np.ndarray, windows: list[tuple[int, in
 
 
 def process_split(mem: MemoryImage, desc: int, avail: int, size: int, last_avail: int,
-                  windows: list[tuple[int, int]] | None = None) -> ChainBatch:
-    avail_idx = int(mem.u16(np.array([avail + SplitAvail.IDX.offset], dtype=np.uint64))[0])
+                  windows: list[tuple[int, int]] | None = None, avail_idx: int | None = None) -> ChainBatch:
+    """`avail_idx`: known from a notification (VIRTIO_F_NOTIFICATION_DATA), else read from the image."""
+    if avail_idx is None:
+        avail_idx = int(mem.u16(np.array([avail + SplitAvail.IDX.offset], dtype=np.uint64))[0])
     n = (avail_idx - last_avail) & 0xFFFF
     if n > size:
         raise RingError("avail_idx_jump", f"avail.idx moved {n} entries ahead on a ring of {size}")
     slots = (last_avail + np.arange(n, dtype=np.int64)) % size
     heads = mem.u16(np.uint64(avail + SplitAvail.RING) + (SplitAvail.ENTRY * slots).astype(np.uint64)).astype(np.int64)
+    return walk_split(mem, desc, size, heads, windows, (last_avail + n) & 0xFFFF)
 
+
+def process_split_in_order(mem: MemoryImage, desc: int, size: int, next_desc: int, last_avail: int, avail_idx: int,
+                           windows: list[tuple[int, int]] | None = None, window: int | None = None) -> ChainBatch:
+    """VIRTIO_F_IN_ORDER: the chains from `last_avail` to `avail_idx` lie one after another
+    in the descriptor table from `next_desc` (each `next` the following entry), so their
+    heads come from the table itself, never from the avail ring. `window`: how many
+    entries from `next_desc` the image holds; if their chains end short of the batch, the
+    rest of the table is asked for (NeedRanges). As packed, the batch ends with its first
+    chain in error (the device then needs a reset). `next_avail` of the result is the next
+    chain's head (ChainBatch.next_wrap unused)."""
+    n = (avail_idx - last_avail) & 0xFFFF
+    if n > size:
+        raise RingError("avail_idx_jump", f"avail.idx moved {n} entries ahead on a ring of {size}")
+    if n == 0:
+        return walk_split(mem, desc, size, np.zeros(0, np.int64), windows, next_desc)
+    count = size if window is None else min(window, size)
+    pos = (next_desc + np.arange(count, dtype=np.int64)) % size
+    d = mem.descs(np.uint64(desc) + (SplitDesc.SIZE * pos).astype(np.uint64))
+    flags = d["flags"].astype(np.int64)
+    ends = ((flags & DescFlag.NEXT) == 0) | ((flags & DescFlag.INDIRECT) != 0)
+    last = np.flatnonzero(ends)
+    if len(last) < n and count < size:
+        raise NeedRanges([(desc, SplitDesc.SIZE * size)])       # the table (TableReads.widen reads what is missing)
+    if len(last) < n:
+        raise RingError("not_in_order", f"{n} chains made available, {len(last)} end in the table (in-order)")
+    starts = np.concatenate(([0], last[:n - 1] + 1))
+    batch = walk_split(mem, desc, size, pos[starts], windows, 0, in_order=True)
+    bad = np.flatnonzero(batch.errors)
+    n_kept = int(bad[0]) + 1 if len(bad) else n
+    if n_kept < n:
+        batch = walk_split(mem, desc, size, pos[starts[:n_kept]], windows, 0, in_order=True)
+    batch.next_avail = int(pos[last[n_kept - 1]] + 1) % size
+    return batch
+
+
+def walk_split(mem: MemoryImage, desc: int, size: int, heads: np.ndarray, windows, next_avail: int,
+               in_order: bool = False) -> ChainBatch:
+    """Every chain from its head, in lock step (one vector step per chain depth); with
+    `in_order`, a link in the ring's table must be to the following entry."""
+    n = len(heads)
     errors = np.zeros(n, dtype=np.int8)
     errors[heads >= size] = CODE["index_range"]
     active = errors == 0
@@ -247,6 +290,8 @@ def process_split(mem: MemoryImage, desc: int, avail: int, size: int, last_avail
         saw_write[c[rec & writable]] = True
         more = rec & ((flags & DescFlag.NEXT) != 0)
         keep &= fail(c, more & (nxt >= tsize[c]), "index_range")
+        if in_order:
+            keep &= fail(c, more & keep & ~indirect[c] & (nxt != (cur[c] + 1) % size), "not_in_order")
         done = rec & ~more
         active[c[done]] = False
         go = more & keep
@@ -257,4 +302,4 @@ def process_split(mem: MemoryImage, desc: int, avail: int, size: int, last_avail
     addrs = (np.concatenate(rec_addr) if rec_addr else np.zeros(0, dtype=np.uint64))[order]
     lens = (np.concatenate(rec_len) if rec_len else np.zeros(0, dtype=np.uint64))[order]
     wr = (np.concatenate(rec_w) if rec_w else np.zeros(0, dtype=bool))[order]
-    return build_batch(n, heads, errors, chain_ids[order], addrs, lens, wr, (last_avail + n) & 0xFFFF)
+    return build_batch(n, heads, errors, chain_ids[order], addrs, lens, wr, next_avail)

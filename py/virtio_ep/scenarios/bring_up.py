@@ -112,7 +112,8 @@ async def probe(bench: Bench, mode: QueueMode = QueueMode.SPLIT, queue_size: int
         ring_mem = BarMemory(tb.host) if spec.rings_in_bar0 else None
         notify = command_kick(bench.driver) if spec.kicks_by_command else None
         bench.queues = {q.index: DriverQueue(tb.host, q, mem, tb.buffer_pool, ring_mem=ring_mem, notify=notify,
-                                             event_idx=event_idx, indirect=indirect) for q in res.queues}
+                                             event_idx=event_idx, indirect=indirect, features=res.features)
+                        for q in res.queues}
     for q in bench.queues.values():
         await q.init()
     bench.probe = res
@@ -137,6 +138,8 @@ def linux_features(wanted: int, mode: QueueMode, event_idx: bool, indirect: bool
     ACCESS_PLATFORM (so every address goes through its DMA API), event indices and indirect
     descriptors as chosen, packed rings only for the packed mode."""
     wanted |= bit(VirtioFeature.ACCESS_PLATFORM) | bit(VirtioFeature.VERSION_1)
+    # Linux 6.1's virtio_ring knows neither (notification data came in 6.4, in-order later)
+    wanted &= ~(bit(VirtioFeature.IN_ORDER) | bit(VirtioFeature.NOTIFICATION_DATA))
     for feature, on in ((VirtioFeature.EVENT_IDX, event_idx), (VirtioFeature.INDIRECT_DESC, indirect),
                         (VirtioFeature.RING_PACKED, mode == QueueMode.PACKED)):
         wanted = wanted | bit(feature) if on else wanted & ~bit(feature)
