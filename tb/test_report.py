@@ -9,7 +9,7 @@ import pytest
 from test_sim import selected_simulators
 from virtio_ep import report
 
-EXPECTED_CLAIMS = 9
+EXPECTED_CLAIMS = 10
 
 
 @pytest.mark.parametrize("sim", selected_simulators())

@@ -27,6 +27,7 @@ class RunConfig:
     poll_cycles: int = 0                # firmware polling period in cycles (0: the firmware sleeps on irq)
     best: bool = False                  # standard virtio at its best: notification data, in-order and
                                         # event index negotiated; batch intake and RX prefetch (datapath)
+    mirror: bool = False                # async: the device page mirrored into host memory (Options.mirror)
     modes: tuple[str, ...] = MODE_NAMES     # ring modes to run
     devices: tuple[str, ...] = ("net", "block", "entropy")
     latencies: str = "none"             # layout.LATENCY_SETTINGS name

@@ -38,6 +38,7 @@ class Options:
     poll_cycles: int = 0            # the firmware polls every N cycles (0: the transport's default)
     batch: bool = False             # the firmware takes ring chains a batch at a time (async)
     prefetch: bool = False          # ... and takes RX chains when notified (async, with batch)
+    mirror: bool = False            # the driver reads the device page from a mirror in host memory (async)
     msi_moderation: tuple[int, int] = (0, 0)    # (count, time cycles) on each queue's vector (async; 0: off)
 
 
@@ -78,7 +79,7 @@ TRANSPORTS: dict[str, TransportSpec] = {spec.name: spec for spec in (
         "async", "ours: device page + driver page, one writer per word, acknowledged by sequence numbers",
         lambda cpu, dev, p, o: AsyncTransportFirmware(cpu, dev, p.db_slots, batch=o.batch, poll_cycles=o.poll_cycles,
                                                         msi_moderation=o.msi_moderation, prefetch=o.prefetch),
-        lambda host, o: AsyncTransport(host), ALL_MODES, notification_data=True),
+        lambda host, o: AsyncTransport(host, mirror=o.mirror), ALL_MODES, notification_data=True),
     TransportSpec(
         "restable", "resource table (remoteproc style): posted writes, never acknowledged; rings in BAR0",
         lambda cpu, dev, p, o: ResourceTableFirmware(cpu, dev, p.db_slots),

@@ -22,10 +22,12 @@ from ..layout import (ASYNC_DOORBELL_CONFIG, ASYNC_DOORBELL_QUEUE0, ASYNC_MAGIC,
                       ASYNC_VERSION, AsyncDevicePage as DEV, AsyncDriverPage as DRV, AsyncQueueEntry as QE,
                       AsyncQueueError, AsyncReason, DriverFlag, AsyncResult, MboxOp, MboxStatus, QueueMode, SEQ_MASK,
                       VirtioFeature, VirtioStatus, Csr, FlrBit, IntSource, Region, RING_AREA_ALIGN, PUSH_USED_ALIGN,
-                      pack_mbox_word, pack_seq_word, unpack_mbox_word, unpack_seq_word, PushEntry)
+                      pack_mbox_word, pack_seq_word, unpack_mbox_word, unpack_seq_word, PushEntry,
+                      ASYNC_MIRROR_ALIGN)
 from ..rings.memory import RingError
 from .backends import backend_for
 from .datapath import DeviceQueue, push_ring_base
+from .mirror import DevicePage
 from .soft_cpu import SoftCpu
 
 VENDOR_ID = 0x1AF4                  # the virtio vendor ID, as virtio-pci devices report
@@ -74,6 +76,7 @@ class AsyncTransportFirmware:
         self.cpu = cpu
         self.dev = device
         self.slots = slots
+        self.page = DevicePage(cpu)     # every device-page write, and its mirror
         self.msi_moderation = msi_moderation
         self.log = log or logging.getLogger("cocotb.firmware.async")
         self.st = AsyncDeviceState()
@@ -116,18 +119,24 @@ class AsyncTransportFirmware:
         put(DEV.CONFIG_LEN, len(d.config))
         # invalidate, then everything but the magic, then the config, then the magic:
         # a driver that sees the magic sees a complete page
-        await self.cpu.write_sram_u32(DEV.MAGIC.offset, 0)
-        await self.cpu.write_sram(DEV.BASE + 4, bytes(hdr[4:]))
-        await self.cpu.write_sram_u32(DEV.CONFIG_GENERATION.offset, self.st.config_gen)
+        page = self.page
+        await page.write_u32(DEV.MAGIC.offset, 0)
+        await page.write(4, bytes(hdr[4:]))
+        await page.write_u32(DEV.CONFIG_GENERATION.offset, self.st.config_gen)
         if d.config:
-            await self.cpu.write_sram(DEV.DEVICE_CONFIG.offset, bytes(d.config))
-        await self.cpu.write_sram_u32(DEV.MAGIC.offset, ASYNC_MAGIC)
+            await page.write(DEV.DEVICE_CONFIG.offset, bytes(d.config))
+        await page.write_u32(DEV.MAGIC.offset, ASYNC_MAGIC)
         self.published.set()
         # tell a driver that probed too early (fails harmlessly while MSI is disabled)
+        await self.interrupt_config()
+
+    async def interrupt_config(self) -> None:
+        """MSI 0, once every mirrored word before it has reached host memory."""
+        await self.page.settle()
         await self.cpu.request_msi(ASYNC_MSI_CONFIG)
 
     def _state_word(self) -> int:
-        flags = ASYNC_STATE_NEEDS_RESET if self.st.needs_reset else 0
+        flags = (ASYNC_STATE_NEEDS_RESET if self.st.needs_reset else 0) | self.page.state_flags()
         return (self.st.event_seq & SEQ_MASK) << 16 | (int(self.st.reason) & 0xFF) << 8 | flags
 
     async def run(self) -> None:
@@ -155,6 +164,8 @@ class AsyncTransportFirmware:
         drop queues and negotiated state, clear the driver page, publish a fresh device page."""
         cpu = self.cpu
         await cpu.take_doorbells(self.slots)
+        await self.page.settle()             # mirror writes in flight end (or fail) first
+        self.page = DevicePage(cpu)          # the driver that set the mirror is gone
         await self._reset()
         self.st = AsyncDeviceState()
         await cpu.write_sram(DRV.BASE, bytes(DRV.SIZE))
@@ -197,6 +208,14 @@ class AsyncTransportFirmware:
         await cpu.compute(cpu.costs.control_decode)
         # the publishing word first: whatever it says is backed by data already written
         seq, status, flags = unpack_seq_word(await cpu.read_sram_u32(DRV.DRIVER_STATUS.offset))
+        if flags & DriverFlag.MIRROR:        # a mirror change carries nothing else
+            result = await self._set_mirror()
+            st.ack_seq = seq
+            await self.page.write_u32(DEV.ACK.offset, pack_seq_word(seq, st.status, result))
+            await self.interrupt_config()
+            if self.page.stop_after_ack:     # the ACK of "mirror off" was the mirror's last word
+                self.page.addr, self.page.stop_after_ack = 0, False
+            return
         if st.needs_reset and status != 0:
             result = AsyncResult.NEEDS_RESET
         elif status == 0:
@@ -211,15 +230,37 @@ class AsyncTransportFirmware:
         if flags & DriverFlag.MAILBOX and not st.needs_reset:
             await self._mailbox(seq)
         st.ack_seq = seq
-        await cpu.write_sram_u32(DEV.ACK.offset, pack_seq_word(seq, st.status, result))
-        await cpu.request_msi(ASYNC_MSI_CONFIG)
+        await self.page.write_u32(DEV.ACK.offset, pack_seq_word(seq, st.status, result))
+        await self.interrupt_config()
+
+    async def _set_mirror(self) -> AsyncResult:
+        """MIRROR_ADDR: page aligned, a new mirror (the page as it stands copied into it, its
+        ACK word left for this change's answer); 0, the mirror stops after this change's
+        ACK; anything else, MIRROR_INVALID and no mirror."""
+        cpu, page = self.cpu, self.page
+        addr = await cpu.read_sram_int(DRV.MIRROR_ADDR.offset, DRV.MIRROR_ADDR.size)
+        await cpu.compute(cpu.costs.queue_validate)
+        if addr == 0:
+            page.stop_after_ack = bool(page.addr)
+            return AsyncResult.OK
+        await page.settle()
+        if addr % ASYNC_MIRROR_ALIGN:           # no mirror; MIRROR_FAILED tells a driver waiting on it
+            page.addr, page.failed = 0, True
+            await cpu.write_sram_u32(DEV.DEVICE_STATE.offset, self._state_word())
+            return AsyncResult.MIRROR_INVALID
+        page.addr, page.failed = addr, False
+        await cpu.write_sram_u32(DEV.DEVICE_STATE.offset, self._state_word())     # MIRROR_FAILED cleared
+        ack = DEV.ACK.offset
+        await page.copy_to_mirror([(0, ack), (ack + 4, DEV.HEADER_SIZE - ack - 4),
+                                   (DEV.CONFIG_GENERATION.offset, 4 + len(self.dev.config))])
+        return AsyncResult.OK
 
     async def _reset(self) -> None:
         st = self.st
         st.status = 0
         st.features = 0
         for q in list(st.queues):
-            await self.cpu.write_sram_u32(DEV.QUEUE_STATE.offset + ASYNC_QUEUE_STATE_STRIDE * q, 0)
+            await self.page.write_u32(DEV.QUEUE_STATE.offset + ASYNC_QUEUE_STATE_STRIDE * q, 0)
         st.queues.clear()
         for dq in self.dq.values():
             await dq.close()
@@ -228,7 +269,7 @@ class AsyncTransportFirmware:
         if st.needs_reset:
             st.needs_reset = False
             st.reason = AsyncReason.NONE
-            await self.cpu.write_sram_u32(DEV.DEVICE_STATE.offset, self._state_word())
+            await self.page.write_u32(DEV.DEVICE_STATE.offset, self._state_word())
 
     async def _apply_status(self, status: int) -> AsyncResult:
         cpu, st = self.cpu, self.st
@@ -262,7 +303,7 @@ class AsyncTransportFirmware:
                 old = self.dq.pop(q, None)
                 if old is not None:
                     await old.close()
-                await cpu.write_sram_u32(state_addr, 0)
+                await self.page.write_u32(state_addr, 0)
                 continue
             raw = await cpu.read_sram(entry, QE.CONTROL.offset)
             await cpu.compute(cpu.costs.queue_validate)
@@ -275,7 +316,7 @@ class AsyncTransportFirmware:
                 mode=control & 0xFF)
             err = self._validate(q, setup)
             if err != AsyncQueueError.NONE:
-                await cpu.write_sram_u32(state_addr, int(err) << 8)
+                await self.page.write_u32(state_addr, int(err) << 8)
                 result = AsyncResult.QUEUE_INVALID
                 continue
             setup.mode = QueueMode(setup.mode)
@@ -287,7 +328,7 @@ class AsyncTransportFirmware:
             if self.msi_moderation[1]:
                 await cpu.moderate_msi(setup.msi_vector, *self.msi_moderation)
             self.dq[q] = dq
-            await cpu.write_sram_u32(state_addr, ASYNC_QUEUE_STATE_ENABLED)
+            await self.page.write_u32(state_addr, ASYNC_QUEUE_STATE_ENABLED)
         return result
 
     def _validate(self, q: int, s: QueueSetup) -> AsyncQueueError:
@@ -329,9 +370,9 @@ class AsyncTransportFirmware:
         else:
             status = MboxStatus.UNSUPPORTED
         if resp:
-            await cpu.write_sram(DEV.MBOX_RESP_DATA.offset, resp)
-        await cpu.write_sram_u32(DEV.MBOX_RESP_LEN.offset, len(resp))
-        await cpu.write_sram_u32(DEV.MBOX_RESP_HDR.offset, pack_mbox_word(mseq, status))
+            await self.page.write(DEV.MBOX_RESP_DATA.offset, resp)
+        await self.page.write_u32(DEV.MBOX_RESP_LEN.offset, len(resp))
+        await self.page.write_u32(DEV.MBOX_RESP_HDR.offset, pack_mbox_word(mseq, status))
 
     async def _set_config(self, length: int) -> MboxStatus:
         if length < 4:
@@ -354,13 +395,13 @@ class AsyncTransportFirmware:
         """Seqlock: generation odd while the config is rewritten, even again after; then MSI 0."""
         cpu, st = self.cpu, self.st
         st.config_gen += 1
-        await cpu.write_sram_u32(DEV.CONFIG_GENERATION.offset, st.config_gen)
+        await self.page.write_u32(DEV.CONFIG_GENERATION.offset, st.config_gen)
         self.dev.config[:] = config
-        await cpu.write_sram(DEV.DEVICE_CONFIG.offset, config)
+        await self.page.write(DEV.DEVICE_CONFIG.offset, config)
         st.config_gen += 1
-        await cpu.write_sram_u32(DEV.CONFIG_GENERATION.offset, st.config_gen)
+        await self.page.write_u32(DEV.CONFIG_GENERATION.offset, st.config_gen)
         if notify:
-            await cpu.request_msi(ASYNC_MSI_CONFIG)
+            await self.interrupt_config()
 
     async def needs_reset(self, reason: AsyncReason) -> None:
         """Device-initiated reset: publish NEEDS_RESET with its reason, then MSI 0."""
@@ -368,5 +409,5 @@ class AsyncTransportFirmware:
         st.needs_reset = True
         st.reason = reason
         st.event_seq = (st.event_seq + 1) & SEQ_MASK
-        await self.cpu.write_sram_u32(DEV.DEVICE_STATE.offset, self._state_word())
-        await self.cpu.request_msi(ASYNC_MSI_CONFIG)
+        await self.page.write_u32(DEV.DEVICE_STATE.offset, self._state_word())
+        await self.interrupt_config()

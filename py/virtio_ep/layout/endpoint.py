@@ -267,10 +267,13 @@ class MsiModerate(enum.IntFlag):
 # The firmware moves host memory through the DMA buffer RAM in transfers of at most this
 # many bytes (one descriptor each; the scratch area at the start of the buffer RAM).
 DMA_CHUNK = 0x4000
-# Above the scratch area, the rest of the buffer RAM is device memory: payloads the device
-# holds (frames waiting for an RX buffer) are DMA'd in and out of it and never cross the
-# local bus (firmware/device_memory.py).
-DEVICE_POOL_BASE = DMA_CHUNK + 0x40
+# Above the scratch area, one page where the async transport stages the words it mirrors
+# into host memory (firmware/mirror.py; each word at its device-page offset), then device
+# memory: payloads the device holds (frames waiting for an RX buffer) are DMA'd in and out
+# of it and never cross the local bus (firmware/device_memory.py).
+MIRROR_STAGE = DMA_CHUNK + 0x40
+MIRROR_STAGE_SIZE = 0x1000
+DEVICE_POOL_BASE = MIRROR_STAGE + MIRROR_STAGE_SIZE
 
 
 # --------------------------------------------------------------------------

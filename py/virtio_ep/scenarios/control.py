@@ -90,7 +90,7 @@ async def measure_setup(tb, transport_name: str, device: str, opts: Options = Op
     await task
     ops = [{k: v for k, v in asdict(op).items() if k not in ("read_offsets", "start_ns")} for op in rec.ops]
     totals = {k: sum(op[k] for op in ops) for k in ("host_reads", "host_writes", "doorbells", "msis",
-                                                    "device_reads", "host_stall_ns")}
+                                                    "device_reads", "device_writes", "host_stall_ns")}
     for op in rec.ops:
         tb.log.info("%s %-8s %-12s reads %d writes %d doorbells %d MSIs %d cycles %.0f", spec.name, device,
                     op.name, op.host_reads, op.host_writes, op.doorbells, op.msis, op.cycles)

@@ -21,7 +21,7 @@ from .load import LOAD_QUEUE_SIZE, LoadRow, closed_loop, dma_read_share, grid, l
 from .echo import run_echo
 
 CONFIG = RunConfig.current()
-OPTIONS = Options(poll_cycles=CONFIG.poll_cycles)
+OPTIONS = Options(poll_cycles=CONFIG.poll_cycles, mirror=CONFIG.mirror)
 # the data path's options: standard virtio at its best (RunConfig.best) or as Linux 6.1 drives it
 DATAPATH_OPTIONS = replace(OPTIONS, batch=CONFIG.best, prefetch=CONFIG.best)
 

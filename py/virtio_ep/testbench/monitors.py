@@ -68,6 +68,7 @@ class OpStats:
     host_writes: int = 0         # posted writes by the host, doorbells excluded
     doorbells: int = 0           # host writes to BAR2
     msis: int = 0                # MSI writes by the endpoint
+    device_writes: int = 0       # other endpoint writes to host memory (DMA: the async mirror)
     device_reads: int = 0        # reads of host memory by the endpoint (DMA)
     cycles: float = 0.0
     firmware_cycles: int = 0     # modelled firmware compute inside the operation
@@ -139,6 +140,7 @@ class OpRecorder:
                      host_stall_ns=tb.host.mmio_read_ns - stall0, start_ns=t0)
         bar0 = tb.host.dev.bar_addr[layout.BAR_SRAM]
         bar2 = tb.host.dev.bar_addr[layout.BAR_DOORBELL]
+        msi = tb.rc.msi_region.get_absolute_address(0)
         for r in tb.tlps.since(mark):
             if r.kind == "mem_read" and r.direction == "down":
                 st.host_reads += 1
@@ -149,7 +151,10 @@ class OpRecorder:
                 else:
                     st.host_writes += 1
             elif r.kind == "mem_write" and r.direction == "up":
-                st.msis += 1
+                if r.tlp.address == msi:
+                    st.msis += 1
+                else:
+                    st.device_writes += 1
             elif r.kind == "mem_read" and r.direction == "up":
                 st.device_reads += 1
         self.ops.append(st)
