@@ -137,6 +137,7 @@ LAYERS: dict[str, set[str]] = {
     "rings": {"layout"},
     "linux": set(),                 # Linux's ring code, built and loaded (a leaf)
     "timing": {"layout", "costs"},
+    "sources": {"layout", "costs"},   # where the assumed numbers come from (a leaf above them)
     "firmware": {"layout", "costs", "devices", "rings"},
     "host": {"layout", "devices", "rings", "linux"},
     "transports": {"layout", "devices", "firmware", "host"},
@@ -187,3 +188,13 @@ def test_every_mutation_applies_to_the_tree() -> None:
         except SystemExit as exc:
             pytest.fail(str(exc))
         assert text != (simrun.REPO / m.path).read_text(), f"mutation {m.name} changes nothing"
+
+
+def test_every_assumed_number_has_a_source() -> None:
+    """Each HostLatencies default and FirmwareCosts value is cited or marked an assumption
+    (virtio_ep/sources.py), and no entry names a field that is gone."""
+    from virtio_ep import sources
+    assert sources.missing() == [], f"numbers without a source: {sources.missing()}"
+    assert sources.unknown() == [], f"sources of no number: {sources.unknown()}"
+    for table in (sources.HOST_LATENCY_SOURCES, sources.FIRMWARE_COST_SOURCES):
+        assert all(s.kind in ("cited", "assumption") and s.reference for s in table.values())

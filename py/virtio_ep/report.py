@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from . import bench_load, simrun
+from . import bench_load, simrun, sources
 from .layout import LATENCY_SETTINGS as SETTINGS
 from .layout import MODE_NAMES, host_profile
 from .layout import PCI_ACK_POLL_NS, MBOX_POLL_NS, USER_CLK_HZ, AsyncDevicePage
@@ -230,11 +230,14 @@ def write_report(rows: list[dict], sim: str, seconds: float, path=DOCS / "result
           "## Latency settings", "",
           "| setting | device read of host memory (ns) | host BAR read (ns) | MSI delivery (ns) | endpoint CPU wake-up (ns) |",
           "|---|---|---|---|---|", *lat_lines, "",
-          "Sources (`HostLatencies` in layout/config.py): a device read of host memory takes 0.5-0.9 us on",
-          "Gen3 x8 (an FPGA endpoint measured about 850 ns); a host CPU load from a device BAR about",
-          "1 us, the CPU stalled meanwhile; MSI delivery to a running handler about 1 us. `slow-fw` is",
-          "the default with an endpoint CPU that needs 10 us from its interrupt to its handler (an OS",
-          "with threaded interrupts in the path) instead of a bare-metal core in WFI.", "",
+          "`slow-fw` is the default with an endpoint CPU that needs 10 us from its interrupt to its",
+          "handler (an OS with threaded interrupts in the path) instead of a bare-metal core in WFI.", "",
+          "### Where the assumed numbers come from (virtio_ep/sources.py)", "",
+          "None of the host latencies is read off a published table: each is an assumption inside the",
+          "range its reference reports, and the settings above sweep them (half, double, a slow endpoint",
+          "CPU); the table \"How the ranking moves with the latencies\" below shows what that changes.",
+          "The firmware's per-operation costs are assumptions of a small in-order core (its bus",
+          "accesses are simulated, not modelled).", "", *sources.report_lines(), "",
           "## Set-up: the virtio-net probe (discovery, reset, features, 2 queues, DRIVER_OK, config)", "",
           "Transports: `async` (ours: device page + driver page, one writer per word, acknowledged by",
           "sequence numbers), `async mirror` (the same, the device page mirrored by posted DMA writes",
@@ -307,6 +310,7 @@ def write_report(rows: list[dict], sim: str, seconds: float, path=DOCS / "result
                 + f" | {r['host_stall_ns'] / 1000:.2f} | {r['firmware_busy_ns'] / 1000:.2f} | "
                 f"{r['latency_cycles'] * CLK_NS / 1000:.2f} | {r['throughput_MBps']:.1f} |")
         md.append("")
+    md += load_beside_lines()
     md += ["## How the ranking moves with the latencies (64 B request, set-up)", "",
            "| setting | fastest 64 B request | split / fastest | split best / fastest | packed best / fastest | fastest acknowledged set-up | mailbox set-up / async |",
            "|---|---|---|---|---|---|---|"]
@@ -387,6 +391,25 @@ def profile_section(rows: list[dict], other: str = "server", label: str = "defau
                           f"{100 * (b['latency_cycles'] / a['latency_cycles'] - 1):+.1f}% |")
     md += load_profile_lines(other)
     return md
+
+
+def load_beside_lines() -> list[str]:
+    """Beside the one-request latencies: what each mode carries under load (the load bench's
+    last ideal-host run, docs/load.csv; not re-run by the report)."""
+    rows = bench_load.read_rows(DOCS, "ideal")
+    if not rows:
+        return ["(Under load: run `make bench load` for the table.)", ""]
+    md = ["### Under load, beside the latencies above", "",
+          "From `make bench load` ([load.md](load.md); its own run, not re-run here): many requests in",
+          "flight, the firmware's batch intake for split and packed (without notification data or",
+          "in-order). 64 B requests/s at depth 64; 4 KiB payload Gb/s each way at the deepest point.", "",
+          "| mode | 64 B req/s, depth 64 | 4 KiB Gb/s each way | at depth |", "|---|---|---|---|"]
+    for mode in MODE_NAMES:
+        small = next((r for r in rows if r.mode == mode and r.payload == 64 and r.depth == 64), None)
+        big = max((r for r in rows if r.mode == mode and r.payload == 4096), key=lambda r: r.depth, default=None)
+        if small and big:
+            md.append(f"| {mode} | {small.req_per_s:,.0f} | {big.gbps_h2d:.2f} | {big.depth} |")
+    return md + [""]
 
 
 def load_profile_lines(other: str) -> list[str]:

@@ -40,7 +40,8 @@ DEFAULT_PARAMS = EndpointParams()
 class HostLatencies:
     """Latencies the test bench adds to the root-complex model, which itself answers at once.
 
-    Defaults from published measurements (see docs/results.md when it exists):
+    Defaults: assumptions within the ranges published measurements report (each one's
+    reference and reason in virtio_ep/sources.py; make report sweeps them):
     device_read_ns  a device's read of host memory, request to completion, Gen3 x8: about
                     0.5 to 0.9 us; an FPGA endpoint measured about 850 ns
     host_read_ns    a host CPU load from a device BAR: about 1 us, the CPU stalled meanwhile
