@@ -134,6 +134,20 @@ MUTATIONS = (
              "            self.used_wrap ^= 1",
              "        if self.next_used >= self.ring.size:\n            self.next_used -= self.ring.size",
              "flipped condition", (LINUX_PACKED,)),
+    # -- standard virtio at its best, and the async mirror --------------------------------------
+    Mutation("in-order-link-unchecked", "py/virtio_ep/rings/split.py",
+             "            if self.in_order and not indirect and nxt != (i + 1) % size:",
+             "            if False:", "flipped condition", ("tb/test_rings_best.py",)),
+    Mutation("stale-notification-believed", "py/virtio_ep/rings/split.py",
+             "        if ahead <= self.ring.size and (self.known_avail is None",
+             "        if True or (self.known_avail is None", "flipped condition", ("tb/test_rings_best.py",)),
+    Mutation("rx-not-prefetched", "py/virtio_ep/firmware/backends.py",
+             '        if role == "rx" and q.prefetch:', "        if False:", "dropped write", (soc("tb_best"),)),
+    Mutation("mirror-msi-before-its-writes", "py/virtio_ep/firmware/async_fw.py",
+             '        """MSI 0, once every mirrored word before it has reached host memory."""\n'
+             "        await self.page.settle()\n",
+             '        """MSI 0, once every mirrored word before it has reached host memory."""\n',
+             "skipped barrier", (soc("tb_mirror"),)),
 )
 
 

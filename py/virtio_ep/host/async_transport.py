@@ -29,8 +29,9 @@ DEFAULT_BOOT_TIMEOUT_NS = 1_000_000
 CONFIG_READ_TRIES = 8
 # with a mirror: how long the driver waits, after a wake that brought nothing new, for
 # another MSI before it asks BAR0 whether the mirror was lost (a change is answered within
-# a few microseconds at every latency setting here, docs/results.md; a slower device
-# costs one extra MMIO read, not a wrong answer)
+# a few microseconds at most latency settings here, docs/results.md; a device slower than
+# this costs MMIO reads and can make the driver give the mirror up, never a wrong answer:
+# BAR0 holds every word the mirror would)
 MIRROR_QUIET_NS = 20_000
 
 
