@@ -17,7 +17,7 @@ from virtio_ep.rings.packed import PackedDevice, PackedRing
 from virtio_ep.rings.packed import avail_flags as packed_avail_flags, pack_desc as packed_desc
 from virtio_ep.rings.packed import used_flags as packed_used_flags
 from virtio_ep.rings.push import PushDevice, PushRing, pack_entry as push_pack_entry
-from virtio_ep.rings.split import SplitDevice, SplitRing, need_event, pack_desc
+from virtio_ep.rings.split import SplitDevice, SplitDriver, SplitRing, need_event, pack_desc
 from virtio_ep.rings.vector import MemoryImage, process_split
 from virtio_ep.rings.vector_packed import WindowTooSmall, process_packed
 from virtio_ep.rings.vector_push import process_push
@@ -269,6 +269,22 @@ def test_used_event_read_after_used_idx_write():
         await dev.push_used(0, 64)
         return await dev.publish_used()
     assert asyncio.run(complete_one()), "no interrupt: used_event was read before used.idx was written"
+
+
+def test_driver_init_clears_a_stale_avail_event():
+    """Ring memory used before (a device's BAR0, where the restable transport's rings live)
+    may hold an old avail_event: the driver's init zeroes its rings whole, as Linux's zeroed
+    allocation does, so its first buffer is kicked. Without it the kick is held back until
+    the driver's index reaches the stale one."""
+    ring = SplitRing(BASE, BASE + 0x1000, BASE + 0x2000, 8)
+    mem = ImageMemory(bytearray(b"\xa5" * 0x3000))
+    drv = SplitDriver(ring, mem, event_idx=True)
+
+    async def first_kick() -> bool:
+        await drv.init()
+        await drv.add([(BASE + 0x2800, 64, False)])
+        return await drv.publish()
+    assert asyncio.run(first_kick()), "the first buffer was not kicked: a stale avail_event survived init"
 
 
 # -- packed rings ---------------------------------------------------------------------------

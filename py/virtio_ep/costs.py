@@ -5,7 +5,7 @@ imports neither, so neither imports the other."""
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,10 @@ class FirmwareCosts:
     queue_validate: int = 12   # check one queue's size, mode and addresses
     mailbox_op: int = 20       # dispatch one mailbox request
     poll_iteration: int = 10   # bookkeeping of one polling pass (polling firmware only)
+
+    def scaled(self, k: int) -> "FirmwareCosts":
+        """Every cost times `k` (HostLatencies.firmware_cost_scale)."""
+        return FirmwareCosts(**{f.name: getattr(self, f.name) * k for f in fields(self)})
 
 
 @dataclass

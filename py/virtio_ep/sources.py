@@ -1,8 +1,8 @@
 """Where every assumed number of the comparison comes from: each `HostLatencies` default and
 each `FirmwareCosts` value, with its citation (title, authors or vendor, year, and where in
 it) or marked as an assumption with the reason for its value. `make report` prints this
-table and sweeps the host latencies (half, double, a slow endpoint CPU) to show how the
-ranking moves; tb/test_static.py fails if a field has no entry here.
+table and sweeps the host latencies (half, double, a slow endpoint CPU wake-up, every
+firmware cost four times over) to show how the ranking moves; tb/test_static.py fails if a field has no entry here.
 
 An entry says `assumption` when no measurement in a cited table gives the value itself:
 then the reference is the order of magnitude it was chosen from, not a source of the
@@ -44,6 +44,9 @@ HOST_LATENCY_SOURCES: dict[str, Source] = {
         "0: a bare-metal core waiting in WFI (its entry, 12 cycles on a Cortex-M4, is in "
         "FirmwareCosts.irq_entry); slow-fw's 10 us stands for an OS with threaded interrupts "
         "between the irq and the handler."),
+    "firmware_cost_scale": Source("assumption", "a sweep of every FirmwareCosts value, not a measurement",
+        "1: the costs below as they are; slow-cpu's 4 stands for a core four times slower per "
+        "instruction than these costs assume (a lower clock, code in uncached memory)."),
 }
 
 FIRMWARE_COST_SOURCES: dict[str, Source] = {
@@ -74,7 +77,8 @@ def report_lines() -> list[str]:
     md = ["| number | value | kind | source | note |", "|---|---|---|---|---|"]
     for cls, unit, table in ((HostLatencies, "ns", HOST_LATENCY_SOURCES), (FirmwareCosts, "cycles", FIRMWARE_COST_SOURCES)):
         for name, s in table.items():
-            md.append(f"| {cls.__name__}.{name} | {getattr(cls(), name)} {unit} | {s.kind} | {s.reference} | {s.note} |")
+            value = f"x{getattr(cls(), name)}" if name.endswith("_scale") else f"{getattr(cls(), name)} {unit}"
+            md.append(f"| {cls.__name__}.{name} | {value} | {s.kind} | {s.reference} | {s.note} |")
     return md
 
 

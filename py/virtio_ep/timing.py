@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .costs import FirmwareCosts, OpCounts
-from .layout import (DEFAULT_PARAMS, DEVICE_POOL_BASE, DMA_CHUNK, NO_LATENCY, PUSH_INLINE_MAX, USER_CLK_HZ, HostLatencies, NetHdr, PackedDesc,
+from .layout import (DEFAULT_PARAMS, DEVICE_POOL_BASE, DMA_CHUNK, EVENT_WORD, NO_LATENCY, PUSH_INLINE_MAX, USER_CLK_HZ, HostLatencies, NetHdr, PackedDesc,
                      PackedEvent, PushEntry, SplitAvail, SplitDesc, SplitUsed)
 from .layout.config import HostProfile
 
@@ -341,19 +341,21 @@ def net_loopback_ops(mode: str, size: int, costs: FirmwareCosts = FirmwareCosts(
                 r.host_read(SplitDesc.SIZE)              # each descriptor
         r.host_read(SplitAvail.IDX.size)                 # avail.idx again: nothing more
         take_in_all()                                    # the frames, buffer by buffer
-        r.host_write(SplitUsed.ENTRY * frames)           # used entries, one write (no wrap in the bench)
-        r.host_write(SplitUsed.IDX.size)                 # publish used.idx
-        r.host_read(SplitAvail.FLAGS.size)               # interrupt suppressed?
-        r.msi()
+
+        def publish() -> None:                           # with the event index, as Linux negotiates it
+            r.host_write(SplitUsed.ENTRY * frames)       # used entries, one write (no wrap in the bench)
+            r.host_write(EVENT_WORD)                     # avail_event: notify me past what I took
+            r.host_write(SplitUsed.IDX.size)             # publish used.idx
+            r.host_read(EVENT_WORD)                      # used_event: does the driver want an interrupt?
+            r.msi()
+        publish()
+        r.host_read(SplitAvail.IDX.size)                 # TX: avail.idx again after re-enabling (vhost_enable_notify)
         for k in range(frames):                          # RX, per frame waiting
             r.host_read(SplitAvail.IDX.size)
             r.host_read(SplitAvail.ENTRY)
             r.host_read(SplitDesc.SIZE)
         deliver_all()                                    # scatter the frames
-        r.host_write(SplitUsed.ENTRY * frames)           # used entries, one write (no wrap in the bench)
-        r.host_write(SplitUsed.IDX.size)
-        r.host_read(SplitAvail.FLAGS.size)
-        r.msi()
+        publish()
     elif mode == "packed":
         for k in range(frames):
             r.host_read(PackedDesc.FLAGS.size)           # TX: is the next descriptor available?
@@ -364,7 +366,7 @@ def net_loopback_ops(mode: str, size: int, costs: FirmwareCosts = FirmwareCosts(
         for k in range(frames):
             r.host_write(PackedDesc.LEN.size + PackedDesc.ID.size)   # used: length and id, then flags
             r.host_write(PackedDesc.FLAGS.size)
-        r.host_read(PackedEvent.FLAGS.size)              # driver event suppression
+        r.host_read(PackedEvent.SIZE)                    # driver event suppression, off_wrap with it (event index)
         r.msi()
         for k in range(frames):
             r.host_read(PackedDesc.FLAGS.size)           # RX
@@ -373,7 +375,7 @@ def net_loopback_ops(mode: str, size: int, costs: FirmwareCosts = FirmwareCosts(
         for k in range(frames):
             r.host_write(PackedDesc.LEN.size + PackedDesc.ID.size)
             r.host_write(PackedDesc.FLAGS.size)
-        r.host_read(PackedEvent.FLAGS.size)
+        r.host_read(PackedEvent.SIZE)
         r.msi()
     elif mode in ("push", "push_self"):
         if mode == "push_self":

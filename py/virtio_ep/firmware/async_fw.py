@@ -322,8 +322,7 @@ class AsyncTransportFirmware:
             setup.mode = QueueMode(setup.mode)
             st.queues[q] = setup
             dq = DeviceQueue(cpu, q, setup.mode, setup.desc, setup.driver, setup.device, setup.size,
-                             setup.msi_vector, event_idx=bool(st.features & bit(VirtioFeature.EVENT_IDX)),
-                             batch=self.batch, features=st.features, prefetch=self.prefetch)
+                             setup.msi_vector, batch=self.batch, features=st.features, prefetch=self.prefetch)
             await dq.init()
             if self.msi_moderation[1]:
                 await cpu.moderate_msi(setup.msi_vector, *self.msi_moderation)

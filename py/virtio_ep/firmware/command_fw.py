@@ -117,7 +117,7 @@ class CommandDevice:
         if old is not None:
             await old.close()
         dq = DeviceQueue(cpu, q, QueueMode(mode), desc, driver, device, size, vector,
-                         event_idx=bool(self.features & bit(VirtioFeature.EVENT_IDX)), features=self.features)
+                         features=self.features)
         await dq.init()
         self.dq[q] = dq
         return CmdResult.OK, (1 + q).to_bytes(4, "little")

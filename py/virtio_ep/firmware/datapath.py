@@ -209,12 +209,12 @@ class DeviceQueue:
     notification_data = prefetch = post_ring = False    # see __init__
 
     def __init__(self, cpu: SoftCpu, index: int, mode: QueueMode, desc: int, driver: int, device: int,
-                 size: int, msi_vector: int, event_idx: bool = False, ring_in_bar0: bool = False,
+                 size: int, msi_vector: int, ring_in_bar0: bool = False,
                  batch: bool = False, features: int = 0, prefetch: bool = False):
         """`batch`: take chains a batch at a time through the vectorized processors
         (firmware/batch.py); rings the device placed in BAR0 always use the scalar path.
         `features`: the negotiated features (a back end's queue roles may depend on them;
-        IN_ORDER and NOTIFICATION_DATA shape the ring's device half). `prefetch`: a back end
+        EVENT_IDX, IN_ORDER and NOTIFICATION_DATA shape the ring's device half). `prefetch`: a back end
         takes the chains of a queue it fills (net RX) as soon as they are notified, not when
         it has something to put in them (see NetLoopback.on_notify)."""
         self.cpu = cpu
@@ -225,6 +225,7 @@ class DeviceQueue:
         self.mem = DmaMemory(cpu)
         ring_mem = SramMemory(cpu) if ring_in_bar0 else self.mem
         in_order = bool(features >> VirtioFeature.IN_ORDER & 1)
+        event_idx = bool(features >> VirtioFeature.EVENT_IDX & 1)
         self.notification_data = bool(features >> VirtioFeature.NOTIFICATION_DATA & 1)
         if mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):
             self.ring = PushDevice(PushRing(push_ring_base(index), size, device), cpu.read_sram, self.mem,

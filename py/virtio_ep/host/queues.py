@@ -61,12 +61,11 @@ class BufferPool:
 
 class DriverQueue:
     def __init__(self, host: HostPcie, cfg: QueueConfig, mem: HostMemory, pool: BufferPool,
-                 ring_mem=None, event_idx: bool = False, indirect: bool = False, notify=None, features: int = 0):
+                 ring_mem=None, indirect: bool = False, notify=None, features: int = 0):
         """`ring_mem`: where the ring lives if not in host RAM (BarMemory: device-placed).
         `notify(queue, value)`: how a kick reaches the device, if not by its doorbell slot
         (the mailbox transport sends a command). `features`: the negotiated features;
-        EVENT_IDX there turns `event_idx` on, IN_ORDER and NOTIFICATION_DATA shape the
-        ring and the kick."""
+        EVENT_IDX, IN_ORDER and NOTIFICATION_DATA there shape the ring and the kick."""
         self.host = host
         self.notify = notify
         self.cfg = cfg
@@ -76,7 +75,7 @@ class DriverQueue:
         self.msi_seen = 0
         self.collected: list[tuple[int, int]] = []     # used entries read, not yet returned
         self.inbufs: dict[int, list[tuple[int, int]]] = {}
-        event_idx = event_idx or bool(features >> VirtioFeature.EVENT_IDX & 1)
+        event_idx = bool(features >> VirtioFeature.EVENT_IDX & 1)
         in_order = bool(features >> VirtioFeature.IN_ORDER & 1)
         self.notification_data = bool(features >> VirtioFeature.NOTIFICATION_DATA & 1)
         if cfg.mode in (QueueMode.PUSH, QueueMode.PUSH_SELF):

@@ -51,19 +51,25 @@ class HostLatencies:
                     WFI (about 0.1 us, already in irq_entry); microseconds for an interrupt
                     controller and OS in the path (Linux: several us, threaded handlers
                     tens of us). Not a host latency, but swept with them (make report).
+    firmware_cost_scale  every modelled firmware cost (FirmwareCosts) multiplied by this: a
+                    core k times slower per instruction (a lower clock, code and data in
+                    uncached memory). Bus accesses stay the RTL's. Not a host latency either;
+                    swept with them.
     """
 
     device_read_ns: int = 850
     host_read_ns: int = 1000
     msi_ns: int = 1000
     firmware_wake_ns: int = 0
+    firmware_cost_scale: int = 1
 
 
 NO_LATENCY = HostLatencies(0, 0, 0, 0)
 DEFAULT_LATENCIES = HostLatencies()
 
 # The named latency settings every bench, report and test refers to (the one list). The
-# defaults scaled by half and two, and the defaults with a slow endpoint CPU wake-up.
+# defaults scaled by half and two, the defaults with a slow endpoint CPU wake-up, and with
+# every modelled firmware cost four times the default (the FirmwareCosts sweep).
 LATENCY_SETTINGS: dict[str, HostLatencies] = {
     "none": NO_LATENCY,
     "half": HostLatencies(DEFAULT_LATENCIES.device_read_ns // 2, DEFAULT_LATENCIES.host_read_ns // 2,
@@ -72,6 +78,7 @@ LATENCY_SETTINGS: dict[str, HostLatencies] = {
     "double": HostLatencies(2 * DEFAULT_LATENCIES.device_read_ns, 2 * DEFAULT_LATENCIES.host_read_ns,
                             2 * DEFAULT_LATENCIES.msi_ns, 0),
     "slow-fw": replace(DEFAULT_LATENCIES, firmware_wake_ns=10_000),
+    "slow-cpu": replace(DEFAULT_LATENCIES, firmware_cost_scale=4),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..layout import (AVAIL_F_NO_INTERRUPT, USED_F_NO_NOTIFY, DescFlag, SplitAvail, SplitDesc,
+from ..layout import (AVAIL_F_NO_INTERRUPT, USED_F_NO_NOTIFY, DescFlag, EVENT_WORD, SplitAvail, SplitDesc,
                       SplitUsed)
 from .memory import Buf, Chain, Memory, RingError, read_fields, u16, u32, u64
 
@@ -81,8 +81,11 @@ class SplitDriver:
         self.last_used = 0
 
     async def init(self) -> None:
-        await self.mem.write(self.ring.avail, bytes(SplitAvail.HEADER))
-        await self.mem.write(self.ring.used, bytes(SplitUsed.HEADER))
+        """Both rings zeroed whole, event words included, as Linux's zeroed ring allocation
+        leaves them: memory reused from an earlier queue (a device's BAR0) must not hold an
+        avail_event that would keep the first kick back."""
+        await self.mem.write(self.ring.avail, bytes(self.ring.used_event + EVENT_WORD - self.ring.avail))
+        await self.mem.write(self.ring.used, bytes(self.ring.avail_event + EVENT_WORD - self.ring.used))
 
     def _take_ids(self, count: int) -> list[int]:
         """`count` free descriptors: the lowest free ones, or with in-order the next ones in

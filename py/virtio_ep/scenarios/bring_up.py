@@ -75,19 +75,24 @@ DRIVERS = ("project", "linux")      # the project's ring code, or Linux's virtio
 
 async def probe(bench: Bench, mode: QueueMode = QueueMode.SPLIT, queue_size: int | None = 64,
                 extra_features: int = 0, pool_bytes: int = 1 << 20, driver: str = "project",
-                event_idx: bool = False, indirect: bool = False, high_area: bool = False) -> dict[int, object]:
+                event_idx: bool = True, indirect: bool = False, high_area: bool = False) -> dict[int, object]:
     """Probe (reset, negotiate, set up every queue in `mode`, DRIVER_OK) and make the driver's
     queues ready. `extra_features` are asked on top of the driver's defaults and must be
-    granted. `driver`: the project's ring code (DriverQueue, with `event_idx` and `indirect`
-    as queue options; one buffer pool kept across probes, as a real driver keeps its memory)
-    or Linux's (KernelQueue: event index and indirect descriptors negotiated as features,
-    rings and buffers in the DMA area, placed above 4 GiB with `high_area`)."""
+    granted. `event_idx`: EVENT_IDX asked, as Linux asks it whenever a device offers it
+    (False: a driver that does not know it). `driver`: the project's ring code (DriverQueue,
+    `indirect` a queue option; one buffer pool kept across probes, as a real driver keeps its
+    memory) or Linux's (KernelQueue: event index and indirect descriptors negotiated as
+    features, rings and buffers in the DMA area, placed above 4 GiB with `high_area`)."""
     tb, spec = bench.tb, bench.spec
     if mode not in spec.modes:
         raise ValueError(f"{spec.name} sets up {[m.name for m in spec.modes] or 'no data path'}, not {mode.name}")
     if driver not in DRIVERS:
         raise ValueError(f"driver {driver!r}: use one of {', '.join(DRIVERS)}")
-    wanted, required = default_driver_features() | extra_features, extra_features
+    if not event_idx and extra_features & bit(VirtioFeature.EVENT_IDX):
+        raise ValueError("EVENT_IDX in extra_features with event_idx=False")
+    defaults = default_driver_features()
+    wanted = (defaults if event_idx else defaults & ~bit(VirtioFeature.EVENT_IDX)) | extra_features
+    required = extra_features
     ring_areas = kernel = None
     vqs: dict[int, KernelVirtqueue] = {}
     if driver == "linux":
@@ -112,7 +117,7 @@ async def probe(bench: Bench, mode: QueueMode = QueueMode.SPLIT, queue_size: int
         ring_mem = BarMemory(tb.host) if spec.rings_in_bar0 else None
         notify = command_kick(bench.driver) if spec.kicks_by_command else None
         bench.queues = {q.index: DriverQueue(tb.host, q, mem, tb.buffer_pool, ring_mem=ring_mem, notify=notify,
-                                             event_idx=event_idx, indirect=indirect, features=res.features)
+                                             indirect=indirect, features=res.features)
                         for q in res.queues}
     for q in bench.queues.values():
         await q.init()

@@ -42,7 +42,11 @@ async def timed_loopback(tb, net: NetDriver, frames: list[bytes], rx_ahead=None)
 
     `rx_ahead` (an RxAhead): RX buffers are posted ahead in batches instead, as Linux's
     virtio_net refills its receive ring, and the device has taken them before the clock
-    starts (their descriptor reads are the refill's, counted there)."""
+    starts (their descriptor reads are the refill's, counted there).
+
+    The request starts with the firmware asleep: what it still did for the previous one
+    (with the event index, a last look at the ring after its MSI) is not this one's."""
+    await firmware_asleep(tb)
     if rx_ahead is None:
         await net.fill_rx(len(frames))
     else:

@@ -125,7 +125,8 @@ class EndpointTb:
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         self.axil.write_if.log.setLevel(logging.WARNING)
         self.axil.read_if.log.setLevel(logging.WARNING)
-        self.cpu = SoftCpu(dut.clk, dut.irq, self.axil, costs, wake_ns=self.latencies.firmware_wake_ns)
+        self.cpu = SoftCpu(dut.clk, dut.irq, self.axil, costs.scaled(self.latencies.firmware_cost_scale),
+                           wake_ns=self.latencies.firmware_wake_ns)
         self.host = HostPcie(self.rc, self.dev.functions[0])
         self.flr = FlrEmulator(dut, self.dev)
         lat = self.latencies
