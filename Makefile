@@ -4,7 +4,7 @@
 #                 TRANSPORT=async (default), restable, virtio-pci, virtio-pci-ack, mailbox,
 #                 virtio-msg, or echo
 #   make test     the whole suite: lint, layout checks, every test on both simulators
-#                 (SIM=icarus or SIM=verilator runs one)
+#                 (SIM=icarus or SIM=verilator runs one); JUnit XML in sim_build/junit/
 #   make bench    measured comparisons: tables printed, markdown and PNG written under docs/
 #                 (`make bench load`: throughput under load, about 7 min on Verilator;
 #                 PROFILE=server: under the server host profile, docs/load-server.md)
@@ -16,7 +16,9 @@
 #                 device and the data-path tests at REQUESTS (default 60) mixed requests with
 #                 all four Linux feature combinations, on $(SIM) or both
 #   make regress  the pyuvm regression: SEEDS=N seeds (default 8), SIM=, TESTS=, SEED_BASE=,
-#                 UVM_VARIANT= and UVM_DEVICE= to fix the virtio test's variant and device
+#                 UVM_VARIANT= and UVM_DEVICE= to fix the virtio test's variant and device;
+#                 CLUSTER=local runs it on a Dask LocalCluster, SCHEDULER=tcp://host:8786 on
+#                 any Dask cluster; python -m virtio_ep.regress --merge DIR... merges shards
 #   make mutate   deliberate bugs in RTL and firmware against the tests that should catch
 #                 them (Icarus; MUTANTS="name ..." runs some)
 #   make synth    Yosys synthesis for UltraScale+ at the default and the largest parameters:
@@ -24,8 +26,8 @@
 #   make lint     verilator --lint-only -Wall on hdl/
 #   make waves    open the newest FST (run with WAVES=1 first) in GTKWave
 #
-# Everything runs inside .venv, created on first use; apt packages are installed
-# only when missing.
+# JOBS (default: the cores) is how many simulations a target runs at once. Everything
+# runs inside .venv, created on first use; apt packages are installed only when missing.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -43,6 +45,12 @@ APT_NEEDS := iverilog:iverilog g++:g++ make:make ccache:ccache
 
 .PHONY: all setup wave-deps linux-source synth-deps synth sim test long bench report regress mutate lint waves clean
 
+# Every variable a user may set, checked before a target runs: a bad value stops it with one
+# line listing the valid ones (virtio_ep/makevars.py)
+CHECK_VARS = @$(VPY) -m virtio_ep.makevars SIM='$(SIM)' TRANSPORT='$(TRANSPORT)' PROFILE='$(PROFILE)' \
+    PROFILES='$(PROFILES)' SEEDS='$(SEEDS)' SEED_BASE='$(SEED_BASE)' JOBS='$(JOBS)' REQUESTS='$(REQUESTS)' \
+    SOAK_REQUESTS='$(SOAK_REQUESTS)' TESTS='$(TESTS)' CLUSTER='$(CLUSTER)' SCHEDULER='$(SCHEDULER)' WAVES='$(WAVES)'
+
 all: sim
 
 setup: $(STAMP)
@@ -57,7 +65,7 @@ $(STAMP): pyproject.toml
 	fi
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
-	$(VPY) -m pip install -q -e .
+	$(VPY) -m pip install -q -e '.[cluster]'
 	@touch $@
 
 # Verilator writes FST through liblz4
@@ -85,34 +93,42 @@ synth: $(STAMP) synth-deps
 	$(VPY) -m virtio_ep.synth
 
 sim: $(STAMP) wave-deps
+	$(CHECK_VARS)
 	$(VPY) -m virtio_ep.demo --sim $(or $(SIM),icarus) --transport $(or $(TRANSPORT),async) $(if $(filter 1,$(WAVES)),--waves)
 
 test: $(STAMP) wave-deps linux-source synth-deps
-	$(VPY) -m pytest -n $(JOBS) --maxschedchunk 1 -q tb
+	$(CHECK_VARS)
+	$(VPY) -m pytest -n $(JOBS) --maxschedchunk 1 -q --junitxml=sim_build/junit/test.xml tb
 
 long: $(STAMP) linux-source
+	$(CHECK_VARS)
 	SOAK_REQUESTS=$(or $(SOAK_REQUESTS),2000) REQUESTS=$(or $(REQUESTS),60) \
-	    $(VPY) -m pytest -n $(JOBS) --maxschedchunk 1 -q tb/test_sim.py -k "soak or tb_datapath"
+	    $(VPY) -m pytest -n $(JOBS) --maxschedchunk 1 -q --junitxml=sim_build/junit/long.xml tb/test_sim.py -k "soak or tb_datapath"
 
 regress: $(STAMP) linux-source
-	$(VPY) -m virtio_ep.regress --sim $(or $(SIM),icarus)
+	$(CHECK_VARS)
+	$(VPY) -m virtio_ep.regress --sim $(or $(SIM),icarus) --jobs $(JOBS) $(if $(CLUSTER),--engine $(CLUSTER)) \
+	    $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # deliberate bugs in the RTL and firmware, each against the tests that should catch it
 # (Icarus, about 20 min; table in sim_build/mutants/report.md)
 mutate: $(STAMP) linux-source
-	$(VPY) -m virtio_ep.mutate $(MUTANTS)
+	$(CHECK_VARS)
+	$(VPY) -m virtio_ep.mutate --jobs $(JOBS) $(MUTANTS)
 
 # `make bench NAME ...` runs some: control, datapath, rings (the default set) and load
 BENCH_NAMES := control datapath rings load
 bench: $(STAMP)
-	$(VPY) -m virtio_ep.bench --sim $(or $(SIM),icarus) --profile $(or $(PROFILE),ideal) $(filter $(BENCH_NAMES),$(MAKECMDGOALS))
+	$(CHECK_VARS)
+	$(VPY) -m virtio_ep.bench --sim $(or $(SIM),icarus) --profile $(or $(PROFILE),ideal) --jobs $(JOBS) $(filter $(BENCH_NAMES),$(MAKECMDGOALS))
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
 $(filter $(BENCH_NAMES),$(MAKECMDGOALS)):
 	@:
 endif
 
 report: $(STAMP)
-	$(VPY) -m virtio_ep.report --sim $(or $(SIM),icarus) --profiles $(PROFILES)
+	$(CHECK_VARS)
+	$(VPY) -m virtio_ep.report --sim $(or $(SIM),icarus) --profiles $(PROFILES) --jobs $(JOBS)
 
 lint: $(STAMP)
 	$(VPY) -m pytest -q tb/test_static.py -k lint

@@ -3,6 +3,8 @@ runs it; the long one is `make regress SEEDS=200`."""
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 
 import yaml
@@ -10,7 +12,9 @@ import yaml
 import pytest
 
 from test_sim import selected_simulators
-from virtio_ep import regress, simrun
+from virtio_ep import makevars, regress, simrun
+from virtio_ep.progress import Progress, run_parallel
+from virtio_ep.runconfig import RunConfig
 
 
 # points two seeds of the endpoint test must close (directed sequences enumerate them); the
@@ -33,3 +37,66 @@ def test_short_regression(sim: str) -> None:
     # cocotb-coverage's own merge of the four runs' databases
     merged = yaml.safe_load((out / "coverage.yml").read_text())
     assert "endpoint.directed.bar.length_x_alignment" in merged and "virtio.random.request.transport_x_mode_x_device" in merged
+    # the same seeds through a 2-worker Dask LocalCluster: the same results and coverage
+    threads = json.loads((out / "runs.json").read_text())
+    jobs = [(sim, r["test"], r["seed"], RunConfig()) for r in threads]
+    dask = regress.execute(jobs, "local", workers=2)
+    assert [(r["test"], r["seed"], r["ok"]) for r in dask] == [(r["test"], r["seed"], r["ok"]) for r in threads]
+    for a, b in zip(threads, dask):
+        assert a["coverage"] == b["coverage"], f"{a['test']} seed {a['seed']}: coverage differs between engines"
+    assert regress.merge_coverage(dask) == regress.merge_coverage(threads)
+
+
+def test_shards_merge_into_one_report(tmp_path) -> None:
+    """Two shards (as two machines would write them) merge into the reports of all their
+    runs; a seed in both shards is refused with a message."""
+    def run(test: str, seed: int, ok: bool, hits: int) -> dict:
+        return {"sim": "icarus", "test": test, "seed": seed, "ok": ok, "error": "" if ok else "boom", "seconds": 1.0,
+                "coverage": {"random.request.transport": {"async": hits, "mailbox": 0}}, "coverage_yaml": "",
+                "log": "x.log", "log_tail": "" if ok else "last line", "host": f"m{seed}", "commit": "c",
+                "UVM_VARIANT": None, "UVM_DEVICE": None}
+    regress.write_reports([run("VirtioTest", 1, True, 2)], tmp_path / "a", "a")
+    regress.write_reports([run("VirtioTest", 2, False, 3)], tmp_path / "b", "b")
+    runs = regress.merge_shards([tmp_path / "a", tmp_path / "b"])
+    assert [(r["seed"], r["ok"]) for r in runs] == [(1, True), (2, False)]
+    lines = regress.write_reports(runs, tmp_path / "merged", "merged")
+    assert json.loads((tmp_path / "merged" / "coverage.json").read_text()) == {
+        "random.request.transport": {"async": 5, "mailbox": 0}}
+    assert any("FAILED icarus VirtioTest seed 2 on m2" in line and "reproduce: make regress" in line for line in lines)
+    regress.write_reports([run("VirtioTest", 2, True, 1)], tmp_path / "c", "c")
+    with pytest.raises(ValueError, match="seed 2 is in two shards"):
+        regress.merge_shards([tmp_path / "b", tmp_path / "c"])
+
+
+@pytest.mark.parametrize("assignment,message", [
+    ("SEEDS=abc", "SEEDS=abc is not valid: a whole number"),
+    ("SIM=questa", "SIM=questa is not valid: use one of icarus, verilator"),
+    ("TRANSPORT=bogus", "TRANSPORT=bogus is not valid: use one of async"),
+    ("SCHEDULER=localhost", "a Dask scheduler address"),
+])
+def test_bad_make_variable_is_one_clear_line(assignment: str, message: str) -> None:
+    lines = makevars.problems([assignment, "SIM=icarus", "JOBS=2", "SEEDS="])
+    assert len(lines) == 1 and message in lines[0], lines
+
+
+def test_progress_lines_off_a_terminal() -> None:
+    """Off a terminal: plain lines, at most one per interval and always the last; every call
+    of run_parallel runs, results in order, and its first error is raised after all ended."""
+    out = io.StringIO()
+    with Progress(3, "demo", stream=out, every_s=3600, tty=False) as p:
+        p.update(True)
+        p.update(False)
+        p.update(True)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("demo: 3/3 done, 1 failed"), lines
+    ran = []
+
+    def call(k: int) -> int:
+        ran.append(k)
+        if k == 1:
+            raise RuntimeError("call 1 failed")
+        return k * 10
+    assert run_parallel([functools.partial(call, k) for k in (0, 2)], 2, "ok") == [0, 20]
+    with pytest.raises(RuntimeError, match="call 1 failed"):
+        run_parallel([functools.partial(call, k) for k in range(4)], 2, "one fails")
+    assert sorted(ran) == [0, 0, 1, 2, 2, 3]

@@ -145,7 +145,8 @@ LAYERS: dict[str, set[str]] = {
     "scenarios": {"layout", "costs", "runconfig", "devices", "timing", "firmware", "host", "linux", "transports",
                   "testbench"},
 }
-TOOLS = {"simrun", "demo", "bench", "bench_load", "bench_rings", "bench_timing", "report", "regress", "docgen", "mutate", "synth"}
+TOOLS = {"simrun", "demo", "bench", "bench_load", "bench_rings", "bench_timing", "report", "regress", "docgen", "mutate", "synth",
+         "makevars", "progress"}
 
 
 def package_imports(path, part: str) -> set[str]:

@@ -206,10 +206,11 @@ def rings(sim: str) -> str:
     return run(sim, DOCS)
 
 
-def load(sim: str, profile: str = "ideal") -> str:
-    """Throughput under load (long: not in the default set), under host `profile`."""
+def load(sim: str, profile: str = "ideal", jobs: int = 2) -> str:
+    """Throughput under load (long: not in the default set), under host `profile`, `jobs`
+    simulations at once."""
     from .bench_load import run
-    return run(sim, DOCS, profile=profile)
+    return run(sim, DOCS, profile=profile, jobs=jobs)
 
 
 BENCHES = {"control": control, "datapath": datapath, "rings": rings, "load": load}
@@ -222,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="benchmarks to run: control, datapath, rings (the default), load")
     ap.add_argument("--profile", default="ideal", choices=list(HOST_PROFILES),
                     help="host profile of the load benchmark (docs/host_profiles.md)")
+    ap.add_argument("--jobs", type=int, default=2, help="simulations at once (the load benchmark)")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
     try:
@@ -230,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         for which in args.which:
             if which not in BENCHES:
                 raise ValueError(f"unknown benchmark {which!r}: use {', '.join(BENCHES)}")
-            print(BENCHES[which](args.sim, profile=args.profile) if which == "load" else BENCHES[which](args.sim))
+            print(BENCHES[which](args.sim, profile=args.profile, jobs=args.jobs) if which == "load"
+                  else BENCHES[which](args.sim))
     except Exception as exc:
         print(f"\nBENCH FAILED: {exc}", file=sys.stderr)
         return 1

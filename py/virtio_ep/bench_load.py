@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import fields
-from concurrent.futures import ThreadPoolExecutor
+import functools
 from pathlib import Path
 
 from . import simrun
+from .progress import run_parallel
 from .demo import run_scenario
 from .layout import DEFAULT_LATENCIES, DEFAULT_PARAMS, MODE_NAMES, USER_CLK_HZ, host_profile
 from .runconfig import RunConfig
@@ -35,8 +36,8 @@ def run(sim: str, docs: Path, modes=MODE_NAMES, sizes=SIZES, depths=DEPTHS, requ
             latencies="default", profile=profile, requests=requests, results=str(out)))
         return LoadRow.read(out)
     t0 = time.monotonic()
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        rows = [r for part in pool.map(one, ("dma_read", *modes)) for r in part]
+    parts = run_parallel([functools.partial(one, m) for m in ("dma_read", *modes)], jobs, f"bench load {sim}")
+    rows = [r for part in parts for r in part]
     wall = time.monotonic() - t0
     stem = doc_stem(profile)
     (docs / f"{stem}.csv").write_text("\n".join([",".join(LOAD_COLUMNS)] + [

@@ -9,6 +9,7 @@ run's table is kept in docs/verification.md by hand (it takes about 15 minutes).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import simrun
+from .progress import run_parallel
 
 REPO = simrun.REPO
 WORK = simrun.BUILD_ROOT / "mutants"
@@ -195,6 +197,7 @@ def run_tests(dest: Path, tests: tuple[str, ...]) -> tuple[bool, str, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("names", nargs="*", help="mutations to run (default: all)")
+    ap.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS") or 1), help="mutants tested at once")
     args = ap.parse_args(argv)
     chosen = [m for m in MUTATIONS if not args.names or m.name in args.names]
     if args.names and len(chosen) != len(args.names):
@@ -209,15 +212,16 @@ def main(argv: list[str] | None = None) -> int:
     if not ok:
         raise SystemExit(f"the unmutated tree fails its tests ({why}): fix that first")
     print(f"baseline: {len(tests)} test selections pass ({secs:.0f} s)", flush=True)
-    rows = []
-    for m in chosen:
+    def one(m: Mutation) -> tuple:
         dest = WORK / m.name
         copy_tree(dest)
         apply(dest, m)
         survived, why, secs = run_tests(dest, m.tests)
-        rows.append((m, survived, why, secs))
         print(f"{m.name:36s} {'SURVIVED' if survived else 'killed'} {secs:5.0f} s  {why}", flush=True)
         shutil.rmtree(dest)
+        return m, survived, why, secs
+    # each mutant in its own tree: independent, `jobs` at a time
+    rows = run_parallel([functools.partial(one, m) for m in chosen], args.jobs, "mutants")
     killed = sum(not s for _, s, _, _ in rows)
     lines = ["| mutation | file | kind | result | killed by |", "|---|---|---|---|---|"]
     lines += [f"| {m.name} | `{m.path}` | {m.kind} | {'survived' if s else 'killed'} | {why or '-'} |"

@@ -13,10 +13,11 @@ import argparse
 import json
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+import functools
 from dataclasses import dataclass, replace
 
 from . import bench_load, simrun, sources
+from .progress import run_parallel
 from .layout import LATENCY_SETTINGS as SETTINGS
 from .layout import MODE_NAMES, host_profile
 from .layout import PCI_ACK_POLL_NS, MBOX_POLL_NS, USER_CLK_HZ, AsyncDevicePage
@@ -128,8 +129,7 @@ def measure(sim: str, settings=tuple(SETTINGS), setups=SETUPS, variants=VARIANTS
     points = [(label, p) for p in profiles for label in settings if p == "ideal" or label in PROFILE_SETTINGS]
     work = [(_setup_job, (sim, s, label, p)) for label, p in points for s in setups]
     work += [(_request_job, (sim, v, label, tuple(sizes), repeat, p)) for label, p in points for v in variants]
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(lambda w: w[0](*w[1]), work))
+    results = run_parallel([functools.partial(fn, *a) for fn, a in work], jobs, f"report {sim}")
     return [row for rows in results for row in rows]
 
 

@@ -1,0 +1,76 @@
+"""The make variables a user sets, checked before a target runs: a bad value gives one line
+naming the variable, the value and the valid values, and exit status 2 (no traceback, nothing
+started). `python -m virtio_ep.makevars NAME=value ...`; empty values are unset ones.
+The valid values come from where each is defined (simulators, transports, host profiles,
+regression tests), not from a copy."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+
+from . import regress, simrun
+from .demo import CHOICES as TRANSPORT_CHOICES
+from .layout import HOST_PROFILES
+
+
+def _one_of(choices) -> Callable[[str], str | None]:
+    names = list(choices)
+    return lambda v: None if v in names else f"use one of {', '.join(names)}"
+
+
+def _some_of(choices) -> Callable[[str], str | None]:
+    names = list(choices)
+    return lambda v: (None if v and all(x in names for x in v.split(",")) else
+                      f"a comma-separated list of {', '.join(names)}")
+
+
+def _whole(minimum: int) -> Callable[[str], str | None]:
+    return lambda v: None if re.fullmatch(r"-?\d+", v) and int(v) >= minimum else f"a whole number of at least {minimum}"
+
+
+def _address(v: str) -> str | None:
+    return None if re.fullmatch(r"(tcp|tls)://[\w.\-\[\]:]+:\d+", v) else "a Dask scheduler address, tcp://host:8786"
+
+
+CHECKS: dict[str, Callable[[str], str | None]] = {
+    "SIM": _one_of(simrun.SIMULATORS),
+    "TRANSPORT": _one_of(TRANSPORT_CHOICES),
+    "PROFILE": _one_of(HOST_PROFILES),
+    "PROFILES": _some_of(HOST_PROFILES),
+    "SEEDS": _whole(1),
+    "SEED_BASE": _whole(0),
+    "JOBS": _whole(1),
+    "REQUESTS": _whole(1),
+    "SOAK_REQUESTS": _whole(1),
+    "TESTS": _some_of(regress.TESTS),
+    "CLUSTER": _one_of(("local",)),
+    "SCHEDULER": _address,
+    "WAVES": _one_of(("0", "1")),
+}
+
+
+def problems(assignments: list[str]) -> list[str]:
+    """One line per bad NAME=value."""
+    out = []
+    for a in assignments:
+        name, sep, value = a.partition("=")
+        if not sep or name not in CHECKS:
+            raise ValueError(f"makevars: {a!r} is not NAME=value for one of {', '.join(CHECKS)}")
+        if value:
+            why = CHECKS[name](value)
+            if why:
+                out.append(f"make: {name}={value} is not valid: {why}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    bad = problems(sys.argv[1:] if argv is None else argv)
+    for line in bad:
+        print(line, file=sys.stderr)
+    return 2 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
