@@ -1,11 +1,14 @@
 """A short pyuvm regression (a few seeds) on every selected simulator, as `make regress`
-runs it; the long one is `make regress SEEDS=200`."""
+runs it, on the thread pool and again on a Dask LocalCluster; shards merged; the make
+variables' check; progress. The long one is `make regress SEEDS=200`."""
 
 from __future__ import annotations
 
 import functools
 import io
 import json
+import time
+from dataclasses import asdict
 
 import yaml
 
@@ -100,3 +103,23 @@ def test_progress_lines_off_a_terminal() -> None:
     with pytest.raises(RuntimeError, match="call 1 failed"):
         run_parallel([functools.partial(call, k) for k in range(4)], 2, "one fails")
     assert sorted(ran) == [0, 0, 1, 2, 2, 3]
+
+
+def test_progress_beats_while_nothing_ends() -> None:
+    """A line comes every interval even while no run ends (one simulation may take minutes)."""
+    out = io.StringIO()
+    with Progress(2, "slow", stream=out, every_s=0.2, tty=False):
+        time.sleep(1.5)
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 3 and all(line.startswith("slow: 0/2 done, 0 failed") for line in lines), lines
+
+
+def test_a_worker_that_cannot_build_reports_a_failed_run(monkeypatch) -> None:
+    """A worker whose build fails returns the run as failed, with where and why (the
+    regression goes on and reports it), instead of raising into the scheduler."""
+    def broken(sim: str) -> str:
+        raise simrun.SimulationFailed("iverilog: syntax error in ep_csr.v")
+    monkeypatch.setattr(regress, "_built", broken)
+    run = regress.run_on_worker("icarus", "VirtioTest", 7, asdict(RunConfig()))
+    assert not run["ok"] and "build failed on" in run["error"] and "syntax error" in run["error"]
+    assert run["repro"].startswith("make regress SIM=icarus TESTS=VirtioTest SEEDS=1 SEED_BASE=7")

@@ -6,6 +6,7 @@ without flooding a log."""
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -27,9 +28,23 @@ class Progress:
         self.done = self.failed = 0
         self.t0 = self._last = time.monotonic()
         self._bar = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
         if tty if tty is not None else self.stream.isatty():
             from tqdm import tqdm
             self._bar = tqdm(total=total, desc=what, file=self.stream, unit="run", dynamic_ncols=True)
+        # a heartbeat: the bar's clock moves, and off a terminal a line comes every every_s
+        # even while no run ends (one simulation may take minutes)
+        threading.Thread(target=self._beat, daemon=True).start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(1.0 if self._bar is not None else self.every_s):
+            with self._lock:
+                if self._bar is not None:
+                    self._bar.refresh()
+                elif time.monotonic() - self._last >= self.every_s:
+                    self._last = time.monotonic()
+                    print(self.line(), file=self.stream, flush=True)
 
     def line(self) -> str:
         """The plain progress line: done/total, failures, elapsed and an estimate of the rest."""
@@ -40,21 +55,24 @@ class Progress:
                 f"{_eta(elapsed)} elapsed, about {rest} left")
 
     def update(self, ok: bool = True, n: int = 1) -> None:
-        self.done += n
-        self.failed += 0 if ok else n
-        if self._bar is not None:
-            self._bar.set_postfix(failed=self.failed, refresh=False)
-            self._bar.update(n)
-            return
-        now = time.monotonic()
-        if now - self._last >= self.every_s or self.done == self.total:
-            self._last = now
-            print(self.line(), file=self.stream, flush=True)
+        with self._lock:
+            self.done += n
+            self.failed += 0 if ok else n
+            if self._bar is not None:
+                self._bar.set_postfix(failed=self.failed, refresh=False)
+                self._bar.update(n)
+                return
+            now = time.monotonic()
+            if now - self._last >= self.every_s or self.done == self.total:
+                self._last = now
+                print(self.line(), file=self.stream, flush=True)
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+        self._stop.set()
+        with self._lock:
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
 
     def __enter__(self) -> "Progress":
         return self

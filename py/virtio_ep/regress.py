@@ -69,7 +69,12 @@ def run_seed(sim: str, test: str, seed: int, config: RunConfig = RunConfig()) ->
         ok, error = True, ""
     except Exception as exc:           # a failed simulation or test
         ok, error = False, str(exc)
-    run = {"sim": sim, "test": test, "seed": seed, "ok": ok, "error": error, "seconds": time.monotonic() - t0,
+    return _result(sim, test, seed, config, ok, error, time.monotonic() - t0, cov, log)
+
+
+def _result(sim: str, test: str, seed: int, config: RunConfig, ok: bool, error: str, seconds: float,
+            cov: Path, log: Path) -> dict:
+    run = {"sim": sim, "test": test, "seed": seed, "ok": ok, "error": error, "seconds": seconds,
            "coverage": json.loads(cov.read_text()) if cov.exists() else {},
            "coverage_yaml": cov.with_suffix(".yml").read_text() if cov.with_suffix(".yml").exists() else "",
            "log": str(log), "log_tail": "" if ok else _tail(log), "host": socket.gethostname(), "commit": commit(),
@@ -85,9 +90,15 @@ def _built(sim: str) -> str:
 
 
 def run_on_worker(sim: str, test: str, seed: int, config: dict) -> dict:
-    """The task every engine runs (the configuration travels as a plain dict)."""
-    _built(sim)
+    """The task every engine runs (the configuration travels as a plain dict). A worker
+    that cannot build reports it as the run's failure, with the build log's tail."""
     cfg = RunConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+    try:
+        _built(sim)
+    except Exception as exc:
+        log = simrun.build_dir(sim, simrun.Design.endpoint(), False) / "build.log"
+        return _result(sim, test, seed, cfg, False, f"build failed on {socket.gethostname()}: {exc}", 0.0,
+                       Path("/nonexistent"), log)
     return run_seed(sim, test, seed, cfg)
 
 
