@@ -13,7 +13,7 @@ import logging
 from typing import Awaitable, Callable
 
 import cocotb
-from cocotb.triggers import ClockCycles, Event, First, RisingEdge, SimTimeoutError, Timer, with_timeout
+from cocotb.triggers import ClockCycles, Event, First, Lock, RisingEdge, SimTimeoutError, Timer, with_timeout
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiLiteMaster
 from cocotbext.axi.constants import AxiResp
@@ -68,6 +68,10 @@ class SoftCpu:
         self._results: dict[int, DmaResult] = {}             # tag -> result reaped, not yet claimed
         self._group: list[tuple[str, int]] = []              # DMAs in flight together (timing model)
         self._next_tag = AUTO_TAG0
+        # The DMA engine's multi-register sequences (a descriptor's five writes, DONE_HEAD read
+        # then popped) are atomic, as firmware masks interrupts around them: a handler (the
+        # device changing its config, say) that submits in between would mix two descriptors.
+        self._dma_regs = Lock()
         self.endpoint_resets = 0      # resets of the endpoint's logic seen by service_doorbells
         self.awake_ns = 0.0           # time the doorbell loop spent handling (not asleep): firmware busy time
         self.asleep = Event()         # set while the doorbell loop waits for work
@@ -222,19 +226,22 @@ class SoftCpu:
     # -- DMA -----------------------------------------------------------------------
 
     async def _submit_registers(self, host: int, local: int, length: int, direction: DmaDir, tag: int) -> None:
-        await self.write32(Region.DMA + DmaReg.HOST_LO, host & 0xFFFF_FFFF)
-        await self.write32(Region.DMA + DmaReg.HOST_HI, host >> 32)
-        await self.write32(Region.DMA + DmaReg.LOCAL, local)
-        await self.write32(Region.DMA + DmaReg.LENGTH, length)
-        await self.write32(Region.DMA + DmaReg.SUBMIT, (tag & 0xFFFF) << 16 | int(direction))
+        async with self._dma_regs:
+            await self.write32(Region.DMA + DmaReg.HOST_LO, host & 0xFFFF_FFFF)
+            await self.write32(Region.DMA + DmaReg.HOST_HI, host >> 32)
+            await self.write32(Region.DMA + DmaReg.LOCAL, local)
+            await self.write32(Region.DMA + DmaReg.LENGTH, length)
+            await self.write32(Region.DMA + DmaReg.SUBMIT, (tag & 0xFFFF) << 16 | int(direction))
 
     async def dma_done(self, timeout_cycles: int = 100_000) -> tuple[int, DmaResult]:
         """Next completed descriptor (tag, result), sleeping on irq; removes it."""
         waited = 0
         while True:
-            head = await self.read32(Region.DMA + DmaReg.DONE_HEAD)
+            async with self._dma_regs:
+                head = await self.read32(Region.DMA + DmaReg.DONE_HEAD)
+                if head & DmaDone.VALID:
+                    await self.write32(Region.DMA + DmaReg.DONE_POP, 0)
             if head & DmaDone.VALID:
-                await self.write32(Region.DMA + DmaReg.DONE_POP, 0)
                 return int(head & DmaDone.TAG_MASK), DmaResult((head & DmaDone.STATUS_MASK) >> 16)
             if waited >= timeout_cycles:
                 raise FirmwareTimeout(f"no DMA completion within {timeout_cycles} cycles")
