@@ -10,6 +10,8 @@ contents are checked across phases and frame/byte counts are checked per phase."
 
 from __future__ import annotations
 
+import time
+
 import cocotb
 
 from virtio_ep.devices import DEVICES
@@ -38,13 +40,17 @@ async def soak(dut, device: str, exercise, phases, counts: list[int], first: dic
     `first`: bring-up settings (device, Options, probe options) of the first phase."""
     first = first or {}
     rng = rng_for_test()
+    t0 = time.monotonic()
     bench = await bring_up(await EndpointTb.start(dut), "async", first.get("device", device), phases[0][1],
                            first.get("opts", Options()), **phases[0][2])
     queues, fw = bench.queues, bench.fw
     for i, ((driver, mode, opts), count) in enumerate(zip(phases, counts)):
         if i:
             queues = await probe(bench, mode, driver=driver, **opts)
-        cocotb.log.info("soak %s: %d requests, %s ring code, %s mode", device, count, driver, mode.name)
+        # the phase's progress line in the run's log (make long shows items done; this, where it is)
+        cocotb.log.info("soak %s: phase %d of %d, %d requests, %s ring code, %s mode (%d of %d requests done, "
+                        "%.0f s wall)", device, i + 1, len(phases), count, driver, mode.name, sum(counts[:i]),
+                        sum(counts), time.monotonic() - t0)
         await exercise(queues, fw.backend, count, rng)
         assert fw.ring_errors == [], f"{device} in {mode.name} ({driver}): {fw.ring_errors}"
     await bench.stop()

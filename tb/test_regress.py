@@ -4,11 +4,16 @@ variables' check; progress. The long one is `make regress SEEDS=200`."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
+import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 import yaml
 
@@ -48,6 +53,41 @@ def test_short_regression(sim: str) -> None:
     for a, b in zip(threads, dask):
         assert a["coverage"] == b["coverage"], f"{a['test']} seed {a['seed']}: coverage differs between engines"
     assert regress.merge_coverage(dask) == regress.merge_coverage(threads)
+    # and one seed through a running scheduler with a worker of its own (`dask scheduler`,
+    # `dask worker`: what SCHEDULER=tcp://host:8786 reaches on other machines), on loopback
+    with dask_cluster() as address:
+        remote = regress.execute(jobs[:1], "scheduler", scheduler=address)
+    assert [(r["test"], r["seed"], r["ok"], r["coverage"]) for r in remote] == [
+        (r["test"], r["seed"], r["ok"], r["coverage"]) for r in threads[:1]]
+
+
+@contextlib.contextmanager
+def dask_cluster(timeout_s: float = 60.0):
+    """A Dask scheduler and one worker process on loopback, as `dask scheduler` and
+    `dask worker` start them on a cluster's machines; both stopped on exit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        info = Path(tmp) / "scheduler.json"
+        dask_cli = str(Path(sys.executable).with_name("dask"))
+        procs = [subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                   "--scheduler-file", str(info)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        try:
+            deadline = time.monotonic() + timeout_s
+            while not info.exists() or not info.read_text().strip():
+                assert time.monotonic() < deadline, f"the Dask scheduler wrote no {info.name} in {timeout_s} s"
+                assert procs[0].poll() is None, f"the Dask scheduler exited with {procs[0].returncode}"
+                time.sleep(0.2)
+            procs.append(subprocess.Popen([dask_cli, "worker", "--scheduler-file", str(info), "--nworkers", "1",
+                                           "--nthreads", "1", "--no-dashboard"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            yield json.loads(info.read_text())["address"]
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
 
 
 def test_shards_merge_into_one_report(tmp_path) -> None:

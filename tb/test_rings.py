@@ -11,7 +11,11 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from virtio_ep.firmware.batch import take_split
-from virtio_ep.layout import PUSH_INLINE_MAX, DescFlag, PushEntry, PushFlag, SplitAvail, SplitDesc, SplitUsed
+from virtio_ep.host.pcie_host import HostTimeout
+from virtio_ep.host.queues import BufferPool, DriverQueue
+from virtio_ep.host.virtio_core import QueueConfig
+from virtio_ep.layout import (PUSH_INLINE_MAX, DescFlag, PushEntry, PushFlag, SplitAvail, SplitDesc, SplitUsed,
+                              VirtioFeature)
 from virtio_ep.rings.memory import RingError
 from virtio_ep.rings.packed import PackedDevice, PackedRing
 from virtio_ep.rings.packed import avail_flags as packed_avail_flags, pack_desc as packed_desc
@@ -285,6 +289,62 @@ def test_driver_init_clears_a_stale_avail_event():
         await drv.add([(BASE + 0x2800, 64, False)])
         return await drv.publish()
     assert asyncio.run(first_kick()), "the first buffer was not kicked: a stale avail_event survived init"
+
+
+class DevicePublishesDuringLook(ImageMemory):
+    """The device publishes one more used entry just after the driver reads used.idx and
+    before the driver moves used_event past what it read: the device decides with the old
+    used_event, which asks for no interrupt."""
+
+    def __init__(self, data: bytearray, ring: SplitRing, late_head: int):
+        super().__init__(data)
+        self.ring = ring
+        self.device = SplitDevice(ring, ImageMemory(data), event_idx=True)
+        self.late_head = late_head
+        self.device_wanted_msi = None
+
+    async def read(self, addr: int, length: int) -> bytes:
+        got = await super().read(addr, length)
+        if addr == self.ring.used + SplitUsed.IDX.offset and self.device_wanted_msi is None:
+            await self.device.push_used(self.late_head, 0)
+            self.device_wanted_msi = await self.device.publish_used()
+        return got
+
+
+class NoMsiHost:
+    """A host whose interrupts never come: a driver that sleeps on one times out."""
+
+    def now_ns(self) -> int:
+        return 0
+
+    def msi_count(self, vector: int) -> int:
+        return 0
+
+    async def wait_msi(self, vector: int, count: int, timeout_ns: int) -> None:
+        raise HostTimeout(f"MSI {vector}: the driver slept although a used entry was there")
+
+
+def test_driver_looks_again_after_rearming():
+    """After it moves used_event, the driver reads used.idx again before sleeping on the
+    queue's interrupt (Linux: virtqueue_enable_cb, then virtqueue_poll). The device
+    published in between and, with the old used_event, sent no interrupt: a driver that
+    sleeps at once waits for one that never comes."""
+    ring = SplitRing(BASE, BASE + 0x1000, BASE + 0x2000, 8)
+    image = bytearray(IMAGE)
+    mem = DevicePublishesDuringLook(image, ring, late_head=1)
+    cfg = QueueConfig(0, 8, ring.desc, ring.avail, ring.used, msi_vector=3)
+    queue = DriverQueue(NoMsiHost(), cfg, mem, BufferPool(lambda size: BASE + 0x3000, 0x800),
+                        features=1 << VirtioFeature.EVENT_IDX)
+
+    async def two_requests() -> list[tuple[int, int]]:
+        await queue.init()
+        heads = [await queue.add([bytes(16)], []) for _ in range(2)]
+        assert heads == [0, 1], heads
+        await mem.device.push_used(0, 0)               # the first completes before the driver looks
+        await mem.device.publish_used()
+        return await queue.wait_used(2, timeout_ns=1_000)
+    assert asyncio.run(two_requests()) == [(0, 0), (1, 0)]
+    assert mem.device_wanted_msi is False, "the race did not happen: the device asked for an interrupt"
 
 
 # -- packed rings ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def run_scenario(sim: str, scenario: str, name: str, config: RunConfig, waves: b
     print(f"running {scenario} on {sim} (simulator log: {log_file}) ...", flush=True)
     try:
         simrun.run(sim, RUNS_MODULE, waves=waves, name=name, log_file=log_file, config=config,
-                   test_filter=f"{RUNS_MODULE}.{scenario}\\b")
+                   seed=simrun.MEASUREMENT_SEED, test_filter=f"{RUNS_MODULE}.{scenario}\\b")
     except Exception:
         if log_file.exists():
             print("\n".join(log_file.read_text().splitlines()[-40:]), file=sys.stderr)

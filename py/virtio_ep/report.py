@@ -88,7 +88,8 @@ def _simulate(sim: str, scenario: str, tag: str, config: RunConfig) -> list[Resu
     out = simrun.BUILD_ROOT / f"{tag}-{sim}.jsonl"
     out.unlink(missing_ok=True)
     simrun.run(sim, RUNS_MODULE, name=tag, log_file=out.with_suffix(".log"), log_level="WARNING",
-               test_filter=f"{RUNS_MODULE}.{scenario}\\b", config=replace(config, results=str(out)))
+               seed=simrun.MEASUREMENT_SEED, test_filter=f"{RUNS_MODULE}.{scenario}\\b",
+               config=replace(config, results=str(out)))
     return ResultRow.read(out)
 
 
@@ -360,7 +361,8 @@ def profile_section(rows: list[dict], other: str = "server", label: str = "defau
           f"The `{other}` profile (docs/host_profiles.md): max payload {prof.max_payload} B, read requests up to "
           f"{prof.max_read_request} B answered in {prof.rcb} B completions"
           f"{' cut at every boundary' if prof.split_at_rcb else ''}, each device read late by an extra "
-          f"exponential draw (mean {prof.read_jitter_ns} ns, capped at {prof.read_jitter_cap_ns} ns, seeded), so "
+          f"exponential draw (mean {prof.read_jitter_ns} ns, capped at {prof.read_jitter_cap_ns} ns, seed "
+          f"{simrun.MEASUREMENT_SEED}), so "
           "reads to different tags complete out of order. `ideal`: one completion per read, in order, the",
           "fixed latency only. Same runs, same firmware; rank 1 is the lowest latency at that payload.", "",
           f"| variant | payload | latency ideal (us) | latency {other} (us) | change | MB/s ideal | MB/s {other} | rank ideal | rank {other} |",

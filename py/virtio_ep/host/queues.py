@@ -164,9 +164,15 @@ class DriverQueue:
         Entries collected before a timeout are kept for the next call: none is lost."""
         deadline = self.host.now_ns() + timeout_ns
         while True:
-            self.collected += await self.ring.used()
+            more = await self.ring.used()           # with the event index, re-arms used_event
+            self.collected += more
             if len(self.collected) >= count:
                 got, self.collected = self.collected[:count], self.collected[count:]
                 return got
+            if more:
+                # used_event moved after used.idx was read: a completion published in
+                # between saw the old event and sent no MSI. Look again before sleeping
+                # (Linux: virtqueue_enable_cb polls the ring after re-enabling).
+                continue
             await self.host.wait_msi(self.cfg.msi_vector, self.msi_seen + 1, max(deadline - self.host.now_ns(), 0))
             self.msi_seen = self.host.msi_count(self.cfg.msi_vector)
