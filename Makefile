@@ -43,7 +43,7 @@ export WAVES
 # runtime every build compiles is compiled once per run)
 APT_NEEDS := iverilog:iverilog g++:g++ make:make ccache:ccache
 
-.PHONY: all setup wave-deps linux-source synth-deps synth sim test long bench report regress mutate lint waves clean
+.PHONY: all setup wave-deps linux-source synth-deps uml-deps synth sim test linux long bench report regress mutate lint waves clean
 
 # Every variable a user may set, checked before a target runs: a bad value stops it with one
 # line listing the valid ones (virtio_ep/makevars.py)
@@ -84,6 +84,14 @@ linux-source:
 	fi
 	@echo "linux-source-6.1 $$(dpkg-query -W -f='$${Version}' linux-source-6.1)"
 
+# User-Mode Linux (Linux 6.1 as a process) and a static busybox for its initramfs: Linux's
+# own virtio drivers against the project's vhost-user back end (tb/test_uml.py)
+uml-deps:
+	@if [ ! -x /usr/bin/linux.uml ] || ! dpkg -s busybox-static >/dev/null 2>&1; then \
+	    echo "installing user-mode-linux busybox-static (Linux's drivers in User-Mode Linux)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq user-mode-linux busybox-static; \
+	fi
+
 # Yosys for the synthesis estimate and its check in make test (Debian's 0.23)
 synth-deps:
 	@command -v yosys >/dev/null 2>&1 || { echo "installing yosys (synthesis estimate)"; \
@@ -96,7 +104,7 @@ sim: $(STAMP) wave-deps
 	$(CHECK_VARS)
 	$(VPY) -m virtio_ep.demo --sim $(or $(SIM),icarus) --transport $(or $(TRANSPORT),async) $(if $(filter 1,$(WAVES)),--waves)
 
-test: $(STAMP) wave-deps linux-source synth-deps
+test: $(STAMP) wave-deps linux-source synth-deps uml-deps
 	$(CHECK_VARS)
 	$(VPY) -m pytest -n $(JOBS) --maxschedchunk 1 -q --junitxml=sim_build/junit/test.xml tb
 
@@ -104,6 +112,11 @@ long: $(STAMP) linux-source
 	$(CHECK_VARS)
 	SOAK_REQUESTS=$(or $(SOAK_REQUESTS),2000) REQUESTS=$(or $(REQUESTS),60) \
 	    $(VPY) -m pytest -n $(JOBS) --maxschedchunk 1 -q --junitxml=sim_build/junit/long.xml tb/test_sim.py -k "soak or tb_datapath"
+
+# Linux's own virtio_net in User-Mode Linux, through the RTL (Verilator unless SIM=)
+linux: $(STAMP) uml-deps
+	$(CHECK_VARS)
+	$(VPY) -m virtio_ep.linux_run --sim $(or $(SIM),verilator) $(if $(REQUESTS),--frames $(REQUESTS))
 
 regress: $(STAMP) linux-source
 	$(CHECK_VARS)

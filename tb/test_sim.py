@@ -59,8 +59,14 @@ def test_soak(sim: str, device: str, profile: str) -> None:
     defaults = deep if device.startswith("deep") else SOAK_DEFAULT_REQUESTS
     requests = int(os.environ.get("SOAK_REQUESTS") or defaults[sim])
     name = f"tb_soak_{device}" + ("" if profile == "ideal" else f"-{profile}")
-    simrun.run(sim, "tb_soak", test_filter=f"test_soak_{device}$", name=name, waves=waves(),
-               config=RunConfig(requests=requests, profile=profile))
+    # the log goes to a file as it runs (`tail -f` it: each phase is logged as it starts)
+    log = simrun.BUILD_ROOT / sim / f"{name}.log"
+    try:
+        simrun.run(sim, "tb_soak", test_filter=f"test_soak_{device}$", name=name, waves=waves(),
+                   config=RunConfig(requests=requests, profile=profile), log_file=log)
+    except simrun.SimulationFailed as exc:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:]) if log.exists() else "(no log)"
+        raise simrun.SimulationFailed(f"{exc}\nlast lines of {log}:\n{tail}") from None
 
 
 # modules also run under the server host profile (docs/host_profiles.md: 64-byte completions,

@@ -135,7 +135,7 @@ LAYERS: dict[str, set[str]] = {
     "runconfig": {"layout"},
     "devices": {"layout"},
     "rings": {"layout"},
-    "linux": set(),                 # Linux's ring code, built and loaded (a leaf)
+    "linux": {"layout"},            # Linux's ring code built and loaded; UML and its vhost-user back end
     "timing": {"layout", "costs"},
     "sources": {"layout", "costs"},   # where the assumed numbers come from (a leaf above them)
     "firmware": {"layout", "costs", "devices", "rings"},
@@ -146,7 +146,7 @@ LAYERS: dict[str, set[str]] = {
                   "testbench"},
 }
 TOOLS = {"simrun", "demo", "bench", "bench_load", "bench_rings", "bench_timing", "report", "regress", "docgen", "mutate", "synth",
-         "makevars", "progress"}
+         "makevars", "progress", "linux_run"}
 
 
 def package_imports(path, part: str) -> set[str]:

@@ -125,6 +125,9 @@ MUTATIONS = (
              '        if self.event_idx:\n'
              '            return need_event(early, self.used_idx, old)\n', "skipped barrier",
              ("tb/test_rings.py::test_used_event_read_after_used_idx_write", LINUX_SPLIT_EVENT)),
+    Mutation("driver-sleeps-without-look-again", "py/virtio_ep/host/queues.py",
+             "            if more:\n", "            if False:\n", "skipped barrier",
+             ("tb/test_rings.py::test_driver_looks_again_after_rearming",)),
     Mutation("need-event-off-by-one", "py/virtio_ep/rings/split.py",
              "    return ((new - event - 1) & IDX_MASK) < ((new - old) & IDX_MASK)",
              "    return ((new - event - 1) & IDX_MASK) <= ((new - old) & IDX_MASK)", "off-by-one",

@@ -39,6 +39,13 @@ MODULE = "tb_uvm"
 TESTS = ("RegressionTest", "VirtioTest")
 ENGINES = ("threads", "local", "scheduler")
 LOG_TAIL_LINES = 40
+# Dask's own monitoring, made quiet for workers that only wait on a simulator: at its
+# defaults (a 10 ms profiler, a 20 ms event-loop tick, 500 ms system and 100 ms memory
+# monitors) the LocalCluster's processes took 0.17 of a core, measured here, which the two
+# simulations sharing the machine lost (docs/verification.md). The same settings as
+# environment variables quiet workers started by hand (README).
+QUIET_DASK = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
+              "distributed.admin.system-monitor.interval": "5s", "distributed.worker.memory.monitor-interval": "1s"}
 
 
 @functools.cache
@@ -122,8 +129,10 @@ def execute(jobs: list[tuple[str, str, int, RunConfig]], engine: str = "threads"
     else:
         from dask.distributed import Client, LocalCluster, as_completed as dask_completed
         if engine == "local":
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+            import dask
+            with dask.config.set(QUIET_DASK):           # handed to the worker processes it starts
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
             client = Client(cluster)
         else:
             if not scheduler:

@@ -53,6 +53,7 @@ class NetLoopback:
         self.pairs = 1                  # multiqueue is off until VQ_PAIRS_SET (virtio 1.2, 5.1.6.5.5)
         self.waiting: dict[int, deque[bytes | StoredFrame]] = {}     # per RX pair, oldest first
         self.delivered = 0
+        self.delivered_bytes = 0        # frame bytes delivered, virtio-net header not counted
         self.truncated = 0
         self.cpu_frames = 0
         self.held: dict[int, list[Chain]] = {}   # per TX queue: chains waiting for device memory
@@ -221,6 +222,7 @@ class NetLoopback:
                 self.truncated += n < length
                 await rx.complete(chain, n)
                 self.delivered += 1
+                self.delivered_bytes += length - NetHdr.SIZE      # the frame, as Linux counts it
             rx.requests += 1
         return bool(chains) and await rx.publish()
 

@@ -10,6 +10,7 @@ module may import from the subject module it needs instead.
   rings            split, packed and push ring structures, ring sizes and placement
   echo, virtio_pci, restable, async_transport, commands
                    each transport's pages and words
+  vhost_user       the vhost-user protocol User-Mode Linux speaks (make linux)
 
 The RTL does not restate these numbers: hdl/ep_regs.vh is generated
 (`python -m virtio_ep.layout --verilog`) and a test fails when it is stale.
@@ -26,7 +27,8 @@ from .virtio_pci import *  # noqa: F401,F403
 from .restable import *  # noqa: F401,F403
 from .async_transport import *  # noqa: F401,F403
 from .commands import *  # noqa: F401,F403
+from .vhost_user import *  # noqa: F401,F403
 from .verilog import VERILOG_HEADER_PATH, verilog_header  # noqa: F401
 
 SUBJECTS = ("struct", "config", "endpoint", "virtio", "rings", "echo", "virtio_pci", "restable",
-            "async_transport", "commands")
+            "async_transport", "commands", "vhost_user")
