@@ -19,6 +19,8 @@
 #                 UVM_VARIANT= and UVM_DEVICE= to fix the virtio test's variant and device;
 #                 CLUSTER=local runs it on a Dask LocalCluster, SCHEDULER=tcp://host:8786 on
 #                 any Dask cluster; python -m virtio_ep.regress --merge DIR... merges shards
+#   make linux    Linux's own virtio_net in User-Mode Linux through the RTL, split and packed
+#                 rings (Verilator unless SIM=; REQUESTS= frames, default 200)
 #   make mutate   deliberate bugs in RTL and firmware against the tests that should catch
 #                 them (Icarus; MUTANTS="name ..." runs some)
 #   make synth    Yosys synthesis for UltraScale+ at the default and the largest parameters:

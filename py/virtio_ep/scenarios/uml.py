@@ -19,6 +19,8 @@ the wall clock, and UML never waits on the simulation but for its requests).
 from __future__ import annotations
 
 import queue
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -115,7 +117,9 @@ class UmlBridge:
         not_offered = uml.UML_NOT_OFFERED | (bit(VirtioFeature.RING_PACKED) if self.mode == QueueMode.SPLIT else 0)
         self.bridged = BridgedDevice(self.info.features & (1 << 64) - 1 & ~not_offered, self.info.num_queues,
                                      bytes(config))
-        self.backend = VhostUserBackend(self.workdir / f"{self.device.name}.sock", self.bridged)
+        # a unix socket's path has at most 107 bytes: a short folder of its own, not the work dir
+        self.sockdir = Path(tempfile.mkdtemp(prefix="virtio-ep-uml-"))
+        self.backend = VhostUserBackend(self.sockdir / f"{self.device.name}.sock", self.bridged)
         self.errors: list[BaseException] = []
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
@@ -148,6 +152,7 @@ class UmlBridge:
             run.stop()
             self.backend.stop()
             self.thread.join(timeout=10)
+            shutil.rmtree(self.sockdir, ignore_errors=True)
             self.stopping = True
             for t in self.msi_tasks:
                 await t
@@ -293,5 +298,6 @@ async def uml_net(tb, mode: QueueMode, workdir: Path, frames: int = 200, timeout
         problems.append(f"the device delivered {backend.delivered} frames ({backend.delivered_bytes} bytes), "
                         f"Linux received {rx} ({rxb} bytes)")
     if problems:
-        raise AssertionError("; ".join(problems))
+        raise AssertionError("; ".join(problems) + f"; UML's console (uml.log in {workdir}) ends:\n"
+                             + "\n".join(result.console[-15:]))
     return out
