@@ -42,13 +42,6 @@ class VhostUserRequest(enum.IntEnum):
     VRING_KICK = 35                      # in-band kick (INBAND_NOTIFICATIONS)
 
 
-class VhostUserSlaveRequest(enum.IntEnum):
-    """Back end to front end, on the channel SET_SLAVE_REQ_FD gave."""
-
-    CONFIG_CHANGE_MSG = 2
-    VRING_CALL = 4                       # in-band call (INBAND_NOTIFICATIONS)
-
-
 class VhostUserFlag(enum.IntFlag):
     VERSION_MASK = 0x3
     REPLY = 1 << 2

@@ -131,7 +131,6 @@ class Session:
     memory: GuestMemory = field(default_factory=GuestMemory)
     vrings: dict[int, Vring] = field(default_factory=dict)
     slave_fd: int | None = None
-    requests: int = 0
 
     def vring(self, index: int) -> Vring:
         return self.vrings.setdefault(index, Vring(index))
@@ -249,7 +248,6 @@ class VhostUserBackend:
             req = VhostUserRequest(request)
         except ValueError:
             raise VhostUserError(f"request {request} ({size} bytes) is not one this back end serves") from None
-        self.session.requests += 1
         self.log.debug("vhost-user %s (%d bytes, %d fds)", req.name, size, len(fds))
         reply = self._handle(req, payload, fds, sel)
         if reply is not None:
