@@ -19,8 +19,9 @@
 #                 UVM_VARIANT= and UVM_DEVICE= to fix the virtio test's variant and device;
 #                 CLUSTER=local runs it on a Dask LocalCluster, SCHEDULER=tcp://host:8786 on
 #                 any Dask cluster; python -m virtio_ep.regress --merge DIR... merges shards
-#   make linux    Linux's own virtio_net in User-Mode Linux through the RTL, split and packed
-#                 rings (Verilator unless SIM=; REQUESTS= frames, default 200)
+#   make linux    Linux's own virtio_net and virtio_blk in User-Mode Linux through the RTL,
+#                 split and packed rings (Verilator unless SIM=; REQUESTS= frames, default
+#                 200; WRITES= block writes, default 24)
 #   make mutate   deliberate bugs in RTL and firmware against the tests that should catch
 #                 them (Icarus; MUTANTS="name ..." runs some)
 #   make synth    Yosys synthesis for UltraScale+ at the default and the largest parameters:
@@ -51,7 +52,7 @@ APT_NEEDS := iverilog:iverilog g++:g++ make:make ccache:ccache
 # line listing the valid ones (virtio_ep/makevars.py)
 CHECK_VARS = @$(VPY) -m virtio_ep.makevars SIM='$(SIM)' TRANSPORT='$(TRANSPORT)' PROFILE='$(PROFILE)' \
     PROFILES='$(PROFILES)' SEEDS='$(SEEDS)' SEED_BASE='$(SEED_BASE)' JOBS='$(JOBS)' REQUESTS='$(REQUESTS)' \
-    SOAK_REQUESTS='$(SOAK_REQUESTS)' TESTS='$(TESTS)' CLUSTER='$(CLUSTER)' SCHEDULER='$(SCHEDULER)' WAVES='$(WAVES)'
+    SOAK_REQUESTS='$(SOAK_REQUESTS)' WRITES='$(WRITES)' TESTS='$(TESTS)' CLUSTER='$(CLUSTER)' SCHEDULER='$(SCHEDULER)' WAVES='$(WAVES)'
 
 all: sim
 
@@ -118,7 +119,8 @@ long: $(STAMP) linux-source
 # Linux's own virtio_net in User-Mode Linux, through the RTL (Verilator unless SIM=)
 linux: $(STAMP) uml-deps
 	$(CHECK_VARS)
-	$(VPY) -m virtio_ep.linux_run --sim $(or $(SIM),verilator) $(if $(REQUESTS),--frames $(REQUESTS))
+	$(VPY) -m virtio_ep.linux_run --sim $(or $(SIM),verilator) $(if $(REQUESTS),--frames $(REQUESTS)) \
+	    $(if $(WRITES),--writes $(WRITES))
 
 regress: $(STAMP) linux-source
 	$(CHECK_VARS)

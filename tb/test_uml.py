@@ -106,6 +106,20 @@ def test_linux_probes_net_and_block_through_vhost_user(tmp_path: Path) -> None:
     assert net.enabled[NET_RX_QUEUE][0].kicks >= 1, net.enabled[NET_RX_QUEUE][0]
 
 
+def test_uml_that_fails_to_boot_is_reported(tmp_path: Path) -> None:
+    """An init that exits: Linux panics ("Attempted to kill init"), UML ends, and waiting for
+    a line fails at once with UML's last console lines; no UML process is left."""
+    initrd = tmp_path / "initrd.gz"
+    uml.build_initramfs("#!/bin/busybox sh\necho INIT-RAN\nexit 3\n", [], initrd)
+    with uml.UmlRun(initrd, [], tmp_path / "uml.log") as run:
+        with pytest.raises(uml.UmlError, match="exited") as err:
+            run.wait_for("DONE", BOOT_TIMEOUT_S)
+    console = (tmp_path / "uml.log").read_text()
+    assert "INIT-RAN" in console and "Attempted to kill init" in console, console[-2000:]
+    assert console.splitlines()[-1] in str(err.value), "the error does not end with UML's last console line"
+    assert not uml.processes_naming(tmp_path), uml.processes_naming(tmp_path)
+
+
 def _front_end(path: Path, device, messages: list[tuple[int, bytes, list[int]]]) -> BaseException | None:
     """Serve `device` at `path` while a scripted front end sends `messages` (request,
     payload, fds); the back end's error, if any."""
@@ -153,23 +167,53 @@ def test_a_ring_outside_the_memory_table_is_refused(tmp_path: Path) -> None:
     assert isinstance(err, VhostUserError) and "0x90000" in str(err) and "0x10000+0x10000" in str(err), err
 
 
-# frames per ring mode in the smoke run (Icarus runs the RTL about three times slower)
-SMOKE_FRAMES = {"verilator": 200, "icarus": 60}
+# frames and block writes per ring mode in the smoke run (Icarus runs the RTL about three
+# times slower)
+SMOKE_COUNTS = {"verilator": {"net": 200, "block": 12}, "icarus": {"net": 60, "block": 6}}
 
 
 @pytest.mark.parametrize("sim", selected_simulators())
-def test_linux_net_through_the_rtl(sim: str) -> None:
-    """make linux's smoke: Linux's virtio_net in UML sends frames of 60 to 1514 bytes through
-    the RTL's loopback on split and then packed rings; Linux's tx/rx counters and the
-    device's delivered frames and bytes must agree (scenarios/uml.py checks, and the
-    summary line is checked here)."""
+def test_linux_through_the_rtl(sim: str) -> None:
+    """make linux's smoke, on split and then packed rings: Linux's virtio_net in UML sends
+    frames of 60 to 1514 bytes through the RTL's loopback (Linux's tx/rx counters and the
+    device's delivered frames and bytes agree); virtio_blk writes at random offsets, flushes
+    and reads back (every read's MD5 is the plan's, Linux's I/O counters are the RAM disk's,
+    and the disk holds what was written). scenarios/uml.py checks; the summary lines are
+    checked here."""
     summary = simrun.BUILD_ROOT / f"linux-smoke-{sim}.txt"
     summary.unlink(missing_ok=True)
-    frames = SMOKE_FRAMES[sim]
-    simrun.run(sim, RUNS_MODULE, name="linux-smoke", test_filter=f"{RUNS_MODULE}.linux_uml\\b",
-               seed=simrun.MEASUREMENT_SEED, config=RunConfig(modes=("split", "packed"), devices=("net",),
-                                                               requests=frames, artifact=str(summary)))
+    counts = SMOKE_COUNTS[sim]
+    for device, count in counts.items():
+        simrun.run(sim, RUNS_MODULE, name=f"linux-smoke-{device}", test_filter=f"{RUNS_MODULE}.linux_uml\\b",
+                   seed=simrun.MEASUREMENT_SEED, config=RunConfig(modes=("split", "packed"), devices=(device,),
+                                                                   requests=count, artifact=str(summary)))
     lines = summary.read_text().splitlines()
-    assert [line.split(":")[0] for line in lines] == ["net split", "net packed"], lines
-    for line in lines:
-        assert f"{frames} frames sent" in line and f"{frames} frames (" in line, line
+    assert [line.split(":")[0] for line in lines] == ["net split", "net packed", "block split", "block packed"], lines
+    for line in lines[:2]:
+        assert f"{counts['net']} frames sent" in line and f"{counts['net']} frames (" in line, line
+    for line in lines[2:]:
+        assert f"{counts['block']} writes" in line and "every read as planned" in line, line
+
+
+# fault -> (device, what the failure must say)
+FAULT_CASES = {"drop-kicks": ("block", "queue 0 stalled"),
+               "close-socket": ("block", "vhost-user connection closed before DONE")}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULT_CASES))
+@pytest.mark.parametrize("sim", selected_simulators())
+def test_a_broken_run_fails_clearly(sim: str, fault: str) -> None:
+    """A queue that stalls (its doorbells dropped) and a back end that hangs up: the run fails
+    at once (not at its 10-minute timeout) with a message naming what broke, the queues'
+    state and UML's last console lines, and leaves no UML process behind."""
+    device, says = FAULT_CASES[fault]
+    log = simrun.BUILD_ROOT / f"linux-fault-{fault}-{sim}.log"
+    with pytest.raises(simrun.SimulationFailed):
+        simrun.run(sim, RUNS_MODULE, name=f"linux-fault-{fault}", test_filter=f"{RUNS_MODULE}.linux_uml\\b",
+                   log_file=log, config=RunConfig(modes=("split",), devices=(device,), requests=12, fault=fault))
+    text = log.read_text()
+    assert says in text, f"{log} does not say {says!r}"
+    assert "kicks" in text and "completed" in text, "the failure does not give the queues' state"
+    assert "virtio_uml" in text or "virtio" in text.split(says, 1)[1], "UML's console lines are missing"
+    workdir = next(simrun.BUILD_ROOT.glob(f"{sim}/*/linux-fault-{fault}/uml-{device}-split"))
+    assert not uml.processes_naming(workdir), f"UML processes left running: {uml.processes_naming(workdir)}"

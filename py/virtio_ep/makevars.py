@@ -44,6 +44,7 @@ CHECKS: dict[str, Callable[[str], str | None]] = {
     "JOBS": _whole(1),
     "REQUESTS": _whole(1),
     "SOAK_REQUESTS": _whole(1),
+    "WRITES": _whole(1),
     "TESTS": _some_of(regress.TESTS),
     "CLUSTER": _one_of(("local",)),
     "SCHEDULER": _address,

@@ -38,6 +38,7 @@ class RunConfig:
     requests: int | None = None         # request or case count of a test module (None: its default)
     variant: str | None = None          # pyuvm virtio variant (None: chosen by seed)
     check_every: bool = False           # fuzzers: check the counters after every case
+    fault: str | None = None            # linux_uml: a fault the bridge injects (scenarios/uml.py FAULTS)
     results: str | None = None          # JSON-lines file for ResultRows
     artifact: str | None = None         # file for a module's other output (summary, table, coverage)
     sim: str = ""                       # simulator name, for summaries

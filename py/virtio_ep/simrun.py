@@ -205,21 +205,25 @@ def run(
     test_dir.mkdir(parents=True, exist_ok=True)
     env = {"COCOTB_LOG_LEVEL": log_level or os.environ.get("COCOTB_LOG_LEVEL", "INFO")}
     env.update((config or RunConfig()).to_env())
-    results = runner.test(
-        test_module=test_module,
-        hdl_toplevel=design.toplevel,
-        hdl_toplevel_lang="verilog",
-        build_dir=bdir,
-        test_dir=test_dir,
-        results_xml=str(test_dir / "results.xml"),
-        waves=waves,
-        testcase=testcase,
-        seed=seed,
-        extra_env=env,
-        timescale=("1ns", "1ps"),
-        log_file=log_file,
-        test_filter=test_filter,
-    )
+    try:
+        results = runner.test(
+            test_module=test_module,
+            hdl_toplevel=design.toplevel,
+            hdl_toplevel_lang="verilog",
+            build_dir=bdir,
+            test_dir=test_dir,
+            results_xml=str(test_dir / "results.xml"),
+            waves=waves,
+            testcase=testcase,
+            seed=seed,
+            extra_env=env,
+            timescale=("1ns", "1ps"),
+            log_file=log_file,
+            test_filter=test_filter,
+        )
+    except SystemExit as exc:       # the runner exits when a test failed under pytest
+        raise SimulationFailed(f"{test_module} on {sim}: a test failed or the simulator exited ({exc.code}); "
+                               f"see {log_file or test_dir}") from None
     total, failed = get_results(results)
     if total == 0:
         raise SimulationFailed(f"{test_module} on {sim}: no test ran (see {test_dir})")

@@ -436,6 +436,8 @@ class RamDisk:
         self.written = bytearray(self.capacity // BLK_SECTOR_SIZE)     # sectors written (device memory)
         self.zeros: int | None = None           # device address of the zeroed area, once zeroed
         self.flushes = 0
+        self.reads = self.writes = 0            # IN and OUT requests answered (OK or IOERR)
+        self.sectors_read = self.sectors_written = 0    # by the requests answered OK
 
     def reset(self) -> None:
         """Device reset: the disk keeps its contents (requests complete before they return)."""
@@ -473,14 +475,17 @@ class RamDisk:
         start = sector * BLK_SECTOR_SIZE
         room = chain.in_len - 1
         if rtype == BlkType.IN:
+            self.reads += 1
             if start + room > self.capacity or room % BLK_SECTOR_SIZE:
                 await write_status(q, chain, BlkStatus.IOERR)
                 return 1
+            self.sectors_read += room // BLK_SECTOR_SIZE
             if self.data is not None:
                 return await scatter(q.mem, chain, bytes(self.data[start:start + room]) + bytes([BlkStatus.OK]))
             await self._sectors_out(q, chain, start, room)
             return room + 1
         if rtype == BlkType.OUT:
+            self.writes += 1
             length = chain.out_len - BlkReq.SIZE
             if start + length > self.capacity or length % BLK_SECTOR_SIZE:
                 status = BlkStatus.IOERR
@@ -489,6 +494,8 @@ class RamDisk:
                 status = BlkStatus.OK
             else:
                 status = await self._sectors_in(q, chain, start)
+            if status == BlkStatus.OK:
+                self.sectors_written += length // BLK_SECTOR_SIZE
             await write_status(q, chain, status)
             return 1
         if rtype == BlkType.FLUSH:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -31,6 +32,7 @@ APT_PACKAGES = ("user-mode-linux", "busybox-static")
 # device's features without it.
 UML_NOT_OFFERED = 1 << VirtioFeature.ACCESS_PLATFORM
 PT_INTERP = 3                   # ELF program header type: the dynamic loader's path
+STACK_LINE = re.compile(r"^\s*(\[<[0-9a-f]+>\]|([0-9a-f]{8,16}\s*)+$)")     # a kernel stack frame or hex dump
 
 
 class UmlError(RuntimeError):
@@ -100,10 +102,10 @@ def newc_archive(files: dict[str, tuple[int, bytes]]) -> bytes:
 DIR, EXEC, FILE = 0o040755, 0o100755, 0o100644
 
 
-def build_initramfs(script: str, modules: list[str], out: Path) -> list[str]:
+def build_initramfs(script: str, modules: list[str], out: Path, data: dict[str, bytes] | None = None) -> list[str]:
     """A gzipped initramfs at `out`: busybox, `modules` with their dependencies under
-    /lib/modules (their load order in /lib/modules/order), and `script` as /init (a
-    busybox sh script). Returns the load order."""
+    /lib/modules (their load order in /lib/modules/order), `script` as /init (a busybox sh
+    script) and `data` (file name -> bytes) under /data. Returns the load order."""
     require()
     paths = modules_in_load_order(modules)
     files: dict[str, tuple[int, bytes]] = {d: (DIR, b"") for d in ("bin", "dev", "proc", "sys", "tmp", "lib",
@@ -114,9 +116,24 @@ def build_initramfs(script: str, modules: list[str], out: Path) -> list[str]:
     order = [p.name for p in paths]
     files["lib/modules/order"] = (FILE, ("\n".join(order) + "\n").encode())
     files["init"] = (EXEC, script.encode())
+    if data:
+        files["data"] = (DIR, b"")
+        files.update((f"data/{name}", (FILE, raw)) for name, raw in data.items())
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(gzip.compress(newc_archive(files), compresslevel=1))
     return order
+
+
+def processes_naming(folder: Path) -> list[int]:
+    """Processes whose command line names `folder` (a UML run's: uml_dir=<folder>)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and f"uml_dir={folder}" in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:             # it ended while we looked
+            continue
+    return found
 
 
 class UmlRun:
@@ -152,8 +169,13 @@ class UmlRun:
             self._cond.notify_all()
 
     def tail(self, n: int = 30) -> str:
+        """The console's last `n` lines that say something: a panic's stack frames and hex
+        dumps left out, so its reason stays in view."""
         with self._cond:
-            return "\n".join(self.lines[-n:])
+            return self._tail_locked(n)
+
+    def _tail_locked(self, n: int = 30) -> str:
+        return "\n".join([line for line in self.lines if not STACK_LINE.match(line)][-n:])
 
     def wait_for(self, prefix: str, timeout_s: float) -> str:
         """The first console line starting with `prefix`; UmlError with the console's last
@@ -168,22 +190,30 @@ class UmlRun:
                 seen = len(self.lines)
                 if self.proc.poll() is not None and not self._reader.is_alive():
                     raise UmlError(f"UML exited ({self.proc.returncode}) before printing {prefix!r}; "
-                                   f"last lines of {self.log_path}:\n" + "\n".join(self.lines[-30:]))
+                                   f"last lines of {self.log_path}:\n" + self._tail_locked())
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise UmlError(f"UML printed no {prefix!r} in {timeout_s} s; last lines of {self.log_path}:\n"
-                                   + "\n".join(self.lines[-30:]))
+                                   + self._tail_locked())
                 self._cond.wait(min(left, 0.5))
 
     def stop(self) -> None:
-        """Kill UML's process group (it leaves helper processes) and wait for it."""
+        """Kill UML's process group (it leaves helper processes) and wait for it; then any
+        process still naming this run's folder on its command line (a UML process is
+        never left behind)."""
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         self.proc.wait(timeout=30)
+        for pid in processes_naming(self.log_path.parent):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self._reader.join(timeout=10)
+        self.proc.stdout.close()
         self._log.close()
 
     def __enter__(self) -> "UmlRun":

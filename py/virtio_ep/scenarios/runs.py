@@ -108,21 +108,34 @@ async def virtio_pci_select_wait(dut):
 
 
 @cocotb.test()
-@cocotb.parametrize(mode=[m for m in CONFIG.modes if m in ("split", "packed")])
-async def linux_uml(dut, mode: str):
-    """Linux's virtio_net in User-Mode Linux through the RTL (make linux): frames of 60 to
-    1514 bytes, Linux's counters against the device's. A summary line per run in
-    `config.artifact`."""
+@cocotb.parametrize(device=[d for d in CONFIG.devices if d in ("net", "block")],
+                    mode=[m for m in CONFIG.modes if m in ("split", "packed")])
+async def linux_uml(dut, device: str, mode: str):
+    """Linux's virtio_net or virtio_blk in User-Mode Linux through the RTL (make linux):
+    net, `requests` frames of 60 to 1514 bytes (200), Linux's counters against the
+    device's; block, `requests` O_DIRECT writes (24), a flush and reads, against the plan
+    and the RAM disk. A summary line per run in `config.artifact`."""
     from pathlib import Path
-    from .uml import uml_net
+    from .uml import uml_block, uml_net
     tb = await EndpointTb.start(dut)
-    workdir = Path.cwd() / f"uml-{mode}"
+    workdir = Path.cwd() / f"uml-{device}-{mode}"
     workdir.mkdir(exist_ok=True)
-    out = await uml_net(tb, mode_by_name(mode), workdir, frames=CONFIG.request_count(200))
-    text = (f"net {mode}: {out.frames_sent} frames sent by Linux's ping, {out.tx_packets} frames "
-            f"({out.tx_bytes} bytes) out and {out.rx_packets} ({out.rx_bytes} bytes) back, the device "
-            f"delivered {out.delivered} ({out.delivered_bytes} bytes); {out.result.wall_s:.1f} s wall, "
-            f"{out.result.sim_ns / 1e3:.0f} us simulated; kicks {out.result.kicks}, calls {out.result.calls}")
+    if device == "net":
+        out = await uml_net(tb, mode_by_name(mode), workdir, frames=CONFIG.request_count(200), fault=CONFIG.fault)
+        text = (f"net {mode}: {out.frames_sent} frames sent by Linux's ping, {out.tx_packets} frames "
+                f"({out.tx_bytes} bytes) out and {out.rx_packets} ({out.rx_bytes} bytes) back, the device "
+                f"delivered {out.delivered} ({out.delivered_bytes} bytes)")
+    else:
+        out = await uml_block(tb, mode_by_name(mode), workdir, writes=CONFIG.request_count(24), fault=CONFIG.fault)
+        text = (f"block {mode}: {out.writes} writes ({out.bytes_written} bytes; O_DIRECT but for {out.buffered} of "
+                f"512 bytes, through the page cache), a flush and {out.reads} reads ({out.bytes_read} bytes) by "
+                f"Linux, every read as planned, the RAM disk as written; Linux's reads, sectors read, writes, "
+                f"sectors written and flushes {out.linux}, the device's {out.device}")
+    result = out.result
+    slow = result.longest()
+    text += (f"; {result.wall_s:.1f} s wall, {result.sim_ns / 1e3:.0f} us simulated; kicks {result.kicks}, calls "
+             f"{result.calls}; longest from a kick to its completion " +
+             (f"{slow.wall_s:.2f} s wall ({slow.sim_ns / 1e3:.1f} us simulated) on queue {slow.queue}" if slow else "none"))
     tb.log.info(text)
     if CONFIG.artifact:
         with open(CONFIG.artifact, "a") as f:

@@ -18,11 +18,14 @@ the wall clock, and UML never waits on the simulation but for its requests).
 
 from __future__ import annotations
 
+import hashlib
 import queue
+import random
 import shutil
 import tempfile
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,17 +34,34 @@ from cocotb.triggers import Timer
 from cocotbext.axi import MemoryRegion
 
 from ..devices import bit
+from ..firmware.datapath import DmaMemory
 from ..host.pcie_host import HostTimeout
 from ..host.virtio_core import QueueConfig
-from ..layout import ASYNC_DOORBELL_QUEUE0, QueueMode, VirtioFeature
+from ..layout import ASYNC_DOORBELL_QUEUE0, BLK_SECTOR_SIZE, QueueMode, VirtioDeviceId, VirtioFeature
 from ..linux import uml
 from ..linux.vhost_user import GuestMemory, VhostUserBackend, Vring
 from ..transports import Options, transport
 from .bring_up import start_firmware
 
 POLL_NS = 2_000                 # simulated time between looks at what UML sent
+# a queue whose kick has seen no completion for this long (wall time) has stalled: Linux's
+# block layer times a request out after 30 s (blk-mq's default, 30 * HZ; virtio_blk 6.1
+# sets none of its own), and hangs on it without a message
+STALL_S = 30.0
+# faults the bridge can inject, to show how a run fails (tb/test_uml.py)
+FAULTS = {
+    "drop-kicks": "kicks after the first few are not rung as doorbells: the queue stalls",
+    "close-socket": "the back end hangs up on UML after the device is up",
+}
+KICKS_BEFORE_FAULT = 4
+FAULT_STALL_S = 5.0             # with a fault injected the stall is reported sooner (its test waits less)
 HIGH_HOST_MEMORY = 1 << 32      # where the bench's own host memory moves (UML's is below)
 HOST_MEMORY_SIZE = 1 << 31
+# virtio_uml sets every queue up with 256 entries (MAX_SUPPORTED_QUEUE_SIZE in
+# arch/um/drivers/virtio_uml.c, Linux 6.1): the device must allow that many
+UML_QUEUE_SIZE = 256
+BLOCK_CAPACITY = 1 << 20        # the RAM disk (in the device's 2 MiB of memory)
+PAGE = 4096                     # UML's page size
 
 
 def move_host_memory_above_4g(rc) -> None:
@@ -75,7 +95,21 @@ class BridgedDevice:
         return vring.base           # UML 6.1 never asks (it disables its queues instead)
 
     def kicked(self, vring: Vring) -> None:
-        self.events.put(("kick", vring.index))
+        self.events.put(("kick", vring.index, time.monotonic()))
+
+
+@dataclass
+class Answer:
+    """Completions the bridge saw on a queue (it looks every POLL_NS): `requests` the device
+    completed since its last look, and how long the oldest kick still waiting had waited
+    (simulated and wall time; None when no kick waited, as when the device found the work
+    by itself, and on virtio_net's RX queues, whose kicks post buffers). With one request in flight that is the request's time from kick to
+    completion; when the driver batches, the oldest kick's."""
+
+    queue: int
+    requests: int
+    sim_ns: float | None
+    wall_s: float | None
 
 
 @dataclass
@@ -85,15 +119,26 @@ class UmlResult:
     calls: dict[int, int]
     wall_s: float
     sim_ns: float
+    answers: list[Answer]
+
+    def longest(self) -> Answer | None:
+        """The completions whose kick had waited longest in wall time."""
+        return max((a for a in self.answers if a.wall_s is not None), key=lambda a: a.wall_s, default=None)
 
 
 class UmlBridge:
     """One UML boot against one device of the async transport's firmware."""
 
-    def __init__(self, tb, device, mode: QueueMode, workdir: Path, opts: Options = Options()):
+    def __init__(self, tb, device, mode: QueueMode, workdir: Path, opts: Options = Options(),
+                 stall_s: float = STALL_S, fault: str | None = None):
         if mode not in (QueueMode.SPLIT, QueueMode.PACKED):
             raise ValueError(f"Linux's drivers use split or packed rings, not {mode.name}")
+        if fault is not None and fault not in FAULTS:
+            raise ValueError(f"fault {fault!r}: use one of {', '.join(FAULTS)}")
         self.tb, self.device, self.mode, self.workdir, self.opts = tb, device, mode, workdir, opts
+        self.stall_s, self.fault = stall_s, fault
+        self.rung = 0                   # kicks rung as doorbells
+        self.progress: dict[int, tuple[int, float | None]] = {}     # watched queue: (completions, first kick since)
         self.up = False
         self.pending_kicks: list[int] = []
         self.vrings: dict[int, Vring] = {}
@@ -101,6 +146,9 @@ class UmlBridge:
         self.registered: set[int] = set()
         self.msi_tasks = []
         self.stopping = False
+        self.waiting: dict[int, deque[tuple[float, float]]] = {}    # kicks not yet answered: (sim ns, wall s)
+        self.answers: list[Answer] = []
+        self.request_log = None
 
     async def start(self) -> None:
         """Firmware running and discovered (its features and config, which UML asks for
@@ -127,11 +175,16 @@ class UmlBridge:
         except BaseException as exc:        # the bridge fails the run with it
             self.errors.append(exc)
 
-    async def run(self, script: str, modules: list[str], timeout_s: float) -> UmlResult:
-        """Boot UML with `script` as init; serve it until it prints DONE (or fail after
-        `timeout_s` of wall time, with its console's last lines)."""
+    async def run(self, script: str, modules: list[str], timeout_s: float,
+                  data: dict[str, bytes] | None = None) -> UmlResult:
+        """Boot UML with `script` as init (and `data` under /data); serve it until it prints
+        DONE (or fail after `timeout_s` of wall time, with its console's last lines). Each
+        look that found completions is logged in requests.log beside UML's console log."""
         initrd = self.workdir / "initrd.gz"
-        uml.build_initramfs(script, modules, initrd)
+        uml.build_initramfs(script, modules, initrd, data)
+        self.request_log = (self.workdir / "requests.log").open("w")
+        self.request_log.write("# completions per look: queue, requests completed since the last look, simulated us "
+                               "and wall s since the oldest kick waiting (- if none)\n")
         t0, sim0 = time.monotonic(), self.tb.now_ns()
         run = uml.UmlRun(initrd, [(self.backend.path, int(self.info.device_id))], self.workdir / "uml.log")
         def done() -> bool:
@@ -142,10 +195,15 @@ class UmlBridge:
                     raise AssertionError(f"vhost-user back end failed: {self.errors[0]}\n{run.tail()}")
                 if run.proc.poll() is not None and not done():       # DONE may come with the exit
                     raise AssertionError(f"UML exited ({run.proc.returncode}) before DONE:\n{run.tail()}")
+                if not self.thread.is_alive() and not done():
+                    raise AssertionError("the vhost-user connection closed before DONE (UML hung up, or the back "
+                                         f"end did); {self.queue_states()}\n{run.tail()}")
                 if time.monotonic() - t0 > timeout_s:
                     raise AssertionError(f"UML printed no DONE in {timeout_s} s of wall time "
-                                         f"({(self.tb.now_ns() - sim0) / 1e3:.0f} us simulated):\n{run.tail()}")
+                                         f"({(self.tb.now_ns() - sim0) / 1e3:.0f} us simulated); "
+                                         f"{self.queue_states()}\n{run.tail()}")
                 await self._pump()
+                self._watch(run)
                 await Timer(POLL_NS, "ns")
         finally:
             run.stop()
@@ -155,8 +213,10 @@ class UmlBridge:
             self.stopping = True
             for t in self.msi_tasks:
                 await t
+            self.request_log.close()
         return UmlResult(list(run.lines), {i: v.kicks for i, v in self.vrings.items()},
-                         {i: v.calls for i, v in self.vrings.items()}, time.monotonic() - t0, self.tb.now_ns() - sim0)
+                         {i: v.calls for i, v in self.vrings.items()}, time.monotonic() - t0, self.tb.now_ns() - sim0,
+                         self.answers)
 
     async def _pump(self) -> None:
         """Everything the back end queued since the last look, in order."""
@@ -175,6 +235,9 @@ class UmlBridge:
                 if len(self.vrings) == self.info.num_queues and not self.up:
                     await self._bring_up()
             elif kind == "kick":
+                self.waiting.setdefault(event[1], deque()).append((self.tb.now_ns(), event[2]))
+                done, first = self.progress.get(event[1], (0, None))
+                self.progress[event[1]] = (done, event[2] if first is None else first)
                 if self.up:
                     await self._doorbell(event[1])
                 else:
@@ -207,7 +270,40 @@ class UmlBridge:
         self.pending_kicks.clear()
 
     async def _doorbell(self, index: int) -> None:
+        self.rung += 1
+        if self.fault == "drop-kicks" and self.rung > KICKS_BEFORE_FAULT:
+            return
+        if self.fault == "close-socket" and self.rung > KICKS_BEFORE_FAULT:
+            self.backend.stop()
         await self.tb.host.ring_doorbell(ASYNC_DOORBELL_QUEUE0 + index, 0)
+
+    def watched(self, index: int) -> bool:
+        """Whether every kick of the queue asks the device for an answer: all but virtio_net's
+        RX queues (even; an odd count of queues ends with the control queue), whose buffers
+        wait for frames."""
+        queues = self.info.num_queues
+        control = queues % 2 == 1 and index == queues - 1
+        return not (self.device.device_id == VirtioDeviceId.NET and index % 2 == 0 and not control)
+
+    def _watch(self, run) -> None:
+        """Completions since the last look, logged (`_completed`). A watched queue with a kick
+        waiting `stall_s` and no completion since has stalled: fail now, as the guest would
+        hang (AssertionError with the queues' state)."""
+        now = time.monotonic()
+        for index in self.vrings:
+            done, first = self.progress.get(index, (0, None))
+            total = self.fw.dq[index].requests if self.up and index in self.fw.dq else 0
+            if total != done:
+                self.progress[index] = (total, self._completed(index, total - done))
+            elif first is not None and self.watched(index) and now - first > self.stall_s:
+                raise AssertionError(f"queue {index} stalled: kicked {now - first:.1f} s ago (wall) and the device "
+                                     f"has completed nothing on it since; {self.queue_states()}\n{run.tail()}")
+
+    def queue_states(self) -> str:
+        """Each queue's kicks, calls and the device's completions (for failure messages)."""
+        return "queues: " + ", ".join(
+            f"{i}: {v.kicks} kicks, {v.calls} calls, {self.fw.dq[i].requests if i in self.fw.dq else 0} completed"
+            for i, v in sorted(self.vrings.items()))
 
     async def _forward_msis(self, index: int, vector: int) -> None:
         """Each MSI of the queue's vector as a write to its call pipe (several MSIs seen at
@@ -221,9 +317,30 @@ class UmlBridge:
             seen = self.tb.host.msi_count(vector)
             self.backend.call(index)
 
+    def _completed(self, index: int, requests: int) -> float | None:
+        """`requests` completions on queue `index` since the last look: logged with the wait of
+        the oldest kick still waiting; as many kicks as requests leave the wait list. The wall
+        time of the oldest kick left waiting, if any."""
+        waiting = self.waiting.setdefault(index, deque())
+        if waiting and self.watched(index):        # an RX kick posts buffers: it asks no answer
+            sim_ns, wall = waiting[0]
+            answer = Answer(index, requests, self.tb.now_ns() - sim_ns, time.monotonic() - wall)
+            self.request_log.write(f"q{index} {requests} {answer.sim_ns / 1e3:.2f} {answer.wall_s:.3f}\n")
+        else:
+            answer = Answer(index, requests, None, None)
+            self.request_log.write(f"q{index} {requests} - -\n")
+        self.answers.append(answer)
+        for _ in range(min(requests, len(waiting))):
+            waiting.popleft()
+        return waiting[0][1] if waiting else None
+
     async def stop(self) -> None:
         self.fw.stop.set()
         await self.task
+
+
+def fault_args(fault: str | None) -> dict:
+    return {"fault": fault, "stall_s": STALL_S if fault is None else FAULT_STALL_S}
 
 
 # -- workloads ------------------------------------------------------------------------------
@@ -235,20 +352,23 @@ $bb mount -t sysfs sys /sys
 $bb mount -t devtmpfs dev /dev
 for m in $($bb cat /lib/modules/order); do $bb insmod /lib/modules/$m || echo "FAILED insmod $m"; done
 """
-ICMP_FRAME_OVERHEAD = 14 + 20 + 8       # Ethernet, IPv4 and ICMP headers around ping's payload
+PING_BATCH = 200                        # pings sent at once (frames in flight)
 
 
 def net_script(frames: int, settle_s: int = 120) -> str:
     """eth0 up with a static neighbour (no ARP), then `frames` ICMP echo requests of 60 to
-    1514 bytes on the wire, sent at once; the device loops every frame back (to a MAC not
+    1514 bytes on the wire, PING_BATCH at once; the device loops every frame back (to a MAC not
     ours: counted by virtio_net, then dropped by the stack). Waits until every frame went out
     and as many came back, then prints Linux's counters."""
     sizes = [18 + (1472 - 18) * k // max(frames - 1, 1) for k in range(frames)]
+    # PING_BATCH pings at a time: UML's 128 MiB cannot fork a thousand at once
+    batches = "\n".join(f"for s in {' '.join(map(str, sizes[k:k + PING_BATCH]))}; do "
+                        "$bb ping -c 1 -w 1 -s $s 10.0.0.2 >/dev/null 2>&1 & done; wait"
+                        for k in range(0, frames, PING_BATCH))
     return PREAMBLE + f"""$bb ip link set eth0 up
 $bb ip addr add 10.0.0.1/24 dev eth0
 $bb arp -s 10.0.0.2 02:00:00:00:00:02
-for s in {' '.join(map(str, sizes))}; do $bb ping -c 1 -w 1 -s $s 10.0.0.2 >/dev/null 2>&1 & done
-wait
+{batches}
 st=/sys/class/net/eth0/statistics
 n=0
 # frames the TX ring had no room for wait in the qdisc after their ping exited: wait for all
@@ -272,11 +392,12 @@ class NetOutcome:
     result: UmlResult
 
 
-async def uml_net(tb, mode: QueueMode, workdir: Path, frames: int = 200, timeout_s: float = 600) -> NetOutcome:
+async def uml_net(tb, mode: QueueMode, workdir: Path, frames: int = 200, timeout_s: float = 600,
+                  fault: str | None = None) -> NetOutcome:
     """virtio_net in UML sends `frames` frames of 60 to 1514 bytes through the RTL's loopback;
     Linux's counters and the device's must agree (AssertionError saying which differ)."""
     from ..devices import net_device
-    bridge = UmlBridge(tb, net_device(), mode, workdir)
+    bridge = UmlBridge(tb, net_device(), mode, workdir, **fault_args(fault))
     await bridge.start()
     result = await bridge.run(net_script(frames), ["virtio_net"], timeout_s)
     await bridge.stop()
@@ -299,3 +420,166 @@ async def uml_net(tb, mode: QueueMode, workdir: Path, frames: int = 200, timeout
         raise AssertionError("; ".join(problems) + f"; UML's console (uml.log in {workdir}) ends:\n"
                              + "\n".join(result.console[-15:]))
     return out
+
+
+# -- block ----------------------------------------------------------------------------------
+
+BLOCK_SIZES = (512, 4096, 8192, 16384, 32768, 65536)    # O_DIRECT request sizes; 64 KiB is SIZE_MAX
+WRITE_ROUNDS = 3                # rounds of concurrent writes; a later round overwrites earlier ones
+
+
+@dataclass
+class BlockPlan:
+    """What the block workload does: rounds of concurrent O_DIRECT writes (regions apart
+    within a round, overlapping across rounds), a flush, then one O_DIRECT read at a time
+    of every written region and of regions never written."""
+
+    writes: list[list[tuple[int, bytes]]]       # per round: (byte offset, data)
+    reads: list[tuple[int, int]]                # (byte offset, length)
+    capacity: int
+
+    def image(self) -> dict[int, bytes]:
+        """Sector -> contents after every write (unwritten sectors read as zeros)."""
+        sectors: dict[int, bytes] = {}
+        for round_ in self.writes:
+            for offset, data in round_:
+                for k in range(0, len(data), BLK_SECTOR_SIZE):
+                    sectors[(offset + k) // BLK_SECTOR_SIZE] = data[k:k + BLK_SECTOR_SIZE]
+        return sectors
+
+    def expected(self, offset: int, length: int) -> bytes:
+        image = self.image()
+        return b"".join(image.get(s, bytes(BLK_SECTOR_SIZE))
+                        for s in range(offset // BLK_SECTOR_SIZE, (offset + length) // BLK_SECTOR_SIZE))
+
+
+def block_plan(rng: random.Random, capacity: int, writes: int) -> BlockPlan:
+    """`writes` writes of BLOCK_SIZES at random offsets (aligned to their size, as O_DIRECT
+    allows any 512-byte alignment but a disk of 1 MiB fits more of them so), split over
+    WRITE_ROUNDS rounds with no overlap inside a round; reads of each written region and
+    of as many random regions (some never written: zeros)."""
+    rounds: list[list[tuple[int, bytes]]] = []
+    per_round = -(-writes // WRITE_ROUNDS)
+    for r in range(WRITE_ROUNDS):
+        taken: list[tuple[int, int]] = []
+        round_: list[tuple[int, bytes]] = []
+        while len(round_) < min(per_round, writes - r * per_round):
+            size = rng.choice(BLOCK_SIZES)
+            offset = rng.randrange(capacity // size) * size
+            if all(offset + size <= a or b <= offset for a, b in taken):
+                taken.append((offset, offset + size))
+                round_.append((offset, rng.randbytes(size)))
+        rounds.append(round_)
+    reads = [(o, len(d)) for round_ in rounds for o, d in round_]
+    for _ in range(len(reads)):
+        size = rng.choice(BLOCK_SIZES)
+        reads.append((rng.randrange(capacity // BLK_SECTOR_SIZE - size // BLK_SECTOR_SIZE) * BLK_SECTOR_SIZE, size))
+    return BlockPlan(rounds, reads, capacity)
+
+
+def block_script(plan: BlockPlan) -> str:
+    """The workload as init: writes from /data/wR_K (a round's in the background at once),
+    a flush (fsync of the disk), reads one at a time with their MD5, Linux's I/O counters
+    (/sys/block/vda/stat), DONE.
+
+    busybox's dd (1.35, coreutils/dd.c: alloc_buf, clear_O_DIRECT) page-aligns only buffers
+    of a page or more and, when O_DIRECT is refused (EINVAL), retries without it: requests
+    of 512 bytes go through the page cache, which reads their 4 KiB page and writes it
+    whole at the fsync; the larger ones reach the disk as O_DIRECT requests."""
+    lines = ["[ -b /dev/vda ] || echo 'FAILED no /dev/vda'"]
+    for r, round_ in enumerate(plan.writes):
+        for k, (offset, data) in enumerate(round_):       # one request each: bs is the size
+            lines.append(f"{{ $bb dd if=/data/w{r}_{k} of=/dev/vda bs={len(data)} count=1 seek={offset} "
+                         f"oflag=seek_bytes,direct conv=notrunc 2>/dev/null || echo 'FAILED write {r}_{k}'; }} &")
+        lines.append("wait")
+    lines.append("$bb dd if=/dev/null of=/dev/vda conv=notrunc,fsync 2>/dev/null || echo 'FAILED flush'")
+    for k, (offset, length) in enumerate(plan.reads):
+        lines.append(f"echo \"BLKREAD {k} $($bb dd if=/dev/vda bs={length} count=1 skip={offset} "
+                     f"iflag=skip_bytes,direct 2>/dev/null | $bb md5sum)\"")
+    lines.append('echo "BLKSTAT $($bb cat /sys/block/vda/stat)"')
+    return PREAMBLE + "\n".join(lines) + "\necho DONE\n$bb sleep 3600\n"
+
+
+# /sys/block/<dev>/stat fields (Linux 6.1, Documentation/block/stat.rst): read I/Os, read
+# sectors, write I/Os, write sectors, flush I/Os
+STAT_FIELDS = (0, 2, 4, 6, 15)
+
+
+@dataclass
+class BlockOutcome:
+    writes: int                     # the workload's
+    buffered: int                   # writes busybox's dd made through the page cache (block_script)
+    reads: int
+    bytes_written: int
+    bytes_read: int
+    linux: tuple[int, ...]          # Linux's reads, sectors read, writes, sectors written, flushes
+    device: tuple[int, ...]         # the RAM disk's, the same way
+    result: UmlResult
+
+
+async def uml_block(tb, mode: QueueMode, workdir: Path, writes: int = 24, seed: int = 1,
+                    timeout_s: float = 600, fault: str | None = None) -> BlockOutcome:
+    """virtio_blk in UML writes, flushes and reads the RTL's RAM disk (block_plan); every
+    read's MD5 must be the plan's, Linux's read, write and flush counts the device's, and
+    the RAM disk (read back by the device's DMA after the run) must hold what was written
+    (AssertionError saying what differs)."""
+    from ..devices import block_device
+    plan = block_plan(random.Random(seed), BLOCK_CAPACITY, writes)
+    bridge = UmlBridge(tb, block_device(BLOCK_CAPACITY, queue_size=UML_QUEUE_SIZE), mode, workdir, **fault_args(fault))
+    await bridge.start()
+    data = {f"w{r}_{k}": d for r, round_ in enumerate(plan.writes) for k, (_, d) in enumerate(round_)}
+    result = await bridge.run(block_script(plan), ["virtio_blk"], timeout_s, data)
+    await bridge.stop()
+    disk = bridge.fw.backend
+    console = result.console
+    problems = [x for x in console if x.startswith("FAILED")]
+    got = {int(x.split()[1]): x.split()[2] for x in console if x.startswith("BLKREAD") and len(x.split()) > 2}
+    for k, (offset, length) in enumerate(plan.reads):
+        want = hashlib.md5(plan.expected(offset, length)).hexdigest()
+        if got.get(k) != want:
+            problems.append(f"read {k} ({length} bytes at {offset}): MD5 {got.get(k)}, the plan's {want}")
+    stat = next((x.split()[1:] for x in console if x.startswith("BLKSTAT")), None)
+    linux = tuple(int(stat[i]) for i in STAT_FIELDS) if stat else ()
+    # Linux counts each fsync twice: its flush request, and the empty write (REQ_OP_WRITE |
+    # REQ_PREFLUSH, blkdev_issue_flush) that carried it, ended as a write of no sectors
+    device = (disk.reads, disk.sectors_read, disk.writes + disk.flushes, disk.sectors_written, disk.flushes)
+    if linux != device:
+        problems.append(f"Linux's reads, sectors read, writes, sectors written and flushes {linux}; "
+                        f"the device's {device}")
+    problems += await disk_differences(tb, bridge.fw, disk, plan.image())
+    out = BlockOutcome(writes, sum(len(d) < PAGE for round_ in plan.writes for _, d in round_), len(plan.reads), sum(len(d) for round_ in plan.writes for _, d in round_),
+                       sum(n for _, n in plan.reads), linux, device, result)
+    if problems:
+        raise AssertionError("block workload: " + "; ".join(problems[:8]) + f"; UML's console (uml.log in {workdir}) "
+                             "ends:\n" + "\n".join(console[-15:]))
+    return out
+
+
+async def disk_differences(tb, fw, disk, image: dict[int, bytes]) -> list[str]:
+    """The RAM disk against `image` (sector -> contents Linux wrote), read back by the
+    device's own DMA into host memory after the firmware stopped. Every sector the plan
+    wrote must be on the disk with its bytes; a sector the disk has that the plan did not
+    write must hold zeros (Linux's page cache writes whole 4 KiB pages: a 512-byte write
+    without O_DIRECT alignment comes back as its page, read first and written whole)."""
+    written = [s for s, w in enumerate(disk.written) if w]
+    missing = sorted(set(image) - set(written))
+    problems = [f"sectors Linux wrote that the disk does not hold: {missing[:8]}"] if missing else []
+    region = tb.rc.mem_pool.alloc_region(disk.capacity)
+    host = region.get_absolute_address(0)
+    mem = DmaMemory(fw.cpu)
+    runs: list[list[int]] = []
+    for s in written:
+        if runs and runs[-1][1] == s:
+            runs[-1][1] = s + 1
+        else:
+            runs.append([s, s + 1])
+    for first, end in runs:
+        await mem.store(disk.base + first * BLK_SECTOR_SIZE, host + first * BLK_SECTOR_SIZE,
+                        (end - first) * BLK_SECTOR_SIZE)
+    await mem.drain()
+    await mem.read(host, 4)         # a read's completion follows the posted writes before it
+    for s in written:
+        got = await region.read(s * BLK_SECTOR_SIZE, BLK_SECTOR_SIZE)
+        if got != image.get(s, bytes(BLK_SECTOR_SIZE)):
+            problems.append(f"sector {s} on the disk differs from what Linux wrote there")
+    return problems
