@@ -108,15 +108,14 @@ def test_linux_probes_net_and_block_through_vhost_user(tmp_path: Path) -> None:
 
 def test_uml_that_fails_to_boot_is_reported(tmp_path: Path) -> None:
     """An init that exits: Linux panics ("Attempted to kill init"), UML ends, and waiting for
-    a line fails at once with UML's last console lines; no UML process is left."""
+    a line fails at once with UML's last console lines, the panic's reason among them (its
+    stack dump, longer than the tail, left out); no UML process is left."""
     initrd = tmp_path / "initrd.gz"
     uml.build_initramfs("#!/bin/busybox sh\necho INIT-RAN\nexit 3\n", [], initrd)
     with uml.UmlRun(initrd, [], tmp_path / "uml.log") as run:
         with pytest.raises(uml.UmlError, match="exited") as err:
             run.wait_for("DONE", BOOT_TIMEOUT_S)
-    console = (tmp_path / "uml.log").read_text()
-    assert "INIT-RAN" in console and "Attempted to kill init" in console, console[-2000:]
-    assert console.splitlines()[-1] in str(err.value), "the error does not end with UML's last console line"
+    assert "INIT-RAN" in str(err.value) and "Attempted to kill init" in str(err.value), err.value
     assert not uml.processes_naming(tmp_path), uml.processes_naming(tmp_path)
 
 
@@ -169,7 +168,7 @@ def test_a_ring_outside_the_memory_table_is_refused(tmp_path: Path) -> None:
 
 # frames and block writes per ring mode in the smoke run (Icarus runs the RTL about three
 # times slower)
-SMOKE_COUNTS = {"verilator": {"net": 200, "block": 12}, "icarus": {"net": 60, "block": 6}}
+SMOKE_COUNTS = {"verilator": {"net": 200, "block": 12}, "icarus": {"net": 60, "block": 10}}
 
 
 @pytest.mark.parametrize("sim", selected_simulators())

@@ -425,7 +425,8 @@ async def uml_net(tb, mode: QueueMode, workdir: Path, frames: int = 200, timeout
 # -- block ----------------------------------------------------------------------------------
 
 BLOCK_SIZES = (512, 4096, 8192, 16384, 32768, 65536)    # O_DIRECT request sizes; 64 KiB is SIZE_MAX
-WRITE_ROUNDS = 3                # rounds of concurrent writes; a later round overwrites earlier ones
+# writes in flight at once (a round); 8 of at most 64 KiB always fit apart on the 1 MiB disk
+WRITES_PER_ROUND = 8
 
 
 @dataclass
@@ -454,18 +455,22 @@ class BlockPlan:
 
 
 def block_plan(rng: random.Random, capacity: int, writes: int) -> BlockPlan:
-    """`writes` writes of BLOCK_SIZES at random offsets (aligned to their size, as O_DIRECT
-    allows any 512-byte alignment but a disk of 1 MiB fits more of them so), split over
-    WRITE_ROUNDS rounds with no overlap inside a round; reads of each written region and
-    of as many random regions (some never written: zeros)."""
+    """`writes` writes of BLOCK_SIZES at random offsets (aligned to their size: O_DIRECT asks
+    only 512 bytes, but a 1 MiB disk fits more of them so), WRITES_PER_ROUND to a round with
+    no overlap inside a round; each round after the first starts with a write across the
+    middle of an earlier one. Then reads of each written region and of as many random
+    regions (some never written: zeros)."""
     rounds: list[list[tuple[int, bytes]]] = []
-    per_round = -(-writes // WRITE_ROUNDS)
-    for r in range(WRITE_ROUNDS):
+    for first in range(0, writes, WRITES_PER_ROUND):
         taken: list[tuple[int, int]] = []
         round_: list[tuple[int, bytes]] = []
-        while len(round_) < min(per_round, writes - r * per_round):
+        while len(round_) < min(WRITES_PER_ROUND, writes - first):
             size = rng.choice(BLOCK_SIZES)
-            offset = rng.randrange(capacity // size) * size
+            if rounds and not round_:         # across the middle of an earlier write
+                at, data = rng.choice([w for r in rounds for w in r])
+                offset = (at + len(data) // 2) // size * size
+            else:
+                offset = rng.randrange(capacity // size) * size
             if all(offset + size <= a or b <= offset for a, b in taken):
                 taken.append((offset, offset + size))
                 round_.append((offset, rng.randbytes(size)))
