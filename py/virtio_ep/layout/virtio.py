@@ -53,6 +53,19 @@ class BlkFeature(enum.IntEnum):
     FLUSH = 9
 
 
+DEVICE_FEATURES = {VirtioDeviceId.NET: NetFeature, VirtioDeviceId.BLOCK: BlkFeature}
+
+
+def feature_names(features: int, device_id: int) -> list[str]:
+    """The names of the feature bits set in `features` (device-class bits by the class's
+    own names); a bit this layout does not name as bit<n>."""
+    known = {int(f): f.name for f in VirtioFeature}
+    cls = DEVICE_FEATURES.get(device_id)
+    if cls is not None:
+        known.update((int(f), f.name) for f in cls)
+    return [known.get(b, f"bit{b}") for b in range(128) if features >> b & 1]
+
+
 class NetConfig:
     """struct virtio_net_config (fields used here)."""
 

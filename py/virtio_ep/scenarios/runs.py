@@ -135,7 +135,8 @@ async def linux_uml(dut, device: str, mode: str):
     slow = result.longest()
     text += (f"; {result.wall_s:.1f} s wall, {result.sim_ns / 1e3:.0f} us simulated; kicks {result.kicks}, calls "
              f"{result.calls}; longest from a kick to its completion " +
-             (f"{slow.wall_s:.2f} s wall ({slow.sim_ns / 1e3:.1f} us simulated) on queue {slow.queue}" if slow else "none"))
+             (f"{slow.wall_s:.2f} s wall ({slow.sim_ns / 1e3:.1f} us simulated) on queue {slow.queue}" if slow else "none")
+             + f"; Linux negotiated {' '.join(result.features)}")
     tb.log.info(text)
     if CONFIG.artifact:
         with open(CONFIG.artifact, "a") as f:

@@ -37,7 +37,8 @@ from ..devices import bit
 from ..firmware.datapath import DmaMemory
 from ..host.pcie_host import HostTimeout
 from ..host.virtio_core import QueueConfig
-from ..layout import ASYNC_DOORBELL_QUEUE0, BLK_SECTOR_SIZE, QueueMode, VirtioDeviceId, VirtioFeature
+from ..layout import (ASYNC_DOORBELL_QUEUE0, BLK_SECTOR_SIZE, QueueMode, VirtioDeviceId, VirtioFeature,
+                      feature_names)
 from ..linux import uml
 from ..linux.vhost_user import GuestMemory, VhostUserBackend, Vring
 from ..transports import Options, transport
@@ -120,6 +121,7 @@ class UmlResult:
     wall_s: float
     sim_ns: float
     answers: list[Answer]
+    features: list[str]             # what Linux negotiated, by name
 
     def longest(self) -> Answer | None:
         """The completions whose kick had waited longest in wall time."""
@@ -216,7 +218,7 @@ class UmlBridge:
             self.request_log.close()
         return UmlResult(list(run.lines), {i: v.kicks for i, v in self.vrings.items()},
                          {i: v.calls for i, v in self.vrings.items()}, time.monotonic() - t0, self.tb.now_ns() - sim0,
-                         self.answers)
+                         self.answers, feature_names(self.features or 0, self.info.device_id))
 
     async def _pump(self) -> None:
         """Everything the back end queued since the last look, in order."""
