@@ -7,9 +7,13 @@ that answers: that is the RTL's, through the bridge of issue 18.)"""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import struct
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -117,6 +121,38 @@ def test_uml_that_fails_to_boot_is_reported(tmp_path: Path) -> None:
             run.wait_for("DONE", BOOT_TIMEOUT_S)
     assert "INIT-RAN" in str(err.value) and "Attempted to kill init" in str(err.value), err.value
     assert not uml.processes_naming(tmp_path), uml.processes_naming(tmp_path)
+
+
+ORPHAN = """
+import sys, time
+from pathlib import Path
+from virtio_ep.linux import uml
+d = Path(sys.argv[1])
+uml.build_initramfs("#!/bin/busybox sh\\necho UP\\n/bin/busybox sleep 3600\\n", [], d / "initrd.gz")
+run = uml.UmlRun(d / "initrd.gz", [], d / "uml.log")
+run.wait_for("UP", 60)
+print("UP", flush=True)
+time.sleep(3600)
+"""
+
+
+def test_uml_dies_with_a_killed_simulator(tmp_path: Path) -> None:
+    """The process that started UML killed outright (SIGKILL: no `stop`, no finally, as when
+    a simulator is killed): UML's whole process group is gone within seconds."""
+    child = subprocess.Popen([sys.executable, "-c", ORPHAN, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "UP", "UML did not boot in the child"
+        assert uml.processes_naming(tmp_path), "no UML process to watch"
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while uml.processes_naming(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = uml.processes_naming(tmp_path)
+    for pid in left:                # leave nothing behind for the next test either
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"UML processes outlived the process that started them: {left}"
 
 
 def _front_end(path: Path, device, messages: list[tuple[int, bytes, list[int]]]) -> BaseException | None:

@@ -156,6 +156,12 @@ class UmlRun:
                                      start_new_session=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        # a guard outside UML's group kills it when this process is gone: a simulator
+        # killed outright (no `stop`) leaves no UML behind (UML's helpers outlive its main
+        # process, so the whole group goes)
+        self._guard = subprocess.Popen(
+            ["/bin/sh", "-c", f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 0.5; done; kill -9 -{self.proc.pid}"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
     def _read(self) -> None:
         for raw in self.proc.stdout:
@@ -207,6 +213,8 @@ class UmlRun:
             except ProcessLookupError:
                 pass
         self.proc.wait(timeout=30)
+        self._guard.kill()
+        self._guard.wait(timeout=10)
         for pid in processes_naming(self.log_path.parent):
             try:
                 os.kill(pid, signal.SIGKILL)
