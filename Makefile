@@ -7,7 +7,8 @@
 #                 (SIM=icarus or SIM=verilator runs one); JUnit XML in sim_build/junit/
 #   make bench    measured comparisons: tables printed, markdown and PNG written under docs/
 #                 (`make bench load`: throughput under load, about 7 min on Verilator;
-#                 PROFILE=server: under the server host profile, docs/load-server.md)
+#                 PROFILE=server: under the server host profile, docs/load-server.md;
+#                 `make bench sensitivity`: one knob at a time, docs/sensitivity.md)
 #   make report   every transport and data-path variant under a sweep of latencies:
 #                 docs/results.md and its plots (fails if a headline claim stops holding);
 #                 PROFILES=ideal,server (default): the default latencies again under the
@@ -133,8 +134,8 @@ mutate: $(STAMP) linux-source
 	$(CHECK_VARS)
 	$(VPY) -m virtio_ep.mutate --jobs $(JOBS) $(MUTANTS)
 
-# `make bench NAME ...` runs some: control, datapath, rings (the default set) and load
-BENCH_NAMES := control datapath rings load
+# `make bench NAME ...` runs some: control, datapath, rings (the default set), load and sensitivity
+BENCH_NAMES := control datapath rings load sensitivity
 bench: $(STAMP)
 	$(CHECK_VARS)
 	$(VPY) -m virtio_ep.bench --sim $(or $(SIM),icarus) --profile $(or $(PROFILE),ideal) --jobs $(JOBS) $(filter $(BENCH_NAMES),$(MAKECMDGOALS))

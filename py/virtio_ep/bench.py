@@ -7,6 +7,8 @@ datapath  split, packed and push rings, payload 64 B to 64 KiB: docs/datapath.md
 rings     vectorized vs scalar ring processing, split/packed/push, ~65,536 descriptors: docs/rings.md
 load      throughput under load, mode x payload x depth in flight: docs/load.md, .csv, .png
           (not in the default set: about 30 min)
+sensitivity  throughput under load as one knob moves (DMA tags, descriptor depth, read
+          contexts, MPS, latencies): docs/sensitivity.md, .csv, .png (not in the default set)
 """
 
 from __future__ import annotations
@@ -213,14 +215,20 @@ def load(sim: str, profile: str = "ideal", jobs: int = 2) -> str:
     return run(sim, DOCS, profile=profile, jobs=jobs)
 
 
-BENCHES = {"control": control, "datapath": datapath, "rings": rings, "load": load}
+def sensitivity(sim: str, jobs: int = 2) -> str:
+    """Throughput under load, one knob at a time (long: not in the default set)."""
+    from .bench_sensitivity import run
+    return run(sim, DOCS, jobs=jobs)
+
+
+BENCHES = {"control": control, "datapath": datapath, "rings": rings, "load": load, "sensitivity": sensitivity}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sim", default="icarus", choices=simrun.SIMULATORS)
     ap.add_argument("which", nargs="*", default=["control", "datapath", "rings"],
-                    help="benchmarks to run: control, datapath, rings (the default), load")
+                    help="benchmarks to run: control, datapath, rings (the default), load, sensitivity")
     ap.add_argument("--profile", default="ideal", choices=list(HOST_PROFILES),
                     help="host profile of the load benchmark (docs/host_profiles.md)")
     ap.add_argument("--jobs", type=int, default=2, help="simulations at once (the load benchmark)")
@@ -232,8 +240,12 @@ def main(argv: list[str] | None = None) -> int:
         for which in args.which:
             if which not in BENCHES:
                 raise ValueError(f"unknown benchmark {which!r}: use {', '.join(BENCHES)}")
-            print(BENCHES[which](args.sim, profile=args.profile, jobs=args.jobs) if which == "load"
-                  else BENCHES[which](args.sim))
+            if which == "load":
+                print(BENCHES[which](args.sim, profile=args.profile, jobs=args.jobs))
+            elif which == "sensitivity":
+                print(BENCHES[which](args.sim, jobs=args.jobs))
+            else:
+                print(BENCHES[which](args.sim))
     except Exception as exc:
         print(f"\nBENCH FAILED: {exc}", file=sys.stderr)
         return 1

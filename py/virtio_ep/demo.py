@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from . import simrun
+from .layout import DEFAULT_PARAMS, EndpointParams
 from .runconfig import ResultRow, RunConfig
 from .scenarios import RUNS_MODULE
 from .transports import TRANSPORTS, VIRTIO_PCI_SETTLE_MARGIN
@@ -22,13 +23,14 @@ OP_COLUMNS = ("host_reads", "host_writes", "doorbells", "msis", "cycles", "firmw
 OP_HEADERS = ("reads", "writes", "doorbells", "MSIs", "cycles", "firmware")
 
 
-def run_scenario(sim: str, scenario: str, name: str, config: RunConfig, waves: bool = False) -> None:
-    """Simulate one of the package's scenarios (virtio_ep.scenarios.runs) with `config`;
-    on failure print the end of the simulator's log."""
+def run_scenario(sim: str, scenario: str, name: str, config: RunConfig, waves: bool = False,
+                 params: EndpointParams = DEFAULT_PARAMS) -> None:
+    """Simulate one of the package's scenarios (virtio_ep.scenarios.runs) with `config` on
+    the RTL built at `params`; on failure print the end of the simulator's log."""
     log_file = simrun.BUILD_ROOT / f"{name}-{sim}.log"
     print(f"running {scenario} on {sim} (simulator log: {log_file}) ...", flush=True)
     try:
-        simrun.run(sim, RUNS_MODULE, waves=waves, name=name, log_file=log_file, config=config,
+        simrun.run(sim, RUNS_MODULE, params, waves=waves, name=name, log_file=log_file, config=config,
                    seed=simrun.MEASUREMENT_SEED, test_filter=f"{RUNS_MODULE}.{scenario}\\b")
     except Exception:
         if log_file.exists():

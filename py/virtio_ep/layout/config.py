@@ -159,8 +159,17 @@ HOST_PROFILES: dict[str, HostProfile] = {p.name: p for p in (
 
 
 def host_profile(name: str) -> HostProfile:
+    """A registered profile by name, or one varied from it: `ideal@mps=256` is `ideal` with
+    a Max_Payload_Size of 256 bytes (the sensitivity bench's knobs)."""
+    base, _, variation = name.partition("@")
     try:
-        return HOST_PROFILES[name]
+        profile = HOST_PROFILES[base]
     except KeyError:
         raise ValueError(f"host profile {name!r}: use one of {', '.join(HOST_PROFILES)}") from None
+    if not variation:
+        return profile
+    key, _, value = variation.partition("=")
+    if key != "mps" or not value.isdigit():
+        raise ValueError(f"host profile {name!r}: a variation is @mps=<bytes>")
+    return replace(profile, name=name, max_payload=int(value))
 
