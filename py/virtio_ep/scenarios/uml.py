@@ -37,16 +37,17 @@ from ..devices import bit
 from ..firmware.datapath import DmaMemory
 from ..host.pcie_host import HostTimeout
 from ..host.virtio_core import QueueConfig
-from ..layout import (ASYNC_DOORBELL_QUEUE0, BLK_SECTOR_SIZE, QueueMode, VirtioDeviceId, VirtioFeature,
-                      feature_names)
+from ..layout import (ASYNC_DOORBELL_QUEUE0, BLK_SECTOR_SIZE, DescFlag, PackedDesc, QueueMode, SplitAvail,
+                      VirtioDeviceId, VirtioFeature, feature_names)
+from ..rings.split import IDX_MASK
 from ..linux import uml
-from ..linux.vhost_user import GuestMemory, VhostUserBackend, Vring
+from ..linux.vhost_user import GuestMemory, VhostUserBackend, VhostUserError, Vring
 from ..transports import Options, transport
 from .bring_up import start_firmware
 
 POLL_NS = 2_000                 # simulated time between looks at what UML sent
-# a queue whose kick has seen no completion for this long (wall time) has stalled: Linux's
-# block layer times a request out after 30 s (blk-mq's default, 30 * HZ; virtio_blk 6.1
+# a queue whose available buffers the device has not taken for this long (wall time) has
+# stalled: Linux's block layer times a request out after 30 s (blk-mq's default, 30 * HZ; virtio_blk 6.1
 # sets none of its own), and hangs on it without a message
 STALL_S = 30.0
 # faults the bridge can inject, to show how a run fails (tb/test_uml.py)
@@ -56,6 +57,7 @@ FAULTS = {
 }
 KICKS_BEFORE_FAULT = 4
 FAULT_STALL_S = 5.0             # with a fault injected the stall is reported sooner (its test waits less)
+FAULT_TIMEOUT_S = 180.0         # and a run that still hangs fails in minutes, not ten
 HIGH_HOST_MEMORY = 1 << 32      # where the bench's own host memory moves (UML's is below)
 HOST_MEMORY_SIZE = 1 << 31
 # virtio_uml sets every queue up with 256 entries (MAX_SUPPORTED_QUEUE_SIZE in
@@ -140,7 +142,9 @@ class UmlBridge:
         self.tb, self.device, self.mode, self.workdir, self.opts = tb, device, mode, workdir, opts
         self.stall_s, self.fault = stall_s, fault
         self.rung = 0                   # kicks rung as doorbells
-        self.progress: dict[int, tuple[int, float | None]] = {}     # watched queue: (completions, first kick since)
+        self.completed: dict[int, int] = {}     # the device's completions per queue at the last look
+        self.untaken_since: dict[int, float] = {}   # queue: wall time its buffers were first seen untaken
+        self.memory: GuestMemory | None = None
         self.up = False
         self.pending_kicks: list[int] = []
         self.vrings: dict[int, Vring] = {}
@@ -233,13 +237,12 @@ class UmlBridge:
             elif kind == "enabled":
                 vring, memory = event[1], event[2]
                 self._register(memory)
+                self.memory = memory
                 self.vrings[vring.index] = vring
                 if len(self.vrings) == self.info.num_queues and not self.up:
                     await self._bring_up()
             elif kind == "kick":
                 self.waiting.setdefault(event[1], deque()).append((self.tb.now_ns(), event[2]))
-                done, first = self.progress.get(event[1], (0, None))
-                self.progress[event[1]] = (done, event[2] if first is None else first)
                 if self.up:
                     await self._doorbell(event[1])
                 else:
@@ -288,18 +291,41 @@ class UmlBridge:
         return not (self.device.device_id == VirtioDeviceId.NET and index % 2 == 0 and not control)
 
     def _watch(self, run) -> None:
-        """Completions since the last look, logged (`_completed`). A watched queue with a kick
-        waiting `stall_s` and no completion since has stalled: fail now, as the guest would
-        hang (AssertionError with the queues' state)."""
+        """Completions since the last look, logged (`_completed`). A watched queue whose
+        buffers the driver made available and the device has not taken for `stall_s` has
+        stalled: fail now, as the guest would hang (AssertionError with the queues' state)."""
         now = time.monotonic()
         for index in self.vrings:
-            done, first = self.progress.get(index, (0, None))
             total = self.fw.dq[index].requests if self.up and index in self.fw.dq else 0
-            if total != done:
-                self.progress[index] = (total, self._completed(index, total - done))
-            elif first is not None and self.watched(index) and now - first > self.stall_s:
-                raise AssertionError(f"queue {index} stalled: kicked {now - first:.1f} s ago (wall) and the device "
-                                     f"has completed nothing on it since; {self.queue_states()}\n{run.tail()}")
+            if total != self.completed.get(index, 0):
+                self._completed(index, total - self.completed.get(index, 0))
+                self.completed[index] = total
+            if not (self.up and self.watched(index) and self._untaken(index)):
+                self.untaken_since.pop(index, None)
+                continue
+            since = self.untaken_since.setdefault(index, now)
+            if now - since > self.stall_s:
+                raise AssertionError(f"queue {index} stalled: the driver made buffers available {now - since:.1f} s "
+                                     f"ago (wall) and the device has not taken them; {self.queue_states()}\n"
+                                     + run.tail())
+
+    def _untaken(self, index: int) -> bool:
+        """Whether the driver has made available a buffer the device has not taken (the bench
+        reads UML's ring, as a checker may; the device's position is the firmware's)."""
+        dq, vring = self.fw.dq.get(index), self.vrings[index]
+        if dq is None or self.memory is None:
+            return False
+        ring = dq.ring
+        try:
+            if self.mode == QueueMode.SPLIT:
+                avail_idx = int.from_bytes(self.memory.read(vring.avail + SplitAvail.IDX.offset, 2), "little")
+                return avail_idx != ring.last_avail & IDX_MASK
+            # packed: the descriptor the device takes next
+            flags = int.from_bytes(self.memory.read(vring.desc + PackedDesc.SIZE * ring.next_avail
+                                                    + PackedDesc.FLAGS.offset, 2), "little")
+        except VhostUserError:
+            return False                        # UML's memory is gone: the connection closed (run reports it)
+        return bool(flags & DescFlag.AVAIL) == bool(ring.avail_wrap) and bool(flags & DescFlag.USED) != bool(ring.avail_wrap)
 
     def queue_states(self) -> str:
         """Each queue's kicks, calls and the device's completions (for failure messages)."""
@@ -319,10 +345,9 @@ class UmlBridge:
             seen = self.tb.host.msi_count(vector)
             self.backend.call(index)
 
-    def _completed(self, index: int, requests: int) -> float | None:
+    def _completed(self, index: int, requests: int) -> None:
         """`requests` completions on queue `index` since the last look: logged with the wait of
-        the oldest kick still waiting; as many kicks as requests leave the wait list. The wall
-        time of the oldest kick left waiting, if any."""
+        the oldest kick still waiting; as many kicks as requests leave the wait list."""
         waiting = self.waiting.setdefault(index, deque())
         if waiting and self.watched(index):        # an RX kick posts buffers: it asks no answer
             sim_ns, wall = waiting[0]
@@ -334,7 +359,6 @@ class UmlBridge:
         self.answers.append(answer)
         for _ in range(min(requests, len(waiting))):
             waiting.popleft()
-        return waiting[0][1] if waiting else None
 
     async def stop(self) -> None:
         self.fw.stop.set()
@@ -343,6 +367,10 @@ class UmlBridge:
 
 def fault_args(fault: str | None) -> dict:
     return {"fault": fault, "stall_s": STALL_S if fault is None else FAULT_STALL_S}
+
+
+def run_timeout(timeout_s: float, fault: str | None) -> float:
+    return timeout_s if fault is None else min(timeout_s, FAULT_TIMEOUT_S)
 
 
 # -- workloads ------------------------------------------------------------------------------
@@ -401,7 +429,7 @@ async def uml_net(tb, mode: QueueMode, workdir: Path, frames: int = 200, timeout
     from ..devices import net_device
     bridge = UmlBridge(tb, net_device(), mode, workdir, **fault_args(fault))
     await bridge.start()
-    result = await bridge.run(net_script(frames), ["virtio_net"], timeout_s)
+    result = await bridge.run(net_script(frames), ["virtio_net"], run_timeout(timeout_s, fault))
     await bridge.stop()
     line = next((x for x in result.console if x.startswith("NETSTATS")), None)
     failed = [x for x in result.console if x.startswith("FAILED")]
@@ -535,7 +563,7 @@ async def uml_block(tb, mode: QueueMode, workdir: Path, writes: int = 24, seed: 
     bridge = UmlBridge(tb, block_device(BLOCK_CAPACITY, queue_size=UML_QUEUE_SIZE), mode, workdir, **fault_args(fault))
     await bridge.start()
     data = {f"w{r}_{k}": d for r, round_ in enumerate(plan.writes) for k, (_, d) in enumerate(round_)}
-    result = await bridge.run(block_script(plan), ["virtio_blk"], timeout_s, data)
+    result = await bridge.run(block_script(plan), ["virtio_blk"], run_timeout(timeout_s, fault), data)
     await bridge.stop()
     disk = bridge.fw.backend
     console = result.console
