@@ -39,7 +39,6 @@ from ..host.pcie_host import HostTimeout
 from ..host.virtio_core import QueueConfig
 from ..layout import (ASYNC_DOORBELL_QUEUE0, BLK_SECTOR_SIZE, DescFlag, PackedDesc, QueueMode, SplitAvail,
                       VirtioDeviceId, VirtioFeature, feature_names)
-from ..rings.split import IDX_MASK
 from ..linux import uml
 from ..linux.vhost_user import GuestMemory, VhostUserBackend, VhostUserError, Vring
 from ..transports import Options, transport
@@ -318,8 +317,8 @@ class UmlBridge:
         ring = dq.ring
         try:
             if self.mode == QueueMode.SPLIT:
-                avail_idx = int.from_bytes(self.memory.read(vring.avail + SplitAvail.IDX.offset, 2), "little")
-                return avail_idx != ring.last_avail & IDX_MASK
+                avail_idx = SplitAvail.IDX.get(self.memory.read(vring.avail, SplitAvail.HEADER))
+                return avail_idx != ring.last_avail % (1 << 8 * SplitAvail.IDX.size)     # both modulo 2**16
             # packed: the descriptor the device takes next
             flags = int.from_bytes(self.memory.read(vring.desc + PackedDesc.SIZE * ring.next_avail
                                                     + PackedDesc.FLAGS.offset, 2), "little")
