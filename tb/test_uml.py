@@ -230,25 +230,25 @@ def test_linux_through_the_rtl(sim: str) -> None:
         assert f"{counts['block']} writes" in line and "every read as planned" in line, line
 
 
-# fault -> (device, what the failure must say)
-FAULT_CASES = {"drop-kicks": ("block", "queue 0 stalled"),
-               "close-socket": ("block", "vhost-user connection closed before DONE")}
+# (fault, ring mode) -> what the failure must say (the stall is found on either ring layout)
+FAULT_CASES = {("drop-kicks", "split"): "queue 0 stalled", ("drop-kicks", "packed"): "queue 0 stalled",
+               ("close-socket", "split"): "vhost-user connection closed before DONE"}
 
 
-@pytest.mark.parametrize("fault", sorted(FAULT_CASES))
+@pytest.mark.parametrize("fault, mode", sorted(FAULT_CASES))
 @pytest.mark.parametrize("sim", selected_simulators())
-def test_a_broken_run_fails_clearly(sim: str, fault: str) -> None:
+def test_a_broken_run_fails_clearly(sim: str, fault: str, mode: str) -> None:
     """A queue that stalls (its doorbells dropped) and a back end that hangs up: the run fails
     at once (not at its 10-minute timeout) with a message naming what broke, the queues'
     state and UML's last console lines, and leaves no UML process behind."""
-    device, says = FAULT_CASES[fault]
-    log = simrun.BUILD_ROOT / f"linux-fault-{fault}-{sim}.log"
+    device, says = "block", FAULT_CASES[fault, mode]
+    log = simrun.BUILD_ROOT / f"linux-fault-{fault}-{mode}-{sim}.log"
     with pytest.raises(simrun.SimulationFailed):
-        simrun.run(sim, RUNS_MODULE, name=f"linux-fault-{fault}", test_filter=f"{RUNS_MODULE}.linux_uml\\b",
-                   log_file=log, config=RunConfig(modes=("split",), devices=(device,), requests=12, fault=fault))
+        simrun.run(sim, RUNS_MODULE, name=f"linux-fault-{fault}-{mode}", test_filter=f"{RUNS_MODULE}.linux_uml\\b",
+                   log_file=log, config=RunConfig(modes=(mode,), devices=(device,), requests=12, fault=fault))
     text = log.read_text()
     assert says in text, f"{log} does not say {says!r}"
     assert "kicks" in text and "completed" in text, "the failure does not give the queues' state"
     assert "virtio_uml" in text or "virtio" in text.split(says, 1)[1], "UML's console lines are missing"
-    workdir = next(simrun.BUILD_ROOT.glob(f"{sim}/*/linux-fault-{fault}/uml-{device}-split"))
+    workdir = next(simrun.BUILD_ROOT.glob(f"{sim}/*/linux-fault-{fault}-{mode}/uml-{device}-{mode}"))
     assert not uml.processes_naming(workdir), f"UML processes left running: {uml.processes_naming(workdir)}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from . import simrun
+from .bench_load import _fmt
 from .demo import run_scenario
 from .layout import DEFAULT_PARAMS, EndpointParams
 from .progress import run_parallel
@@ -81,10 +82,6 @@ def run(sim: str, docs: Path, knobs=KNOBS, modes=MODES, sizes=SIZES, jobs: int =
     (docs / "sensitivity.md").write_text(md)
     plot(rows, docs / "sensitivity.png")
     return md
-
-
-def _fmt(v) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
 def changes(rows: list[tuple[Knob, LoadRow]]) -> dict[tuple[str, int], list[tuple[str, float, float, str]]]:

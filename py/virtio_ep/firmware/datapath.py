@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 
 from ..layout import (DEVICE_MAX_READ, DMA_CHUNK, ASYNC_DOORBELL_QUEUE0, DB_WATCH_STRIDE, DB_WATCH_WINDOWS, PUSH_RING_AREA, PUSH_RING_STRIDE,
-                      DbReg, DbWatch, DmaDir, DmaResult, PushEntry, QueueMode, Region, VirtioFeature, notify_next)
+                      DbReg, DbWatch, DmaDir, DmaResult, PackedDesc, PushEntry, QueueMode, Region, SplitAvail,
+                      VirtioFeature, notify_next)
 from ..rings.memory import Chain, RingError
-from ..rings.packed import PackedDevice, PackedRing
+from ..rings.packed import PackedDevice, PackedRing, is_avail
 from ..rings.push import PushDevice, PushRing
-from ..rings.split import SplitDevice, SplitRing
+from ..rings.split import IDX_MASK, SplitDevice, SplitRing
 from .batch import take_packed, take_push, take_split
 from .device_memory import DevicePool, device_pool
 from .soft_cpu import SoftCpu
@@ -279,6 +280,16 @@ class DeviceQueue:
             self.ring.doorbell(value)
         elif self.notification_data:
             self.ring.notified(notify_next(value))
+
+    def untaken_in(self, read) -> bool:
+        """Whether the driver's ring, read through `read(addr, length)` (a checker's own view
+        of host memory, not the device's DMA), holds an entry the device has not taken yet."""
+        r = self.ring
+        if isinstance(r, SplitDevice):
+            return SplitAvail.IDX.get(read(r.ring.avail, SplitAvail.HEADER)) != r.last_avail & IDX_MASK
+        if isinstance(r, PackedDevice):
+            return is_avail(PackedDesc.FLAGS.get(read(r.ring.slot(r.next_avail), PackedDesc.SIZE)), r.avail_wrap)
+        return False
 
     async def pending(self) -> int:
         if not self.batch:

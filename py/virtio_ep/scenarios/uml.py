@@ -18,6 +18,7 @@ the wall clock, and UML never waits on the simulation but for its requests).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import queue
 import random
@@ -37,8 +38,7 @@ from ..devices import bit
 from ..firmware.datapath import DmaMemory
 from ..host.pcie_host import HostTimeout
 from ..host.virtio_core import QueueConfig
-from ..layout import (ASYNC_DOORBELL_QUEUE0, BLK_SECTOR_SIZE, DescFlag, PackedDesc, QueueMode, SplitAvail,
-                      VirtioDeviceId, VirtioFeature, feature_names)
+from ..layout import ASYNC_DOORBELL_QUEUE0, BLK_SECTOR_SIZE, QueueMode, VirtioDeviceId, VirtioFeature, feature_names
 from ..linux import uml
 from ..linux.vhost_user import GuestMemory, VhostUserBackend, VhostUserError, Vring
 from ..transports import Options, transport
@@ -295,7 +295,7 @@ class UmlBridge:
         stalled: fail now, as the guest would hang (AssertionError with the queues' state)."""
         now = time.monotonic()
         for index in self.vrings:
-            total = self.fw.dq[index].requests if self.up and index in self.fw.dq else 0
+            total = self._requests(index)
             if total != self.completed.get(index, 0):
                 self._completed(index, total - self.completed.get(index, 0))
                 self.completed[index] = total
@@ -309,27 +309,24 @@ class UmlBridge:
                                      + run.tail())
 
     def _untaken(self, index: int) -> bool:
-        """Whether the driver has made available a buffer the device has not taken (the bench
-        reads UML's ring, as a checker may; the device's position is the firmware's)."""
-        dq, vring = self.fw.dq.get(index), self.vrings[index]
+        """Whether UML's ring holds an entry the device has not taken (the bench reads UML's
+        memory, as a checker may; the device's position is the firmware's)."""
+        dq = self.fw.dq.get(index)
         if dq is None or self.memory is None:
             return False
-        ring = dq.ring
         try:
-            if self.mode == QueueMode.SPLIT:
-                avail_idx = SplitAvail.IDX.get(self.memory.read(vring.avail, SplitAvail.HEADER))
-                return avail_idx != ring.last_avail % (1 << 8 * SplitAvail.IDX.size)     # both modulo 2**16
-            # packed: the descriptor the device takes next
-            flags = int.from_bytes(self.memory.read(vring.desc + PackedDesc.SIZE * ring.next_avail
-                                                    + PackedDesc.FLAGS.offset, 2), "little")
+            return dq.untaken_in(self.memory.read)
         except VhostUserError:
             return False                        # UML's memory is gone: the connection closed (run reports it)
-        return bool(flags & DescFlag.AVAIL) == bool(ring.avail_wrap) and bool(flags & DescFlag.USED) != bool(ring.avail_wrap)
+
+    def _requests(self, index: int) -> int:
+        """Requests the device has completed on queue `index` (0 before bring-up)."""
+        return self.fw.dq[index].requests if self.up and index in self.fw.dq else 0
 
     def queue_states(self) -> str:
         """Each queue's kicks, calls and the device's completions (for failure messages)."""
         return "queues: " + ", ".join(
-            f"{i}: {v.kicks} kicks, {v.calls} calls, {self.fw.dq[i].requests if i in self.fw.dq else 0} completed"
+            f"{i}: {v.kicks} kicks, {v.calls} calls, {self._requests(i)} completed"
             for i, v in sorted(self.vrings.items()))
 
     async def _forward_msis(self, index: int, vector: int) -> None:
@@ -468,6 +465,7 @@ class BlockPlan:
     reads: list[tuple[int, int]]                # (byte offset, length)
     capacity: int
 
+    @functools.cached_property
     def image(self) -> dict[int, bytes]:
         """Sector -> contents after every write (unwritten sectors read as zeros)."""
         sectors: dict[int, bytes] = {}
@@ -478,8 +476,7 @@ class BlockPlan:
         return sectors
 
     def expected(self, offset: int, length: int) -> bytes:
-        image = self.image()
-        return b"".join(image.get(s, bytes(BLK_SECTOR_SIZE))
+        return b"".join(self.image.get(s, bytes(BLK_SECTOR_SIZE))
                         for s in range(offset // BLK_SECTOR_SIZE, (offset + length) // BLK_SECTOR_SIZE))
 
 
@@ -580,8 +577,9 @@ async def uml_block(tb, mode: QueueMode, workdir: Path, writes: int = 24, seed: 
     if linux != device:
         problems.append(f"Linux's reads, sectors read, writes, sectors written and flushes {linux}; "
                         f"the device's {device}")
-    problems += await disk_differences(tb, bridge.fw, disk, plan.image())
-    out = BlockOutcome(writes, sum(len(d) < PAGE for round_ in plan.writes for _, d in round_), len(plan.reads), sum(len(d) for round_ in plan.writes for _, d in round_),
+    problems += await disk_differences(tb, bridge.fw, disk, plan.image)
+    written = [d for round_ in plan.writes for _, d in round_]
+    out = BlockOutcome(writes, sum(len(d) < PAGE for d in written), len(plan.reads), sum(map(len, written)),
                        sum(n for _, n in plan.reads), linux, device, result)
     if problems:
         raise AssertionError("block workload: " + "; ".join(problems[:8]) + f"; UML's console (uml.log in {workdir}) "
