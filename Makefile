@@ -47,7 +47,7 @@ export WAVES
 # runtime every build compiles is compiled once per run)
 APT_NEEDS := iverilog:iverilog g++:g++ make:make ccache:ccache
 
-.PHONY: all setup wave-deps linux-source synth-deps uml-deps synth sim test linux long bench report regress mutate lint waves clean
+.PHONY: all setup wave-deps linux-source synth-deps uml-deps synth sim test linux long bench model report regress mutate lint waves clean
 
 # Every variable a user may set, checked before a target runs: a bad value stops it with one
 # line listing the valid ones (virtio_ep/makevars.py)
@@ -134,8 +134,9 @@ mutate: $(STAMP) linux-source
 	$(CHECK_VARS)
 	$(VPY) -m virtio_ep.mutate --jobs $(JOBS) $(MUTANTS)
 
-# `make bench NAME ...` runs some: control, datapath, rings (the default set), load and sensitivity
-BENCH_NAMES := control datapath rings load sensitivity
+# `make bench NAME ...` runs some: control, datapath, rings (the default set), load, sensitivity
+# and model-check (the load model against their CSVs: `make bench load sensitivity model-check` regenerates all)
+BENCH_NAMES := control datapath rings load sensitivity model-check
 bench: $(STAMP)
 	$(CHECK_VARS)
 	$(VPY) -m virtio_ep.bench --sim $(or $(SIM),icarus) --profile $(or $(PROFILE),ideal) --jobs $(JOBS) $(filter $(BENCH_NAMES),$(MAKECMDGOALS))
@@ -143,6 +144,12 @@ ifneq ($(filter bench,$(MAKECMDGOALS)),)
 $(filter $(BENCH_NAMES),$(MAKECMDGOALS)):
 	@:
 endif
+
+# the load model's fast mode: 1,000,000 requests (REQUESTS=) of mixed ring modes, payloads and
+# depths through the vectorized ring processors, each turn priced by the model (under a minute)
+model: $(STAMP)
+	$(CHECK_VARS)
+	$(VPY) -m virtio_ep.bench_model --fast $(if $(REQUESTS),--requests $(REQUESTS))
 
 report: $(STAMP)
 	$(CHECK_VARS)

@@ -165,3 +165,32 @@ async def test_ram_disk_sectors_never_cross_the_local_bus(dut):
                 words[1], words[64], hex(disk.base) if disk.base is not None else None)
     assert disk.base is not None, "the RAM disk is not in device memory"
     assert words[64] <= 1.25 * words[1] + 16, f"{words[64]} local-bus words for 64 sectors, {words[1]} for 1"
+
+
+# The load model's slice in CI (issue 17; `make bench model-check` has all of it): points of the
+# serial path the model was not fitted to (a payload outside its calibration set), run on
+# the RTL here and predicted from docs/load.csv's calibration points alone
+MODEL_SLICE = (("split", 1024, 4), ("push", 256, 1))
+MODEL_TOLERANCE = 0.05          # issue 17's target for held-out points
+
+
+@cocotb.test()
+@cocotb.parametrize(point=list(MODEL_SLICE))
+async def test_load_model_predicts_held_out_points(dut, point: tuple[str, int, int]):
+    from virtio_ep import load_model
+    from virtio_ep.bench_load import read_rows
+    from virtio_ep.simrun import REPO
+    mode, size, depth = point
+    assert not load_model.is_calibration(mode, size, depth), f"{point} is a calibration point: choose a held-out one"
+    counts = load_model.fit([r for r in read_rows(REPO / "docs") if r.mode == mode])[mode]
+    predicted = load_model.predict(mode, size, depth, counts)
+    tb, bench, net = await start(dut, mode)
+    net.rx_buf = size
+    row = await closed_loop(tb, net, mode, size, depth, max(depth, 16), "default", bench.fw.backend)
+    error = predicted.req_per_s / row.req_per_s - 1
+    tb.log.info("%s %d B depth %d: RTL %.0f req/s, model %.0f (%+.1f%%, %s)", mode, size, depth, row.req_per_s,
+                predicted.req_per_s, 100 * error, predicted.bottleneck)
+    assert abs(error) <= MODEL_TOLERANCE, \
+        f"{mode} {size} B depth {depth}: the model predicts {predicted.req_per_s:,.0f} req/s, the RTL ran " \
+        f"{row.req_per_s:,.0f} ({100 * error:+.1f}%, beyond {100 * MODEL_TOLERANCE:.0f}%)"
+    await bench.stop()

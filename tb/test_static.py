@@ -137,6 +137,8 @@ LAYERS: dict[str, set[str]] = {
     "rings": {"layout"},
     "linux": {"layout"},            # Linux's ring code built and loaded; UML and its vhost-user back end
     "timing": {"layout", "costs"},
+    # the load bench's closed loop predicted: the firmware's constants, the scenario's depths
+    "load_model": {"layout", "costs", "timing", "firmware", "scenarios"},
     "sources": {"layout", "costs"},   # where the assumed numbers come from (a leaf above them)
     "firmware": {"layout", "costs", "devices", "rings"},
     "host": {"layout", "devices", "rings", "linux"},
@@ -145,7 +147,7 @@ LAYERS: dict[str, set[str]] = {
     "scenarios": {"layout", "costs", "runconfig", "devices", "timing", "firmware", "host", "linux", "transports",
                   "testbench"},
 }
-TOOLS = {"simrun", "demo", "bench", "bench_load", "bench_sensitivity", "bench_rings", "bench_timing", "report", "regress", "docgen", "mutate", "synth",
+TOOLS = {"simrun", "demo", "bench", "bench_load", "bench_sensitivity", "bench_rings", "bench_timing", "bench_model", "report", "regress", "docgen", "mutate", "synth",
          "makevars", "progress", "linux_run"}
 
 

@@ -9,6 +9,9 @@ load      throughput under load, mode x payload x depth in flight: docs/load.md,
           (not in the default set: about 30 min)
 sensitivity  throughput under load as one knob moves (DMA tags, descriptor depth, read
           contexts, MPS, latencies): docs/sensitivity.md, .csv, .png (not in the default set)
+model-check  the load model against every RTL point on record (load, load-server, sensitivity):
+          docs/load_model.md, .csv, .png (no simulation; `make bench load sensitivity model-check`
+          measures first)
 """
 
 from __future__ import annotations
@@ -221,14 +224,21 @@ def sensitivity(sim: str, jobs: int = 2) -> str:
     return run(sim, DOCS, jobs=jobs)
 
 
-BENCHES = {"control": control, "datapath": datapath, "rings": rings, "load": load, "sensitivity": sensitivity}
+def model(sim: str) -> str:
+    """No simulation: the load model against the CSVs the load and sensitivity benches wrote."""
+    from .bench_model import write
+    return write(DOCS)
+
+
+BENCHES = {"control": control, "datapath": datapath, "rings": rings, "load": load, "sensitivity": sensitivity,
+           "model-check": model}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sim", default="icarus", choices=simrun.SIMULATORS)
     ap.add_argument("which", nargs="*", default=["control", "datapath", "rings"],
-                    help="benchmarks to run: control, datapath, rings (the default), load, sensitivity")
+                    help="benchmarks to run: control, datapath, rings (the default), load, sensitivity, model-check")
     ap.add_argument("--profile", default="ideal", choices=list(HOST_PROFILES),
                     help="host profile of the load benchmark (docs/host_profiles.md)")
     ap.add_argument("--jobs", type=int, default=2, help="simulations at once (the load benchmark)")

@@ -57,11 +57,23 @@ def read_rows(docs: Path, profile: str = "ideal") -> list[LoadRow]:
     path = docs / f"{doc_stem(profile)}.csv"
     if not path.exists():
         return []
-    lines = path.read_text().splitlines()
+    return [row for row, _ in parse_csv(path.read_text())]
+
+
+def parse_csv(text: str) -> list[tuple[LoadRow, dict[str, str]]]:
+    """LoadRows from a CSV whose header names their fields (a missing field keeps its
+    default), each with the columns that are not fields (a bench's own, such as a knob)."""
+    lines = text.splitlines()
     header = lines[0].split(",")
     types = {f.name: f.type for f in fields(LoadRow)}
     cast = {"int": int, "float": float, "str": str}
-    return [LoadRow(**{k: cast[types[k]](v) for k, v in zip(header, line.split(","))}) for line in lines[1:] if line]
+    out = []
+    for line in lines[1:]:
+        if line:
+            cells = dict(zip(header, line.split(",")))
+            out.append((LoadRow(**{k: cast[types[k]](v) for k, v in cells.items() if k in types}),
+                        {k: v for k, v in cells.items() if k not in types}))
+    return out
 
 
 def doc_stem(profile: str) -> str:

@@ -84,6 +84,16 @@ def run(sim: str, docs: Path, knobs=KNOBS, modes=MODES, sizes=SIZES, jobs: int =
     return md
 
 
+def read_rows(docs: Path) -> list[tuple[Knob, LoadRow]]:
+    """The rows of the last `make bench sensitivity` (its CSV) with their knobs, [] if it never ran."""
+    from .bench_load import parse_csv
+    path = docs / "sensitivity.csv"
+    if not path.exists():
+        return []
+    knobs = {k.name: k for k in KNOBS}
+    return [(knobs[extra["knob"]], row) for row, extra in parse_csv(path.read_text())]
+
+
 def changes(rows: list[tuple[Knob, LoadRow]]) -> dict[tuple[str, int], list[tuple[str, float, float, str]]]:
     """Per (mode, payload): each knob's req/s, its change from the baseline's, bottleneck."""
     base = {(r.mode, r.payload): r.req_per_s for k, r in rows if k == BASELINE}

@@ -135,32 +135,56 @@ class CompletionPath:
     Read requests are answered in the order they reach the host's memory (a profile's
     jitter reorders them across tags); each request's completions go out back to back."""
 
-    def __init__(self, link: Link = Link()):
+    def __init__(self, link: Link = Link(), tags: int | None = None):
+        """`tags`: read requests outstanding at most (the engine's DMA_TAGS; None: no limit).
+        A request waits for the tag of the request `tags` before it, free once that one's
+        last completion beat is in."""
         self.link = link
-        self.requests: list[tuple[float, int, int, int]] = []     # (answer time, issue order, read, bytes)
+        self.tags = tags
+        self.requests: list[tuple[float, int, int, int, float]] = []   # (answer time, issue order, read, bytes, latency)
         self.reads = 0
+        # requests answered in issue order (no jitter) are served incrementally: what `ends`
+        # served so far, the link's and RC's times, each request's last beat, each read's end
+        self._in_order = True
+        self._served, self._t_link, self._t_rc = 0, 0.0, 0.0
+        self._done: list[float] = []
+        self._ends: list[float] = []
 
-    def read(self, n: int, first: float, delays: ReadDelays = None) -> int:
+    def read(self, n: int, first: float, delays: ReadDelays = None, latency: float = 0.0) -> int:
         """Add an n-byte read whose first request may be answered on the link at `first`,
         the next ones a cycle apart (one request a cycle), each later by its `delays`
-        draw (ns, in issue order) if given. Returns the read's handle for `ends`."""
+        draw (ns, in issue order) if given; `latency`: issue to answer, which a request
+        held for a tag waits again. Returns the read's handle for `ends`."""
         for k, request in enumerate(tlp_payloads(n, self.link.max_read_request)):
             extra = next(delays) / CLK_NS if delays is not None else 0.0
-            self.requests.append((first + k + extra, len(self.requests), self.reads, request))
+            answer = first + k + extra
+            self._in_order &= not self.requests or answer >= self.requests[-1][0]
+            self.requests.append((answer, len(self.requests), self.reads, request, latency + extra))
         self.reads += 1
         return self.reads - 1
 
     def ends(self) -> list[float]:
         """The cycle of each read's last RC beat, the link serving requests as they are answered."""
-        link, t_link, t_rc = self.link, 0.0, 0.0
-        ends = [0.0] * self.reads
-        for answer, _, read, request in sorted(self.requests):
+        if not self._in_order:
+            self._served, self._t_link, self._t_rc, self._done, self._ends = 0, 0.0, 0.0, [], []
+        link, t_link, t_rc = self.link, self._t_link, self._t_rc
+        ends = self._ends + [0.0] * (self.reads - len(self._ends))
+        done = self._done               # last RC beat of each request, in issue order
+        if self._in_order:              # issue order is answer order: serve the new ones only
+            order = self.requests[self._served:]
+        else:
+            order = sorted(self.requests, key=lambda r: r[1]) if self.tags else sorted(self.requests)
+        for answer, k, read, request, latency in order:
+            if self.tags and k >= self.tags:
+                answer = max(answer, done[k - self.tags] + 1 + latency)
             t_link = max(t_link, answer)
             for p in link.completion_payloads(request):
                 t_link += (p + link.cpl_header_bytes + link.framing_bytes) / link.bytes_per_cycle
                 t_rc = max(t_rc, math.ceil(t_link)) + math.ceil((p + link.rc_descriptor_bytes) / link.beat_bytes)
+            done.append(t_rc)
             ends[read] = t_rc
-        return ends
+        self._served, self._t_link, self._t_rc, self._done, self._ends = len(self.requests), t_link, t_rc, done, ends
+        return list(ends)
 
 
 def dma_read_cycles(n: int, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
@@ -172,13 +196,14 @@ def dma_read_cycles(n: int, host_read_ns: float = 0.0, link: Link = Link(), bus:
 
 def dma_group_cycles(group, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
                      stages: RtlStages = RtlStages(), read_descs: int = DEFAULT_PARAMS.dma_read_descs,
-                     delays: ReadDelays = None) -> float:
+                     delays: ReadDelays = None, tags: int | None = None) -> float:
     """DMAs submitted back to back, then waited for together (firmware's dma_start /
     dma_wait): the CPU submits each (bus handshakes); the engine takes them in order, a read
     once a read context is free and the previous read is issued (one request a cycle), a
     write once the write engine finished the previous one; reads wait for their completions
     (host latency, the link shared), writes for their last TLP; the CPU then reaps the
-    results in the order they end, each seen `dma_done_to_irq` after it ends.
+    results in the order they end, each seen `dma_done_to_irq` after it ends. `tags`: the
+    engine's outstanding read requests at most (None: as many as are issued).
 
     One direction per group, as the firmware starts them: a write beside reads shares the
     buffer RAM's port (completions first) and RQ TLP by TLP, which this does not price."""
@@ -186,7 +211,7 @@ def dma_group_cycles(group, host_read_ns: float = 0.0, link: Link = Link(), bus:
         raise ValueError(f"DMA group {group}: reads and writes in one group are not modelled")
     submit = bus.axil_read * bus.dma_submit_reads + write_cost(1, bus) * bus.dma_submit_writes
     reap = bus.axil_read * bus.dma_done_reads + write_cost(1, bus) * bus.dma_done_writes
-    path = CompletionPath(link)
+    path = CompletionPath(link, tags)
     latency = bus.rc_turnaround + host_read_ns / CLK_NS
     ends: list[float | None] = []       # None: a read whose end the completion path gives
     handles: dict[int, int] = {}        # position in `ends` -> the read's handle in `path`
@@ -206,7 +231,7 @@ def dma_group_cycles(group, host_read_ns: float = 0.0, link: Link = Link(), bus:
             start = max(start, prev_issued)
             reads.append(len(ends))
             if n:
-                handles[len(ends)] = path.read(n, start + 1 + latency, delays)
+                handles[len(ends)] = path.read(n, start + 1 + latency, delays, latency)
             ends.append(None if n else start + 1)
             prev_issued = start + len(tlp_payloads(n, link.max_read_request))
         else:

@@ -61,6 +61,8 @@ class SoftCpu:
         self.bus_write_words = 0      # words of local-bus writes, outside DMA waits
         self.dmas = 0                 # DMA descriptors submitted
         self.dma_wait_ns = 0.0        # time spent waiting for DMA results (dma_wait; its polling included)
+        self.dma_waits = 0            # waits for DMA results that found one not yet ended (the CPU stalled)
+        self.wakes = 0                # turns of the doorbell loop (one per interrupt, or per backlog turn)
         self._waiting_dma = False
         self.ops: OpCounts | None = None   # when set, every primitive is counted there (timing model)
         self._in_dma = 0
@@ -289,7 +291,10 @@ class SoftCpu:
                     await self._reap(timeout_cycles)
         self._in_dma += 1
         try:
-            await self._waiting(reap_all())
+            if any(tag & 0xFFFF not in self._results for tag in tags):
+                await self._waiting(reap_all())
+            else:
+                await reap_all()            # every result already reaped: no wait
         finally:
             self._in_dma -= 1
         if not self._outstanding:
@@ -308,8 +313,9 @@ class SoftCpu:
 
     async def _waiting(self, wait) -> None:
         """Await `wait` as a DMA wait: its time counts in dma_wait_ns, its bus accesses
-        (polling for results) not in the work words."""
+        (polling for results) not in the work words; each counts in dma_waits."""
         t0, self._waiting_dma = get_sim_time("ns"), True
+        self.dma_waits += 1
         try:
             await wait
         finally:
@@ -398,6 +404,7 @@ class SoftCpu:
                     break
                 await self._woken()
             t_wake = self._woke_at = get_sim_time("ns")
+            self.wakes += 1
             try:
                 await self.compute(self.costs.irq_entry)
                 woken = bool(self.irq.value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import time
 from collections import deque
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -21,7 +22,7 @@ from .datapath import LOOPBACK_TIMEOUT_NS, firmware_asleep, per_request
 LOAD_COLUMNS = ("mode", "payload", "depth", "latencies", "req_per_s", "gbps_h2d", "gbps_d2h", "util_h2d",
                 "util_d2h", "fw_busy", "msis_per_req", "p50_ns", "p99_ns", "bottleneck", "doorbells_per_req",
                 "cpu_path", "fw_cycles_per_req", "dma_wait_per_req", "bus_words_per_req", "compute_per_req",
-                "dmas_per_req", "profile")
+                "dmas_per_req", "profile", "wakes_per_req", "waits_per_req", "steps_per_req", "wall_s")
 # TX and RX queues of this size (the net device's largest); a TX frame is one descriptor
 # (header_inline, as Linux sends it), a push ring has PUSH_RING_SLOTS slots
 LOAD_QUEUE_SIZE = 256
@@ -56,6 +57,12 @@ class LoadRow:
     compute_per_req: float = 0.0
     dmas_per_req: float = 0.0
     profile: str = "ideal"          # layout.HOST_PROFILES name the run used
+    # how the firmware's time divides (the timing model's calibration counters): turns of
+    # its doorbell loop, DMA waits that stalled it, steps of NetLoopback.stream, per request
+    wakes_per_req: float = 0.0
+    waits_per_req: float = 0.0
+    steps_per_req: float = 0.0
+    wall_s: float = 0.0             # wall-clock seconds the measured window took to simulate
 
     def append(self, path: str | Path) -> None:
         with open(path, "a") as f:
@@ -139,11 +146,14 @@ class CpuCounters:
     bus_words: int
     compute: int
     dmas: int
+    wakes: int = 0
+    waits: int = 0
+    steps: int = 0
 
     @staticmethod
-    def of(cpu) -> "CpuCounters":
+    def of(cpu, backend=None) -> "CpuCounters":
         return CpuCounters(cpu.awake_now_ns(), cpu.dma_wait_ns, cpu.bus_reads + cpu.bus_write_words, cpu.busy_cycles,
-                           cpu.dmas)
+                           cpu.dmas, cpu.wakes, cpu.dma_waits, getattr(backend, "steps", 0))
 
     def per_request(self, since: "CpuCounters", requests: int) -> dict[str, float]:
         """The window's cycle budget per request (LoadRow's *_per_req fields)."""
@@ -152,7 +162,10 @@ class CpuCounters:
                 "dma_wait_per_req": (self.dma_wait_ns - since.dma_wait_ns) / clk / requests,
                 "bus_words_per_req": (self.bus_words - since.bus_words) / requests,
                 "compute_per_req": (self.compute - since.compute) / requests,
-                "dmas_per_req": (self.dmas - since.dmas) / requests}
+                "dmas_per_req": (self.dmas - since.dmas) / requests,
+                "wakes_per_req": (self.wakes - since.wakes) / requests,
+                "waits_per_req": (self.waits - since.waits) / requests,
+                "steps_per_req": (self.steps - since.steps) / requests}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -213,15 +226,17 @@ async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requ
         else:
             sent_at.popleft()
         if done == depth:                   # warm-up over: the window starts
-            mark, t0, cpu0 = tb.tlps.mark(), tb.now_ns(), CpuCounters.of(tb.cpu)
+            mark, t0, cpu0 = tb.tlps.mark(), tb.now_ns(), CpuCounters.of(tb.cpu, backend)
+            wall0 = time.monotonic()
             full0 = memory_full(backend)
         if done + len(sent_at) < total:
             await net.fill_rx(1)
             sent_at.append(tb.now_ns())
             await net.send(frame)
     window_ns = tb.now_ns() - t0
+    wall_s = time.monotonic() - wall0
     recs = tb.tlps.since(mark)
-    cpu1 = CpuCounters.of(tb.cpu)
+    cpu1 = CpuCounters.of(tb.cpu, backend)
     await firmware_asleep(tb)
     counts = per_request(tb, recs, 0)
     req_per_s = requests / window_ns * 1e9
@@ -236,4 +251,4 @@ async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requ
                    counts["msis"] / requests, counts["doorbells"] / requests,
                    statistics.median(latency_ns), percentile(latency_ns, 0.99),
                    bottleneck(fw_busy, util, cpu_path, wait_share), cpu_path, requests, **budget,
-                   profile=tb.profile.name)
+                   profile=tb.profile.name, wall_s=wall_s)

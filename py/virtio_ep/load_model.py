@@ -1,0 +1,321 @@
+"""The timing model under load: the net loopback's closed loop (`make bench load`)
+predicted without the RTL, from the firmware's turns priced with the primitives timing.py
+checks against the RTL.
+
+Why an analytic model of the firmware's turn, and not a discrete-event one: the RTL shows
+the soft CPU busy 90 to 100 % of the time at every depth above one (docs/load.md), so
+throughput is chains per turn over the turn's time, and what a turn costs is a handful of
+terms: local-bus words and modelled compute (the CPU's work), DMA waits for the ring's
+small reads (host round trips), waits that sleep (the CPU's wake latency each), and the
+payload's transfers, which the firmware either waits for in full (one frame at a time:
+fetch all, then store all) or overlaps in steps (NetLoopback.stream). Those are sums and
+maxima of terms, not queues that need events; a turn is priced in microseconds of Python,
+so a million requests run in seconds (`make model`).
+
+A turn (one pass of the doorbell loop, SoftCpu.wakes) takes b = min(depth, WEIGHT) chains:
+the driver keeps `depth` frames in flight and the firmware serves a queue at most WEIGHT
+chains per turn. With fewer chains than a step the firmware takes the serial path (the
+fetches waited for, then the stores); with a step or more, `stream`.
+
+Fitted, on the calibration set only (CALIBRATION: default latencies, the `ideal` host,
+default RTL parameters, payloads 64 B and 4 KiB, depths 1, 4, 64 and the deepest): per ring
+mode, how many local-bus words, compute cycles, DMA waits and small-read round trips a turn
+has, as a linear function of its chains, steps and intake batches (TurnCounts), the cycles a
+bus word costs, and how long the turn runs after its last completion (which hides the
+host's turnaround). Everything else is computed: the round trip of a small read and the
+payload transfers (dma_group_cycles: the link, the max payload and read request sizes, the
+engine's read contexts and tags), the host's turnaround (the MSI and notification paths,
+HostLatencies), the CPU's wake latency and cost scale.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .costs import FirmwareCosts
+from .firmware.backends import NetLoopback
+from .firmware.batch import DMA_WORDS
+from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, EndpointParams, HostLatencies, NetHdr,
+                     host_profile, latency_setting)
+from .layout.config import HostProfile
+from .scenarios.load import max_depth
+from .timing import CLK_NS, Bus, Link, dma_group_cycles, notify_to_irq, tlp_payloads, write_cost
+
+MODES = ("split", "packed", "push", "push_self")
+WEIGHT = NetLoopback.WEIGHT
+BUS = Bus()
+SUBMIT = BUS.axil_read * BUS.dma_submit_reads + write_cost(1, BUS) * BUS.dma_submit_writes
+REAP = BUS.axil_read * BUS.dma_done_reads + write_cost(1, BUS) * BUS.dma_done_writes
+SMALL_READ = 64         # bytes of a ring read whose round trip prices the ring's waits
+
+
+def step_of(mode: str) -> int:
+    """Chains per step of NetLoopback.stream: host rings read by DMA step more at once."""
+    return NetLoopback.STEP_SRAM if mode.startswith("push") else NetLoopback.STEP_HOST
+
+
+def frame_bytes(size: int) -> int:
+    """A TX frame as the load bench sends it: header and payload in one buffer."""
+    return NetHdr.SIZE + size
+
+
+def inline(mode: str, size: int) -> bool:
+    """Push rings carry a frame this small in the slot itself (no DMA fetch)."""
+    return mode.startswith("push") and frame_bytes(size) <= PUSH_INLINE_MAX
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Where a point runs: latencies, host profile, RTL parameters."""
+
+    latencies: str = "default"
+    profile: str = "ideal"
+    params: EndpointParams = DEFAULT_PARAMS
+
+    @property
+    def host(self) -> HostLatencies:
+        return latency_setting(self.latencies)
+
+    @property
+    def host_profile(self) -> HostProfile:
+        return host_profile(self.profile)
+
+    @property
+    def link(self) -> Link:
+        return Link.for_profile(self.host_profile)
+
+    @property
+    def read_ns(self) -> float:
+        """A device read's host latency, the profile's mean jitter added (capped draws)."""
+        p = self.host_profile
+        jitter = 0.0
+        if p.read_jitter_ns:        # mean of min(Exp(mean), cap)
+            jitter = p.read_jitter_ns * (1 - math.exp(-p.read_jitter_cap_ns / p.read_jitter_ns))
+        return self.host.device_read_ns + jitter
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One turn of the firmware: chains, stream steps (0: the serial path), intake batches."""
+
+    chains: int
+    steps: int
+    intakes: int
+
+    def features(self) -> np.ndarray:
+        return np.array([1.0, self.chains, self.steps, self.intakes])
+
+
+def turn_shape(mode: str, depth: int) -> Shape:
+    """The turn the closed loop settles to at `depth` in flight: every frame in flight is
+    back before the firmware looks again, up to its budget. Rings in host memory are read a
+    batch at a time: what is available when the firmware looks, which, while two steps fetch
+    and two store, is the frames in flight beyond this turn's, a step at least."""
+    step = step_of(mode)
+    # a host ring's queue is served WEIGHT chains a turn; a push ring's turn goes on while
+    # its slots hold frames (the RTL: 128 chains a turn at 128 in flight)
+    b = depth if mode.startswith("push") else min(depth, WEIGHT)
+    if b < step:
+        return Shape(b, 0, 1)
+    steps = -(-b // step)
+    if mode.startswith("push"):
+        return Shape(b, steps, steps)       # slots read over the local bus, a step at a time
+    ahead = min(b, max(step, depth - b))
+    return Shape(b, steps, -(-b // ahead))
+
+
+@dataclass(frozen=True)
+class TurnCounts:
+    """What a turn does besides its payload, per ring mode: coefficients of
+    (1, chains, steps, intakes) for each count; the cycles of a bus word; how long a turn
+    runs on after its last MSI."""
+
+    words: tuple[float, ...]
+    compute: tuple[float, ...]
+    waits: tuple[float, ...]         # DMA waits that stall the CPU (each sleeps: a wake latency)
+    round_trips: tuple[float, ...]   # the ring's waits, in small-read round trips
+    word_cycles: float
+    tail: float
+
+    def count(self, name: str, shape: Shape) -> float:
+        return max(0.0, float(np.dot(getattr(self, name), shape.features())))
+
+
+# -- payload transfers --------------------------------------------------------------------
+
+def _group(direction: str, frames: int, size: int) -> tuple[tuple[str, int], ...]:
+    return tuple((direction, c) for _ in range(frames) for c in tlp_payloads(frame_bytes(size), DMA_CHUNK))
+
+
+def payload_dmas(mode: str, size: int) -> int:
+    """DMA descriptors one frame costs: its fetch (none when inline) and its store."""
+    per_way = len(tlp_payloads(frame_bytes(size), DMA_CHUNK))
+    return per_way * (1 if inline(mode, size) else 2)
+
+
+@functools.lru_cache(maxsize=4096)
+def transfer_wait(direction: str, frames: int, size: int, s: Setting) -> float:
+    """Cycles the CPU waits for `frames` frames' DMAs in one direction, started together:
+    the group's time less the CPU's own submit and reap accesses (counted as bus words)."""
+    if frames <= 0:
+        return 0.0
+    group = _group(direction, frames, size)
+    p = s.params
+    total = dma_group_cycles(group, s.read_ns if direction == "read" else 0.0, s.link, BUS,
+                             read_descs=p.dma_read_descs, tags=p.dma_tags)
+    return max(0.0, total - len(group) * (SUBMIT + REAP))
+
+
+def round_trip(s: Setting) -> float:
+    """A small ring read as the CPU waits for it."""
+    return transfer_wait_bytes(SMALL_READ, s)
+
+
+@functools.lru_cache(maxsize=256)
+def transfer_wait_bytes(n: int, s: Setting) -> float:
+    total = dma_group_cycles((("read", n),), s.read_ns, s.link, BUS, read_descs=s.params.dma_read_descs,
+                             tags=s.params.dma_tags)
+    return total - SUBMIT - REAP
+
+
+def read_bound(frames: int, size: int, s: Setting) -> str:
+    """What limits a batch of fetches: the engine's tags, or the link."""
+    free = replace(s, params=replace(s.params, dma_tags=10_000))
+    return "DMA tags" if transfer_wait("read", frames, size, s) > 1.02 * transfer_wait("read", frames, size, free) \
+        else "link h2d"
+
+
+# -- a point ---------------------------------------------------------------------------------
+
+@dataclass
+class Prediction:
+    mode: str
+    payload: int
+    depth: int
+    req_per_s: float
+    turn_cycles: float              # a turn, idle included
+    fw_cycles_per_req: float        # awake
+    parts: dict[str, float]         # cycles per turn by cause
+    bottleneck: str
+    latency_ns: float               # per frame, Little's law
+
+    @property
+    def fw_busy(self) -> float:
+        return self.fw_cycles_per_req / (USER_CLK_HZ / self.req_per_s)
+
+
+def turnaround(mode: str, s: Setting, costs: FirmwareCosts = FirmwareCosts()) -> float:
+    """From the firmware's last MSI request of a turn to it running on the frames sent
+    again: MSI to the driver's handler, the driver's notification to irq, the CPU's wake
+    and interrupt entry."""
+    host = s.host
+    notify = notify_to_irq(4, s.link, BUS)
+    return (BUS.msi_to_host + host.msi_ns / CLK_NS + notify + host.firmware_wake_ns / CLK_NS
+            + costs.irq_entry * host.firmware_cost_scale)
+
+
+def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting) -> tuple[float, float, float]:
+    """(cycles the turn waits on fetches, on stores, the turn's busy cycles) given the
+    firmware's own cycles in the turn (work, ring round trips, wakes).
+
+    Serial path: the fetches waited for, then the stores. Stream, rings in host memory: the
+    ring's reads queue behind the fetches in flight and the next step's read requests
+    behind the stores (one request queue, reads do not pass posted writes), so fetches,
+    stores and the firmware add up. Stream, push rings (intake over the local bus): the
+    firmware overlaps the two transfers, which still follow each other on the request
+    queue; the first step's fetch and the last step's store are not overlapped. Each form
+    was chosen over the other two (all three for both kinds of ring) by its error on the
+    calibration set alone (docs/load_model.md)."""
+    b = shape.chains
+    frames = 0 if inline(mode, size) else b
+    reads = transfer_wait("read", frames, size, s)
+    writes = transfer_wait("write", b, size, s)
+    if not shape.steps or mode in ("split", "packed"):
+        return reads, writes, firmware + reads + writes
+    step = step_of(mode)
+    first_fetch = transfer_wait("read", min(step, frames), size, s)
+    last_store = transfer_wait("write", min(step, b), size, s)
+    return reads, writes, max(firmware, reads + writes) + first_fetch + last_store
+
+
+def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = Setting()) -> Prediction:
+    """Requests per second of the closed loop at `depth`, and where a turn's cycles go."""
+    shape = turn_shape(mode, depth)
+    host = s.host
+    b = shape.chains
+    work = counts.word_cycles * (counts.count("words", shape) + extra_words(mode, size, b)) \
+        + host.firmware_cost_scale * counts.count("compute", shape)
+    rt = counts.count("round_trips", shape) * round_trip(s)
+    wake = counts.count("waits", shape) * host.firmware_wake_ns / CLK_NS
+    parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
+    fetch, store, busy = payload(mode, size, shape, work + rt + wake, s)
+    parts.update(fetch=fetch, store=store)
+    idle = 0.0
+    if depth <= step_of(mode):          # all in flight come back at the turn's end: the host's turnaround shows
+        idle = max(0.0, turnaround(mode, s) - counts.tail)
+    parts["host turnaround"] = idle
+    cycles = busy + idle
+    req_per_s = b * USER_CLK_HZ / cycles
+    neck = max(parts, key=parts.get)
+    if neck == "fetch":
+        neck = read_bound(0 if inline(mode, size) else b, size, s)
+    elif neck == "store":
+        neck = "link d2h"
+    return Prediction(mode, size, depth, req_per_s, cycles, busy / b, parts, neck, depth / req_per_s * 1e9)
+
+
+def extra_words(mode: str, size: int, chains: int) -> float:
+    """Bus words a turn's payload adds to its fitted counts: inline frames copied into device
+    memory and read from the slot (push), and DMA descriptors beyond one per way per frame."""
+    words = 0
+    if inline(mode, size):
+        words += 2 * -(-frame_bytes(size) // 4)
+    words += DMA_WORDS * (payload_dmas(mode, size) - (1 if inline(mode, size) else 2))
+    return chains * words
+
+
+# -- calibration ---------------------------------------------------------------------------
+
+CAL_SIZES = (64, 4096)
+
+
+def cal_depths(mode: str) -> tuple[int, ...]:
+    return (1, 4, 64, min(256, max_depth(mode)))
+
+
+def is_calibration(mode: str, payload: int, depth: int, s: Setting = Setting()) -> bool:
+    return s == Setting() and payload in CAL_SIZES and depth in cal_depths(mode)
+
+
+def fit(rows) -> dict[str, TurnCounts]:
+    """TurnCounts per mode from calibration rows (LoadRow with the turn counters)."""
+    out = {}
+    for mode in MODES:
+        cal = [r for r in rows if r.mode == mode and is_calibration(mode, r.payload, r.depth)]
+        if not cal:
+            continue
+        s = Setting()
+        shapes = [turn_shape(mode, r.depth) for r in cal]
+        X = np.array([sh.features() for sh in shapes])
+        per_turn = lambda r, v: v / r.wakes_per_req      # noqa: E731
+        words = np.array([per_turn(r, r.bus_words_per_req) - extra_words(mode, r.payload, sh.chains)
+                          for r, sh in zip(cal, shapes)])
+        compute = np.array([per_turn(r, r.compute_per_req) for r in cal])
+        waits = np.array([per_turn(r, r.waits_per_req) for r in cal])
+        # the ring's round trips: the DMA wait less what the payload's transfers explain
+        rts = []
+        for r, sh in zip(cal, shapes):
+            _, _, waited = payload(mode, r.payload, sh, 0.0, s)   # the payload's share, the CPU not in the way
+            rts.append(max(0.0, per_turn(r, r.dma_wait_per_req) - waited) / round_trip(s))
+        solve = lambda y: tuple(np.linalg.lstsq(X, y, rcond=None)[0])     # noqa: E731
+        word_cycles = float(np.mean([(r.fw_cycles_per_req - r.dma_wait_per_req - r.compute_per_req)
+                                     / r.bus_words_per_req for r in cal]))
+        ones = [r for r in cal if r.depth == 1]
+        tail = float(np.mean([turnaround(mode, s) - (USER_CLK_HZ / r.req_per_s - r.fw_cycles_per_req)
+                              for r in ones])) if ones else 0.0
+        out[mode] = TurnCounts(solve(words), solve(compute), solve(waits), solve(np.array(rts)), word_cycles, tail)
+    return out

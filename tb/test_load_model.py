@@ -1,0 +1,97 @@
+"""The load model (issue 17) without a simulator: it is fitted on its calibration points
+alone, its transfer primitive honours the DMA engine's tags, it moves with the knobs the
+way the physics does, the fast mode takes every frame through the ring processors, and
+docs/load_model.md is what the model says today."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from virtio_ep import bench_model, load_model as M
+from virtio_ep.bench import DOCS
+from virtio_ep.bench_load import read_rows
+from virtio_ep.layout import DEFAULT_PARAMS
+from virtio_ep.timing import CLK_NS, Bus, Link, dma_group_cycles
+
+
+@pytest.fixture(scope="module")
+def rows():
+    got = [r for r in read_rows(DOCS) if r.mode in M.MODES]
+    assert got, "docs/load.csv is missing: run make bench load"
+    return got
+
+
+def test_fit_reads_the_calibration_points_only(rows) -> None:
+    """Moving every held-out point changes nothing fitted; moving a calibration point does."""
+    fitted = M.fit(rows)
+    held = [replace(r, req_per_s=2 * r.req_per_s, bus_words_per_req=3 * r.bus_words_per_req)
+            if not M.is_calibration(r.mode, r.payload, r.depth) else r for r in rows]
+    assert M.fit(held) == fitted
+    cal = [replace(r, bus_words_per_req=3 * r.bus_words_per_req) if M.is_calibration(r.mode, r.payload, r.depth)
+           else r for r in rows]
+    assert M.fit(cal)["split"].words != fitted["split"].words
+
+
+def test_calibration_is_at_most_a_quarter_of_the_grid() -> None:
+    pts, _ = bench_model.points(DOCS)
+    cal = sum(p.calibration for p in pts)
+    assert 0 < cal <= len(pts) / 4, f"{cal} of {len(pts)} points are calibration points"
+    assert all(p.setting == M.Setting() for p in pts if p.calibration)
+
+
+def test_tags_bound_a_long_read_by_the_round_trip() -> None:
+    """One tag: each 512-byte request waits for the one before it to end, then for the
+    host's latency again, so n requests take about n round trips; enough tags: one round
+    trip and the link's time."""
+    link, bus = Link(), Bus()
+    latency = 1000 / CLK_NS + bus.rc_turnaround          # 1 us host latency
+    n = 8
+    one = dma_group_cycles((("read", 512 * n),), 1000, link, bus, tags=1)
+    many = dma_group_cycles((("read", 512 * n),), 1000, link, bus, tags=DEFAULT_PARAMS.dma_tags)
+    assert one > n * latency, f"one tag: {one:.0f} cycles for {n} requests of {latency:.0f}-cycle round trips"
+    assert many < latency + n * 512 / link.bytes_per_cycle + 100
+    assert dma_group_cycles((("read", 512 * n),), 1000, link, bus) == many
+
+
+def test_the_model_moves_with_the_knobs(rows) -> None:
+    """Fewer tags and a smaller MPS slow 64 KiB frames; no host latency speeds small ones;
+    a late-waking CPU slows every point."""
+    counts = M.fit(rows)
+    base = M.Setting()
+
+    def rate(mode, size, s):
+        return M.predict(mode, size, 16, counts[mode], s).req_per_s
+    for mode in ("split", "push"):
+        big = rate(mode, 65536, base)
+        assert rate(mode, 65536, replace(base, params=replace(DEFAULT_PARAMS, dma_tags=8))) < 0.9 * big
+        assert rate(mode, 65536, replace(base, profile="ideal@mps=128")) < 0.95 * big
+        assert rate(mode, 1024, replace(base, latencies="none")) > 1.1 * rate(mode, 1024, base)
+        assert rate(mode, 1024, replace(base, latencies="slow-fw")) < 0.5 * rate(mode, 1024, base)
+
+
+@pytest.mark.parametrize("mode", M.MODES)
+def test_fast_mode_takes_every_frame_through_the_ring(rows, mode: str) -> None:
+    """Several ring sizes' worth of frames (the indices wrap), each turn's chains found by
+    the vectorized processor with the posted length."""
+    counts = M.fit(rows)
+    for size, depth in ((64, 1), (1024, 16), (4096, 64)):
+        cell = bench_model.Cell(mode, size, depth, 3 * bench_model.RING + 5)
+        row = bench_model.run_cell(cell, counts)
+        assert row.req_per_s == pytest.approx(M.predict(mode, size, depth, counts[mode]).req_per_s)
+
+
+def test_fast_mode_refuses_what_the_ring_refuses() -> None:
+    ring = bench_model.TxRing("push")
+    ring.post(__import__("numpy").array([M.PUSH_INLINE_MAX + 1]))
+    ring.table["flags"][0] |= 0x80          # a flag the push ring does not know
+    with pytest.raises(AssertionError, match="refused"):
+        ring.take()
+
+
+def test_docs_report_what_the_model_says() -> None:
+    """docs/load_model.md is regenerated whenever the model or the RTL runs change."""
+    pts, counts = bench_model.points(DOCS)
+    assert (DOCS / "load_model.md").read_text() == bench_model.report(pts, counts), \
+        "docs/load_model.md is stale: run make bench model-check"
