@@ -227,7 +227,8 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting) -> 
     behind the stores (one request queue, reads do not pass posted writes), so fetches,
     stores and the firmware add up. Stream, push rings (intake over the local bus): the
     firmware overlaps the two transfers, which still follow each other on the request
-    queue; the first step's fetch and the last step's store are not overlapped. Each form
+    queue, except the first step's fetch and the last step's store (all of a one-step
+    turn). Each form
     was chosen over the other two (all three for both kinds of ring) by its error on the
     calibration set alone (docs/load_model.md)."""
     b = shape.chains
@@ -239,7 +240,10 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting) -> 
     step = step_of(mode)
     first_fetch = transfer_wait("read", min(step, frames), size, s)
     last_store = transfer_wait("write", min(step, b), size, s)
-    return reads, writes, max(firmware, reads + writes) + first_fetch + last_store
+    # the middle steps' transfers overlap the firmware; the first fetch and the last store
+    # (the whole of a one-step turn) do not
+    middle = reads + writes - first_fetch - last_store
+    return reads, writes, max(firmware, middle) + first_fetch + last_store
 
 
 def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = Setting()) -> Prediction:
