@@ -347,13 +347,19 @@ def fast(total: int = 1_000_000, docs: Path | None = None, seed: int = 1) -> str
         out += [f"Wall time per request: {per_req * 1e6:.1f} us here; in the RTL simulation (docs/load.csv's measured "
                 f"windows, Verilator) {rtl_per_req * 1e3:.1f} ms on average ({rtl_per_req / per_req:,.0f}x), "
                 f"{quickest * 1e3:.1f} ms at its quickest point ({quickest / per_req:,.0f}x).", ""]
-    out += ["| mode | payload | depth | requests | req/s | Gb/s each way | link util h2d / d2h | fw busy | "
-            "latency us | fw cycles/req | bottleneck |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    out += ["The load bench's columns (docs/load.md says what each means); latency is depth / throughput, the same "
+            "for p50 and p99 in the model's steady state; memory full is 0: the model assumes device memory holds "
+            "every frame in flight. The bottleneck is the model's (docs/load_model.md).", "",
+            "| mode | payload | depth | requests | req/s | Gb/s each way | link util h2d / d2h | fw busy | MSIs/req | "
+            "doorbells/req | memory full | p50 us | p99 us | fw cycles/req | DMA wait | bus words/req | DMAs/req | "
+            "bottleneck |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (M.MODES.index(r.cell.mode), r.cell.payload, r.cell.depth)):
         gbps = r.cell.payload * 8 * r.req_per_s / 1e9
+        q, lat = r.pred.per_req, r.pred.latency_ns / 1000
         out.append(f"| {r.cell.mode} | {r.cell.payload} | {r.cell.depth} | {r.cell.requests:,} | {r.req_per_s:,.0f} | "
                    f"{gbps:.2f} | {100 * gbps / cap_h2d:.1f}% / {100 * gbps / cap:.1f}% | {100 * r.pred.fw_busy:.0f}% | "
-                   f"{r.pred.latency_ns / 1000:.1f} | {r.pred.fw_cycles_per_req:.0f} | {r.pred.bottleneck} |")
+                   f"{q['msis']:.2f} | {q['doorbells']:.2f} | 0% | {lat:.1f} | {lat:.1f} | {r.pred.fw_cycles_per_req:.0f} | "
+                   f"{q['dma_wait']:.0f} | {q['bus_words']:.0f} | {q['dmas']:.1f} | {r.pred.bottleneck} |")
     return "\n".join(out) + "\n"
 
 

@@ -140,6 +140,11 @@ class TurnCounts:
     round_trips: tuple[float, ...]   # the ring's waits, in small-read round trips
     word_cycles: float
     tail: float
+    # for the load bench's table (they do not enter the time): DMA descriptors besides the
+    # payload's, MSIs and doorbells per turn
+    dmas: tuple[float, ...] = (0.0,) * 4
+    msis: tuple[float, ...] = (0.0,) * 4
+    doorbells: tuple[float, ...] = (0.0,) * 4
 
     def count(self, name: str, shape: Shape) -> float:
         return max(0.0, float(np.dot(getattr(self, name), shape.features())))
@@ -202,6 +207,7 @@ class Prediction:
     parts: dict[str, float]         # cycles per turn by cause
     bottleneck: str
     latency_ns: float               # per frame, Little's law
+    per_req: dict[str, float]       # the load bench's budget columns: bus words, DMAs, MSIs, doorbells, DMA wait
 
     @property
     def fw_busy(self) -> float:
@@ -269,7 +275,11 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
         neck = read_bound(0 if inline(mode, size) else b, size, s)
     elif neck == "store":
         neck = "link d2h"
-    return Prediction(mode, size, depth, req_per_s, cycles, busy / b, parts, neck, depth / req_per_s * 1e9)
+    per_req = {"bus_words": (counts.count("words", shape) + extra_words(mode, size, b)) / b,
+               "dmas": (counts.count("dmas", shape) + b * payload_dmas(mode, size)) / b,
+               "msis": counts.count("msis", shape) / b, "doorbells": counts.count("doorbells", shape) / b,
+               "dma_wait": (busy - work) / b}
+    return Prediction(mode, size, depth, req_per_s, cycles, busy / b, parts, neck, depth / req_per_s * 1e9, per_req)
 
 
 def extra_words(mode: str, size: int, chains: int) -> float:
@@ -321,5 +331,10 @@ def fit(rows) -> dict[str, TurnCounts]:
         ones = [r for r in cal if r.depth == 1]
         tail = float(np.mean([turnaround(mode, s) - (USER_CLK_HZ / r.req_per_s - r.fw_cycles_per_req)
                               for r in ones])) if ones else 0.0
-        out[mode] = TurnCounts(solve(words), solve(compute), solve(waits), solve(np.array(rts)), word_cycles, tail)
+        dmas = np.array([per_turn(r, r.dmas_per_req) - sh.chains * payload_dmas(mode, r.payload)
+                         for r, sh in zip(cal, shapes)])
+        msis = np.array([per_turn(r, r.msis_per_req) for r in cal])
+        doorbells = np.array([per_turn(r, r.doorbells_per_req) for r in cal])
+        out[mode] = TurnCounts(solve(words), solve(compute), solve(waits), solve(np.array(rts)), word_cycles, tail,
+                               solve(dmas), solve(msis), solve(doorbells))
     return out
