@@ -12,20 +12,25 @@ fetch all, then store all) or overlaps in steps (NetLoopback.stream). Those are 
 maxima of terms, not queues that need events; a turn is priced in microseconds of Python,
 so a million requests run in seconds (`make model`).
 
-A turn (one pass of the doorbell loop, SoftCpu.wakes) takes b = min(depth, WEIGHT) chains:
-the driver keeps `depth` frames in flight and the firmware serves a queue at most WEIGHT
-chains per turn. With fewer chains than a step the firmware takes the serial path (the
-fetches waited for, then the stores); with a step or more, `stream`.
+A turn (one pass of the doorbell loop, SoftCpu.wakes) takes the frames in flight: all of
+them on a push ring, at most WEIGHT on a ring in host memory (the firmware serves such a
+queue at most WEIGHT chains a turn). With fewer chains than a step the firmware takes the
+serial path (the fetches waited for, then the stores); with a step or more, `stream`.
 
-Fitted, on the calibration set only (CALIBRATION: default latencies, the `ideal` host,
-default RTL parameters, payloads 64 B and 4 KiB, depths 1, 4, 64 and the deepest): per ring
+Fitted, on the calibration set only (is_calibration: default latencies, the `ideal` host,
+default RTL parameters, payloads CAL_SIZES, depths 1, 4, 64 and the deepest): per ring
 mode, how many local-bus words, compute cycles, DMA waits and small-read round trips a turn
 has, as a linear function of its chains, steps and intake batches (TurnCounts), the cycles a
 bus word costs, and how long the turn runs after its last completion (which hides the
-host's turnaround). Everything else is computed: the round trip of a small read and the
-payload transfers (dma_group_cycles: the link, the max payload and read request sizes, the
-engine's read contexts and tags), the host's turnaround (the MSI and notification paths,
-HostLatencies), the CPU's wake latency and cost scale.
+host's turnaround); and how a stream turn overlaps its transfers, one of three forms per
+kind of ring (see `payload`). Everything else is computed: the round trip of a small read
+and the payload transfers (dma_group_cycles: the link, the max payload and read request
+sizes, the engine's read contexts and tags), the host's turnaround (the MSI and
+notification paths, HostLatencies), the CPU's wake latency and cost scale.
+
+Not modelled: the descriptor queue's depth (DMA_DESC_DEPTH), several queue pairs, MSI
+moderation, and a turn that ends before every frame in flight is back (the RTL's push
+rings at depth 4 to 16 take fewer chains a turn): docs/load_model.md shows where that costs.
 """
 
 from __future__ import annotations
@@ -214,7 +219,7 @@ class Prediction:
         return self.fw_cycles_per_req / (USER_CLK_HZ / self.req_per_s)
 
 
-def turnaround(mode: str, s: Setting, costs: FirmwareCosts = FirmwareCosts()) -> float:
+def turnaround(s: Setting, costs: FirmwareCosts = FirmwareCosts()) -> float:
     """From the firmware's last MSI request of a turn to it running on the frames sent
     again: MSI to the driver's handler, the driver's notification to irq, the CPU's wake
     and interrupt entry."""
@@ -234,9 +239,14 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting) -> 
     stores and the firmware add up. Stream, push rings (intake over the local bus): the
     firmware overlaps the two transfers, which still follow each other on the request
     queue, except the first step's fetch and the last step's store (all of a one-step
-    turn). Each form
-    was chosen over the other two (all three for both kinds of ring) by its error on the
-    calibration set alone (docs/load_model.md)."""
+    turn). Three forms were tried for each kind of ring, and the one with the least mean
+    error over the calibration set kept (the other kind's form fixed at its kept one):
+    host rings, F + fetches + stores (7.5%, kept), F + fetches with the stores overlapped
+    but the last step's (8.5%), max(F, the steps' fetches and stores one after the other)
+    + first fetch + last store (14.7%); push rings, F + fetches + stores (10.4%),
+    max(F, fetches, stores) + first fetch + last store (10.5%), max(F, fetches + stores
+    less the first fetch and last store) + those two (7.2%, kept). F: the firmware's own
+    cycles."""
     b = shape.chains
     frames = 0 if inline(mode, size) else b
     reads = transfer_wait("read", frames, size, s)
@@ -266,7 +276,7 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
     parts.update(fetch=fetch, store=store)
     idle = 0.0
     if depth <= step_of(mode):          # all in flight come back at the turn's end: the host's turnaround shows
-        idle = max(0.0, turnaround(mode, s) - counts.tail)
+        idle = max(0.0, turnaround(s) - counts.tail)
     parts["host turnaround"] = idle
     cycles = busy + idle
     req_per_s = b * USER_CLK_HZ / cycles
@@ -329,7 +339,7 @@ def fit(rows) -> dict[str, TurnCounts]:
         word_cycles = float(np.mean([(r.fw_cycles_per_req - r.dma_wait_per_req - r.compute_per_req)
                                      / r.bus_words_per_req for r in cal]))
         ones = [r for r in cal if r.depth == 1]
-        tail = float(np.mean([turnaround(mode, s) - (USER_CLK_HZ / r.req_per_s - r.fw_cycles_per_req)
+        tail = float(np.mean([turnaround(s) - (USER_CLK_HZ / r.req_per_s - r.fw_cycles_per_req)
                               for r in ones])) if ones else 0.0
         dmas = np.array([per_turn(r, r.dmas_per_req) - sh.chains * payload_dmas(mode, r.payload)
                          for r, sh in zip(cal, shapes)])
