@@ -95,3 +95,13 @@ def test_docs_report_what_the_model_says() -> None:
     pts, counts = bench_model.points(DOCS)
     assert (DOCS / "load_model.md").read_text() == bench_model.report(pts, counts), \
         "docs/load_model.md is stale: run make bench model-check"
+
+
+def test_make_model_prints_every_cell() -> None:
+    """The fast mode's table: a row per ring mode x payload x depth of the load bench, the
+    requests asked for all run (a small workload here; make model runs 1,000,000)."""
+    text = bench_model.fast(3000)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line[2:4] not in ("mo", "--")]
+    cells = bench_model.workload(3000)
+    assert len(rows) == len(cells)
+    assert f"{sum(c.requests for c in cells):,} requests" in text.splitlines()[0]
