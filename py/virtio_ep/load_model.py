@@ -15,7 +15,9 @@ so a million requests run in seconds (`make model`).
 A turn (one pass of the doorbell loop, SoftCpu.wakes) takes the frames in flight: all of
 them on a push ring, at most WEIGHT on a ring in host memory (the firmware serves such a
 queue at most WEIGHT chains a turn). With fewer chains than a step the firmware takes the
-serial path (the fetches waited for, then the stores); with a step or more, `stream`.
+serial path (the fetches waited for, then the stores); with a step or more, `stream`. A
+turn that takes every frame in flight waits out the host's turnaround after it (its MSIs go
+out at its end).
 
 Fitted, on the calibration set only (is_calibration: default latencies, the `ideal` host,
 default RTL parameters, payloads CAL_SIZES, depths 1, 4, 64 and the deepest): per ring
@@ -277,7 +279,10 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
     fetch, store, busy = payload(mode, size, shape, work + rt + wake, s, counts.overlap)
     parts.update(fetch=fetch, store=store)
     idle = 0.0
-    if depth <= step_of(mode):          # all in flight come back at the turn's end: the host's turnaround shows
+    # a turn that takes every frame in flight owes its MSIs until its ring writes have ended,
+    # which is mostly at its end (docs/load_model.md): the frames come back together and the
+    # CPU waits out the host's turnaround. With frames left over, the next turn has work.
+    if b >= depth:
         idle = max(0.0, turnaround(s) - counts.tail)
     parts["host turnaround"] = idle
     cycles = busy + idle
