@@ -20,9 +20,9 @@ turn that takes every frame in flight waits out the host's turnaround after it (
 out at its end).
 
 Fitted, on the calibration set only (is_calibration: default latencies, the `ideal` host,
-default RTL parameters, payloads CAL_SIZES, depths 1, 4, 64 and the deepest): per ring
-mode, how many local-bus words, compute cycles, DMA waits and small-read round trips a turn
-has, as a linear function of its chains, steps and intake batches (TurnCounts), the cycles a
+default RTL parameters, payloads CAL_SIZES, depths cal_depths): per ring mode, how many
+local-bus words, compute cycles, DMA waits and small-read round trips a turn has, as a
+linear function of its chains, steps and intake batches, whether it streams (TurnCounts), the cycles a
 bus word costs, and how long the turn runs after its last completion (which hides the
 host's turnaround); and per kind of ring, how much of its transfers a stream turn overlaps
 (see `payload`). Everything else is computed: the round trip of a small read
@@ -108,14 +108,16 @@ class Setting:
 
 @dataclass(frozen=True)
 class Shape:
-    """One turn of the firmware: chains, stream steps (0: the serial path), intake batches."""
+    """One turn of the firmware: chains, stream steps (0: the serial path), intake batches.
+    Its features: those and a constant for every turn and for every stream turn (setting up
+    and ending the stream, apart from its steps)."""
 
     chains: int
     steps: int
     intakes: int
 
     def features(self) -> np.ndarray:
-        return np.array([1.0, self.chains, self.steps, self.intakes])
+        return np.array([1.0, self.chains, self.steps, self.intakes, float(self.steps > 0)])
 
 
 def turn_shape(mode: str, depth: int) -> Shape:
@@ -138,8 +140,8 @@ def turn_shape(mode: str, depth: int) -> Shape:
 
 @dataclass(frozen=True)
 class TurnCounts:
-    """What a turn does besides its payload, per ring mode: coefficients of
-    (1, chains, steps, intakes) for each count; the cycles of a bus word; how long a turn
+    """What a turn does besides its payload, per ring mode: coefficients of Shape.features
+    (1, chains, steps, intakes, stream) for each count; the cycles of a bus word; how long a turn
     runs on after its last MSI."""
 
     words: tuple[float, ...]
@@ -150,9 +152,9 @@ class TurnCounts:
     tail: float
     # for the load bench's table (they do not enter the time): DMA descriptors besides the
     # payload's, MSIs and doorbells per turn
-    dmas: tuple[float, ...] = (0.0,) * 4
-    msis: tuple[float, ...] = (0.0,) * 4
-    doorbells: tuple[float, ...] = (0.0,) * 4
+    dmas: tuple[float, ...] = ()
+    msis: tuple[float, ...] = ()
+    doorbells: tuple[float, ...] = ()
     overlap: float = 0.0             # share of the shorter transfer a stream turn hides (see `payload`)
 
     def count(self, name: str, shape: Shape) -> float:
@@ -315,7 +317,10 @@ CAL_SIZES = (64, 4096)
 
 
 def cal_depths(mode: str) -> tuple[int, ...]:
-    return (1, 4, 64, min(256, max_depth(mode)))
+    """Depths that cover each regime of the firmware's turn: serial (1 and 4), one stream step
+    (a step's worth of frames), several steps (64), and the deepest (turns capped by the
+    budget, or by the push ring's slots)."""
+    return tuple(sorted({1, 4, step_of(mode), 64, min(256, max_depth(mode))}))
 
 
 def is_calibration(mode: str, payload: int, depth: int, s: Setting = Setting()) -> bool:
