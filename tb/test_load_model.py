@@ -105,3 +105,17 @@ def test_make_model_prints_every_cell() -> None:
     cells = bench_model.workload(3000)
     assert len(rows) == len(cells)
     assert f"{sum(c.requests for c in cells):,} requests" in text.splitlines()[0]
+
+
+def test_a_load_csv_without_turn_counters_is_refused(tmp_path) -> None:
+    """Rows written before the turn counters existed cannot calibrate: a clear error, not a
+    division by zero or a model fitted on nothing."""
+    text = (DOCS / "load.csv").read_text().splitlines()
+    header = text[0].split(",")
+    k = header.index("wakes_per_req")
+    old = [",".join(c if i != k else "0" for i, c in enumerate(line.split(","))) for line in text[1:]]
+    (tmp_path / "load.csv").write_text("\n".join([text[0], *old]) + "\n")
+    with pytest.raises(ValueError, match="run make bench load"):
+        bench_model.points(tmp_path)
+    with pytest.raises(ValueError, match="no turn counters"):
+        bench_model.fast(100, tmp_path)

@@ -54,9 +54,19 @@ class Point:
         return self.pred.latency_ns / self.row.p50_ns - 1
 
 
+def calibration_source(docs: Path) -> list[LoadRow]:
+    """docs/load.csv's rows (the calibration points are among them), or a clear error."""
+    rows = [r for r in load_rows(docs) if r.mode in M.MODES]
+    missing = sorted(set(M.MODES) - {r.mode for r in rows if r.wakes_per_req})
+    if missing:
+        raise ValueError(f"{docs / 'load.csv'} has no turn counters for {', '.join(missing)} "
+                         "(missing, or written before they existed): run make bench load SIM=verilator")
+    return rows
+
+
 def points(docs: Path) -> tuple[list[Point], dict[str, M.TurnCounts]]:
     """Every RTL point on record, the counts fitted on the calibration ones, each predicted."""
-    ideal = [r for r in load_rows(docs) if r.mode in M.MODES]
+    ideal = calibration_source(docs)
     pts = [Point("load", r, M.Setting(), M.is_calibration(r.mode, r.payload, r.depth)) for r in ideal]
     pts += [Point("load-server", r, M.Setting(profile="server"), False)
             for r in load_rows(docs, "server") if r.mode in M.MODES]
@@ -373,7 +383,7 @@ def fast(total: int = 1_000_000, docs: Path | None = None, seed: int = 1) -> str
     from .bench import DOCS
     docs = docs or DOCS
     t0 = time.monotonic()
-    counts = M.fit([r for r in load_rows(docs) if r.mode in M.MODES])     # calibration points only
+    counts = M.fit(calibration_source(docs))     # its calibration points only
     rows = [run_cell(c, counts) for c in workload(total, seed)]
     wall = time.monotonic() - t0
     done = sum(r.cell.requests for r in rows)
