@@ -53,7 +53,8 @@ APT_NEEDS := iverilog:iverilog g++:g++ make:make ccache:ccache
 # line listing the valid ones (virtio_ep/makevars.py)
 CHECK_VARS = @$(VPY) -m virtio_ep.makevars SIM='$(SIM)' TRANSPORT='$(TRANSPORT)' PROFILE='$(PROFILE)' \
     PROFILES='$(PROFILES)' SEEDS='$(SEEDS)' SEED_BASE='$(SEED_BASE)' JOBS='$(JOBS)' REQUESTS='$(REQUESTS)' \
-    SOAK_REQUESTS='$(SOAK_REQUESTS)' WRITES='$(WRITES)' TESTS='$(TESTS)' CLUSTER='$(CLUSTER)' SCHEDULER='$(SCHEDULER)' WAVES='$(WAVES)'
+    SOAK_REQUESTS='$(SOAK_REQUESTS)' WRITES='$(WRITES)' TESTS='$(TESTS)' CLUSTER='$(CLUSTER)' SCHEDULER='$(SCHEDULER)' WAVES='$(WAVES)' \
+    LATENCIES='$(LATENCIES)' PARAMS='$(PARAMS)'
 
 all: sim
 
@@ -146,10 +147,12 @@ $(filter $(BENCH_NAMES),$(MAKECMDGOALS)):
 endif
 
 # the load model's fast mode: 1,000,000 requests (REQUESTS=) of mixed ring modes, payloads and
-# depths through the vectorized ring processors, each turn priced by the model (under a minute)
+# depths through the vectorized ring processors, each turn priced by the model (seconds); at
+# another setting: PROFILE= (host profile), LATENCIES= (latency setting), PARAMS=dma_tags=8,...
 model: $(STAMP)
 	$(CHECK_VARS)
-	$(VPY) -m virtio_ep.bench_model --fast $(if $(REQUESTS),--requests $(REQUESTS))
+	$(VPY) -m virtio_ep.bench_model --fast $(if $(REQUESTS),--requests $(REQUESTS)) $(if $(PROFILE),--profile $(PROFILE)) \
+	    $(if $(LATENCIES),--latencies $(LATENCIES)) $(if $(PARAMS),--params $(PARAMS))
 
 report: $(STAMP)
 	$(CHECK_VARS)

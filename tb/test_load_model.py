@@ -119,3 +119,16 @@ def test_a_load_csv_without_turn_counters_is_refused(tmp_path) -> None:
         bench_model.points(tmp_path)
     with pytest.raises(ValueError, match="no turn counters"):
         bench_model.fast(100, tmp_path)
+
+
+def test_make_model_prices_the_setting_asked_for() -> None:
+    """make model PARAMS=dma_tags=8 LATENCIES=double: the header names the setting and the
+    64 KiB cells run slower than at the defaults."""
+    def rate(text: str) -> float:
+        row = next(line for line in text.splitlines() if line.startswith("| split | 65536 | 16 |"))
+        return float(row.split("|")[5].replace(",", ""))
+    base = bench_model.fast(2000)
+    slow_setting = M.Setting("double", "ideal", replace(DEFAULT_PARAMS, dma_tags=8))
+    slow = bench_model.fast(2000, setting=slow_setting)
+    assert "latencies `double`, RTL parameters dma_tags=8." in slow
+    assert rate(slow) < 0.8 * rate(base)

@@ -116,6 +116,9 @@ def test_shards_merge_into_one_report(tmp_path) -> None:
     ("SIM=questa", "SIM=questa is not valid: use one of icarus, verilator"),
     ("TRANSPORT=bogus", "TRANSPORT=bogus is not valid: use one of async"),
     ("SCHEDULER=localhost", "a Dask scheduler address"),
+    ("LATENCIES=fast", "LATENCIES=fast is not valid: use one of none"),
+    ("PARAMS=dma_tags=eight", "the names among bar0_sram_size"),
+    ("PARAMS=tags=8", "the names among bar0_sram_size"),
 ])
 def test_bad_make_variable_is_one_clear_line(assignment: str, message: str) -> None:
     lines = makevars.problems([assignment, "SIM=icarus", "JOBS=2", "SEEDS="])

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from .rings.vector import DESC_DTYPE, MemoryImage, process_split
 from .rings.vector_packed import PACKED_DTYPE, process_packed
 from .rings.vector_push import SLOT_DTYPE, process_push
 from .scenarios.load import LoadRow, completion_capacity_gbps, grid, max_depth, payload_capacity_gbps
-from .layout import host_profile
+from .layout import DEFAULT_PARAMS, host_profile
 
 AGREE_WITHIN = 0.02     # a change this small either way counts as "no change" in the direction check
 
@@ -379,19 +379,22 @@ def run_cell(cell: Cell, counts: dict[str, M.TurnCounts], s: M.Setting = M.Setti
     return FastRow(cell, cell.requests / sim_s, sim_s, pred)
 
 
-def fast(total: int = 1_000_000, docs: Path | None = None, seed: int = 1) -> str:
+def fast(total: int = 1_000_000, docs: Path | None = None, seed: int = 1, setting: M.Setting = M.Setting()) -> str:
     from .bench import DOCS
     docs = docs or DOCS
     t0 = time.monotonic()
     counts = M.fit(calibration_source(docs))     # its calibration points only
-    rows = [run_cell(c, counts) for c in workload(total, seed)]
+    rows = [run_cell(c, counts, setting) for c in workload(total, seed)]
     wall = time.monotonic() - t0
     done = sum(r.cell.requests for r in rows)
     rtl = [r for r in load_rows(docs) if r.wall_s and r.mode in M.MODES]
-    prof = host_profile("ideal")
+    prof = host_profile(setting.profile)
     cap, cap_h2d = payload_capacity_gbps(profile=prof), completion_capacity_gbps(profile=prof)
+    changed = {k: v for k, v in vars(setting.params).items() if getattr(DEFAULT_PARAMS, k) != v}
     out = [f"# make model: {done:,} requests, {len(rows)} cells (mode x payload x depth), {wall:.1f} s on one core",
-           "", "Each cell's requests go through the vectorized ring processor a turn at a time and each turn is "
+           "", f"Host profile `{setting.profile}`, latencies `{setting.latencies}`, RTL parameters "
+           + (", ".join(f"{k}={v}" for k, v in changed.items()) or "the defaults") + ". "
+           "Each cell's requests go through the vectorized ring processor a turn at a time and each turn is "
            "priced by the load model (counts fitted on docs/load.csv's calibration points).", ""]
     per_req = wall / done
     if rtl:
@@ -422,9 +425,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fast", action="store_true", help="the fast mode (make model)")
     ap.add_argument("--requests", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--profile", default="ideal", help="host profile (fast mode)")
+    ap.add_argument("--latencies", default="default", help="latency setting (fast mode)")
+    ap.add_argument("--params", default="", help="RTL parameters, name=value,... (fast mode)")
     args = ap.parse_args(argv)
     from .bench import DOCS
-    print(fast(args.requests, DOCS, args.seed) if args.fast else write(DOCS))
+    params = replace(DEFAULT_PARAMS, **{k: int(v) for k, v in (p.split("=") for p in args.params.split(",") if p)})
+    setting = M.Setting(args.latencies, args.profile, params)
+    print(fast(args.requests, DOCS, args.seed, setting) if args.fast else write(DOCS))
     return 0
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from . import regress, simrun
 from .demo import CHOICES as TRANSPORT_CHOICES
-from .layout import HOST_PROFILES
+from .layout import DEFAULT_PARAMS, HOST_PROFILES, LATENCY_SETTINGS
 
 
 def _one_of(choices) -> Callable[[str], str | None]:
@@ -28,6 +28,16 @@ def _some_of(choices) -> Callable[[str], str | None]:
 
 def _whole(minimum: int) -> Callable[[str], str | None]:
     return lambda v: None if re.fullmatch(r"-?\d+", v) and int(v) >= minimum else f"a whole number of at least {minimum}"
+
+
+def _params(v: str) -> str | None:
+    """RTL parameters as name=value,... (EndpointParams' fields, whole numbers)."""
+    names = list(vars(DEFAULT_PARAMS))
+    for item in v.split(","):
+        name, sep, value = item.partition("=")
+        if not sep or name not in names or not value.isdigit():
+            return f"a comma-separated list of name=value, the names among {', '.join(names)}"
+    return None
 
 
 def _address(v: str) -> str | None:
@@ -49,6 +59,8 @@ CHECKS: dict[str, Callable[[str], str | None]] = {
     "CLUSTER": _one_of(("local",)),
     "SCHEDULER": _address,
     "WAVES": _one_of(("0", "1")),
+    "LATENCIES": _one_of(LATENCY_SETTINGS),
+    "PARAMS": _params,
 }
 
 
