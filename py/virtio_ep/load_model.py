@@ -146,7 +146,11 @@ class TurnCounts:
 
     words: tuple[float, ...]
     compute: tuple[float, ...]
-    waits: tuple[float, ...]         # DMA waits that stall the CPU (each sleeps: a wake latency)
+    # DMA waits that stall the CPU, each charged one wake latency: not its sleeps (SoftCpu
+    # dma_sleeps), which at the default latencies are one per completion reaped (split 1 KiB,
+    # 16 in flight: 32 a turn in 14 waits), while with a wake of microseconds every DMA of a
+    # wait has ended when the CPU runs again (the RTL at slow-fw: 12.6 extra wakes a turn)
+    waits: tuple[float, ...]
     round_trips: tuple[float, ...]   # the ring's waits, in small-read round trips
     word_cycles: float
     tail: float

@@ -62,6 +62,7 @@ class SoftCpu:
         self.dmas = 0                 # DMA descriptors submitted
         self.dma_wait_ns = 0.0        # time spent waiting for DMA results (dma_wait; its polling included)
         self.dma_waits = 0            # waits for DMA results that found one not yet ended (the CPU stalled)
+        self.dma_sleeps = 0           # of those, the ones that slept until irq (each costs wake_ns)
         self.wakes = 0                # turns of the doorbell loop (one per interrupt, or per backlog turn)
         self._waiting_dma = False
         self.ops: OpCounts | None = None   # when set, every primitive is counted there (timing model)
@@ -354,6 +355,7 @@ class SoftCpu:
             await with_timeout(RisingEdge(self.irq), timeout_cycles * CLK_PERIOD_NS, "ns")
         except SimTimeoutError:
             raise FirmwareTimeout(f"firmware waited {timeout_cycles} cycles for {what}") from None
+        self.dma_sleeps += self._waiting_dma
         await self._woken()
 
     async def _woken(self) -> None:
