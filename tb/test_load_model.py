@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from virtio_ep import bench_model, load_model as M
@@ -84,7 +85,7 @@ def test_fast_mode_takes_every_frame_through_the_ring(rows, mode: str) -> None:
 
 def test_fast_mode_refuses_what_the_ring_refuses() -> None:
     ring = bench_model.TxRing("push")
-    ring.post(__import__("numpy").array([M.PUSH_INLINE_MAX + 1]))
+    ring.post(np.array([M.PUSH_INLINE_MAX + 1]))
     ring.table["flags"][0] |= 0x80          # a flag the push ring does not know
     with pytest.raises(AssertionError, match="refused"):
         ring.take()

@@ -25,13 +25,12 @@ import numpy as np
 from . import load_model as M
 from .bench_load import read_rows as load_rows
 from .bench_sensitivity import BASELINE, read_rows as sensitivity_rows
-from .layout import PushEntry, PushFlag, SplitAvail, SplitDesc, USER_CLK_HZ
+from .layout import DEFAULT_PARAMS, PUSH_INLINE_MAX, USER_CLK_HZ, PushEntry, PushFlag, SplitAvail, SplitDesc, host_profile
 from .rings.packed import avail_flags
 from .rings.vector import DESC_DTYPE, MemoryImage, process_split
 from .rings.vector_packed import PACKED_DTYPE, process_packed
 from .rings.vector_push import SLOT_DTYPE, process_push
 from .scenarios.load import LoadRow, completion_capacity_gbps, grid, max_depth, payload_capacity_gbps
-from .layout import DEFAULT_PARAMS, host_profile
 
 AGREE_WITHIN = 0.02     # a change this small either way counts as "no change" in the direction check
 
@@ -105,8 +104,8 @@ def directions(pts: list[Point]) -> list[tuple[str, str, int, float, float, bool
         if not p.group.startswith("sensitivity") or b is None or p is b:
             continue
         meas, pred = p.row.req_per_s / b.row.req_per_s - 1, p.pred.req_per_s / b.pred.req_per_s - 1
-        same = (abs(meas) < AGREE_WITHIN and abs(pred) < AGREE_WITHIN) or meas * pred > 0 and \
-            not (abs(meas) < AGREE_WITHIN) != (abs(pred) < AGREE_WITHIN)
+        none = abs(meas) < AGREE_WITHIN         # the RTL did not move
+        same = none == (abs(pred) < AGREE_WITHIN) and (none or meas * pred > 0)
         out.append((p.group.split(": ")[1], p.row.mode, p.row.payload, meas, pred, same))
     return out
 
@@ -305,7 +304,7 @@ class TxRing:
                 self.table["flags"][pos] = np.where(wrap, avail_flags(1), avail_flags(0))
         else:
             pos = (self.posted + np.arange(n)) % self.slots
-            small = lengths <= M.PUSH_INLINE_MAX
+            small = lengths <= PUSH_INLINE_MAX
             self.table["id"][pos] = pos
             self.table["flags"][pos] = np.where(small, int(PushFlag.INLINE), 0)
             self.table["len"][pos] = lengths

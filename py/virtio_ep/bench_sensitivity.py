@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from . import simrun
-from .bench_load import _fmt
+from .bench_load import _fmt, parse_csv
 from .demo import run_scenario
 from .layout import DEFAULT_PARAMS, EndpointParams
 from .progress import run_parallel
@@ -86,7 +86,6 @@ def run(sim: str, docs: Path, knobs=KNOBS, modes=MODES, sizes=SIZES, jobs: int =
 
 def read_rows(docs: Path) -> list[tuple[Knob, LoadRow]]:
     """The rows of the last `make bench sensitivity` (its CSV) with their knobs, [] if it never ran."""
-    from .bench_load import parse_csv
     path = docs / "sensitivity.csv"
     if not path.exists():
         return []

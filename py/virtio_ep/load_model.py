@@ -50,13 +50,11 @@ from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, En
                      host_profile, latency_setting)
 from .layout.config import HostProfile
 from .scenarios.load import max_depth
-from .timing import CLK_NS, Bus, Link, dma_group_cycles, notify_to_irq, tlp_payloads, write_cost
+from .timing import CLK_NS, Bus, Link, dma_group_cycles, dma_reap_cycles, dma_submit_cycles, notify_to_irq, tlp_payloads
 
 MODES = ("split", "packed", "push", "push_self")
 WEIGHT = NetLoopback.WEIGHT
 BUS = Bus()
-SUBMIT = BUS.axil_read * BUS.dma_submit_reads + write_cost(1, BUS) * BUS.dma_submit_writes
-REAP = BUS.axil_read * BUS.dma_done_reads + write_cost(1, BUS) * BUS.dma_done_writes
 OVERLAPS = tuple(k / 10 for k in range(11))     # the overlap shares the fit tries
 SMALL_READ = 64         # bytes of a ring read whose round trip prices the ring's waits
 
@@ -179,27 +177,23 @@ def payload_dmas(mode: str, size: int) -> int:
 
 @functools.lru_cache(maxsize=4096)
 def transfer_wait(direction: str, frames: int, size: int, s: Setting) -> float:
-    """Cycles the CPU waits for `frames` frames' DMAs in one direction, started together:
-    the group's time less the CPU's own submit and reap accesses (counted as bus words)."""
-    if frames <= 0:
-        return 0.0
-    group = _group(direction, frames, size)
-    p = s.params
-    total = dma_group_cycles(group, s.read_ns if direction == "read" else 0.0, s.link, BUS,
-                             read_descs=p.dma_read_descs, tags=p.dma_tags)
-    return max(0.0, total - len(group) * (SUBMIT + REAP))
+    """Cycles the CPU waits for `frames` frames' DMAs in one direction, started together."""
+    return group_wait(_group(direction, frames, size), s) if frames > 0 else 0.0
 
 
 def round_trip(s: Setting) -> float:
     """A small ring read as the CPU waits for it."""
-    return transfer_wait_bytes(SMALL_READ, s)
+    return group_wait((("read", SMALL_READ),), s)
 
 
-@functools.lru_cache(maxsize=256)
-def transfer_wait_bytes(n: int, s: Setting) -> float:
-    total = dma_group_cycles((("read", n),), s.read_ns, s.link, BUS, read_descs=s.params.dma_read_descs,
-                             tags=s.params.dma_tags)
-    return total - SUBMIT - REAP
+def group_wait(group, s: Setting) -> float:
+    """A group of DMAs' time (dma_group_cycles) less the CPU's own submit and reap accesses,
+    which the turn counts as bus words."""
+    p = s.params
+    reading = any(direction == "read" for direction, _ in group)
+    total = dma_group_cycles(group, s.read_ns if reading else 0.0, s.link, BUS, read_descs=p.dma_read_descs,
+                             tags=p.dma_tags)
+    return max(0.0, total - len(group) * (dma_submit_cycles(BUS) + dma_reap_cycles(BUS)))
 
 
 def read_bound(frames: int, size: int, s: Setting) -> str:
@@ -327,8 +321,9 @@ def cal_depths(mode: str) -> tuple[int, ...]:
     return tuple(sorted({1, 4, step_of(mode), 64, min(256, max_depth(mode))}))
 
 
-def is_calibration(mode: str, payload: int, depth: int, s: Setting = Setting()) -> bool:
-    return s == Setting() and payload in CAL_SIZES and depth in cal_depths(mode)
+def is_calibration(mode: str, payload: int, depth: int) -> bool:
+    """A point of the calibration set (at the load bench's setting, Setting())."""
+    return payload in CAL_SIZES and depth in cal_depths(mode)
 
 
 def fit(rows) -> dict[str, TurnCounts]:
@@ -350,9 +345,9 @@ def fit(rows) -> dict[str, TurnCounts]:
     return out
 
 
-def fit_counts(rows, mode: str, overlap: float) -> TurnCounts | None:
-    """TurnCounts of `mode` from its calibration rows, the stream turn hiding `overlap`."""
-    cal = [r for r in rows if r.mode == mode and is_calibration(mode, r.payload, r.depth)]
+def fit_counts(cal, mode: str, overlap: float) -> TurnCounts | None:
+    """TurnCounts of `mode` from calibration rows `cal`, the stream turn hiding `overlap`."""
+    cal = [r for r in cal if r.mode == mode]
     if not cal:
         return None
     s = Setting()

@@ -124,6 +124,16 @@ def write_cost(words: int, bus: Bus = Bus()) -> int:
     return bus.axil_write_base + bus.axil_write_word * words
 
 
+def dma_submit_cycles(bus: Bus = Bus()) -> int:
+    """The CPU's bus accesses to submit one DMA descriptor."""
+    return bus.axil_read * bus.dma_submit_reads + write_cost(1, bus) * bus.dma_submit_writes
+
+
+def dma_reap_cycles(bus: Bus = Bus()) -> int:
+    """The CPU's bus accesses to take one DMA result."""
+    return bus.axil_read * bus.dma_done_reads + write_cost(1, bus) * bus.dma_done_writes
+
+
 def tlp_payloads(n: int, limit: int) -> list[int]:
     """Split n bytes (from an address aligned to `limit`) into TLP payloads."""
     return [min(limit, n - off) for off in range(0, n, limit)] or [0]
@@ -209,8 +219,7 @@ def dma_group_cycles(group, host_read_ns: float = 0.0, link: Link = Link(), bus:
     buffer RAM's port (completions first) and RQ TLP by TLP, which this does not price."""
     if len({direction for direction, _ in group}) > 1:
         raise ValueError(f"DMA group {group}: reads and writes in one group are not modelled")
-    submit = bus.axil_read * bus.dma_submit_reads + write_cost(1, bus) * bus.dma_submit_writes
-    reap = bus.axil_read * bus.dma_done_reads + write_cost(1, bus) * bus.dma_done_writes
+    submit, reap = dma_submit_cycles(bus), dma_reap_cycles(bus)
     path = CompletionPath(link, tags)
     latency = bus.rc_turnaround + host_read_ns / CLK_NS
     ends: list[float | None] = []       # None: a read whose end the completion path gives
