@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import math
+
 import numpy as np
 import pytest
 
@@ -14,7 +16,7 @@ from virtio_ep import bench_model, load_model as M
 from virtio_ep.bench import DOCS
 from virtio_ep.bench_load import read_rows
 from virtio_ep.layout import DEFAULT_PARAMS
-from virtio_ep.timing import CLK_NS, Bus, Link, dma_group_cycles
+from virtio_ep.timing import CLK_NS, Bus, DmaEngine, Link, dma_group_cycles
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +56,23 @@ def test_tags_bound_a_long_read_by_the_round_trip() -> None:
     assert one > n * latency, f"one tag: {one:.0f} cycles for {n} requests of {latency:.0f}-cycle round trips"
     assert many < latency + n * 512 / link.bytes_per_cycle + 100
     assert dma_group_cycles((("read", 512 * n),), 1000, link, bus) == many
+
+
+def test_a_full_descriptor_queue_holds_the_submits() -> None:
+    """Reads held by one read context: with a queue of 2, a third descriptor waits until
+    the first has left the queue (started); a group's time stays the engine's, which the
+    context bounds either way."""
+    engine = DmaEngine(1000, read_descs=1, desc_depth=2)
+    free = DmaEngine(1000, read_descs=1)
+    for e in (engine, free):
+        for _ in range(2):
+            e.submit("read", 512, 0.0)
+    assert engine.room("read") == engine.starts["read"][0] > 0, "the queue is full until the first read starts"
+    assert free.room("read") == -math.inf
+    group = tuple(("read", 512) for _ in range(6))
+    held = dma_group_cycles(group, 1000, read_descs=1, desc_depth=2)
+    assert held == dma_group_cycles(group, 1000, read_descs=1), "the reads' own time is the engine's either way"
+    assert dma_group_cycles(group, 1000, read_descs=1, desc_depth=64) == held
 
 
 def test_the_model_moves_with_the_knobs(rows) -> None:

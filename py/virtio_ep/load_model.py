@@ -22,15 +22,17 @@ out at its end).
 Fitted, on the calibration set only (is_calibration: default latencies, the `ideal` host,
 default RTL parameters, payloads CAL_SIZES, depths cal_depths): per ring mode, how many
 local-bus words, compute cycles, DMA waits and small-read round trips a turn has, as a
-linear function of its chains, steps and intake batches, whether it streams (TurnCounts), the cycles a
-bus word costs, and how long the turn runs after its last completion (which hides the
-host's turnaround); and per kind of ring, how much of its transfers a stream turn overlaps
-(see `payload`). Everything else is computed: the round trip of a small read
-and the payload transfers (dma_group_cycles: the link, the max payload and read request
-sizes, the engine's read contexts and tags), the host's turnaround (the MSI and
-notification paths, HostLatencies), the CPU's wake latency and cost scale.
+linear function of its chains, steps and intake batches, whether it streams (TurnCounts; least
+squares per request), the cycles a bus word costs, and how long the turn runs after its last
+completion (which hides the host's turnaround); and per kind of ring, how much of its
+transfers a stream turn overlaps (see `payload`). Everything else is computed: the round trip
+of a small read and the payload transfers (dma_group_cycles: the link, the max payload and
+read request sizes, the engine's read contexts, tags and descriptor queues), the host's
+turnaround (the MSI and notification paths, HostLatencies), the CPU's wake latency and cost
+scale.
 
-Not modelled: the descriptor queue's depth (DMA_DESC_DEPTH), several queue pairs, MSI
+Not modelled: the descriptor queue's depth holding the CPU in a stream turn (DMA_DESC_DEPTH
+is priced in a group of DMAs, where it delays only the submits), several queue pairs, MSI
 moderation, and a turn that ends before every frame in flight is back (the RTL's push
 rings at depth 4 to 16 take fewer chains a turn): docs/load_model.md shows where that costs.
 """
@@ -192,7 +194,7 @@ def group_wait(group, s: Setting) -> float:
     p = s.params
     reading = any(direction == "read" for direction, _ in group)
     total = dma_group_cycles(group, s.read_ns if reading else 0.0, s.link, BUS, read_descs=p.dma_read_descs,
-                             tags=p.dma_tags)
+                             tags=p.dma_tags, desc_depth=p.dma_desc_depth)
     return max(0.0, total - len(group) * (dma_submit_cycles(BUS) + dma_reap_cycles(BUS)))
 
 
@@ -363,7 +365,10 @@ def fit_counts(cal, mode: str, overlap: float) -> TurnCounts | None:
     for r, sh in zip(cal, shapes):
         _, _, waited = payload(mode, r.payload, sh, 0.0, s, overlap)   # the payload's share, the CPU not in the way
         rts.append(max(0.0, per_turn(r, r.dma_wait_per_req) - waited) / round_trip(s))
-    solve = lambda y: tuple(np.linalg.lstsq(X, y, rcond=None)[0])     # noqa: E731
+    # least squares per request (each turn's row divided by its chains), so that a deep
+    # turn's thousands of words do not outweigh a shallow one's relative error
+    w = np.array([1.0 / sh.chains for sh in shapes])[:, None]
+    solve = lambda y: tuple(np.linalg.lstsq(X * w, y * w[:, 0], rcond=None)[0])     # noqa: E731
     word_cycles = float(np.mean([(r.fw_cycles_per_req - r.dma_wait_per_req - r.compute_per_req)
                                  / r.bus_words_per_req for r in cal]))
     ones = [r for r in cal if r.depth == 1]

@@ -204,53 +204,87 @@ def dma_read_cycles(n: int, host_read_ns: float = 0.0, link: Link = Link(), bus:
     return dma_group_cycles((("read", n),), host_read_ns, link, bus, delays=delays)
 
 
+class DmaEngine:
+    """The DMA engine as the CPU feeds it, one descriptor at a time in either direction
+    (ep_dma): a queue per direction, `desc_depth` deep (the CPU waits for room); the engine
+    takes a direction's descriptors in order, a read once a read context is free and the
+    previous read is issued (one request a cycle), a write once the write engine finished the
+    previous one; reads wait for their completions (host latency, the link shared, `tags`
+    requests outstanding at most), writes for their last TLP. Times in cycles from 0.
+
+    Not priced: a write beside reads shares the buffer RAM's port (completions first) and RQ
+    TLP by TLP."""
+
+    def __init__(self, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
+                 stages: RtlStages = RtlStages(), read_descs: int = DEFAULT_PARAMS.dma_read_descs,
+                 delays: ReadDelays = None, tags: int | None = None, desc_depth: int | None = None):
+        self.link, self.stages, self.read_descs, self.delays, self.depth = link, stages, read_descs, delays, desc_depth
+        self.host_read_ns = host_read_ns
+        self.path = CompletionPath(link, tags)
+        self.latency = bus.rc_turnaround + host_read_ns / CLK_NS
+        self.ends: list[float | None] = []      # None: a read whose end the completion path gives
+        self.handles: dict[int, int] = {}       # descriptor -> its read's handle in `path`
+        self.starts: dict[str, list[float]] = {"read": [], "write": []}
+        self.reads: list[int] = []
+        self.prev_issued = self.write_free = -math.inf
+
+    def room(self, direction: str) -> float:
+        """When the direction's queue has room for one more descriptor (-inf: now)."""
+        starts = self.starts[direction]
+        return starts[-self.depth] if self.depth and len(starts) >= self.depth else -math.inf
+
+    def submit(self, direction: str, n: int, t: float) -> int:
+        """An n-byte descriptor whose SUBMIT write ends at cycle t; returns its handle."""
+        starts, stages = self.starts[direction], self.stages
+        start = max(t + dma_submit_to_rq(stages), starts[-1] if starts else -math.inf)
+        i = len(self.ends)
+        if direction == "read":
+            if len(self.reads) >= self.read_descs:              # a context frees when its read ends
+                so_far = self.path.ends()
+                start = max(start, sorted(self.end(j, so_far) for j in self.reads)[-self.read_descs]
+                            + stages.dma_context_restart)
+            start = max(start, self.prev_issued)
+            self.reads.append(i)
+            if n:
+                self.handles[i] = self.path.read(n, start + 1 + self.latency, self.delays, self.latency)
+            self.ends.append(None if n else start + 1)
+            self.prev_issued = start + len(tlp_payloads(n, self.link.max_read_request))
+        else:
+            start = max(start, self.write_free)
+            link = self.link
+            beats = sum(math.ceil((link.rq_descriptor_bytes + p) / link.beat_bytes) for p in tlp_payloads(n, link.max_payload))
+            self.ends.append(start + beats)
+            self.write_free = self.ends[-1] + stages.dma_write_restart
+        starts.append(start)
+        return i
+
+    def end(self, i: int, path_ends: list[float] | None = None) -> float:
+        """The cycle descriptor i ends (a read: when its context's count does)."""
+        if i not in self.handles:
+            return self.ends[i]
+        return (path_ends if path_ends is not None else self.path.ends())[self.handles[i]] + self.stages.dma_read_count
+
+
 def dma_group_cycles(group, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
                      stages: RtlStages = RtlStages(), read_descs: int = DEFAULT_PARAMS.dma_read_descs,
-                     delays: ReadDelays = None, tags: int | None = None) -> float:
+                     delays: ReadDelays = None, tags: int | None = None, desc_depth: int | None = None) -> float:
     """DMAs submitted back to back, then waited for together (firmware's dma_start /
-    dma_wait): the CPU submits each (bus handshakes); the engine takes them in order, a read
-    once a read context is free and the previous read is issued (one request a cycle), a
-    write once the write engine finished the previous one; reads wait for their completions
-    (host latency, the link shared), writes for their last TLP; the CPU then reaps the
-    results in the order they end, each seen `dma_done_to_irq` after it ends. `tags`: the
-    engine's outstanding read requests at most (None: as many as are issued).
+    dma_wait): the CPU submits each (bus handshakes; a full queue waited out), the engine
+    runs them (DmaEngine), the CPU then reaps the results in the order they end, each seen
+    `dma_done_to_irq` after it ends.
 
-    One direction per group, as the firmware starts them: a write beside reads shares the
-    buffer RAM's port (completions first) and RQ TLP by TLP, which this does not price."""
+    One direction per group, as the firmware starts them (DmaEngine does not price a write
+    beside reads)."""
     if len({direction for direction, _ in group}) > 1:
         raise ValueError(f"DMA group {group}: reads and writes in one group are not modelled")
     submit, reap = dma_submit_cycles(bus), dma_reap_cycles(bus)
-    path = CompletionPath(link, tags)
-    latency = bus.rc_turnaround + host_read_ns / CLK_NS
-    ends: list[float | None] = []       # None: a read whose end the completion path gives
-    handles: dict[int, int] = {}        # position in `ends` -> the read's handle in `path`
-
-    def end_of(i: int, path_ends: list[float]) -> float:       # a read ends when its context's count does
-        return path_ends[handles[i]] + stages.dma_read_count if i in handles else ends[i]
-    reads: list[int] = []
-    prev_start = prev_issued = write_free = -math.inf
+    engine = DmaEngine(host_read_ns, link, bus, stages, read_descs, delays, tags, desc_depth)
     t = 0.0
     for direction, n in group:
-        t += submit
-        start = max(t + dma_submit_to_rq(stages), prev_start)
-        if direction == "read":
-            if len(reads) >= read_descs:                # a context frees when its read ends
-                so_far = path.ends()
-                start = max(start, sorted(end_of(i, so_far) for i in reads)[-read_descs] + stages.dma_context_restart)
-            start = max(start, prev_issued)
-            reads.append(len(ends))
-            if n:
-                handles[len(ends)] = path.read(n, start + 1 + latency, delays, latency)
-            ends.append(None if n else start + 1)
-            prev_issued = start + len(tlp_payloads(n, link.max_read_request))
-        else:
-            start = max(start, write_free)
-            beats = sum(math.ceil((link.rq_descriptor_bytes + p) / link.beat_bytes) for p in tlp_payloads(n, link.max_payload))
-            ends.append(start + beats)
-            write_free = ends[-1] + stages.dma_write_restart
-        prev_start = start
-    path_ends = path.ends()
-    for end in sorted(end_of(i, path_ends) for i in range(len(ends))):
+        t = max(t, engine.room(direction)) + submit
+        engine.submit(direction, n, t)
+    path_ends = engine.path.ends()
+    for end in sorted(engine.end(i, path_ends) for i in range(len(engine.ends))):
         t = max(t, end + bus.dma_done_to_irq) + reap
     return t
 
