@@ -302,12 +302,13 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
 
 
 def extra_words(mode: str, size: int, chains: int) -> float:
-    """Bus words a turn's payload adds to its fitted counts: inline frames copied into device
-    memory and read from the slot (push), and DMA descriptors beyond one per way per frame."""
+    """Bus words a turn's payload adds to its fitted counts, which hold one DMA each way per
+    frame: inline frames copied into device memory and read from the slot (push), with no
+    fetch DMA (negative), and DMA descriptors beyond one per way per frame."""
     words = 0
     if inline(mode, size):
         words += 2 * -(-frame_bytes(size) // 4)
-    words += DMA_WORDS * (payload_dmas(mode, size) - (1 if inline(mode, size) else 2))
+    words += DMA_WORDS * (payload_dmas(mode, size) - 2)
     return chains * words
 
 
@@ -360,10 +361,13 @@ def fit_counts(cal, mode: str, overlap: float) -> TurnCounts | None:
                       for r, sh in zip(cal, shapes)])
     compute = np.array([per_turn(r, r.compute_per_req) for r in cal])
     waits = np.array([per_turn(r, r.waits_per_req) for r in cal])
-    # the ring's round trips: the DMA wait less what the payload's transfers explain
+    # the ring's round trips: the DMA wait less what the payload's transfers explain beside
+    # the CPU's measured work (a push ring's stream turn hides its middle steps behind it, as
+    # `predict` prices them)
     rts = []
     for r, sh in zip(cal, shapes):
-        _, _, waited = payload(mode, r.payload, sh, 0.0, s, overlap)   # the payload's share, the CPU not in the way
+        work = per_turn(r, r.fw_cycles_per_req - r.dma_wait_per_req)
+        waited = payload(mode, r.payload, sh, work, s, overlap)[2] - work
         rts.append(max(0.0, per_turn(r, r.dma_wait_per_req) - waited) / round_trip(s))
     # least squares per request (each turn's row divided by its chains), so that a deep
     # turn's thousands of words do not outweigh a shallow one's relative error
