@@ -6,7 +6,7 @@
 #   make test     the whole suite: lint, layout checks, every test on both simulators
 #                 (SIM=icarus or SIM=verilator runs one); JUnit XML in sim_build/junit/
 #   make bench    measured comparisons: tables printed, markdown and PNG written under docs/
-#                 (`make bench load`: throughput under load, about 6 min on Verilator;
+#                 (`make bench load`: throughput under load, about 30 min on Verilator;
 #                 PROFILE=server: under the server host profile, docs/load-server.md;
 #                 `make bench sensitivity`: one knob at a time, docs/sensitivity.md)
 #   make report   every transport and data-path variant under a sweep of latencies:

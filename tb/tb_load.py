@@ -13,7 +13,8 @@ from virtio_ep.host.virtio_drivers import BlkDriver
 from virtio_ep.layout import DEVICE_POOL_BASE, BLK_SECTOR_SIZE, BlkStatus, QueueMode, latency_setting, mode_by_name
 from virtio_ep.scenarios.bring_up import bring_up
 from virtio_ep.scenarios.datapath import bench_net, firmware_asleep, per_request
-from virtio_ep.scenarios.load import LOAD_QUEUE_SIZE, CpuCounters, closed_loop, dma_read_share, load_options
+from virtio_ep.scenarios.load import (LOAD_QUEUE_SIZE, CpuCounters, closed_loop, dma_read_share, load_options,
+                                     measured_requests)
 from virtio_ep.testbench import CLK_NS, EndpointTb
 from virtio_ep.transports import Options
 
@@ -186,7 +187,7 @@ async def test_load_model_predicts_held_out_points(dut, point: tuple[str, int, i
     predicted = load_model.predict(mode, size, depth, counts)
     tb, bench, net = await start(dut, mode)
     net.rx_buf = size
-    row = await closed_loop(tb, net, mode, size, depth, max(depth, 16), "default", bench.fw.backend)
+    row = await closed_loop(tb, net, mode, size, depth, measured_requests(size, depth), "default", bench.fw.backend)
     error = predicted.req_per_s / row.req_per_s - 1
     tb.log.info("%s %d B depth %d: RTL %.0f req/s, model %.0f (%+.1f%%, %s)", mode, size, depth, row.req_per_s,
                 predicted.req_per_s, 100 * error, predicted.bottleneck)

@@ -16,6 +16,7 @@ from virtio_ep import bench_model, load_model as M
 from virtio_ep.bench import DOCS
 from virtio_ep.bench_load import read_rows
 from virtio_ep.layout import DEFAULT_PARAMS
+from virtio_ep.load_loop import Wire
 from virtio_ep.timing import CLK_NS, Bus, DmaEngine, Link, dma_group_cycles
 
 
@@ -73,6 +74,26 @@ def test_a_full_descriptor_queue_holds_the_submits() -> None:
     held = dma_group_cycles(group, 1000, read_descs=1, desc_depth=2)
     assert held == dma_group_cycles(group, 1000, read_descs=1), "the reads' own time is the engine's either way"
     assert dma_group_cycles(group, 1000, read_descs=1, desc_depth=64) == held
+
+
+def test_host_writes_arrive_as_the_link_and_completer_pass_them() -> None:
+    """As the completer interface took them on the RTL (trace of the load bench's start,
+    Verilator, 2026-12-03): 16-byte slot writes seven every eight cycles (the link's pace),
+    128-byte ones one every five cycles (the completer's beats)."""
+    for n, cycles, count in ((16, 8, 7), (128, 5, 1)):
+        wire = Wire(Link())
+        times = [wire.send(n) for _ in range(71)]
+        gaps = [b - a for a, b in zip(times[1::count], times[1 + count::count])]
+        assert all(g == pytest.approx(cycles, abs=0.25) for g in gaps[1:]), f"{n} B writes: {gaps}"
+
+
+def test_a_push_ring_runs_in_the_cohorts_the_rtl_ran(rows) -> None:
+    """Push, 256 B, 64 in flight, as traced on the RTL (2026-12-03): the first turn takes the
+    17 frames whose doorbells had arrived when the CPU read them; from then on turns of 17
+    and 47 frames alternate, each cohort back with the host while the other is served."""
+    counts = M.fit(rows)
+    turns = M.predict("push", 256, 64, counts["push"]).turns
+    assert set(turns) == {17, 47} and all(a != b for a, b in zip(turns, turns[1:])), turns
 
 
 def test_the_model_moves_with_the_knobs(rows) -> None:

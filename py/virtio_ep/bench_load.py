@@ -14,6 +14,7 @@ from .demo import run_scenario
 from .layout import DEFAULT_LATENCIES, DEFAULT_PARAMS, MODE_NAMES, USER_CLK_HZ, host_profile
 from .runconfig import RunConfig
 from .scenarios.load import (FW_BOUND, LARGE_FRAME, LARGE_MAX_DEPTH, LARGE_REQUESTS, LINK_BOUND, LOAD_COLUMNS,
+                             MIN_REQUESTS, WINDOW_DEPTHS,
                              LOAD_QUEUE_SIZE, LoadRow, completion_capacity_gbps, max_depth, payload_capacity_gbps)
 from .timing import Link
 
@@ -105,7 +106,8 @@ def report(rows: list[LoadRow], sim: str, wall_s: float, profile: str = "ideal")
           f"negotiated; a push ring has {max_depth('push')} slots, so push runs at most {max_depth('push')} in flight,",
           f"{max_depth('push_self')} self-doorbelling, which keeps a slot free). The",
           "first `depth` frames are the warm-up; the",
-          "next ones (the depth, at least 16) are measured, each checked byte for byte. Frames of",
+          f"next ones ({WINDOW_DEPTHS} times the depth, at least {MIN_REQUESTS}: the loop runs in cohorts of frames that take",
+          "turns, and a shorter window times one phase of them) are measured, each checked byte for byte. Frames of",
           f"{LARGE_FRAME // 1024} KiB or more run at depths up to {LARGE_MAX_DEPTH}, {LARGE_REQUESTS} measured: each 64 KiB frame",
           "costs about 1.6 s of wall time (2,048 bus beats each way through the Python root",
           "complex model), so deeper points would take the grid past 30 minutes.",

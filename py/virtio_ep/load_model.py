@@ -2,39 +2,39 @@
 predicted without the RTL, from the firmware's turns priced with the primitives timing.py
 checks against the RTL.
 
-Why an analytic model of the firmware's turn, and not a discrete-event one: the RTL shows
-the soft CPU busy 90 to 100 % of the time at every depth above one (docs/load.md), so
-throughput is chains per turn over the turn's time, and what a turn costs is a handful of
-terms: local-bus words and modelled compute (the CPU's work), DMA waits for the ring's
-small reads (host round trips), waits that sleep (the CPU's wake latency each), and the
-payload's transfers, which the firmware either waits for in full (one frame at a time:
-fetch all, then store all) or overlaps in steps (NetLoopback.stream). Those are sums and
-maxima of terms, not queues that need events; a turn is priced in microseconds of Python,
-so a million requests run in seconds (`make model`).
+A turn (one pass of the doorbell loop, SoftCpu.wakes) is priced analytically: local-bus
+words and modelled compute (the CPU's work), DMA waits for the ring's small reads (host
+round trips), waits that sleep (the CPU's wake latency each), and the payload's transfers,
+which the firmware either waits for in full (fewer chains than a step: fetch all, then
+store all) or overlaps in steps (NetLoopback.stream). Those are sums and maxima of terms;
+a turn is priced in microseconds of Python. A step-by-step version of the stream turn on a
+model of the DMA engine was tried and erred more (docs/load_model.md).
 
-A turn (one pass of the doorbell loop, SoftCpu.wakes) takes the frames in flight: all of
-them on a push ring, at most WEIGHT on a ring in host memory (the firmware serves such a
-queue at most WEIGHT chains a turn). With fewer chains than a step the firmware takes the
-serial path (the fetches waited for, then the stores); with a step or more, `stream`. A
-turn that takes every frame in flight waits out the host's turnaround after it (its MSIs go
-out at its end).
+Which turns the loop runs is where a queue of events is needed, for push rings: a push
+ring's producer index reaches the firmware only in the doorbell value a turn reads as it
+starts, so the frames in flight split into cohorts that take turns (load_loop plays the
+loop: the host's writes on the link, the CPU's wake and doorbell read, the frames back after
+each turn). A ring in host memory is read again at each intake, so its turn takes the frames
+in flight up to its budget (WEIGHT) and, when that is all of them, waits out the host's
+turnaround after it (its MSIs go out at its end).
 
 Fitted, on the calibration set only (is_calibration: default latencies, the `ideal` host,
 default RTL parameters, payloads CAL_SIZES, depths cal_depths): per ring mode, how many
 local-bus words, compute cycles, DMA waits and small-read round trips a turn has, as a
-linear function of its chains, steps and intake batches, whether it streams (TurnCounts; least
-squares per request), the cycles a bus word costs, and how long the turn runs after its last
-completion (which hides the host's turnaround); and per kind of ring, how much of its
-transfers a stream turn overlaps (see `payload`). Everything else is computed: the round trip
-of a small read and the payload transfers (dma_group_cycles: the link, the max payload and
-read request sizes, the engine's read contexts, tags and descriptor queues), the host's
-turnaround (the MSI and notification paths, HostLatencies), the CPU's wake latency and cost
-scale.
+linear function of its chains, steps and intake batches and whether it streams (TurnCounts;
+least squares per request, each calibration point's figures the mean over the turns it
+runs: for a push ring the turns its loop plays, fitted again with them), the cycles a bus
+word costs, and how long the turn runs after its last MSI; and per kind of ring, how much
+of its transfers a stream turn overlaps (see `payload`). Everything else is computed: the
+round trip of a small read and the payload transfers (dma_group_cycles: the link, the max
+payload and read request sizes, the engine's read contexts, tags and descriptor queues),
+the host's writes on the link, its turnaround (the MSI and notification paths,
+HostLatencies), the CPU's wake latency and cost scale.
 
 Not modelled: the descriptor queue's depth holding the CPU in a stream turn (DMA_DESC_DEPTH
 is priced in a group of DMAs, where it delays only the submits), several queue pairs, MSI
-moderation, and a turn that ends before every frame in flight is back (the RTL's push
-rings at depth 4 to 16 take fewer chains a turn): docs/load_model.md shows where that costs.
+moderation, frames delivered a turn late (an RX buffer rung after the turn read its
+doorbell): docs/load_model.md shows where the model misses.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ from .firmware.batch import DMA_WORDS
 from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, EndpointParams, HostLatencies, NetHdr,
                      host_profile, latency_setting)
 from .layout.config import HostProfile
-from .scenarios.load import max_depth
-from .timing import CLK_NS, Bus, Link, dma_group_cycles, dma_reap_cycles, dma_submit_cycles, notify_to_irq, tlp_payloads
+from .load_loop import HostSends, LoopTiming, Wire, play
+from .scenarios.load import max_depth, measured_requests
+from .timing import CLK_NS, Bus, Link, RtlStages, dma_group_cycles, doorbell_to_irq, dma_reap_cycles, dma_submit_cycles, notify_to_irq, tlp_payloads
 
 MODES = ("split", "packed", "push", "push_self")
 WEIGHT = NetLoopback.WEIGHT
@@ -121,10 +122,11 @@ class Shape:
 
 
 def turn_shape(mode: str, depth: int) -> Shape:
-    """The turn the closed loop settles to at `depth` in flight: every frame in flight is
-    back before the firmware looks again, up to its budget. Rings in host memory are read a
-    batch at a time: what is available when the firmware looks, which, while two steps fetch
-    and two store, is the frames in flight beyond this turn's, a step at least."""
+    """A ring in host memory's turn at `depth` in flight: every frame in flight is back
+    before the firmware looks again, up to its budget (a push ring's turns: load_loop; this
+    shape only starts its fit). Rings in host memory are read a batch at a time: what is
+    available when the firmware looks, which, while two steps fetch and two store, is the
+    frames in flight beyond this turn's, a step at least."""
     step = step_of(mode)
     # a host ring's queue is served WEIGHT chains a turn; a push ring's turn goes on while
     # its slots hold frames (the RTL: 128 chains a turn at 128 in flight)
@@ -219,6 +221,7 @@ class Prediction:
     bottleneck: str
     latency_ns: float               # per frame, Little's law
     per_req: dict[str, float]       # the load bench's budget columns: bus words, DMAs, MSIs, doorbells, DMA wait
+    turns: tuple[int, ...] = ()     # a push ring's turns, in chains, as the loop ran them (load_loop)
 
     @property
     def fw_busy(self) -> float:
@@ -268,9 +271,8 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
     return reads, writes, max(firmware, middle) + first_fetch + last_store
 
 
-def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = Setting()) -> Prediction:
-    """Requests per second of the closed loop at `depth`, and where a turn's cycles go."""
-    shape = turn_shape(mode, depth)
+def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) -> tuple[float, float, dict[str, float]]:
+    """One turn of `shape`, the CPU awake: (busy cycles, the CPU's own work, cycles by cause)."""
     host = s.host
     b = shape.chains
     work = counts.word_cycles * (counts.count("words", shape) + extra_words(mode, size, b)) \
@@ -280,6 +282,22 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
     parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
     fetch, store, busy = payload(mode, size, shape, work + rt + wake, s, counts.overlap)
     parts.update(fetch=fetch, store=store)
+    return busy, work, parts
+
+
+def push_shape(chains: int) -> Shape:
+    """A push ring's turn of `chains`: stream steps of STEP_SRAM, each one intake of slots."""
+    steps = -(-chains // NetLoopback.STEP_SRAM) if chains >= NetLoopback.STEP_SRAM else 0
+    return Shape(chains, steps, steps or 1)
+
+
+def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = Setting()) -> Prediction:
+    """Requests per second of the closed loop at `depth`, and where a turn's cycles go."""
+    if mode.startswith("push"):
+        return predict_loop(mode, size, depth, counts, s)
+    shape = turn_shape(mode, depth)
+    b = shape.chains
+    busy, work, parts = price(mode, size, shape, counts, s)
     idle = 0.0
     # a turn that takes every frame in flight owes its MSIs until its ring writes have ended,
     # which is mostly at its end (docs/load_model.md): the frames come back together and the
@@ -289,16 +307,67 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
     parts["host turnaround"] = idle
     cycles = busy + idle
     req_per_s = b * USER_CLK_HZ / cycles
+    per_req = budget_per_request(mode, size, [shape], counts)
+    per_req["dma_wait"] = (busy - work) / b
+    return Prediction(mode, size, depth, req_per_s, cycles, busy / b, parts, bottleneck_of(parts, mode, size, b, s),
+                      depth / req_per_s * 1e9, per_req)
+
+
+def bottleneck_of(parts: dict[str, float], mode: str, size: int, chains: int, s: Setting) -> str:
     neck = max(parts, key=parts.get)
     if neck == "fetch":
-        neck = read_bound(0 if inline(mode, size) else b, size, s)
-    elif neck == "store":
-        neck = "link d2h"
-    per_req = {"bus_words": (counts.count("words", shape) + extra_words(mode, size, b)) / b,
-               "dmas": (counts.count("dmas", shape) + b * payload_dmas(mode, size)) / b,
-               "msis": counts.count("msis", shape) / b, "doorbells": counts.count("doorbells", shape) / b,
-               "dma_wait": (busy - work) / b}
-    return Prediction(mode, size, depth, req_per_s, cycles, busy / b, parts, neck, depth / req_per_s * 1e9, per_req)
+        return read_bound(0 if inline(mode, size) else chains, size, s)
+    return "link d2h" if neck == "store" else neck
+
+
+def budget_per_request(mode: str, size: int, shapes: list[Shape], counts: TurnCounts) -> dict[str, float]:
+    """The load bench's budget columns over turns of `shapes`: bus words, DMAs, MSIs, doorbells."""
+    frames = sum(sh.chains for sh in shapes)
+    total = lambda name: sum(counts.count(name, sh) for sh in shapes)      # noqa: E731
+    return {"bus_words": (total("words") + sum(extra_words(mode, size, sh.chains) for sh in shapes)) / frames,
+            "dmas": (total("dmas") + frames * payload_dmas(mode, size)) / frames,
+            "msis": total("msis") / frames, "doorbells": total("doorbells") / frames}
+
+
+def loop_timing(mode: str, size: int, counts: TurnCounts, s: Setting,
+                costs: FirmwareCosts = FirmwareCosts()) -> LoopTiming:
+    """The push ring's loop (load_loop): the host's sends on the link, the CPU's wake for a
+    notification and its read of the doorbells (interrupt entry, the pending word, the RX
+    and the TX slot), the host's frames back after the turn's last MSI (`tail` before its end)."""
+    host = s.host
+    sends = HostSends.of(mode, frame_bytes(size), PUSH_INLINE_MAX)
+    wake = doorbell_to_irq() + host.firmware_wake_ns / CLK_NS
+    # the TX slot's TAKE read, after the pending word's and the RX slot's: its value taken
+    # halfway through the read
+    snapshot = costs.irq_entry * host.firmware_cost_scale + 2.5 * BUS.axil_read
+    stages = RtlStages()
+    latch = stages.cq_decode + stages.ring_stage + stages.doorbell_latch
+    back = BUS.msi_to_host + host.msi_ns / CLK_NS - counts.tail
+    return LoopTiming(sends, s.link, wake, snapshot, latch, back, WEIGHT)
+
+
+def predict_loop(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting) -> Prediction:
+    """A push ring's closed loop played turn by turn (load_loop.play), each turn priced."""
+    priced: dict[int, tuple[float, float, dict[str, float]]] = {}
+
+    def turn(b: int) -> tuple[float, float, dict[str, float]]:
+        if b not in priced:
+            priced[b] = price(mode, size, push_shape(b), counts, s)
+        return priced[b]
+    requests = measured_requests(size, depth)
+    played = play(depth, requests, lambda b: turn(b)[0], loop_timing(mode, size, counts, s))
+    frames = sum(played.turns)
+    parts: dict[str, float] = {}
+    for b in played.turns:
+        for k, v in turn(b)[2].items():
+            parts[k] = parts.get(k, 0.0) + v / len(played.turns)
+    parts["host turnaround"] = (played.cycles - played.busy) / len(played.turns)
+    req_per_s = played.frames * USER_CLK_HZ / played.cycles
+    per_req = budget_per_request(mode, size, [push_shape(b) for b in played.turns], counts)
+    per_req["dma_wait"] = sum(turn(b)[0] - turn(b)[1] for b in played.turns) / frames
+    return Prediction(mode, size, depth, req_per_s, played.cycles / len(played.turns), played.busy / frames, parts,
+                      bottleneck_of(parts, mode, size, frames // len(played.turns), s), depth / req_per_s * 1e9,
+                      per_req, tuple(played.turns))
 
 
 def extra_words(mode: str, size: int, chains: int) -> float:
@@ -338,7 +407,7 @@ def fit(rows) -> dict[str, TurnCounts]:
     for kind in (("split", "packed"), ("push", "push_self")):
         best = None
         for overlap in OVERLAPS:
-            counts = {m: c for m in kind if (c := fit_counts(cal, m, overlap)) is not None}
+            counts = {m: c for m in kind if (c := fit_mode(cal, m, overlap)) is not None}
             errors = [abs(predict(r.mode, r.payload, r.depth, counts[r.mode]).req_per_s / r.req_per_s - 1)
                       for r in cal if r.mode in counts]
             if errors and (best is None or np.mean(errors) < best[0]):
@@ -348,39 +417,68 @@ def fit(rows) -> dict[str, TurnCounts]:
     return out
 
 
-def fit_counts(cal, mode: str, overlap: float) -> TurnCounts | None:
-    """TurnCounts of `mode` from calibration rows `cal`, the stream turn hiding `overlap`."""
-    cal = [r for r in cal if r.mode == mode]
-    if not cal:
+def loop_idle(mode: str, size: int, s: Setting) -> float:
+    """A push ring's idle at depth 1 besides `back`: the frame's refill and send, the wake."""
+    t = loop_timing(mode, size, TurnCounts((), (), (), (), 0.0, 0.0), s)
+    wire = Wire(s.link)
+    for n in (*t.sends.rx, *t.sends.tx):
+        arrived = wire.send(n)
+    return arrived + t.wake
+
+
+
+LOOP_FITS = 4           # a push ring's fit and its loop's turns, played again with the counts fitted
+
+
+def fit_mode(cal, mode: str, overlap: float) -> TurnCounts | None:
+    """TurnCounts of `mode`. A push ring's turns at a calibration point are the loop's
+    (load_loop), which depend on the counts: fitted first over turns of every frame in
+    flight, then again over the turns the loop plays with the counts so far."""
+    rows = [r for r in cal if r.mode == mode]
+    if not rows:
         return None
+    counts = fit_counts(rows, mode, overlap, lambda r: [turn_shape(mode, r.depth)])
+    if mode.startswith("push"):
+        for _ in range(LOOP_FITS):
+            counts = fit_counts(rows, mode, overlap, lambda r, c=counts: [
+                push_shape(b) for b in predict_loop(mode, r.payload, r.depth, c, Setting()).turns])
+    return counts
+
+
+def fit_counts(rows, mode: str, overlap: float, turns_of) -> TurnCounts:
+    """TurnCounts of `mode` from its calibration rows, each row's per-request figures the
+    mean over the turns `turns_of(row)` (a list of Shape): least squares per request, so
+    that a deep turn's thousands of words do not outweigh a shallow one's relative error."""
     s = Setting()
-    shapes = [turn_shape(mode, r.depth) for r in cal]
-    X = np.array([sh.features() for sh in shapes])
-    per_turn = lambda r, v: v / r.wakes_per_req      # noqa: E731
-    words = np.array([per_turn(r, r.bus_words_per_req) - extra_words(mode, r.payload, sh.chains)
-                      for r, sh in zip(cal, shapes)])
-    compute = np.array([per_turn(r, r.compute_per_req) for r in cal])
-    waits = np.array([per_turn(r, r.waits_per_req) for r in cal])
+    turns = [turns_of(r) for r in rows]
+    frames = [sum(sh.chains for sh in ts) for ts in turns]
+    X = np.array([sum(sh.features() for sh in ts) / n for ts, n in zip(turns, frames)])
+    if mode.startswith("push"):
+        X[:, 2:4] = 0.0     # a push ring's steps and intakes go with its chains (a step each four)
+    extra = lambda r, ts, n: sum(extra_words(mode, r.payload, sh.chains) for sh in ts) / n     # noqa: E731
+    words = np.array([r.bus_words_per_req - extra(r, ts, n) for r, ts, n in zip(rows, turns, frames)])
+    compute = np.array([r.compute_per_req for r in rows])
+    waits = np.array([r.waits_per_req for r in rows])
     # the ring's round trips: the DMA wait less what the payload's transfers explain beside
     # the CPU's measured work (a push ring's stream turn hides its middle steps behind it, as
     # `predict` prices them)
     rts = []
-    for r, sh in zip(cal, shapes):
-        work = per_turn(r, r.fw_cycles_per_req - r.dma_wait_per_req)
-        waited = payload(mode, r.payload, sh, work, s, overlap)[2] - work
-        rts.append(max(0.0, per_turn(r, r.dma_wait_per_req) - waited) / round_trip(s))
-    # least squares per request (each turn's row divided by its chains), so that a deep
-    # turn's thousands of words do not outweigh a shallow one's relative error
-    w = np.array([1.0 / sh.chains for sh in shapes])[:, None]
-    solve = lambda y: tuple(np.linalg.lstsq(X * w, y * w[:, 0], rcond=None)[0])     # noqa: E731
+    for r, ts, n in zip(rows, turns, frames):
+        work = r.fw_cycles_per_req - r.dma_wait_per_req
+        waited = sum(payload(mode, r.payload, sh, work * sh.chains, s, overlap)[2] - work * sh.chains for sh in ts) / n
+        rts.append(max(0.0, r.dma_wait_per_req - waited) / round_trip(s))
+    solve = lambda y: tuple(np.linalg.lstsq(X, y, rcond=None)[0])     # noqa: E731
     word_cycles = float(np.mean([(r.fw_cycles_per_req - r.dma_wait_per_req - r.compute_per_req)
-                                 / r.bus_words_per_req for r in cal]))
-    ones = [r for r in cal if r.depth == 1]
-    tail = float(np.mean([turnaround(s) - (USER_CLK_HZ / r.req_per_s - r.fw_cycles_per_req)
-                          for r in ones])) if ones else 0.0
-    dmas = np.array([per_turn(r, r.dmas_per_req) - sh.chains * payload_dmas(mode, r.payload)
-                     for r, sh in zip(cal, shapes)])
-    msis = np.array([per_turn(r, r.msis_per_req) for r in cal])
-    doorbells = np.array([per_turn(r, r.doorbells_per_req) for r in cal])
+                                 / r.bus_words_per_req for r in rows]))
+    ones = [r for r in rows if r.depth == 1]
+    idle = lambda r: USER_CLK_HZ / r.req_per_s - r.fw_cycles_per_req       # noqa: E731
+    if mode.startswith("push"):         # the loop's idle at depth 1: back, the sends, the wake
+        tail = float(np.mean([BUS.msi_to_host + s.host.msi_ns / CLK_NS + loop_idle(mode, r.payload, s) - idle(r)
+                              for r in ones])) if ones else 0.0
+    else:
+        tail = float(np.mean([turnaround(s) - idle(r) for r in ones])) if ones else 0.0
+    dmas = np.array([r.dmas_per_req - payload_dmas(mode, r.payload) for r in rows])
+    msis = np.array([r.msis_per_req for r in rows])
+    doorbells = np.array([r.doorbells_per_req for r in rows])
     return TurnCounts(solve(words), solve(compute), solve(waits), solve(np.array(rts)), word_cycles, tail,
                       solve(dmas), solve(msis), solve(doorbells), overlap)

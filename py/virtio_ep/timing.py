@@ -85,6 +85,8 @@ class Link:
     max_payload: int = 512
     max_read_request: int = 512
     rcb: int = 0                    # completions cut at every rcb bytes (a host profile's split_at_rcb); 0: up to max_payload
+    mwr_header_bytes: int = 12      # a host's write to a BAR below 4 GiB: 3 DW header
+    cq_descriptor_bytes: int = 16   # CQ descriptor, 4 DW
 
     @property
     def bytes_per_cycle(self) -> float:
