@@ -194,7 +194,7 @@ def report(pts: list[Point], counts: dict[str, M.TurnCounts]) -> str:
            "  the bench's window), with the counts fitted over the turns it plays: on the short windows, 2.7%",
            "  against 4.1% on calibration but dropped (it failed the no-host-latency check, and the",
            "  short windows made a cohort one frame off move a point by 10% to 30%); on the longer windows, adopted:",
-           "  2.5% on calibration, where the model that takes every frame in flight in one turn errs 9.7% (its",
+           "  2.4% on calibration, where the model that takes every frame in flight in one turn errs 9.7% (its",
            "  turns are larger than the RTL's, so it prices a push ring's frames at 57% to 60% too fast).",
            "",
            "Where the model misses: the serial path (one step or less a turn) is priced within a few percent;",
