@@ -5,9 +5,8 @@ docs/load_model.md is what the model says today."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from .layout import PushEntry
 from .timing import Link
 
+DOORBELL_BYTES = 4      # a doorbell is one 32-bit write (PcieHost.ring_doorbell)
+
 
 @dataclass(frozen=True)
 class HostSends:
@@ -44,10 +46,10 @@ class HostSends:
     @classmethod
     def of(cls, mode: str, frame: int, inline_max: int) -> "HostSends":
         """As PushDriver.add writes them: an entry (its inline bytes with it) and, for a
-        self-doorbelling ring, the whole slot; a doorbell is one 4-byte write."""
+        self-doorbelling ring, the whole slot; a doorbell is one 32-bit write."""
         whole = mode == "push_self"
         entry = PushEntry.INLINE + (frame if frame <= inline_max else 0)
-        kick = () if whole else (4,)
+        kick = () if whole else (DOORBELL_BYTES,)
         return cls((PushEntry.SIZE if whole else entry, *kick), (PushEntry.SIZE if whole else PushEntry.INLINE, *kick),
                    not whole)
 
@@ -65,6 +67,14 @@ class Wire:
         self.wire = max(self.wire, at) + (n + link.mwr_header_bytes + link.framing_bytes) / link.bytes_per_cycle
         self.cq = max(self.wire, self.cq + math.ceil((link.cq_descriptor_bytes + n) / link.beat_bytes))
         return self.cq
+
+
+def send_again(wire: Wire, sends: HostSends, at: float) -> float:
+    """A frame back with the host at cycle `at`: its RX buffer refilled, the frame sent
+    again; returns when its TX notification has arrived."""
+    for n in (*sends.rx, *sends.tx):
+        arrived = wire.send(n, at)
+    return arrived
 
 
 @dataclass(frozen=True)
@@ -92,12 +102,12 @@ def play(depth: int, requests: int, busy: Callable[[int], float], t: LoopTiming)
     the warm-up, the next `requests` the window (as scenarios.load.closed_loop)."""
     wire = Wire(t.link)
     first = None
-    for k in range(depth):                                       # the refills, then one kick
+    for _ in range(depth):                                       # the refills, then one kick
         for n in (t.sends.rx[:1] if t.sends.kick else t.sends.rx):
             arrived = wire.send(n)
             first = arrived if first is None else first
     if t.sends.kick:
-        first = wire.send(4)                                     # what wakes the CPU first
+        first = wire.send(DOORBELL_BYTES)                        # what wakes the CPU first
     rung: deque[float] = deque()
     for _ in range(depth):
         for n in t.sends.tx:
@@ -118,10 +128,8 @@ def play(depth: int, requests: int, busy: Callable[[int], float], t: LoopTiming)
         end = start + cost
         turns.append((start, b, cost, end + t.back))
         done += b
-        for k in range(b):                                       # the host sends them again
-            for n in (*t.sends.rx, *t.sends.tx):
-                arrived = wire.send(n, end + t.back)
-            rung.append(arrived)
+        for _ in range(b):                                       # the host sends them again
+            rung.append(send_again(wire, t.sends, end + t.back))
         # notifications left pending: the next turn starts at once; else the CPU sleeps
         start = end if rung[0] <= end else rung[0] + t.wake
     # the window: from the depth-th frame back to the (depth + requests)-th, as the bench

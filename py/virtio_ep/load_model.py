@@ -51,7 +51,7 @@ from .firmware.batch import DMA_WORDS
 from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, EndpointParams, HostLatencies, NetHdr,
                      host_profile, latency_setting)
 from .layout.config import HostProfile
-from .load_loop import HostSends, LoopTiming, Wire, play
+from .load_loop import HostSends, LoopTiming, Wire, play, send_again
 from .scenarios.load import max_depth, measured_requests
 from .timing import CLK_NS, Bus, Link, RtlStages, dma_group_cycles, doorbell_to_irq, dma_reap_cycles, dma_submit_cycles, notify_to_irq, tlp_payloads
 
@@ -228,14 +228,18 @@ class Prediction:
         return self.fw_cycles_per_req / (USER_CLK_HZ / self.req_per_s)
 
 
+def msi_to_driver(s: Setting) -> float:
+    """A turn's MSI request to the driver's handler running (and sending its frames again)."""
+    return BUS.msi_to_host + s.host.msi_ns / CLK_NS
+
+
 def turnaround(s: Setting, costs: FirmwareCosts = FirmwareCosts()) -> float:
     """From the firmware's last MSI request of a turn to it running on the frames sent
     again: MSI to the driver's handler, the driver's notification to irq, the CPU's wake
     and interrupt entry."""
     host = s.host
     notify = notify_to_irq(4, s.link, BUS)
-    return (BUS.msi_to_host + host.msi_ns / CLK_NS + notify + host.firmware_wake_ns / CLK_NS
-            + costs.irq_entry * host.firmware_cost_scale)
+    return msi_to_driver(s) + notify + host.firmware_wake_ns / CLK_NS + costs.irq_entry * host.firmware_cost_scale
 
 
 def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
@@ -342,7 +346,7 @@ def loop_timing(mode: str, size: int, counts: TurnCounts, s: Setting,
     snapshot = costs.irq_entry * host.firmware_cost_scale + 2.5 * BUS.axil_read
     stages = RtlStages()
     latch = stages.cq_decode + stages.ring_stage + stages.doorbell_latch
-    back = BUS.msi_to_host + host.msi_ns / CLK_NS - counts.tail
+    back = msi_to_driver(s) - counts.tail
     return LoopTiming(sends, s.link, wake, snapshot, latch, back, WEIGHT)
 
 
@@ -420,11 +424,7 @@ def fit(rows) -> dict[str, TurnCounts]:
 def loop_idle(mode: str, size: int, s: Setting) -> float:
     """A push ring's idle at depth 1 besides `back`: the frame's refill and send, the wake."""
     t = loop_timing(mode, size, TurnCounts((), (), (), (), 0.0, 0.0), s)
-    wire = Wire(s.link)
-    for n in (*t.sends.rx, *t.sends.tx):
-        arrived = wire.send(n)
-    return arrived + t.wake
-
+    return send_again(Wire(s.link), t.sends, 0.0) + t.wake
 
 
 LOOP_FITS = 4           # a push ring's fit and its loop's turns, played again with the counts fitted
@@ -473,7 +473,7 @@ def fit_counts(rows, mode: str, overlap: float, turns_of) -> TurnCounts:
     ones = [r for r in rows if r.depth == 1]
     idle = lambda r: USER_CLK_HZ / r.req_per_s - r.fw_cycles_per_req       # noqa: E731
     if mode.startswith("push"):         # the loop's idle at depth 1: back, the sends, the wake
-        tail = float(np.mean([BUS.msi_to_host + s.host.msi_ns / CLK_NS + loop_idle(mode, r.payload, s) - idle(r)
+        tail = float(np.mean([msi_to_driver(s) + loop_idle(mode, r.payload, s) - idle(r)
                               for r in ones])) if ones else 0.0
     else:
         tail = float(np.mean([turnaround(s) - idle(r) for r in ones])) if ones else 0.0
