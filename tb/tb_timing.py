@@ -105,7 +105,7 @@ async def test_primitives(dut, lat: str):
         assert measured == model, f"DMA write of {n} ({tb.profile.name}): measured {measured}, model {model}"
         m.mark()
         measured = await timed(tb, cpu.dma(host, 0, n, DmaDir.READ))
-        model = timing.dma_read_cycles(n, tb.latencies.device_read_ns, m.link, delays=m.delays())
+        model = timing.dma_read_cycles(n, tb.latencies.device_read_ns, m.link, delays=m.delays(), tags=tb.params.dma_tags)
         tb.log.info("DMA read of %d (%s, %s): measured %d cycles, model %.1f", n, lat, tb.profile.name, measured, model)
         assert abs(measured - model) <= 2, f"DMA read of {n} ({lat}, {tb.profile.name}): measured {measured}, model {model}"
 
@@ -139,7 +139,8 @@ async def test_dma_groups_predicted(dut, lat: str):
     for group in GROUPS:
         m.mark()
         measured = await timed(tb, run(group))
-        model = timing.dma_group_cycles(group, tb.latencies.device_read_ns, m.link, delays=m.delays())
+        model = timing.dma_group_cycles(group, tb.latencies.device_read_ns, m.link, delays=m.delays(),
+                                         tags=tb.params.dma_tags)
         serial = sum(timing.dma_group_cycles((g,), tb.latencies.device_read_ns, m.link) for g in group)
         tb.log.info("group %s (%s, %s): measured %d cycles, model %.1f, one at a time %.1f (no jitter)",
                     group, lat, tb.profile.name, measured, model, serial)

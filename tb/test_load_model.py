@@ -16,7 +16,7 @@ from virtio_ep.bench import DOCS
 from virtio_ep.bench_load import read_rows
 from virtio_ep.layout import DEFAULT_PARAMS
 from virtio_ep.load_loop import Wire
-from virtio_ep.timing import CLK_NS, Bus, DmaEngine, Link, dma_group_cycles
+from virtio_ep.timing import CLK_NS, Bus, CompletionPath, DmaEngine, Link, dma_group_cycles
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,21 @@ def test_tags_bound_a_long_read_by_the_round_trip() -> None:
     assert one > n * latency, f"one tag: {one:.0f} cycles for {n} requests of {latency:.0f}-cycle round trips"
     assert many < latency + n * 512 / link.bytes_per_cycle + 100
     assert dma_group_cycles((("read", 512 * n),), 1000, link, bus) == many
+
+
+def test_a_freed_tag_goes_to_the_next_request_whichever_request_freed_it() -> None:
+    """Two tags, three 512-byte requests, the first answered 2 us late: the third takes the
+    second's tag as soon as that one ends (ep_dma_rd picks any free tag), so it is served
+    before the late answer and the read ends with the late request, as with no tag limit.
+    Served in issue order, the third would wait for the late one's tag."""
+    def end(tags, delays):
+        path = CompletionPath(Link(), tags)
+        read = path.read(len(delays) * 512, 0.0, iter(delays), latency=50)
+        return path.ends()[read]
+    late = [2000.0, 0.0, 0.0]
+    held = end(2, late)
+    assert held == end(None, late), "the third request waited for the late request's tag"
+    assert held < 2000 / CLK_NS + 3 * 512 / Link().bytes_per_cycle, "the late request was not served on its answer"
 
 
 def test_a_full_descriptor_queue_holds_the_submits() -> None:

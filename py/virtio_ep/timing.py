@@ -13,6 +13,7 @@ Three levels, each checked against the RTL simulation (tb/tb_timing.py):
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections.abc import Iterator
@@ -43,6 +44,7 @@ class RtlStages:
     dma_ram_stage: int = 1      # issue -> buffer-RAM read stage (ep_dma s1)
     dma_out_fifo: int = 1       # read stage -> RQ output FIFO head, tvalid (ep_fifo)
     dma_read_count: int = 1     # a read's last RC beat -> its context's count (events registered, ep_dma_rd)
+    dma_tag_free: int = 2       # a request's last RC beat -> its tag free, then chosen for the next (ep_dma_rd)
     # a write's end -> the next write's first RQ beat: the core's sequence report (DRAIN ->
     # DONE), result taken (-> IDLE), next start, RAM stage, out FIFO (ep_dma_wr)
     dma_write_restart: int = 5
@@ -64,6 +66,11 @@ def msi_request_to_int(s: RtlStages = RtlStages()) -> int:
 def dma_submit_to_rq(s: RtlStages = RtlStages()) -> int:
     """Cycles from the SUBMIT write's AXI handshake to the first RQ beat (tvalid)."""
     return s.dma_queue + s.dma_start + s.dma_ram_stage + s.dma_out_fifo
+
+
+def dma_tag_to_rq(s: RtlStages = RtlStages()) -> int:
+    """Cycles from a request's last RC beat to the RQ beat of a request waiting for its tag."""
+    return s.dma_tag_free + s.dma_ram_stage + s.dma_out_fifo
 
 
 # -- link and local bus ---------------------------------------------------------------------
@@ -147,12 +154,13 @@ class CompletionPath:
     Read requests are answered in the order they reach the host's memory (a profile's
     jitter reorders them across tags); each request's completions go out back to back."""
 
-    def __init__(self, link: Link = Link(), tags: int | None = None):
+    def __init__(self, link: Link = Link(), tags: int | None = None, stages: RtlStages = RtlStages()):
         """`tags`: read requests outstanding at most (the engine's DMA_TAGS; None: no limit).
-        A request waits for the tag of the request `tags` before it, free once that one's
-        last completion beat is in."""
+        The engine takes whichever tag frees first (ep_dma_rd): request k waits for the
+        (k - tags + 1)-th request to finish, its last completion beat in."""
         self.link = link
         self.tags = tags
+        self.tag_to_rq = dma_tag_to_rq(stages)
         self.requests: list[tuple[float, int, int, int, float]] = []   # (answer time, issue order, read, bytes, latency)
         self.reads = 0
         # requests answered in issue order (no jitter) are served incrementally: what `ends`
@@ -178,32 +186,55 @@ class CompletionPath:
     def ends(self) -> list[float]:
         """The cycle of each read's last RC beat, the link serving requests as they are answered."""
         if not self._in_order:
-            self._served, self._t_link, self._t_rc, self._done, self._ends = 0, 0.0, 0.0, [], []
-        link, t_link, t_rc = self.link, self._t_link, self._t_rc
+            return self._ends_by_answer()
         ends = self._ends + [0.0] * (self.reads - len(self._ends))
-        done = self._done               # last RC beat of each request, in issue order
-        if self._in_order:              # issue order is answer order: serve the new ones only
-            order = self.requests[self._served:]
-        else:
-            order = sorted(self.requests, key=lambda r: r[1]) if self.tags else sorted(self.requests)
-        for answer, k, read, request, latency in order:
+        done = self._done               # last RC beat of each request, in issue order = end order
+        for answer, k, read, request, latency in self.requests[self._served:]:
             if self.tags and k >= self.tags:
-                answer = max(answer, done[k - self.tags] + 1 + latency)
-            t_link = max(t_link, answer)
-            for p in link.completion_payloads(request):
-                t_link += (p + link.cpl_header_bytes + link.framing_bytes) / link.bytes_per_cycle
-                t_rc = max(t_rc, math.ceil(t_link)) + math.ceil((p + link.rc_descriptor_bytes) / link.beat_bytes)
-            done.append(t_rc)
-            ends[read] = t_rc
-        self._served, self._t_link, self._t_rc, self._done, self._ends = len(self.requests), t_link, t_rc, done, ends
+                answer = max(answer, done[k - self.tags] + self.tag_to_rq + latency)
+            done.append(self._serve(answer, request))
+            ends[read] = done[-1]
+        self._served, self._done, self._ends = len(self.requests), done, ends
         return list(ends)
+
+    def _ends_by_answer(self) -> list[float]:
+        """`ends` when jitter reorders the answers: events in time order, the link serving the
+        earliest answer first, a request held for a tag issued once enough requests ended. A
+        held request answers after any answer already pending that can be served first (the
+        freed tag's request ended at or after it), so serving the earliest pending one is safe."""
+        self._t_link = self._t_rc = 0.0
+        ends = [0.0] * self.reads
+        finished: list[float] = []      # last RC beat of each request, in the order they end
+        pending: list[tuple[float, int, int, int]] = []
+        issued = 0
+        while issued < len(self.requests) or pending:
+            if issued < len(self.requests) and (not self.tags or len(finished) > issued - self.tags):
+                answer, k, read, request, latency = self.requests[issued]
+                if self.tags and k >= self.tags:
+                    answer = max(answer, finished[k - self.tags] + self.tag_to_rq + latency)
+                heapq.heappush(pending, (answer, k, read, request))
+                issued += 1
+                continue
+            answer, _, read, request = heapq.heappop(pending)
+            finished.append(self._serve(answer, request))
+            ends[read] = max(ends[read], finished[-1])
+        return ends
+
+    def _serve(self, answer: float, request: int) -> float:
+        """One request's completions on the link and into RC, from its answer; its last beat."""
+        link = self.link
+        self._t_link = max(self._t_link, answer)
+        for p in link.completion_payloads(request):
+            self._t_link += (p + link.cpl_header_bytes + link.framing_bytes) / link.bytes_per_cycle
+            self._t_rc = max(self._t_rc, math.ceil(self._t_link)) + math.ceil((p + link.rc_descriptor_bytes) / link.beat_bytes)
+        return self._t_rc
 
 
 def dma_read_cycles(n: int, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
-                    delays: ReadDelays = None) -> float:
+                    delays: ReadDelays = None, tags: int | None = None) -> float:
     """A DMA read: submit, the read request on RQ (one beat), the root complex's turnaround
     plus the host memory latency, the completions streamed in, the completion seen by the CPU."""
-    return dma_group_cycles((("read", n),), host_read_ns, link, bus, delays=delays)
+    return dma_group_cycles((("read", n),), host_read_ns, link, bus, delays=delays, tags=tags)
 
 
 class DmaEngine:
@@ -222,7 +253,7 @@ class DmaEngine:
                  delays: ReadDelays = None, tags: int | None = None, desc_depth: int | None = None):
         self.link, self.stages, self.read_descs, self.delays, self.depth = link, stages, read_descs, delays, desc_depth
         self.host_read_ns = host_read_ns
-        self.path = CompletionPath(link, tags)
+        self.path = CompletionPath(link, tags, stages)
         self.latency = bus.rc_turnaround + host_read_ns / CLK_NS
         self.ends: list[float | None] = []      # None: a read whose end the completion path gives
         self.handles: dict[int, int] = {}       # descriptor -> its read's handle in `path`
