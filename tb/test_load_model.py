@@ -15,7 +15,7 @@ from virtio_ep import bench_model, load_model as M
 from virtio_ep.bench import DOCS
 from virtio_ep.bench_load import read_rows
 from virtio_ep.layout import DEFAULT_PARAMS
-from virtio_ep.load_loop import Wire
+from virtio_ep.load_loop import HostSends, LoopTiming, Wire, play
 from virtio_ep.timing import CLK_NS, Bus, CompletionPath, DmaEngine, Link, dma_group_cycles
 
 
@@ -99,6 +99,34 @@ def test_host_writes_arrive_as_the_link_and_completer_pass_them() -> None:
         times = [wire.send(n) for _ in range(71)]
         gaps = [b - a for a, b in zip(times[1::count], times[1 + count::count])]
         assert all(g == pytest.approx(cycles, abs=0.25) for g in gaps[1:]), f"{n} B writes: {gaps}"
+
+
+@pytest.mark.parametrize("size, depth, cohorts", [(64, 4, {1, 3}), (1024, 16, {2, 14}), (1024, 64, {8, 56})])
+def test_a_self_doorbelling_ring_runs_in_the_cohorts_the_rtl_ran(rows, size: int, depth: int, cohorts) -> None:
+    """Push, self-doorbelling, as traced on the RTL (Icarus, 2026-12-04; the TX doorbell's
+    value at each turn): at 4 in flight the first turn reads the TX doorbell a cycle before
+    the fourth frame's slot write is in, and turns of 3 and 1 alternate; at 16 and 64, the
+    CPU wakes for the first RX refills and runs turns that find RX buffers only (54 cycles
+    each) until the TX slots come in, then turns of 2 and 14, or 8 and 56, alternate."""
+    counts = M.fit(rows)
+    turns = M.predict("push_self", size, depth, counts["push_self"]).turns
+    assert set(turns) == cohorts and all(a != b for a, b in zip(turns, turns[1:])), turns
+
+
+def test_a_frame_without_an_rx_buffer_seen_waits_for_the_next_turn() -> None:
+    """The firmware reads the RX doorbell before the TX one: a frame whose RX refill came in
+    between the two reads is taken but delivered by the next turn's RX handler (traced at
+    push 1 KiB, 16 in flight: a turn read RX 24, TX 25, and the next turn's RX MSI came
+    first). One frame in flight, its refill's doorbell in two cycles before its send's: with
+    the RX doorbell read 40 cycles before the TX one (before the refill is in), each frame
+    takes two turns; read together, one."""
+    sends = HostSends.of("push", 1024, 0)
+
+    def cycles(rx_ahead: float) -> float:
+        t = LoopTiming(sends, Link(), wake=4, snapshot=34, rx_ahead=rx_ahead, latch=3, back=200, budget=64, empty=50)
+        return play(1, 16, lambda b: 300.0 * max(b, 1), t).cycles / 16
+    together, apart = cycles(0), cycles(40)
+    assert apart >= together + 300, f"{apart:.0f} cycles a frame with the RX read 40 cycles ahead, {together:.0f} with none"
 
 
 def test_a_push_ring_runs_in_the_cohorts_the_rtl_ran(rows) -> None:

@@ -13,11 +13,13 @@ on the link, against the CPU's wake.
 
 Played here: the host's posted writes (slot writes and doorbells, one TLP each) arrive one
 after another as the link and the completer interface pass them (Wire);
-a turn starts when the CPU wakes for the first notification (or at once when the last turn
-left notifications pending), reads the doorbells `snapshot` cycles later, takes the frames
-rung by then (at most the queue's budget) and runs `busy(chains)` cycles in all; the host
-has its frames `back` cycles after the turn's end and sends them again, each with its RX
-refill. The turn's price (`busy`) is the load model's.
+a turn starts when the CPU wakes for the first notification, an RX refill's or a frame's
+(or at once when the last turn left notifications pending), reads the RX doorbell and,
+`snapshot` cycles after its start, the TX doorbell; it takes the frames rung by then (at
+most the queue's budget), delivers each into an RX buffer seen (a frame with none waits
+for the next turn's RX handler) and runs `busy(chains)` cycles in all, `empty` if it found
+RX buffers only; the host has its frames `back` cycles after the turn's end and sends them
+again, each with its RX refill. The turn's price (`busy`) is the load model's.
 """
 
 from __future__ import annotations
@@ -69,12 +71,15 @@ class Wire:
         return self.cq
 
 
-def send_again(wire: Wire, sends: HostSends, at: float) -> float:
+def send_again(wire: Wire, sends: HostSends, at: float) -> tuple[float, float]:
     """A frame back with the host at cycle `at`: its RX buffer refilled, the frame sent
-    again; returns when its TX notification has arrived."""
-    for n in (*sends.rx, *sends.tx):
-        arrived = wire.send(n, at)
-    return arrived
+    again; returns when its RX buffer's and its TX notification have arrived."""
+    rx = tx = at
+    for n in sends.rx:
+        rx = wire.send(n, at)
+    for n in sends.tx:
+        tx = wire.send(n, at)
+    return rx, tx
 
 
 @dataclass(frozen=True)
@@ -82,10 +87,12 @@ class LoopTiming:
     sends: HostSends
     link: Link
     wake: float         # a notification's arrival to the turn's start, the CPU asleep
-    snapshot: float     # a turn's start to its read of the doorbells
+    snapshot: float     # a turn's start to its read of the TX doorbell
+    rx_ahead: float     # the RX doorbell's read before the TX doorbell's
     latch: float        # a notification's arrival to its value in the doorbell block
     back: float         # a turn's end to the host sending its frames again
     budget: int         # chains a turn takes at most
+    empty: float        # a turn that finds no frame to take or deliver (RX buffers only)
 
 
 @dataclass
@@ -96,53 +103,84 @@ class Played:
     frames: int                 # frames the window timed
 
 
+def _seen(rung: deque[float], by: float, most: int | None = None) -> int:
+    """Notifications of `rung` (in arrival order) latched by `by`, at most `most`; taken off it."""
+    n = 0
+    while rung and rung[0] <= by and (most is None or n < most):
+        rung.popleft()
+        n += 1
+    return n
+
+
 def play(depth: int, requests: int, busy: Callable[[int], float], t: LoopTiming) -> Played:
     """`depth` frames in flight: the host refills `depth` RX buffers and sends `depth` frames
-    at once, then sends each frame again when it is back; the first `depth` frames back are
-    the warm-up, the next `requests` the window (as scenarios.load.closed_loop)."""
+    at once, then sends each frame again, with its RX refill, when it is back; the first
+    `depth` frames back are the warm-up, the next `requests` the window (as
+    scenarios.load.closed_loop).
+
+    A turn reads the RX doorbell, then the TX one: the RX handler runs first and delivers
+    the frames that waited for an RX buffer, then the TX handler takes the frames rung and
+    delivers each into an RX buffer seen; a frame with none waits for the next turn (its
+    buffer was rung after the RX doorbell's read). Its RX handler's frames are back with
+    the host before the rest."""
     wire = Wire(t.link)
-    first = None
-    for _ in range(depth):                                       # the refills, then one kick
-        for n in (t.sends.rx[:1] if t.sends.kick else t.sends.rx):
-            arrived = wire.send(n)
-            first = arrived if first is None else first
-    if t.sends.kick:
-        first = wire.send(DOORBELL_BYTES)                        # what wakes the CPU first
-    rung: deque[float] = deque()
+    rx_rung: deque[float] = deque()
+    tx_rung: deque[float] = deque()
+    if t.sends.kick:                                             # the refills, then one kick
+        for _ in range(depth):
+            wire.send(t.sends.rx[0])
+        rx_rung.extend([wire.send(DOORBELL_BYTES)] * depth)
+    else:
+        for _ in range(depth):
+            for n in t.sends.rx:
+                arrived = wire.send(n)
+            rx_rung.append(arrived)
     for _ in range(depth):
         for n in t.sends.tx:
             arrived = wire.send(n)
-        rung.append(arrived)
-    start = first + t.wake
-    turns: list[tuple[float, int, float, float]] = []      # (start, chains, busy, back with the host)
-    done = 0
+        tx_rung.append(arrived)
+    start = min(rx_rung[0], tx_rung[0]) + t.wake
+    turns: list[tuple[float, int, float]] = []      # (start, chains, busy)
+    backs: list[tuple[float, int]] = []             # (frames back with the host, how many)
+    free = waiting = done = 0
     while done < depth + requests:
         seen = start + t.snapshot - t.latch
-        b = min(t.budget, sum(1 for x in rung if x <= seen))       # `rung` is in arrival order
-        if not b:                                                # nothing rung yet: asleep again
-            start = max(start, rung[0] + t.wake)
-            continue
-        for _ in range(b):
-            rung.popleft()
-        cost = busy(b)
+        free += _seen(rx_rung, seen - t.rx_ahead)
+        early = min(waiting, free)                                # the RX handler's deliveries
+        taken = _seen(tx_rung, seen, t.budget)
+        now = min(taken, free - early)
+        free -= early + now
+        waiting += taken - now - early
+        chains = early + taken
+        cost = busy(chains) if chains else t.empty
         end = start + cost
-        turns.append((start, b, cost, end + t.back))
-        done += b
-        for _ in range(b):                                       # the host sends them again
-            rung.append(send_again(wire, t.sends, end + t.back))
+        turns.append((start, chains, cost))
+        for at, n in ((start + busy(early) + t.back, early if taken else 0), (end + t.back, now + (0 if taken else early))):
+            backs.append((at, n))
+            done += n
+            for _ in range(n):                                  # the host sends them again
+                rx, tx = send_again(wire, t.sends, at)
+                rx_rung.append(rx)
+                tx_rung.append(tx)
         # notifications left pending: the next turn starts at once; else the CPU sleeps
-        start = end if rung[0] <= end else rung[0] + t.wake
+        heads = [q[0] for q in (rx_rung, tx_rung) if q]
+        if not heads:
+            raise RuntimeError(f"the loop stalled after {done} of {depth + requests} frames back: "
+                               f"{waiting} taken and waiting for an RX buffer, nothing rung")
+        start = end if min(heads) <= end else min(heads) + t.wake
     # the window: from the depth-th frame back to the (depth + requests)-th, as the bench
     # times it, and the turns that ran in it (at least the last)
     count, t0, t1 = 0, None, None
-    for _, b, _, back in turns:
-        count += b
+    for back, n in sorted(backs):
+        count += n
         if t0 is None and count >= depth:
             t0 = back
-        if count >= depth + requests:
+        if t1 is None and count >= depth + requests:
             t1 = back
-    inside = [(b, cost) for at, b, cost, _ in turns if t0 <= at < t1] or [turns[-1][1:3]]
+    last = next(x for x in reversed(turns) if x[1])
+    inside = [(b, cost) for at, b, cost in turns if t0 <= at < t1] or [last[1:]]
     spent = sum(cost for _, cost in inside)
+    chains = [b for b, _ in inside if b]
     if t1 - t0 < spent:         # the window within one turn's frames: the turns' own pace
-        return Played([b for b, _ in inside], spent, spent, sum(b for b, _ in inside))
-    return Played([b for b, _ in inside], t1 - t0, spent, requests)
+        return Played(chains, spent, spent, sum(chains))
+    return Played(chains, t1 - t0, spent, requests)

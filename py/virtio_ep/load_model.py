@@ -114,7 +114,7 @@ class Shape:
     and ending the stream, apart from its steps)."""
 
     chains: int
-    steps: int
+    steps: float        # a push ring's: the fraction of its chains they are (see push_shape)
     intakes: int
 
     def features(self) -> np.ndarray:
@@ -290,9 +290,11 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) ->
 
 
 def push_shape(chains: int) -> Shape:
-    """A push ring's turn of `chains`: stream steps of STEP_SRAM, each one intake of slots."""
-    steps = -(-chains // NetLoopback.STEP_SRAM) if chains >= NetLoopback.STEP_SRAM else 0
-    return Shape(chains, steps, steps or 1)
+    """A push ring's turn of `chains`: stream steps of STEP_SRAM, each one intake of slots.
+    Its steps count as the fraction of its chains they are (a last step's few chains cost
+    what they do, not a whole step's: the RTL's turns of 14 frames, four steps, and of 56)."""
+    steps = chains / NetLoopback.STEP_SRAM if chains >= NetLoopback.STEP_SRAM else 0
+    return Shape(chains, steps, math.ceil(steps) or 1)
 
 
 def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = Setting()) -> Prediction:
@@ -341,13 +343,18 @@ def loop_timing(mode: str, size: int, counts: TurnCounts, s: Setting,
     host = s.host
     sends = HostSends.of(mode, frame_bytes(size), PUSH_INLINE_MAX)
     wake = doorbell_to_irq() + host.firmware_wake_ns / CLK_NS
-    # the TX slot's TAKE read, after the pending word's and the RX slot's: its value taken
-    # halfway through the read
-    snapshot = costs.irq_entry * host.firmware_cost_scale + 2.5 * BUS.axil_read
+    # the TX slot's TAKE read, after the pending word's and the RX slot's: its value taken as
+    # its address is accepted, a cycle into the read (the RTL's first turn at push_self 64 B,
+    # 4 in flight, missed a slot write latched a cycle after that; halfway through the read
+    # would have taken it)
+    snapshot = costs.irq_entry * host.firmware_cost_scale + 2 * BUS.axil_read + 1
     stages = RtlStages()
     latch = stages.cq_decode + stages.ring_stage + stages.doorbell_latch
     back = msi_to_driver(s) - counts.tail
-    return LoopTiming(sends, s.link, wake, snapshot, latch, back, WEIGHT)
+    # a turn that finds RX buffers only: interrupt entry, the three reads, the RX slot's
+    # dispatch (its handler has nothing to deliver), interrupt exit
+    empty = (costs.irq_entry + costs.doorbell_dispatch + costs.irq_exit) * host.firmware_cost_scale + 3 * BUS.axil_read
+    return LoopTiming(sends, s.link, wake, snapshot, BUS.axil_read, latch, back, WEIGHT, empty)
 
 
 def predict_loop(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting) -> Prediction:
@@ -394,7 +401,7 @@ def cal_depths(mode: str) -> tuple[int, ...]:
     """Depths that cover each regime of the firmware's turn: serial (1 and 4), one stream step
     (a step's worth of frames), several steps (64), and the deepest (turns capped by the
     budget, or by the push ring's slots)."""
-    return tuple(sorted({1, 4, step_of(mode), 64, min(256, max_depth(mode))}))
+    return tuple(sorted({1, 4, 16, 64, min(256, max_depth(mode))}))
 
 
 def is_calibration(mode: str, payload: int, depth: int) -> bool:
@@ -424,7 +431,7 @@ def fit(rows) -> dict[str, TurnCounts]:
 def loop_idle(mode: str, size: int, s: Setting) -> float:
     """A push ring's idle at depth 1 besides `back`: the frame's refill and send, the wake."""
     t = loop_timing(mode, size, TurnCounts((), (), (), (), 0.0, 0.0), s)
-    return send_again(Wire(s.link), t.sends, 0.0) + t.wake
+    return send_again(Wire(s.link), t.sends, 0.0)[1] + t.wake
 
 
 LOOP_FITS = 4           # a push ring's fit and its loop's turns, played again with the counts fitted
@@ -454,7 +461,7 @@ def fit_counts(rows, mode: str, overlap: float, turns_of) -> TurnCounts:
     frames = [sum(sh.chains for sh in ts) for ts in turns]
     X = np.array([sum(sh.features() for sh in ts) / n for ts, n in zip(turns, frames)])
     if mode.startswith("push"):
-        X[:, 2:4] = 0.0     # a push ring's steps and intakes go with its chains (a step each four)
+        X[:, 3] = 0.0       # a push ring's intakes are its steps (one intake of slots a step)
     extra = lambda r, ts, n: sum(extra_words(mode, r.payload, sh.chains) for sh in ts) / n     # noqa: E731
     words = np.array([r.bus_words_per_req - extra(r, ts, n) for r, ts, n in zip(rows, turns, frames)])
     compute = np.array([r.compute_per_req for r in rows])
