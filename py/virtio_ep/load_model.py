@@ -148,10 +148,14 @@ class TurnCounts:
 
     words: tuple[float, ...]
     compute: tuple[float, ...]
-    # DMA waits that stall the CPU, each charged one wake latency: not its sleeps (SoftCpu
-    # dma_sleeps), which at the default latencies are one per completion reaped (split 1 KiB,
-    # 16 in flight: 32 a turn in 14 waits), while with a wake of microseconds every DMA of a
-    # wait has ended when the CPU runs again (the RTL at slow-fw: 12.6 extra wakes a turn)
+    # DMA waits that stall the CPU, and the sleeps among them (SoftCpu dma_sleeps): a turn is
+    # charged one wake latency for each, up to the fewer of the two (`wakes`). Sleeps at the
+    # default latencies are one per completion reaped (split 1 KiB, 16 in flight: 32 a turn
+    # in 14 waits), while with a wake of microseconds every DMA of a wait has ended when the
+    # CPU runs again: one a wait at most. A wait that did not sleep at the default latencies
+    # found a result pending (irq up, SoftCpu.wait_irq returns at once), as a push ring's
+    # stream keeps two steps' DMAs in flight (1 KiB, 16 in flight: 12.8 waits a turn, 1.75
+    # sleeps): it does not sleep with a longer wake either
     waits: tuple[float, ...]
     round_trips: tuple[float, ...]   # the ring's waits, in small-read round trips
     word_cycles: float
@@ -162,9 +166,15 @@ class TurnCounts:
     msis: tuple[float, ...] = ()
     doorbells: tuple[float, ...] = ()
     overlap: float = 0.0             # share of the shorter transfer a stream turn hides (see `payload`)
+    sleeps: tuple[float, ...] = ()
 
     def count(self, name: str, shape: Shape) -> float:
         return max(0.0, float(np.dot(getattr(self, name), shape.features())))
+
+    def wakes(self, shape: Shape) -> float:
+        """Waits of a turn that sleep (see `waits`)."""
+        waits = self.count("waits", shape)
+        return min(waits, self.count("sleeps", shape)) if self.sleeps else waits
 
 
 # -- payload transfers --------------------------------------------------------------------
@@ -282,7 +292,7 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) ->
     work = counts.word_cycles * (counts.count("words", shape) + extra_words(mode, size, b)) \
         + host.firmware_cost_scale * counts.count("compute", shape)
     rt = counts.count("round_trips", shape) * round_trip(s)
-    wake = counts.count("waits", shape) * host.firmware_wake_ns / CLK_NS
+    wake = counts.wakes(shape) * host.firmware_wake_ns / CLK_NS
     parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
     fetch, store, busy = payload(mode, size, shape, work + rt + wake, s, counts.overlap)
     parts.update(fetch=fetch, store=store)
@@ -488,4 +498,5 @@ def fit_counts(rows, mode: str, overlap: float, turns_of) -> TurnCounts:
     msis = np.array([r.msis_per_req for r in rows])
     doorbells = np.array([r.doorbells_per_req for r in rows])
     return TurnCounts(solve(words), solve(compute), solve(waits), solve(np.array(rts)), word_cycles, tail,
-                      solve(dmas), solve(msis), solve(doorbells), overlap)
+                      solve(dmas), solve(msis), solve(doorbells), overlap,
+                      solve(np.array([r.sleeps_per_req for r in rows])))
