@@ -189,10 +189,15 @@ async def test_load_model_predicts_held_out_points(dut, point: tuple[str, int, i
     net.rx_buf = size
     row = await closed_loop(tb, net, mode, size, depth, measured_requests(size, depth), "default", bench.fw.backend)
     error = predicted.req_per_s / row.req_per_s - 1
-    tb.log.info("%s %d B depth %d: RTL %.0f req/s, model %.0f (%+.1f%%, %s)", mode, size, depth, row.req_per_s,
-                predicted.req_per_s, 100 * error, predicted.bottleneck)
+    late = predicted.latency_ns / row.p50_ns - 1
+    tb.log.info("%s %d B depth %d: RTL %.0f req/s, model %.0f (%+.1f%%, %s); latency RTL %.0f ns, model %.0f (%+.1f%%)",
+                mode, size, depth, row.req_per_s, predicted.req_per_s, 100 * error, predicted.bottleneck, row.p50_ns,
+                predicted.latency_ns, 100 * late)
     assert abs(error) <= MODEL_TOLERANCE, \
         f"{mode} {size} B depth {depth}: the model predicts {predicted.req_per_s:,.0f} req/s, the RTL ran " \
         f"{row.req_per_s:,.0f} ({100 * error:+.1f}%, beyond {100 * MODEL_TOLERANCE:.0f}%); if the firmware or the " \
         "RTL changed on purpose, calibrate again: make bench load sensitivity model-check SIM=verilator"
+    assert abs(late) <= MODEL_TOLERANCE, \
+        f"{mode} {size} B depth {depth}: the model's median latency is {predicted.latency_ns:,.0f} ns, the RTL's " \
+        f"{row.p50_ns:,.0f} ({100 * late:+.1f}%, beyond {100 * MODEL_TOLERANCE:.0f}%)"
     await bench.stop()

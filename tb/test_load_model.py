@@ -15,7 +15,7 @@ from virtio_ep import bench_model, load_model as M
 from virtio_ep.bench import DOCS
 from virtio_ep.bench_load import read_rows
 from virtio_ep.layout import DEFAULT_PARAMS
-from virtio_ep.load_loop import HostSends, LoopTiming, Wire, play
+from virtio_ep.load_loop import HostSends, LoopTiming, Wire, play, timed_latencies
 from virtio_ep.timing import CLK_NS, Bus, CompletionPath, DmaEngine, Link, dma_group_cycles
 
 
@@ -127,6 +127,16 @@ def test_a_frame_without_an_rx_buffer_seen_waits_for_the_next_turn() -> None:
         return play(1, 16, lambda b: 300.0 * max(b, 1), t).cycles / 16
     together, apart = cycles(0), cycles(40)
     assert apart >= together + 300, f"{apart:.0f} cycles a frame with the RX read 40 cycles ahead, {together:.0f} with none"
+
+
+def test_a_frame_is_timed_as_the_bench_times_it() -> None:
+    """scenarios.load.closed_loop times the j-th frame back against the j-th send, first in
+    first out, each send after the first `depth` made as the frame `depth` before it is
+    back. Two in flight, frames back at 5, 6 (the warm-up), then two at 40, one at 42 and
+    one at 90 (the window): 35, 34, 2 and 50 cycles; their median, 34.5, is not depth /
+    throughput (42)."""
+    backs = [(90.0, 1), (5.0, 1), (6.0, 1), (40.0, 2), (42.0, 1)]
+    assert timed_latencies(backs, 2, 4) == [35.0, 34.0, 2.0, 50.0]
 
 
 def test_a_push_ring_runs_in_the_cohorts_the_rtl_ran(rows) -> None:

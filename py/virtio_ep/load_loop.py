@@ -101,6 +101,7 @@ class Played:
     cycles: float               # the window: from the warm-up's last frame back to the last frame back
     busy: float                 # cycles the turns of the window ran
     frames: int                 # frames the window timed
+    latencies: list[float]      # each timed frame's, as the bench times it (cycles)
 
 
 def _seen(rung: deque[float], by: float, most: int | None = None) -> int:
@@ -177,10 +178,19 @@ def play(depth: int, requests: int, busy: Callable[[int], float], t: LoopTiming)
             t0 = back
         if t1 is None and count >= depth + requests:
             t1 = back
+    latencies = timed_latencies(backs, depth, requests)
     last = next(x for x in reversed(turns) if x[1])
     inside = [(b, cost) for at, b, cost in turns if t0 <= at < t1] or [last[1:]]
     spent = sum(cost for _, cost in inside)
     chains = [b for b, _ in inside if b]
     if t1 - t0 < spent:         # the window within one turn's frames: the turns' own pace
-        return Played(chains, spent, spent, sum(chains))
-    return Played(chains, t1 - t0, spent, requests)
+        return Played(chains, spent, spent, sum(chains), latencies)
+    return Played(chains, t1 - t0, spent, requests, latencies)
+
+
+def timed_latencies(backs: list[tuple[float, int]], depth: int, requests: int) -> list[float]:
+    """As scenarios.load.closed_loop times them: the j-th frame back against the j-th send,
+    first in first out; the first `depth` sends at the start (cycle 0), each later one as the
+    frame `depth` before it is back."""
+    times = [at for at, n in sorted(backs) for _ in range(n)]
+    return [times[j] - times[j - depth] for j in range(depth, min(depth + requests, len(times)))]

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import math
+import statistics
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -52,7 +53,7 @@ from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, En
                      host_profile, latency_setting)
 from .layout.config import HostProfile
 from .load_loop import HostSends, LoopTiming, Wire, play, send_again
-from .scenarios.load import max_depth, measured_requests
+from .scenarios.load import max_depth, measured_requests, percentile
 from .timing import CLK_NS, Bus, Link, RtlStages, dma_group_cycles, doorbell_to_irq, dma_reap_cycles, dma_submit_cycles, notify_to_irq, tlp_payloads
 
 MODES = ("split", "packed", "push", "push_self")
@@ -229,9 +230,16 @@ class Prediction:
     fw_cycles_per_req: float        # awake
     parts: dict[str, float]         # cycles per turn by cause
     bottleneck: str
-    latency_ns: float               # per frame, Little's law
+    # a frame's latency, median: a push ring's as the bench times its played loop's frames;
+    # a ring in host memory's depth / throughput (Little's law: its turns are alike)
+    latency_ns: float
     per_req: dict[str, float]       # the load bench's budget columns: bus words, DMAs, MSIs, doorbells, DMA wait
     turns: tuple[int, ...] = ()     # a push ring's turns, in chains, as the loop ran them (load_loop)
+    p99_ns: float = 0.0             # 0: the median's
+
+    @property
+    def latency_p99_ns(self) -> float:
+        return self.p99_ns or self.latency_ns
 
     @property
     def fw_busy(self) -> float:
@@ -386,9 +394,10 @@ def predict_loop(mode: str, size: int, depth: int, counts: TurnCounts, s: Settin
     req_per_s = played.frames * USER_CLK_HZ / played.cycles
     per_req = budget_per_request(mode, size, [push_shape(b) for b in played.turns], counts)
     per_req["dma_wait"] = sum(turn(b)[0] - turn(b)[1] for b in played.turns) / frames
+    ns = [c * CLK_NS for c in played.latencies]
     return Prediction(mode, size, depth, req_per_s, played.cycles / len(played.turns), played.busy / frames, parts,
-                      bottleneck_of(parts, mode, size, frames // len(played.turns), s), depth / req_per_s * 1e9,
-                      per_req, tuple(played.turns))
+                      bottleneck_of(parts, mode, size, frames // len(played.turns), s), statistics.median(ns),
+                      per_req, tuple(played.turns), percentile(ns, 0.99))
 
 
 def extra_words(mode: str, size: int, chains: int) -> float:
