@@ -298,7 +298,7 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) ->
     host = s.host
     b = shape.chains
     work = counts.word_cycles * (counts.count("words", shape) + extra_words(mode, size, b)) \
-        + host.firmware_cost_scale * counts.count("compute", shape)
+        + host.firmware_cost_scale * (counts.count("compute", shape) + extra_compute(mode, size, b))
     rt = counts.count("round_trips", shape) * round_trip(s)
     wake = counts.wakes(shape) * host.firmware_wake_ns / CLK_NS
     parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
@@ -411,6 +411,14 @@ def extra_words(mode: str, size: int, chains: int) -> float:
     return chains * words
 
 
+def extra_compute(mode: str, size: int, chains: int, costs: FirmwareCosts = FirmwareCosts()) -> float:
+    """Compute cycles a turn's payload adds to its fitted counts: an inline frame's bytes are
+    read out of its slot a word at a time (PushDevice.next_chain through SoftCpu.read_bytes,
+    `per_word_copy` a word; the RTL's 64 B frames, inline, cost 17.8 to 19.0 cycles of compute
+    more than 256 B ones at every depth)."""
+    return chains * costs.per_word_copy * -(-frame_bytes(size) // 4) if inline(mode, size) else 0.0
+
+
 # -- calibration ---------------------------------------------------------------------------
 
 CAL_SIZES = (64, 4096)
@@ -483,7 +491,8 @@ def fit_counts(rows, mode: str, overlap: float, turns_of) -> TurnCounts:
         X[:, 3] = 0.0       # a push ring's intakes are its steps (one intake of slots a step)
     extra = lambda r, ts, n: sum(extra_words(mode, r.payload, sh.chains) for sh in ts) / n     # noqa: E731
     words = np.array([r.bus_words_per_req - extra(r, ts, n) for r, ts, n in zip(rows, turns, frames)])
-    compute = np.array([r.compute_per_req for r in rows])
+    compute = np.array([r.compute_per_req - sum(extra_compute(mode, r.payload, sh.chains) for sh in ts) / n
+                        for r, ts, n in zip(rows, turns, frames)])
     waits = np.array([r.waits_per_req for r in rows])
     # the ring's round trips: the DMA wait less what the payload's transfers explain beside
     # the CPU's measured work (a push ring's stream turn hides its middle steps behind it, as
