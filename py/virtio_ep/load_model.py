@@ -25,7 +25,8 @@ linear function of its chains, steps and intake batches and whether it streams (
 least squares per request, each calibration point's figures the mean over the turns it
 runs: for a push ring the turns its loop plays, fitted again with them), the cycles a bus
 word costs, and how long the turn runs after its last MSI; and per kind of ring, how much
-of its transfers a stream turn overlaps (see `payload`). Everything else is computed: the
+of its transfers a stream turn overlaps and, for push rings, how much of the second step's
+take a first fetch hides behind (see `payload`). Everything else is computed: the
 round trip of a small read and the payload transfers (dma_group_cycles: the link, the max
 payload and read request sizes, the engine's read contexts, tags and descriptor queues),
 the host's writes on the link, its turnaround (the MSI and notification paths,
@@ -33,22 +34,21 @@ HostLatencies), the CPU's wake latency and cost scale.
 
 Not modelled: the descriptor queue's depth holding the CPU in a stream turn (DMA_DESC_DEPTH
 is priced in a group of DMAs, where it delays only the submits), several queue pairs, MSI
-moderation, frames delivered a turn late (an RX buffer rung after the turn read its
-doorbell): docs/load_model.md shows where the model misses.
+moderation: docs/load_model.md shows where the model misses.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import statistics
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 
 import numpy as np
 
 from .costs import FirmwareCosts
 from .firmware.backends import NetLoopback
-from .firmware.batch import DMA_WORDS
 from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, EndpointParams, HostLatencies, NetHdr,
                      host_profile, latency_setting)
 from .layout.config import HostProfile
@@ -60,6 +60,8 @@ MODES = ("split", "packed", "push", "push_self")
 WEIGHT = NetLoopback.WEIGHT
 BUS = Bus()
 OVERLAPS = tuple(k / 10 for k in range(11))     # the overlap shares the fit tries
+LEADS = tuple(k / 10 for k in range(6))         # the lead shares it tries for push rings (see `payload`)
+SUBMIT_WORDS = BUS.dma_submit_reads + BUS.dma_submit_writes     # a DMA's work words (its reap is in the wait)
 SMALL_READ = 64         # bytes of a ring read whose round trip prices the ring's waits
 
 
@@ -168,6 +170,7 @@ class TurnCounts:
     doorbells: tuple[float, ...] = ()
     overlap: float = 0.0             # share of the shorter transfer a stream turn hides (see `payload`)
     sleeps: tuple[float, ...] = ()
+    lead: float = 0.0                # share of the second step's take a push ring's first fetch hides behind
 
     def count(self, name: str, shape: Shape) -> float:
         return max(0.0, float(np.dot(getattr(self, name), shape.features())))
@@ -202,13 +205,16 @@ def round_trip(s: Setting) -> float:
 
 
 def group_wait(group, s: Setting) -> float:
-    """A group of DMAs' time (dma_group_cycles) less the CPU's own submit and reap accesses,
-    which the turn counts as bus words."""
+    """A group of DMAs' time (dma_group_cycles) less the CPU's submit accesses, which the
+    turn counts as bus words. Its reaps stay in: the firmware takes each result inside its
+    wait (SoftCpu.dma_wait, a DONE_HEAD read and a DONE_POP write each), and SoftCpu counts
+    accesses made while waiting as DMA wait, not as work words (at 64 KiB, 8 more DMAs a
+    frame add 48 words on the RTL, 6 each: the submit's)."""
     p = s.params
     reading = any(direction == "read" for direction, _ in group)
     total = dma_group_cycles(group, s.read_ns if reading else 0.0, s.link, BUS, read_descs=p.dma_read_descs,
                              tags=p.dma_tags, desc_depth=p.dma_desc_depth)
-    return max(0.0, total - len(group) * (dma_submit_cycles(BUS) + dma_reap_cycles(BUS)))
+    return max(0.0, total - len(group) * dma_submit_cycles(BUS))
 
 
 def read_bound(frames: int, size: int, s: Setting) -> str:
@@ -261,7 +267,7 @@ def turnaround(s: Setting, costs: FirmwareCosts = FirmwareCosts()) -> float:
 
 
 def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
-            overlap: float = 0.0) -> tuple[float, float, float]:
+            overlap: float = 0.0, lead: float = 0.0) -> tuple[float, float, float]:
     """(cycles the turn waits on fetches, on stores, the turn's busy cycles) given the
     firmware's own cycles in the turn (work, ring round trips, wakes).
 
@@ -286,11 +292,19 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
     last_store = transfer_wait("write", min(step, b), size, s)
     if mode in ("split", "packed"):
         return reads, writes, firmware + reads + last_store + (1 - overlap) * (writes - last_store)
-    # the middle steps' transfers overlap the firmware; the first fetch and the last store
-    # (the whole of a one-step turn) do not
+    # the middle steps' transfers run beside the middle steps' work (not beside the first
+    # step's take or the last step's end), `overlap` of the shorter hidden behind the longer;
+    # the first fetch and the last store (the whole of a one-step turn) are waited for. The
+    # middle steps' reaps are the CPU's work in those waits, which no transfer hides. The
+    # first fetch runs while the CPU takes the second step's slots in (the firmware submits
+    # step 1's DMAs and takes step 2's before it waits): `lead` of that take hides it
+    per_way = len(tlp_payloads(frame_bytes(size), DMA_CHUNK))
+    take = lead * firmware * min(step, max(0, frames - step)) / b
+    firmware += per_way * (max(0, frames - step) + max(0, b - step)) * dma_reap_cycles(BUS)
     r, w = reads - first_fetch, writes - last_store
     middle = max(r, w) + (1 - overlap) * min(r, w)
-    return reads, writes, max(firmware, middle) + first_fetch + last_store
+    beside = firmware * max(0.0, shape.steps - 1) / shape.steps
+    return reads, writes, firmware + max(0.0, middle - beside) + max(0.0, first_fetch - take) + last_store
 
 
 def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) -> tuple[float, float, dict[str, float]]:
@@ -302,7 +316,7 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) ->
     rt = counts.count("round_trips", shape) * round_trip(s)
     wake = counts.wakes(shape) * host.firmware_wake_ns / CLK_NS
     parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
-    fetch, store, busy = payload(mode, size, shape, work + rt + wake, s, counts.overlap)
+    fetch, store, busy = payload(mode, size, shape, work + rt + wake, s, counts.overlap, counts.lead)
     parts.update(fetch=fetch, store=store)
     return busy, work, parts
 
@@ -407,7 +421,7 @@ def extra_words(mode: str, size: int, chains: int) -> float:
     words = 0
     if inline(mode, size):
         words += 2 * -(-frame_bytes(size) // 4)
-    words += DMA_WORDS * (payload_dmas(mode, size) - 2)
+    words += SUBMIT_WORDS * (payload_dmas(mode, size) - 2)
     return chains * words
 
 
@@ -438,14 +452,26 @@ def is_calibration(mode: str, payload: int, depth: int) -> bool:
 
 def fit(rows) -> dict[str, TurnCounts]:
     """TurnCounts per mode from the calibration rows among `rows` (LoadRow with the turn
-    counters): the counts of each overlap share in OVERLAPS, and for each kind of ring
-    (in host memory, push) the share whose predictions of its calibration points err least."""
+    counters): the counts of each overlap share in OVERLAPS (and, for push rings, each lead
+    share in LEADS), and for each kind of ring (in host memory, push) the shares whose
+    predictions of its calibration points err least. A fit is remembered by its rows' values
+    (it takes seconds, and the tests and benches fit the same rows again)."""
     cal = [r for r in rows if is_calibration(r.mode, r.payload, r.depth)]
+    key = tuple(astuple(r) for r in cal)        # a LoadRow is not hashable; its values are
+    if key not in _FITS:
+        _FITS[key] = _fit(cal)
+    return dict(_FITS[key])
+
+
+_FITS: dict[tuple, dict[str, TurnCounts]] = {}
+
+
+def _fit(cal: list) -> dict[str, TurnCounts]:
     out = {}
-    for kind in (("split", "packed"), ("push", "push_self")):
+    for kind, leads in ((("split", "packed"), (0.0,)), (("push", "push_self"), LEADS)):
         best = None
-        for overlap in OVERLAPS:
-            counts = {m: c for m in kind if (c := fit_mode(cal, m, overlap)) is not None}
+        for overlap, lead in itertools.product(OVERLAPS, leads):
+            counts = {m: c for m in kind if (c := fit_mode(cal, m, overlap, lead)) is not None}
             errors = [abs(predict(r.mode, r.payload, r.depth, counts[r.mode]).req_per_s / r.req_per_s - 1)
                       for r in cal if r.mode in counts]
             if errors and (best is None or np.mean(errors) < best[0]):
@@ -464,22 +490,22 @@ def loop_idle(mode: str, size: int, s: Setting) -> float:
 LOOP_FITS = 4           # a push ring's fit and its loop's turns, played again with the counts fitted
 
 
-def fit_mode(cal, mode: str, overlap: float) -> TurnCounts | None:
+def fit_mode(cal, mode: str, overlap: float, lead: float = 0.0) -> TurnCounts | None:
     """TurnCounts of `mode`. A push ring's turns at a calibration point are the loop's
     (load_loop), which depend on the counts: fitted first over turns of every frame in
     flight, then again over the turns the loop plays with the counts so far."""
     rows = [r for r in cal if r.mode == mode]
     if not rows:
         return None
-    counts = fit_counts(rows, mode, overlap, lambda r: [turn_shape(mode, r.depth)])
+    counts = fit_counts(rows, mode, overlap, lambda r: [turn_shape(mode, r.depth)], lead)
     if mode.startswith("push"):
         for _ in range(LOOP_FITS):
-            counts = fit_counts(rows, mode, overlap, lambda r, c=counts: [
+            counts = fit_counts(rows, mode, overlap, lead=lead, turns_of=lambda r, c=counts: [
                 push_shape(b) for b in predict_loop(mode, r.payload, r.depth, c, Setting()).turns])
     return counts
 
 
-def fit_counts(rows, mode: str, overlap: float, turns_of) -> TurnCounts:
+def fit_counts(rows, mode: str, overlap: float, turns_of, lead: float = 0.0) -> TurnCounts:
     """TurnCounts of `mode` from its calibration rows, each row's per-request figures the
     mean over the turns `turns_of(row)` (a list of Shape): least squares per request, so
     that a deep turn's thousands of words do not outweigh a shallow one's relative error."""
@@ -500,7 +526,7 @@ def fit_counts(rows, mode: str, overlap: float, turns_of) -> TurnCounts:
     rts = []
     for r, ts, n in zip(rows, turns, frames):
         work = r.fw_cycles_per_req - r.dma_wait_per_req
-        waited = sum(payload(mode, r.payload, sh, work * sh.chains, s, overlap)[2] - work * sh.chains for sh in ts) / n
+        waited = sum(payload(mode, r.payload, sh, work * sh.chains, s, overlap, lead)[2] - work * sh.chains for sh in ts) / n
         rts.append(max(0.0, r.dma_wait_per_req - waited) / round_trip(s))
     solve = lambda y: tuple(np.linalg.lstsq(X, y, rcond=None)[0])     # noqa: E731
     word_cycles = float(np.mean([(r.fw_cycles_per_req - r.dma_wait_per_req - r.compute_per_req)
@@ -517,4 +543,4 @@ def fit_counts(rows, mode: str, overlap: float, turns_of) -> TurnCounts:
     doorbells = np.array([r.doorbells_per_req for r in rows])
     return TurnCounts(solve(words), solve(compute), solve(waits), solve(np.array(rts)), word_cycles, tail,
                       solve(dmas), solve(msis), solve(doorbells), overlap,
-                      solve(np.array([r.sleeps_per_req for r in rows])))
+                      solve(np.array([r.sleeps_per_req for r in rows])), lead)
