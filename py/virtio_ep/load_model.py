@@ -6,7 +6,7 @@ A turn (one pass of the doorbell loop, SoftCpu.wakes) is priced analytically: lo
 words and modelled compute (the CPU's work), DMA waits for the ring's small reads (host
 round trips), waits that sleep (the CPU's wake latency each), and the payload's transfers,
 which the firmware either waits for in full (fewer chains than a step: fetch all, then
-store all) or overlaps in steps (NetLoopback.stream). Those are sums and maxima of terms;
+store all) or overlaps in steps (NetLoopback.stream). Those are sums, maxima and minima of terms;
 a turn is priced in microseconds of Python. A step-by-step version of the stream turn on a
 model of the DMA engine was tried and erred more (docs/load_model.md).
 
@@ -276,7 +276,8 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
     time; the stores run beside them, `overlap` of them hidden, the last step's waited for.
     Stream, push rings (intake over the local bus): the transfers run beside the firmware
     and beside each other, `overlap` of the shorter hidden behind the longer; the first
-    step's fetch and the last step's store (all of a one-step turn) are not overlapped.
+    step's fetch and the last step's store (all of a one-step turn) are not overlapped; or,
+    if lower, as a pipeline of fetch then store per step (see `pipeline`).
     `overlap` is fitted per kind of ring on the calibration set (0.0 to 1.0 by tenths; see
     `fit`). Before it, three fixed forms were compared on the calibration set alone: all
     added up, as now with overlap 0 (mean error 7.2%), the same with the push rings'
@@ -304,7 +305,30 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
     r, w = reads - first_fetch, writes - last_store
     middle = max(r, w) + (1 - overlap) * min(r, w)
     beside = firmware * max(0.0, shape.steps - 1) / shape.steps
-    return reads, writes, firmware + max(0.0, middle - beside) + max(0.0, first_fetch - take) + last_store
+    busy = firmware + max(0.0, middle - beside) + max(0.0, first_fetch - take) + last_store
+    if frames:
+        # the same turn priced as a pipeline: each step fetched, then stored, each direction
+        # of the link one step at a time (a flow shop), the last step's store waited for as
+        # it is (a short last step stores less than a step). The overlap share overprices
+        # link-bound turns with a short last step (64 KiB, 9 frames: 4, 4, 1); the pipeline
+        # overprices latency-bound ones (it serializes each step's round trip, which two
+        # lanes overlap). The turn is given the lower of the two prices
+        piped, last = pipeline(b, step, size, s)
+        busy = min(busy, firmware + max(0.0, piped - first_fetch - last - beside)
+                   + max(0.0, first_fetch - take) + last)
+    return reads, writes, busy
+
+
+def pipeline(chains: int, step: int, size: int, s: Setting) -> tuple[float, float]:
+    """(the makespan of a turn's steps through two stages in order, fetch then store, each
+    stage serving one step at a time; the last step's store): a two-machine flow
+    shop in the given order: the latest, over each step k, of the fetches up to k and the
+    stores from k on."""
+    sizes = [step] * (chains // step) + ([chains % step] if chains % step else [])
+    fetch = [transfer_wait("read", c, size, s) for c in sizes]
+    store = [transfer_wait("write", c, size, s) for c in sizes]
+    span = max(sum(fetch[:k + 1]) + sum(store[k:]) for k in range(len(sizes)))
+    return span, store[-1]
 
 
 def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) -> tuple[float, float, dict[str, float]]:
