@@ -521,15 +521,15 @@ def fit_mode(cal, mode: str, overlap: float, lead: float = 0.0) -> TurnCounts | 
     rows = [r for r in cal if r.mode == mode]
     if not rows:
         return None
-    counts = fit_counts(rows, mode, overlap, lambda r: [turn_shape(mode, r.depth)], lead)
+    counts = fit_counts(rows, mode, overlap, lead, lambda r: [turn_shape(mode, r.depth)])
     if mode.startswith("push"):
         for _ in range(LOOP_FITS):
-            counts = fit_counts(rows, mode, overlap, lead=lead, turns_of=lambda r, c=counts: [
+            counts = fit_counts(rows, mode, overlap, lead, lambda r, c=counts: [
                 push_shape(b) for b in predict_loop(mode, r.payload, r.depth, c, Setting()).turns])
     return counts
 
 
-def fit_counts(rows, mode: str, overlap: float, turns_of, lead: float = 0.0) -> TurnCounts:
+def fit_counts(rows, mode: str, overlap: float, lead: float, turns_of) -> TurnCounts:
     """TurnCounts of `mode` from its calibration rows, each row's per-request figures the
     mean over the turns `turns_of(row)` (a list of Shape): least squares per request, so
     that a deep turn's thousands of words do not outweigh a shallow one's relative error."""
