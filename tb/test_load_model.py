@@ -145,10 +145,35 @@ def test_a_push_stream_turn_is_priced_as_traced(rows, size: int, chains: int, tr
     to its last MSI, as traced on the RTL (Icarus, 2026-12-04; push at 16 in flight, turns
     of 9 and 7): 30,169 cycles at 64 KiB, 1,489 at 1 KiB. At 64 KiB the link's two
     directions pipeline the steps and the short last step stores one frame, not four
-    (load_model.pipeline); a fixed overlap share alone prices it 9% high."""
+    (load_model.pipeline); the queueing network alone (stream_cycle) prices it 7% high."""
     counts = M.fit(rows)
     busy = M.price("push", size, M.push_shape(chains), counts["push"], M.Setting())[0]
     assert busy == pytest.approx(traced, rel=0.05), f"{busy:,.0f} cycles priced, {traced:,} traced"
+
+
+def test_a_stream_runs_at_its_busiest_stations_pace_with_steps_in_flight() -> None:
+    """Mean value analysis of the stream: one step in flight visits each station in turn
+    (its demands and the read latency add up); with many, the busiest station sets the pace;
+    between them a balanced stream runs slower than an unbalanced one bound by the same station."""
+    demands, delay = (500.0, 700.0, 520.0), 250.0
+    assert M.stream_cycle(demands, delay, 1) == pytest.approx(sum(demands) + delay)
+    assert M.stream_cycle(demands, delay, 200) == pytest.approx(max(demands), rel=0.01)
+    balanced = M.stream_cycle((700.0, 700.0, 700.0), delay, 6)
+    assert M.stream_cycle(demands, delay, 6) < balanced, "a dominant station should hide the others"
+
+
+def test_a_push_stream_bound_by_its_fetches_runs_at_their_pace() -> None:
+    """The `server` profile cuts completions at 64 B, so a push ring's 4 KiB fetches outweigh
+    its stores and its CPU work, which the RTL hides behind them (load-server.csv: push 4 KiB
+    at 64 and 128 in flight). Held-out points; a fixed overlap share of the shorter direction
+    priced them 10% and 14% slow."""
+    pts, _ = bench_model.points(DOCS)
+    deep = [p for p in pts if p.group == "load-server" and p.row.mode == "push" and p.row.payload == 4096
+            and p.row.depth >= 64]
+    assert len(deep) == 2, "docs/load-server.csv lacks push 4 KiB at 64 and 128 in flight"
+    for p in deep:
+        assert p.pred.bottleneck == "link h2d", f"depth {p.row.depth}: {p.pred.bottleneck} named"
+        assert p.error == pytest.approx(0.0, abs=0.05), f"depth {p.row.depth}: {100 * p.error:+.1f}%"
 
 
 def test_a_push_ring_runs_in_the_cohorts_the_rtl_ran(rows) -> None:

@@ -6,7 +6,8 @@ A turn (one pass of the doorbell loop, SoftCpu.wakes) is priced analytically: lo
 words and modelled compute (the CPU's work), DMA waits for the ring's small reads (host
 round trips), waits that sleep (the CPU's wake latency each), and the payload's transfers,
 which the firmware either waits for in full (fewer chains than a step: fetch all, then
-store all) or overlaps in steps (NetLoopback.stream). Those are sums, maxima and minima of terms;
+store all) or overlaps in steps (NetLoopback.stream). Those are sums, maxima and minima of terms
+and, for a push ring's stream, a closed queueing network's mean value analysis (`stream_cycle`);
 a turn is priced in microseconds of Python. A step-by-step version of the stream turn on a
 model of the DMA engine was tried and erred more (docs/load_model.md).
 
@@ -24,9 +25,10 @@ local-bus words, compute cycles, DMA waits and small-read round trips a turn has
 linear function of its chains, steps and intake batches and whether it streams (TurnCounts;
 least squares per request, each calibration point's figures the mean over the turns it
 runs: for a push ring the turns its loop plays, fitted again with them), the cycles a bus
-word costs, and how long the turn runs after its last MSI; and per kind of ring, how much
-of its transfers a stream turn overlaps and, for push rings, how much of the second step's
-take a first fetch hides behind (see `payload`). Everything else is computed: the
+word costs, and how long the turn runs after its last MSI; for rings in host memory, how
+much of its transfers a stream turn overlaps; for push rings, how many steps a stream keeps
+in flight as a queueing network prices them and how much of the second step's take a first
+fetch hides behind (see `payload`). Everything else is computed: the
 round trip of a small read and the payload transfers (dma_group_cycles: the link, the max
 payload and read request sizes, the engine's read contexts, tags and descriptor queues),
 the host's writes on the link, its turnaround (the MSI and notification paths,
@@ -61,6 +63,7 @@ WEIGHT = NetLoopback.WEIGHT
 BUS = Bus()
 OVERLAPS = tuple(k / 10 for k in range(11))     # the overlap shares the fit tries
 LEADS = tuple(k / 10 for k in range(6))         # the lead shares it tries for push rings (see `payload`)
+TOKENS = tuple(range(2, 11))                    # the steps in flight it tries for push rings (`stream_cycle`)
 SUBMIT_WORDS = BUS.dma_submit_reads + BUS.dma_submit_writes     # a DMA's work words (its reap is in the wait)
 SMALL_READ = 64         # bytes of a ring read whose round trip prices the ring's waits
 
@@ -168,9 +171,10 @@ class TurnCounts:
     dmas: tuple[float, ...] = ()
     msis: tuple[float, ...] = ()
     doorbells: tuple[float, ...] = ()
-    overlap: float = 0.0             # share of the shorter transfer a stream turn hides (see `payload`)
+    overlap: float = 0.0             # share of its stores a ring in host memory's stream turn hides (see `payload`)
     sleeps: tuple[float, ...] = ()
     lead: float = 0.0                # share of the second step's take a push ring's first fetch hides behind
+    tokens: int = 0                  # steps in flight a push ring's stream is priced with (`stream_cycle`)
 
     def count(self, name: str, shape: Shape) -> float:
         return max(0.0, float(np.dot(getattr(self, name), shape.features())))
@@ -267,21 +271,26 @@ def turnaround(s: Setting, costs: FirmwareCosts = FirmwareCosts()) -> float:
 
 
 def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
-            overlap: float = 0.0, lead: float = 0.0) -> tuple[float, float, float]:
+            overlap: float = 0.0, lead: float = 0.0, tokens: int = 0) -> tuple[float, float, float]:
     """(cycles the turn waits on fetches, on stores, the turn's busy cycles) given the
     firmware's own cycles in the turn (work, ring round trips, wakes).
 
     Serial path: the fetches waited for, then the stores. Stream, rings in host memory: the
     ring's reads queue behind the fetches in flight, so the fetches add to the firmware's
     time; the stores run beside them, `overlap` of them hidden, the last step's waited for.
-    Stream, push rings (intake over the local bus): the transfers run beside the firmware
-    and beside each other, `overlap` of the shorter hidden behind the longer; the first
-    step's fetch and the last step's store (all of a one-step turn) are not overlapped; or,
-    if lower, as a pipeline of fetch then store per step (see `pipeline`).
-    `overlap` is fitted per kind of ring on the calibration set (0.0 to 1.0 by tenths; see
-    `fit`). Before it, three fixed forms were compared on the calibration set alone: all
-    added up, as now with overlap 0 (mean error 7.2%), the same with the push rings'
-    transfers fully overlapped (10.5%), and the host rings' stores all hidden (8.5%)."""
+    Stream, push rings (intake over the local bus): the middle steps run as a closed
+    queueing network, `tokens` steps in flight through the CPU, the link's two directions
+    and the host's read latency (`stream_cycle`); the first step's fetch and the last
+    step's store (all of a one-step turn) are waited for; or, if lower, as a pipeline of
+    fetch then store per step (see `pipeline`).
+    `overlap` is fitted for rings in host memory, `tokens` and `lead` for push rings, on the
+    calibration set (see `fit`). Before the share, three fixed forms were compared on the
+    calibration set alone: all added up, as now with overlap 0 (mean error 7.2%), the same
+    with the push rings' transfers fully overlapped (10.5%), and the host rings' stores all
+    hidden (8.5%). Push rings had an overlap share too, `overlap` of the shorter direction's
+    transfers hidden behind the longer: it prices a turn the same whichever resource binds,
+    so where one direction of the link dominates (the `server` profile's completions cut at
+    64 B: push 4 KiB, 128 in flight) it overprices the turn by 14%."""
     b = shape.chains
     frames = 0 if inline(mode, size) else b
     reads = transfer_wait("read", frames, size, s)
@@ -294,29 +303,58 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
     if mode in ("split", "packed"):
         return reads, writes, firmware + reads + last_store + (1 - overlap) * (writes - last_store)
     # the middle steps' transfers run beside the middle steps' work (not beside the first
-    # step's take or the last step's end), `overlap` of the shorter hidden behind the longer;
-    # the first fetch and the last store (the whole of a one-step turn) are waited for. The
-    # middle steps' reaps are the CPU's work in those waits, which no transfer hides. The
+    # step's take or the last step's end), the steps queueing for the CPU and each direction
+    # of the link; the first fetch and the last store (the whole of a one-step turn) are
+    # waited for. The middle steps' reaps are the CPU's work in those waits. The
     # first fetch runs while the CPU takes the second step's slots in (the firmware submits
     # step 1's DMAs and takes step 2's before it waits): `lead` of that take hides it
     per_way = len(tlp_payloads(frame_bytes(size), DMA_CHUNK))
     take = lead * firmware * min(step, max(0, frames - step)) / b
     firmware += per_way * (max(0, frames - step) + max(0, b - step)) * dma_reap_cycles(BUS)
     r, w = reads - first_fetch, writes - last_store
-    middle = max(r, w) + (1 - overlap) * min(r, w)
-    beside = firmware * max(0.0, shape.steps - 1) / shape.steps
-    busy = firmware + max(0.0, middle - beside) + max(0.0, first_fetch - take) + last_store
+    middle = shape.steps - 1
+    beside = firmware * middle / shape.steps
+    busy = firmware - beside + max(0.0, first_fetch - take) + last_store
+    if middle > 0:
+        per_step = (beside / middle, r / middle, w / middle)
+        busy += middle * stream_cycle(per_step, read_latency(s) if frames else 0.0, min(tokens, math.ceil(shape.steps)))
     if frames:
         # the same turn priced as a pipeline: each step fetched, then stored, each direction
         # of the link one step at a time (a flow shop), the last step's store waited for as
-        # it is (a short last step stores less than a step). The overlap share overprices
-        # link-bound turns with a short last step (64 KiB, 9 frames: 4, 4, 1); the pipeline
-        # overprices latency-bound ones (it serializes each step's round trip, which two
-        # lanes overlap). The turn is given the lower of the two prices
+        # it is (a short last step stores less than a step). The queueing network overprices
+        # link-bound turns with a short last step (64 KiB, 9 frames: 4, 4, 1: it spreads
+        # the turn's transfers over steps of 2.25 frames); the pipeline overprices
+        # latency-bound ones (it serializes each step's round trip, which two lanes
+        # overlap). The turn is given the lower of the two prices
         piped, last = pipeline(b, step, size, s)
         busy = min(busy, firmware + max(0.0, piped - first_fetch - last - beside)
                    + max(0.0, first_fetch - take) + last)
     return reads, writes, busy
+
+
+def read_latency(s: Setting) -> float:
+    """A fetch's request to its first completion: the root complex's turnaround and the
+    host's read latency."""
+    return BUS.rc_turnaround + s.read_ns / CLK_NS
+
+
+def stream_cycle(demands: tuple[float, ...], delay: float, tokens: int) -> float:
+    """Cycles per step of a push ring's stream, as exact mean value analysis of a closed
+    network prices it (M. Reiser, S. S. Lavenberg, "Mean-Value Analysis of Closed Multichain
+    Queuing Networks", J. ACM 27(2), 1980): `tokens` steps in flight, each visiting queueing
+    stations whose service `demands` are a step's cycles (the CPU's work, the fetch on the
+    link host to device, the store device to host) and a delay station (`delay`, the fetch's
+    read latency, which steps in flight overlap). Exponential service, which the RTL's
+    fixed-size transfers do not have: `tokens` is fitted, not taken from the firmware's four
+    lanes (NetLoopback.stream: two steps fetching, two storing). One token runs each
+    station in turn (the demands add up); many run at the busiest station's pace."""
+    queues = [0.0] * len(demands)
+    rate = 0.0
+    for n in range(1, max(1, tokens) + 1):
+        residence = [d * (1 + q) for d, q in zip(demands, queues)]
+        rate = n / (sum(residence) + delay)
+        queues = [rate * x for x in residence]
+    return 1 / rate if rate else 0.0
 
 
 def pipeline(chains: int, step: int, size: int, s: Setting) -> tuple[float, float]:
@@ -340,7 +378,7 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) ->
     rt = counts.count("round_trips", shape) * round_trip(s)
     wake = counts.wakes(shape) * host.firmware_wake_ns / CLK_NS
     parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
-    fetch, store, busy = payload(mode, size, shape, work + rt + wake, s, counts.overlap, counts.lead)
+    fetch, store, busy = payload(mode, size, shape, work + rt + wake, s, counts.overlap, counts.lead, counts.tokens)
     parts.update(fetch=fetch, store=store)
     return busy, work, parts
 
@@ -492,10 +530,11 @@ _FITS: dict[tuple, dict[str, TurnCounts]] = {}
 
 def _fit(cal: list) -> dict[str, TurnCounts]:
     out = {}
-    for kind, leads in ((("split", "packed"), (0.0,)), (("push", "push_self"), LEADS)):
+    for kind, shares in ((("split", "packed"), itertools.product(OVERLAPS, (0.0,), (0,))),
+                         (("push", "push_self"), itertools.product((0.0,), LEADS, TOKENS))):
         best = None
-        for overlap, lead in itertools.product(OVERLAPS, leads):
-            counts = {m: c for m in kind if (c := fit_mode(cal, m, overlap, lead)) is not None}
+        for overlap, lead, tokens in shares:
+            counts = {m: c for m in kind if (c := fit_mode(cal, m, overlap, lead, tokens)) is not None}
             errors = [abs(predict(r.mode, r.payload, r.depth, counts[r.mode]).req_per_s / r.req_per_s - 1)
                       for r in cal if r.mode in counts]
             if errors and (best is None or np.mean(errors) < best[0]):
@@ -514,22 +553,22 @@ def loop_idle(mode: str, size: int, s: Setting) -> float:
 LOOP_FITS = 4           # a push ring's fit and its loop's turns, played again with the counts fitted
 
 
-def fit_mode(cal, mode: str, overlap: float, lead: float = 0.0) -> TurnCounts | None:
+def fit_mode(cal, mode: str, overlap: float, lead: float = 0.0, tokens: int = 0) -> TurnCounts | None:
     """TurnCounts of `mode`. A push ring's turns at a calibration point are the loop's
     (load_loop), which depend on the counts: fitted first over turns of every frame in
     flight, then again over the turns the loop plays with the counts so far."""
     rows = [r for r in cal if r.mode == mode]
     if not rows:
         return None
-    counts = fit_counts(rows, mode, overlap, lead, lambda r: [turn_shape(mode, r.depth)])
+    counts = fit_counts(rows, mode, overlap, lead, tokens, lambda r: [turn_shape(mode, r.depth)])
     if mode.startswith("push"):
         for _ in range(LOOP_FITS):
-            counts = fit_counts(rows, mode, overlap, lead, lambda r, c=counts: [
+            counts = fit_counts(rows, mode, overlap, lead, tokens, lambda r, c=counts: [
                 push_shape(b) for b in predict_loop(mode, r.payload, r.depth, c, Setting()).turns])
     return counts
 
 
-def fit_counts(rows, mode: str, overlap: float, lead: float, turns_of) -> TurnCounts:
+def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_of) -> TurnCounts:
     """TurnCounts of `mode` from its calibration rows, each row's per-request figures the
     mean over the turns `turns_of(row)` (a list of Shape): least squares per request, so
     that a deep turn's thousands of words do not outweigh a shallow one's relative error."""
@@ -550,7 +589,7 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, turns_of) -> TurnCo
     rts = []
     for r, ts, n in zip(rows, turns, frames):
         work = r.fw_cycles_per_req - r.dma_wait_per_req
-        waited = sum(payload(mode, r.payload, sh, work * sh.chains, s, overlap, lead)[2] - work * sh.chains for sh in ts) / n
+        waited = sum(payload(mode, r.payload, sh, work * sh.chains, s, overlap, lead, tokens)[2] - work * sh.chains for sh in ts) / n
         rts.append(max(0.0, r.dma_wait_per_req - waited) / round_trip(s))
     solve = lambda y: tuple(np.linalg.lstsq(X, y, rcond=None)[0])     # noqa: E731
     word_cycles = float(np.mean([(r.fw_cycles_per_req - r.dma_wait_per_req - r.compute_per_req)
@@ -567,4 +606,4 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, turns_of) -> TurnCo
     doorbells = np.array([r.doorbells_per_req for r in rows])
     return TurnCounts(solve(words), solve(compute), solve(waits), solve(np.array(rts)), word_cycles, tail,
                       solve(dmas), solve(msis), solve(doorbells), overlap,
-                      solve(np.array([r.sleeps_per_req for r in rows])), lead)
+                      solve(np.array([r.sleeps_per_req for r in rows])), lead, tokens)
