@@ -51,12 +51,13 @@ import numpy as np
 
 from .costs import FirmwareCosts
 from .firmware.backends import NetLoopback
-from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, EndpointParams, HostLatencies, NetHdr,
+from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, EndpointParams, HostLatencies, NetHdr, PushEntry,
                      host_profile, latency_setting)
 from .layout.config import HostProfile
 from .load_loop import HostSends, LoopTiming, Wire, play, send_again
 from .scenarios.load import max_depth, measured_requests, percentile
-from .timing import CLK_NS, Bus, Link, RtlStages, dma_group_cycles, doorbell_to_irq, dma_reap_cycles, dma_submit_cycles, notify_to_irq, tlp_payloads
+from .timing import (CLK_NS, Bus, Link, RtlStages, dma_group_cycles, dma_reap_cycles, dma_submit_cycles, dma_submit_to_rq,
+                     doorbell_to_irq, notify_to_irq, tlp_payloads)
 
 MODES = ("split", "packed", "push", "push_self")
 WEIGHT = NetLoopback.WEIGHT
@@ -448,7 +449,12 @@ def loop_timing(mode: str, size: int, counts: TurnCounts, s: Setting,
     # a turn that finds RX buffers only: interrupt entry, the three reads, the RX slot's
     # dispatch (its handler has nothing to deliver), interrupt exit
     empty = (costs.irq_entry + costs.doorbell_dispatch + costs.irq_exit) * host.firmware_cost_scale + 3 * BUS.axil_read
-    return LoopTiming(sends, s.link, wake, snapshot, BUS.axil_read, latch, back, WEIGHT, empty)
+    # the first fetch's completions queued at the host: the first step's slots read (a
+    # 16-byte header each) and its DMAs submitted, the request on RQ and the read latency
+    # (traced at 1 KiB: 370 cycles into a push ring's turn, 390 into a self-doorbelling one's)
+    ready = 0.0 if inline(mode, size) else snapshot + NetLoopback.STEP_SRAM * (
+        PushEntry.INLINE // 4 * BUS.axil_read + dma_submit_cycles(BUS)) + dma_submit_to_rq() + read_latency(s)
+    return LoopTiming(sends, s.link, wake, snapshot, BUS.axil_read, latch, back, WEIGHT, empty, ready)
 
 
 def predict_loop(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting) -> Prediction:
