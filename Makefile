@@ -47,14 +47,14 @@ export WAVES
 # runtime every build compiles is compiled once per run)
 APT_NEEDS := iverilog:iverilog g++:g++ make:make ccache:ccache
 
-.PHONY: all setup wave-deps linux-source synth-deps uml-deps synth sim test linux long bench model report regress mutate lint waves clean
+.PHONY: all setup wave-deps linux-source synth-deps uml-deps synth sim test linux long bench model trace report regress mutate lint waves clean
 
 # Every variable a user may set, checked before a target runs: a bad value stops it with one
 # line listing the valid ones (virtio_ep/makevars.py)
 CHECK_VARS = @$(VPY) -m virtio_ep.makevars SIM='$(SIM)' TRANSPORT='$(TRANSPORT)' PROFILE='$(PROFILE)' \
     PROFILES='$(PROFILES)' SEEDS='$(SEEDS)' SEED_BASE='$(SEED_BASE)' JOBS='$(JOBS)' REQUESTS='$(REQUESTS)' \
     SOAK_REQUESTS='$(SOAK_REQUESTS)' WRITES='$(WRITES)' TESTS='$(TESTS)' CLUSTER='$(CLUSTER)' SCHEDULER='$(SCHEDULER)' WAVES='$(WAVES)' \
-    LATENCIES='$(LATENCIES)' PARAMS='$(PARAMS)'
+    LATENCIES='$(LATENCIES)' PARAMS='$(PARAMS)' MODE='$(MODE)' SIZE='$(SIZE)' DEPTH='$(DEPTH)'
 
 all: sim
 
@@ -153,6 +153,13 @@ model: $(STAMP)
 	$(CHECK_VARS)
 	$(VPY) -m virtio_ep.bench_model --fast $(if $(REQUESTS),--requests $(REQUESTS)) $(if $(PROFILE),--profile $(PROFILE)) \
 	    $(if $(LATENCIES),--latencies $(LATENCIES)) $(if $(PARAMS),--params $(PARAMS))
+
+# one load point on the RTL, each firmware turn timed beside the load model's price, and one
+# turn's DMA submits, waits and TLPs (Verilator unless SIM=; MODE= SIZE= DEPTH= LATENCIES= PROFILE=)
+trace: $(STAMP)
+	$(CHECK_VARS)
+	$(VPY) -m virtio_ep.bench_trace --sim $(or $(SIM),verilator) --mode $(or $(MODE),push) --size $(or $(SIZE),1024) \
+	    --depth $(or $(DEPTH),16) --latencies $(or $(LATENCIES),default) --profile $(or $(PROFILE),ideal)
 
 report: $(STAMP)
 	$(CHECK_VARS)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from . import regress, simrun
 from .demo import CHOICES as TRANSPORT_CHOICES
-from .layout import DEFAULT_PARAMS, HOST_PROFILES, LATENCY_SETTINGS
+from .layout import DEFAULT_PARAMS, HOST_PROFILES, LATENCY_SETTINGS, MODE_NAMES
 
 
 def _one_of(choices) -> Callable[[str], str | None]:
@@ -61,6 +61,9 @@ CHECKS: dict[str, Callable[[str], str | None]] = {
     "WAVES": _one_of(("0", "1")),
     "LATENCIES": _one_of(LATENCY_SETTINGS),
     "PARAMS": _params,
+    "MODE": _one_of(MODE_NAMES),
+    "SIZE": _whole(1),
+    "DEPTH": _whole(1),
 }
 
 

@@ -82,6 +82,11 @@ class SoftCpu:
         self.reset_armed = False      # a reset event was acknowledged: a new one means a reset
         self.dma_buf_size: int | None = None   # build parameter, read at boot (read_build_parameters)
         self.bar0_size: int | None = None
+        # when a list, what the CPU did, in time order (make trace): (ns, "turn" / "turn end" /
+        # "submit read" / "submit write" / "wait", value: `turn_probe()` at a turn's start and
+        # end, a submit's bytes, a wait's cycles)
+        self.timeline: list[tuple[float, str, float]] | None = None
+        self.turn_probe: Callable[[], float] = lambda: 0.0
 
     def awake_now_ns(self) -> float:
         """awake_ns including the wake in progress (a window may end while the CPU works)."""
@@ -279,6 +284,8 @@ class SoftCpu:
             self._in_dma -= 1
         self._outstanding[tag] = (name, length)
         self._group.append((name, length))
+        if self.timeline is not None:
+            self.timeline.append((get_sim_time("ns"), f"submit {name}", length))
         return tag
 
     async def dma_wait(self, tags: list[int], timeout_cycles: int = 100_000) -> list[DmaResult]:
@@ -322,6 +329,8 @@ class SoftCpu:
         finally:
             self._waiting_dma = False
             self.dma_wait_ns += get_sim_time("ns") - t0
+            if self.timeline is not None:
+                self.timeline.append((t0, "wait", (get_sim_time("ns") - t0) / CLK_PERIOD_NS))
 
     async def _reap(self, timeout_cycles: int) -> None:
         try:
@@ -407,6 +416,8 @@ class SoftCpu:
                 await self._woken()
             t_wake = self._woke_at = get_sim_time("ns")
             self.wakes += 1
+            if self.timeline is not None:
+                self.timeline.append((t_wake, "turn", self.turn_probe()))
             try:
                 await self.compute(self.costs.irq_entry)
                 woken = bool(self.irq.value)
@@ -429,6 +440,8 @@ class SoftCpu:
                 backlog = {}
             self.awake_ns += get_sim_time("ns") - t_wake
             self._woke_at = None
+            if self.timeline is not None:
+                self.timeline.append((get_sim_time("ns"), "turn end", self.turn_probe()))
 
     async def _dispatch(self, backlog: dict[int, int], taken: list[tuple[int, int]],
                         handler: DoorbellHandler) -> dict[int, int]:

@@ -5,8 +5,9 @@ Each reads the run's configuration and writes its measurements as ResultRows to
 
 from __future__ import annotations
 
+import json
 import random
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import cocotb
 
@@ -17,7 +18,7 @@ from ..testbench import EndpointTb
 from ..transports import Options
 from .control import measure_setup, select_wait_table, virtio_pci_select_waits
 from .datapath import bench_net, measure_requests
-from .load import LOAD_QUEUE_SIZE, LoadRow, closed_loop, dma_read_share, grid, load_options
+from .load import LOAD_QUEUE_SIZE, LoadRow, closed_loop, dma_read_share, grid, load_options, measured_requests
 from .echo import run_echo
 
 CONFIG = RunConfig.current()
@@ -69,6 +70,31 @@ async def load(dut, mode: str):
         net.rx_buf = size
         emit([await closed_loop(tb, net, mode, size, depth, requests, CONFIG.latencies, bench.fw.backend)])
     await bench.stop()
+
+
+@cocotb.test()
+async def trace(dut):
+    """One point of the load bench (the run's first mode, size and depth) with the firmware's
+    turns timed (SoftCpu.timeline) and the TLPs at the root complex: JSON to config.artifact
+    (make trace)."""
+    mode, size, depth = CONFIG.modes[0], CONFIG.sizes[0], CONFIG.depths[0]
+    tb = await EndpointTb.start(dut)
+    bench, net = await bench_net(tb, mode_by_name(mode), size, CONFIG.transport, load_options(mode, OPTIONS),
+                                 pool_bytes=4 * depth * (size + 64), queue_size=LOAD_QUEUE_SIZE)
+    net.header_inline = True
+    net.rx_buf = size
+    backend = bench.fw.backend
+    tb.cpu.timeline, tb.cpu.turn_probe = [], lambda: backend.delivered
+    mark = tb.tlps.mark()
+    requests = CONFIG.request_count(measured_requests(size, depth))
+    row = await closed_loop(tb, net, mode, size, depth, requests, CONFIG.latencies, backend)
+    await bench.stop()
+    emit([row])
+    tlps = [(r.time_ns, f"TLP {r.direction} {r.kind}", r.tlp.length * 4 if r.kind == "mem_read" else len(r.tlp.data))
+            for r in tb.tlps.since(mark)]
+    if CONFIG.artifact:
+        with open(CONFIG.artifact, "w") as f:
+            json.dump({"row": asdict(row), "requests": requests, "timeline": tb.cpu.timeline, "tlps": tlps}, f)
 
 
 @cocotb.test()

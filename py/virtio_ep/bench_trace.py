@@ -1,0 +1,151 @@
+"""`make trace`: one point of the load bench run on the RTL with the firmware's turns timed,
+each beside the load model's price of a turn of as many frames, and one turn's timeline: the
+CPU's DMA submits and waits and the TLPs at the root complex, in cycles from the turn's start.
+This is how the load model's mechanisms were found (docs/load_model.md: the first fetch behind
+the host's writes, the run's last short turn); it is where to look when a point misses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import load_model as M, simrun
+from .bench import DOCS
+from .bench_load import read_rows
+from .demo import run_scenario
+from .layout import LATENCY_SETTINGS, HOST_PROFILES, MODE_NAMES
+from .load_loop import play
+from .runconfig import RunConfig
+from .timing import CLK_NS
+
+
+@dataclass
+class Turn:
+    start: float                # ns
+    end: float = 0.0
+    frames: int = 0             # frames the device delivered in it
+    before: int = 0             # frames it had delivered before it
+    events: list[tuple[float, str, float]] = field(default_factory=list)
+
+    @property
+    def cycles(self) -> float:
+        return (self.end - self.start) / CLK_NS
+
+    @property
+    def waits(self) -> list[float]:
+        return [v for _, what, v in self.events if what == "wait"]
+
+
+def turns_of(timeline: list) -> list[Turn]:
+    """The doorbell loop's turns from SoftCpu.timeline (turn_probe: frames delivered)."""
+    out: list[Turn] = []
+    for at, what, value in timeline:
+        if what == "turn":
+            out.append(Turn(at, before=int(value)))
+        elif what == "turn end" and out:
+            out[-1].end, out[-1].frames = at, int(value) - out[-1].before
+        elif out:
+            out[-1].events.append((at, what, value))
+    return [t for t in out if t.end]
+
+
+def model_turns(mode: str, size: int, depth: int, s: M.Setting) -> tuple[M.Prediction, dict[int, float]]:
+    """The model's prediction and, for a push ring, each turn's cycles as its loop plays them."""
+    counts = M.fit(read_rows(DOCS))[mode]
+    pred = M.predict(mode, size, depth, counts, s)
+    if not mode.startswith("push"):
+        return pred, {}
+    price = lambda b: M.price(mode, size, M.push_shape(b), counts, s)[0]     # noqa: E731
+    played = play(depth, M.measured_requests(size, depth), price, M.loop_timing(mode, size, counts, s))
+    return pred, dict(zip(played.turns, played.costs))
+
+
+def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile: str, sim: str) -> str:
+    row = data["row"]
+    turns = window(data, depth)
+    pred, costs = model_turns(mode, size, depth, M.Setting(latencies, profile))
+    md = [f"make trace: {mode}, {size} B, {depth} in flight (latencies {latencies}, host {profile}; {sim})", "",
+          f"RTL: {row['req_per_s']:,.0f} req/s, median latency {row['p50_ns'] / 1000:.1f} us. "
+          f"Model: {pred.req_per_s:,.0f} req/s ({100 * (pred.req_per_s / row['req_per_s'] - 1):+.1f}%), "
+          f"{pred.latency_ns / 1000:.1f} us, bottleneck {pred.bottleneck}.", "",
+          f"The window's turns ({len(turns)}; cycles of {CLK_NS:g} ns, from the CPU's wake to its return to sleep"
+          " or its next turn). Model: a turn of as many frames"
+          + (", as its loop plays it (with its first fetch's wait behind the host's writes)." if costs else
+             f": a ring in host memory's turn of {M.turn_shape(mode, depth).chains} frames, "
+             f"{pred.turn_cycles:,.0f} cycles with the host's turnaround."), "",
+          "| turn | frames | RTL cycles | DMA waits | their cycles | model cycles | model error |",
+          "|---|---|---|---|---|---|---|"]
+    for k, t in enumerate(turns):
+        cost = costs.get(t.frames)
+        cell = f"{cost:,.0f} | {100 * (cost / t.cycles - 1):+.1f}%" if cost else "- | -"
+        md.append(f"| {k} | {t.frames} | {t.cycles:,.0f} | {len(t.waits)} | {sum(t.waits):,.0f} | {cell} |")
+    if turns:
+        common = Counter(t.frames for t in turns).most_common(1)[0][0]
+        k, shown = [(k, t) for k, t in enumerate(turns) if t.frames == common][-1]
+        md += ["", f"Turn {k} ({shown.frames} frames, {shown.cycles:,.0f} cycles), in cycles from its start: the CPU's "
+               "DMA submits (bytes) and waits (cycles), and the TLPs at the root complex (bytes; `up` as the root "
+               "complex takes them, after the host's latency; `down` as it queues them).", "", "```"]
+        tlps = [tuple(x) for x in data["tlps"] if shown.start <= x[0] <= shown.end]
+        lines = [f"{(at - shown.start) / CLK_NS:+8.0f}  {what} {value:,.0f}"
+                 for at, what, value in sorted(shown.events + tlps, key=lambda e: e[0])]
+        md += [f"{line}{f'  (x{n})' if n > 1 else ''}" for line, n in _runs(lines)]
+        md.append("```")
+        md += ["", f"Median of the window's turns of {common} frames: "
+               f"{statistics.median(t.cycles for t in turns if t.frames == common):,.0f} cycles."]
+    return "\n".join(md) + "\n"
+
+
+def _runs(lines: list[str]) -> list[tuple[str, int]]:
+    """Consecutive equal lines as (line, how many)."""
+    out: list[tuple[str, int]] = []
+    for line in lines:
+        if out and out[-1][0] == line:
+            out[-1] = (line, out[-1][1] + 1)
+        else:
+            out.append((line, 1))
+    return out
+
+
+def trace(sim: str, mode: str, size: int, depth: int, latencies: str = "default", profile: str = "ideal") -> dict:
+    """The RTL run (scenarios.runs.trace): its LoadRow, requests, SoftCpu.timeline and TLPs."""
+    name = f"trace-{mode}-{size}-{depth}-{latencies}-{profile}"
+    out = simrun.BUILD_ROOT / f"{name}-{sim}.json"
+    out.unlink(missing_ok=True)
+    run_scenario(sim, "trace", name, RunConfig(modes=(mode,), sizes=(size,), depths=(depth,), latencies=latencies,
+                                               profile=profile, artifact=str(out)))
+    return json.loads(out.read_text())
+
+
+def window(data: dict, depth: int) -> list[Turn]:
+    """The turns that started inside the bench's window (by the frames delivered before them)."""
+    return [t for t in turns_of(data["timeline"]) if depth <= t.before < depth + data["requests"] and t.frames]
+
+
+def run(sim: str, mode: str, size: int, depth: int, latencies: str = "default", profile: str = "ideal") -> str:
+    return report(trace(sim, mode, size, depth, latencies, profile), mode, size, depth, latencies, profile, sim)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sim", default="verilator", choices=simrun.SIMULATORS)
+    ap.add_argument("--mode", default="push", choices=[m for m in MODE_NAMES if m in M.MODES])
+    ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--depth", type=int, default=16)
+    ap.add_argument("--latencies", default="default", choices=list(LATENCY_SETTINGS))
+    ap.add_argument("--profile", default="ideal", choices=list(HOST_PROFILES))
+    a = ap.parse_args(argv)
+    text = run(a.sim, a.mode, a.size, a.depth, a.latencies, a.profile)
+    print(text)
+    path = Path(simrun.BUILD_ROOT) / "trace.md"
+    path.write_text(text)
+    print(f"(also in {path})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

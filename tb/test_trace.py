@@ -1,0 +1,29 @@
+"""`make trace` on both simulators: a push ring's turns at 1 KiB, 16 in flight, timed on the
+RTL and read back from the firmware's timeline (SoftCpu.timeline) and the root complex's TLPs."""
+
+from __future__ import annotations
+
+import pytest
+
+from virtio_ep import bench_trace, simrun
+
+
+@pytest.mark.parametrize("sim", simrun.selected_simulators())
+def test_trace_times_each_turn_of_a_push_ring(sim: str) -> None:
+    """The window ends in turns of 9 and 7 frames by turns (the cohorts tb/test_load_model.py
+    and docs/load_model.md describe); over the run, the turns deliver every frame sent and
+    fetch each once (1 KiB frames are not inline; a frame fetched in one turn may be delivered
+    by the next), and no turn waits longer than it runs; the report has a row per turn of the
+    window and prices each."""
+    data = bench_trace.trace(sim, "push", 1024, 16)
+    sent = 16 + data["requests"]
+    every = bench_trace.turns_of(data["timeline"])
+    fetches = sum(what == "submit read" for t in every for _, what, _ in t.events)
+    assert sum(t.frames for t in every) == sent and fetches == sent, \
+        f"{sent} frames sent, {sum(t.frames for t in every)} delivered in the turns, {fetches} fetched"
+    assert all(sum(t.waits) < t.cycles for t in every)
+    turns = bench_trace.window(data, 16)
+    assert [t.frames for t in turns[-4:]] in ([9, 7, 9, 7], [7, 9, 7, 9]), [t.frames for t in turns]
+    text = bench_trace.report(data, "push", 1024, 16, "default", "ideal", sim)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == len(turns) and all(" - |" not in r for r in rows), text
