@@ -226,9 +226,8 @@ def test_the_model_moves_with_the_knobs(rows) -> None:
         big = rate(mode, 65536, base)
         assert rate(mode, 65536, replace(base, params=replace(DEFAULT_PARAMS, dma_tags=8))) < 0.9 * big
         assert rate(mode, 65536, replace(base, profile="ideal@mps=128")) < 0.95 * big
-        # the RTL: +106% (split), +15.7% (push); the model's push gains less (+8.5%; both
-        # its points are priced slow, by 4.7% and 10.4%, docs/load_model.md)
-        assert rate(mode, 1024, replace(base, latencies="none")) > 1.05 * rate(mode, 1024, base)
+        # the RTL: +106% (split), +15.7% (push); the model +97.5% and +22.8% (docs/load_model.md)
+        assert rate(mode, 1024, replace(base, latencies="none")) > 1.1 * rate(mode, 1024, base)
         assert rate(mode, 1024, replace(base, latencies="slow-fw")) < 0.5 * rate(mode, 1024, base)
 
 
