@@ -11,6 +11,7 @@ import argparse
 import json
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,34 +55,37 @@ def turns_of(timeline: list) -> list[Turn]:
     return [t for t in out if t.end]
 
 
-def model_turns(mode: str, size: int, depth: int, s: M.Setting) -> tuple[M.Prediction, dict[int, float]]:
-    """The model's prediction and, for a push ring, each turn's cycles as its loop plays them."""
+def model_turns(mode: str, size: int, depth: int, s: M.Setting) -> tuple[M.Prediction, Callable[[int], float] | None]:
+    """The model's prediction and, for a push ring, a turn's cycles by its frames: as the
+    loop plays a turn of as many (its first fetch's wait behind the host's writes included),
+    else its price alone."""
     counts = M.fit(read_rows(DOCS))[mode]
     pred = M.predict(mode, size, depth, counts, s)
     if not mode.startswith("push"):
-        return pred, {}
+        return pred, None
     price = lambda b: M.price(mode, size, M.push_shape(b), counts, s)[0]     # noqa: E731
     played = play(depth, M.measured_requests(size, depth), price, M.loop_timing(mode, size, counts, s))
-    return pred, dict(zip(played.turns, played.costs))
+    costs = dict(zip(played.turns, played.costs))
+    return pred, lambda b: costs[b] if b in costs else price(b)
 
 
 def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile: str, sim: str) -> str:
     row = data["row"]
     turns = window(data, depth)
-    pred, costs = model_turns(mode, size, depth, M.Setting(latencies, profile))
+    pred, cost_of = model_turns(mode, size, depth, M.Setting(latencies, profile))
     md = [f"make trace: {mode}, {size} B, {depth} in flight (latencies {latencies}, host {profile}; {sim})", "",
           f"RTL: {row['req_per_s']:,.0f} req/s, median latency {row['p50_ns'] / 1000:.1f} us. "
           f"Model: {pred.req_per_s:,.0f} req/s ({100 * (pred.req_per_s / row['req_per_s'] - 1):+.1f}%), "
           f"{pred.latency_ns / 1000:.1f} us, bottleneck {pred.bottleneck}.", "",
           f"The window's turns ({len(turns)}; cycles of {CLK_NS:g} ns, from the CPU's wake to its return to sleep"
           " or its next turn). Model: a turn of as many frames"
-          + (", as its loop plays it (with its first fetch's wait behind the host's writes)." if costs else
+          + (", as its loop plays it (with its first fetch's wait behind the host's writes)." if cost_of else
              f": a ring in host memory's turn of {M.turn_shape(mode, depth).chains} frames, "
              f"{pred.turn_cycles:,.0f} cycles with the host's turnaround."), "",
           "| turn | frames | RTL cycles | DMA waits | their cycles | model cycles | model error |",
           "|---|---|---|---|---|---|---|"]
     for k, t in enumerate(turns):
-        cost = costs.get(t.frames)
+        cost = cost_of(t.frames) if cost_of else None
         cell = f"{cost:,.0f} | {100 * (cost / t.cycles - 1):+.1f}%" if cost else "- | -"
         md.append(f"| {k} | {t.frames} | {t.cycles:,.0f} | {len(t.waits)} | {sum(t.waits):,.0f} | {cell} |")
     if turns:
