@@ -54,7 +54,7 @@ APT_NEEDS := iverilog:iverilog g++:g++ make:make ccache:ccache
 CHECK_VARS = @$(VPY) -m virtio_ep.makevars SIM='$(SIM)' TRANSPORT='$(TRANSPORT)' PROFILE='$(PROFILE)' \
     PROFILES='$(PROFILES)' SEEDS='$(SEEDS)' SEED_BASE='$(SEED_BASE)' JOBS='$(JOBS)' REQUESTS='$(REQUESTS)' \
     SOAK_REQUESTS='$(SOAK_REQUESTS)' WRITES='$(WRITES)' TESTS='$(TESTS)' CLUSTER='$(CLUSTER)' SCHEDULER='$(SCHEDULER)' WAVES='$(WAVES)' \
-    LATENCIES='$(LATENCIES)' PARAMS='$(PARAMS)' MODE='$(MODE)' SIZE='$(SIZE)' DEPTH='$(DEPTH)'
+    LATENCIES='$(LATENCIES)' PARAMS='$(PARAMS)' MODE='$(MODE)' SIZE='$(SIZE)' DEPTH='$(DEPTH)' TURN='$(TURN)'
 
 all: sim
 
@@ -155,11 +155,13 @@ model: $(STAMP)
 	    $(if $(LATENCIES),--latencies $(LATENCIES)) $(if $(PARAMS),--params $(PARAMS))
 
 # one load point on the RTL, each firmware turn timed beside the load model's price, and one
-# turn's DMA submits, waits and TLPs (Verilator unless SIM=; MODE= SIZE= DEPTH= LATENCIES= PROFILE=)
+# turn's DMA submits, waits and TLPs (Verilator unless SIM=; MODE= SIZE= DEPTH= LATENCIES= PROFILE=,
+# TURN=k: the window's turn k)
 trace: $(STAMP)
 	$(CHECK_VARS)
 	$(VPY) -m virtio_ep.bench_trace --sim $(or $(SIM),verilator) --mode $(or $(MODE),push) --size $(or $(SIZE),1024) \
-	    --depth $(or $(DEPTH),16) --latencies $(or $(LATENCIES),default) --profile $(or $(PROFILE),ideal)
+	    --depth $(or $(DEPTH),16) --latencies $(or $(LATENCIES),default) --profile $(or $(PROFILE),ideal) \
+	    $(if $(TURN),--turn $(TURN))
 
 report: $(STAMP)
 	$(CHECK_VARS)

@@ -14,7 +14,8 @@ def test_trace_times_each_turn_of_a_push_ring(sim: str) -> None:
     and docs/load_model.md describe); over the run, the turns deliver every frame sent and
     fetch each once (1 KiB frames are not inline; a frame fetched in one turn may be delivered
     by the next), and no turn waits longer than it runs; the report has a row per turn of the
-    window and prices each."""
+    window and prices each; a turn asked for by its index is the one shown, one past the
+    window is refused."""
     data = bench_trace.trace(sim, "push", 1024, 16)
     sent = 16 + data["requests"]
     every = bench_trace.turns_of(data["timeline"])
@@ -27,3 +28,6 @@ def test_trace_times_each_turn_of_a_push_ring(sim: str) -> None:
     text = bench_trace.report(data, "push", 1024, 16, "default", "ideal", sim)
     rows = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert len(rows) == len(turns) and all(" - |" not in r for r in rows), text
+    assert f"Turn 0 ({turns[0].frames} frames" in bench_trace.report(data, "push", 1024, 16, "default", "ideal", sim, 0)
+    with pytest.raises(ValueError, match="the window has turns"):
+        bench_trace.report(data, "push", 1024, 16, "default", "ideal", sim, len(turns))

@@ -69,7 +69,10 @@ def model_turns(mode: str, size: int, depth: int, s: M.Setting) -> tuple[M.Predi
     return pred, lambda b: costs[b] if b in costs else price(b)
 
 
-def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile: str, sim: str) -> str:
+def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile: str, sim: str,
+           turn: int | None = None) -> str:
+    """The window's turns against the model, and the timeline of window turn `turn` (by
+    default the last of the most common frame count)."""
     row = data["row"]
     turns = window(data, depth)
     pred, cost_of = model_turns(mode, size, depth, M.Setting(latencies, profile))
@@ -91,6 +94,10 @@ def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile
     if turns:
         common = Counter(t.frames for t in turns).most_common(1)[0][0]
         k, shown = [(k, t) for k, t in enumerate(turns) if t.frames == common][-1]
+        if turn is not None:
+            if not 0 <= turn < len(turns):
+                raise ValueError(f"turn {turn}: the window has turns 0 to {len(turns) - 1}")
+            k, shown = turn, turns[turn]
         md += ["", f"Turn {k} ({shown.frames} frames, {shown.cycles:,.0f} cycles), in cycles from its start: the CPU's "
                "DMA submits (bytes) and waits (cycles), and the TLPs at the root complex (bytes; `up` as the root "
                "complex takes them, after the host's latency; `down` as it queues them).", "", "```"]
@@ -130,8 +137,9 @@ def window(data: dict, depth: int) -> list[Turn]:
     return [t for t in turns_of(data["timeline"]) if depth <= t.before < depth + data["requests"] and t.frames]
 
 
-def run(sim: str, mode: str, size: int, depth: int, latencies: str = "default", profile: str = "ideal") -> str:
-    return report(trace(sim, mode, size, depth, latencies, profile), mode, size, depth, latencies, profile, sim)
+def run(sim: str, mode: str, size: int, depth: int, latencies: str = "default", profile: str = "ideal",
+        turn: int | None = None) -> str:
+    return report(trace(sim, mode, size, depth, latencies, profile), mode, size, depth, latencies, profile, sim, turn)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,8 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--depth", type=int, default=16)
     ap.add_argument("--latencies", default="default", choices=list(LATENCY_SETTINGS))
     ap.add_argument("--profile", default="ideal", choices=list(HOST_PROFILES))
+    ap.add_argument("--turn", type=int, help="the window's turn whose timeline to show (default: the last of the "
+                    "most common frame count)")
     a = ap.parse_args(argv)
-    text = run(a.sim, a.mode, a.size, a.depth, a.latencies, a.profile)
+    text = run(a.sim, a.mode, a.size, a.depth, a.latencies, a.profile, a.turn)
     print(text)
     path = Path(simrun.BUILD_ROOT) / "trace.md"
     path.write_text(text)

@@ -174,7 +174,7 @@ def play(depth: int, requests: int, busy: Callable[[int], float], t: LoopTiming)
         waiting += taken - now - early
         chains = early + taken
         cost = busy(chains) if chains else t.empty
-        if chains and t.fetch_ready:            # the first fetch behind the host's writes
+        if taken and t.fetch_ready:             # its first fetch behind the host's writes
             ready = start + t.fetch_ready
             cost += wire.free_for(ready) - ready
         end = start + cost

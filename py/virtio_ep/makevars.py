@@ -64,6 +64,7 @@ CHECKS: dict[str, Callable[[str], str | None]] = {
     "MODE": _one_of(MODE_NAMES),
     "SIZE": _whole(1),
     "DEPTH": _whole(1),
+    "TURN": _whole(0),
 }
 
 
