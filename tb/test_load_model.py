@@ -196,10 +196,7 @@ def test_a_first_fetch_waits_behind_the_hosts_writes(rows, mode: str, depth: int
     self-doorbelling ring's 126 slot writes of 128 B hold its first fetch about 450 cycles,
     a push ring's 16-byte entries and doorbells about 120. The turns as the loop plays them
     within 5%; priced without the hold, push_self's are 7% short."""
-    counts = M.fit(rows)[mode]
-    s = M.Setting()
-    played = play(depth, M.measured_requests(1024, depth), lambda b: M.price(mode, 1024, M.push_shape(b), counts, s)[0],
-                  M.loop_timing(mode, 1024, counts, s))
+    played = M.predict(mode, 1024, depth, M.fit(rows)[mode])
     for chains, cost in zip(played.turns, played.costs):
         if chains in traced:
             assert cost == pytest.approx(traced[chains], rel=0.05), f"a turn of {chains}: {cost:,.0f} cycles"

@@ -20,7 +20,6 @@ from .bench import DOCS
 from .bench_load import read_rows
 from .demo import run_scenario
 from .layout import LATENCY_SETTINGS, HOST_PROFILES, MODE_NAMES
-from .load_loop import play
 from .runconfig import RunConfig
 from .timing import CLK_NS
 
@@ -63,10 +62,8 @@ def model_turns(mode: str, size: int, depth: int, s: M.Setting) -> tuple[M.Predi
     pred = M.predict(mode, size, depth, counts, s)
     if not mode.startswith("push"):
         return pred, None
-    price = lambda b: M.price(mode, size, M.push_shape(b), counts, s)[0]     # noqa: E731
-    played = play(depth, M.measured_requests(size, depth), price, M.loop_timing(mode, size, counts, s))
-    costs = dict(zip(played.turns, played.costs))
-    return pred, lambda b: costs[b] if b in costs else price(b)
+    costs = dict(zip(pred.turns, pred.costs))
+    return pred, lambda b: costs[b] if b in costs else M.price(mode, size, M.push_shape(b), counts, s)[0]
 
 
 def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile: str, sim: str,

@@ -247,6 +247,7 @@ class Prediction:
     per_req: dict[str, float]       # the load bench's budget columns: bus words, DMAs, MSIs, doorbells, DMA wait
     turns: tuple[int, ...] = ()     # a push ring's turns, in chains, as the loop ran them (load_loop)
     p99_ns: float = 0.0             # 0: the median's
+    costs: tuple[float, ...] = ()   # cycles of each of `turns` as the loop played it (its first fetch's hold included)
 
     @property
     def latency_p99_ns(self) -> float:
@@ -479,7 +480,7 @@ def predict_loop(mode: str, size: int, depth: int, counts: TurnCounts, s: Settin
     ns = [c * CLK_NS for c in played.latencies]
     return Prediction(mode, size, depth, req_per_s, played.cycles / len(played.turns), played.busy / frames, parts,
                       bottleneck_of(parts, mode, size, frames // len(played.turns), s), statistics.median(ns),
-                      per_req, tuple(played.turns), percentile(ns, 0.99))
+                      per_req, tuple(played.turns), percentile(ns, 0.99), tuple(played.costs))
 
 
 def extra_words(mode: str, size: int, chains: int) -> float:
