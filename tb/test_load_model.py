@@ -212,6 +212,19 @@ def test_a_push_ring_runs_in_the_cohorts_the_rtl_ran(rows) -> None:
     assert set(turns) == {17, 47} and all(a != b for a, b in zip(turns, turns[1:])), turns
 
 
+@pytest.mark.parametrize("mode, slept", [("split", 12), ("push", 1)])
+def test_a_late_wake_costs_each_wait_that_slept(rows, mode: str, slept: int) -> None:
+    """1 KiB, 16 in flight, the CPU waking 10 us late, as traced on the RTL (make trace
+    MODE=split|push SIZE=1024 DEPTH=16 LATENCIES=slow-fw, 2026-12-04): a split ring's turn of
+    16 frames sleeps in 12 of its 14 DMA waits, once each (the two that wait for three short
+    writes find a completion pending); a push ring's in 1 of its 9 (the stream keeps DMAs in
+    flight). The model charges a wake for each wait that slept at the default latencies, not
+    for every wait (14, 9) nor for every sleep there (32, 1.75 in half the frames)."""
+    counts = M.fit(rows)[mode]
+    shape = M.turn_shape(mode, 16) if mode == "split" else M.push_shape(16)
+    assert counts.wakes(shape) == pytest.approx(slept, abs=0.5)
+
+
 def test_the_model_moves_with_the_knobs(rows) -> None:
     """Fewer tags and a smaller MPS slow 64 KiB frames; no host latency speeds small ones;
     a late-waking CPU slows every point."""
@@ -265,12 +278,14 @@ def test_make_model_prints_every_cell() -> None:
     assert f"{sum(c.requests for c in cells):,} requests" in text.splitlines()[0]
 
 
-def test_a_load_csv_without_turn_counters_is_refused(tmp_path) -> None:
+@pytest.mark.parametrize("counter", ["wakes_per_req", "waits_slept_per_req"])
+def test_a_load_csv_without_turn_counters_is_refused(tmp_path, counter: str) -> None:
     """Rows written before the turn counters existed cannot calibrate: a clear error, not a
-    division by zero or a model fitted on nothing."""
+    division by zero or a model fitted on nothing (without the waits that slept, a late
+    wake would cost nothing)."""
     text = (DOCS / "load.csv").read_text().splitlines()
     header = text[0].split(",")
-    k = header.index("wakes_per_req")
+    k = header.index(counter)
     old = [",".join(c if i != k else "0" for i, c in enumerate(line.split(","))) for line in text[1:]]
     (tmp_path / "load.csv").write_text("\n".join([text[0], *old]) + "\n")
     with pytest.raises(ValueError, match="run make bench load"):

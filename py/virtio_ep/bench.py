@@ -9,7 +9,10 @@ load      throughput under load, mode x payload x depth in flight: docs/load.md,
           (not in the default set: about 30 min)
 sensitivity  throughput under load as one knob moves (DMA tags, descriptor depth, read
           contexts, MPS, latencies): docs/sensitivity.md, .csv, .png (not in the default set)
-model-check  the load model against every RTL point on record (load, load-server, sensitivity):
+wake      throughput under load with the endpoint CPU waking 10 us late (latency setting
+          slow-fw), every ring mode at 256 B and 4 KiB, 4 and 64 in flight: docs/wake.md, .csv, .png
+          (not in the default set)
+model-check  the load model against every RTL point on record (load, load-server, sensitivity, wake):
           docs/load_model.md, .csv, .png (no simulation; `make bench load sensitivity model-check`
           measures first)
 """
@@ -224,6 +227,12 @@ def sensitivity(sim: str, jobs: int = 2) -> str:
     return run(sim, DOCS, jobs=jobs)
 
 
+def wake(sim: str, jobs: int = 2) -> str:
+    """Throughput under load with a late-waking endpoint CPU (not in the default set)."""
+    from .bench_wake import run
+    return run(sim, DOCS, jobs=jobs)
+
+
 def model(sim: str) -> str:
     """No simulation: the load model against the CSVs the load and sensitivity benches wrote."""
     from .bench_model import write
@@ -231,14 +240,15 @@ def model(sim: str) -> str:
 
 
 BENCHES = {"control": control, "datapath": datapath, "rings": rings, "load": load, "sensitivity": sensitivity,
-           "model-check": model}
+           "wake": wake, "model-check": model}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sim", default="icarus", choices=simrun.SIMULATORS)
     ap.add_argument("which", nargs="*", default=["control", "datapath", "rings"],
-                    help="benchmarks to run: control, datapath, rings (the default), load, sensitivity, model-check")
+                    help="benchmarks to run: control, datapath, rings (the default), load, sensitivity, wake, "
+                         "model-check")
     ap.add_argument("--profile", default="ideal", choices=list(HOST_PROFILES),
                     help="host profile of the load benchmark (docs/host_profiles.md)")
     ap.add_argument("--jobs", type=int, default=2, help="simulations at once (the load benchmark)")
@@ -252,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"unknown benchmark {which!r}: use {', '.join(BENCHES)}")
             if which == "load":
                 print(BENCHES[which](args.sim, profile=args.profile, jobs=args.jobs))
-            elif which == "sensitivity":
+            elif which in ("sensitivity", "wake"):
                 print(BENCHES[which](args.sim, jobs=args.jobs))
             else:
                 print(BENCHES[which](args.sim))

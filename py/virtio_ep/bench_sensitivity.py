@@ -54,14 +54,14 @@ KNOBS = (
 )
 
 
-def measure(sim: str, knob: Knob, mode: str, sizes=SIZES, depth: int = DEPTH,
-            requests: int | None = None) -> list[LoadRow]:
-    """The load scenario in `mode` at `sizes` and `depth`, on the RTL and host of `knob`."""
+def measure(sim: str, knob: Knob, mode: str, sizes=SIZES, depths=(DEPTH,),
+            requests: int | None = None, bench: str = "sensitivity") -> list[LoadRow]:
+    """The load scenario in `mode` at `sizes` x `depths`, on the RTL and host of `knob`."""
     tag = knob.name.replace(" ", "-").replace("=", "")
-    out = simrun.BUILD_ROOT / f"bench-sensitivity-{tag}-{mode}-{sim}.jsonl"
+    out = simrun.BUILD_ROOT / f"bench-{bench}-{tag}-{mode}-{sim}.jsonl"
     out.unlink(missing_ok=True)
-    run_scenario(sim, "load", f"bench-sensitivity-{tag}-{mode}", RunConfig(
-        modes=(mode,), sizes=tuple(sizes), depths=(depth,), latencies=knob.latencies, profile=knob.profile,
+    run_scenario(sim, "load", f"bench-{bench}-{tag}-{mode}", RunConfig(
+        modes=(mode,), sizes=tuple(sizes), depths=tuple(depths), latencies=knob.latencies, profile=knob.profile,
         requests=requests, results=str(out)), params=knob.params)
     return LoadRow.read(out)
 

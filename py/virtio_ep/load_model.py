@@ -155,14 +155,17 @@ class TurnCounts:
 
     words: tuple[float, ...]
     compute: tuple[float, ...]
-    # DMA waits that stall the CPU, and the sleeps among them (SoftCpu dma_sleeps): a turn is
-    # charged one wake latency for each, up to the fewer of the two (`wakes`). Sleeps at the
-    # default latencies are one per completion reaped (split 1 KiB, 16 in flight: 32 a turn
-    # in 14 waits), while with a wake of microseconds every DMA of a wait has ended when the
-    # CPU runs again: one a wait at most. A wait that did not sleep at the default latencies
-    # found a result pending (irq up, SoftCpu.wait_irq returns at once), as a push ring's
-    # stream keeps two steps' DMAs in flight (1 KiB, 16 in flight: 12.8 waits a turn, 1.75
-    # sleeps): it does not sleep with a longer wake either
+    # DMA waits that stall the CPU, and those among them that slept (SoftCpu waits_slept): a
+    # turn is charged one wake latency for each that slept (`wakes`). At the default latencies a
+    # wait sleeps once per completion it reaps that had not ended (split 1 KiB, 16 in flight: 32
+    # sleeps a turn in 12 of its 14 waits); with a wake of microseconds every DMA in flight has
+    # ended when the CPU runs again, so a wait that slept there sleeps once. A wait that did not
+    # sleep there found a completion pending when it began or at each reap (irq up:
+    # SoftCpu.wait_irq returns at once), as a wait for a few short writes, or a push ring's stream,
+    # whose steps keep DMAs in flight (1 KiB, 16 in flight: 0.5 of 6.4 waits a turn slept); it
+    # does not sleep with a longer wake either (traced: split and push 1 KiB at 16 in flight
+    # sleep 0.75 and 0.0625 times a frame with a wake of 10 us, as many as their waits slept at
+    # the default latencies)
     waits: tuple[float, ...]
     round_trips: tuple[float, ...]   # the ring's waits, in small-read round trips
     word_cycles: float
@@ -173,7 +176,7 @@ class TurnCounts:
     msis: tuple[float, ...] = ()
     doorbells: tuple[float, ...] = ()
     overlap: float = 0.0             # share of its stores a ring in host memory's stream turn hides (see `payload`)
-    sleeps: tuple[float, ...] = ()
+    slept: tuple[float, ...] = ()
     lead: float = 0.0                # share of the second step's take a push ring's first fetch hides behind
     tokens: int = 0                  # steps in flight a push ring's stream is priced with (`stream_cycle`)
 
@@ -183,7 +186,7 @@ class TurnCounts:
     def wakes(self, shape: Shape) -> float:
         """Waits of a turn that sleep (see `waits`)."""
         waits = self.count("waits", shape)
-        return min(waits, self.count("sleeps", shape)) if self.sleeps else waits
+        return min(waits, self.count("slept", shape)) if self.slept else waits
 
 
 # -- payload transfers --------------------------------------------------------------------
@@ -613,4 +616,4 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     doorbells = np.array([r.doorbells_per_req for r in rows])
     return TurnCounts(solve(words), solve(compute), solve(waits), solve(np.array(rts)), word_cycles, tail,
                       solve(dmas), solve(msis), solve(doorbells), overlap,
-                      solve(np.array([r.sleeps_per_req for r in rows])), lead, tokens)
+                      solve(np.array([r.waits_slept_per_req for r in rows])), lead, tokens)

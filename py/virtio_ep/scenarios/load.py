@@ -22,7 +22,8 @@ from .datapath import LOOPBACK_TIMEOUT_NS, firmware_asleep, per_request
 LOAD_COLUMNS = ("mode", "payload", "depth", "latencies", "req_per_s", "gbps_h2d", "gbps_d2h", "util_h2d",
                 "util_d2h", "fw_busy", "msis_per_req", "p50_ns", "p99_ns", "bottleneck", "doorbells_per_req",
                 "cpu_path", "fw_cycles_per_req", "dma_wait_per_req", "bus_words_per_req", "compute_per_req",
-                "dmas_per_req", "profile", "wakes_per_req", "waits_per_req", "steps_per_req", "wall_s", "sleeps_per_req")
+                "dmas_per_req", "profile", "wakes_per_req", "waits_per_req", "steps_per_req", "wall_s", "sleeps_per_req",
+                "waits_slept_per_req")
 # TX and RX queues of this size (the net device's largest); a TX frame is one descriptor
 # (header_inline, as Linux sends it), a push ring has PUSH_RING_SLOTS slots
 LOAD_QUEUE_SIZE = 256
@@ -64,6 +65,7 @@ class LoadRow:
     steps_per_req: float = 0.0
     wall_s: float = 0.0             # wall-clock seconds the measured window took to simulate
     sleeps_per_req: float = 0.0     # DMA waits that slept until irq (each costs the CPU's wake latency)
+    waits_slept_per_req: float = 0.0   # DMA waits that slept at least once
 
     def append(self, path: str | Path) -> None:
         with open(path, "a") as f:
@@ -165,11 +167,13 @@ class CpuCounters:
     waits: int = 0
     steps: int = 0
     sleeps: int = 0
+    waits_slept: int = 0
 
     @staticmethod
     def of(cpu, backend=None) -> "CpuCounters":
         return CpuCounters(cpu.awake_now_ns(), cpu.dma_wait_ns, cpu.bus_reads + cpu.bus_write_words, cpu.busy_cycles,
-                           cpu.dmas, cpu.wakes, cpu.dma_waits, getattr(backend, "steps", 0), cpu.dma_sleeps)
+                           cpu.dmas, cpu.wakes, cpu.dma_waits, getattr(backend, "steps", 0), cpu.dma_sleeps,
+                           cpu.waits_slept)
 
     def per_request(self, since: "CpuCounters", requests: int) -> dict[str, float]:
         """The window's cycle budget per request (LoadRow's *_per_req fields)."""
@@ -182,7 +186,8 @@ class CpuCounters:
                 "wakes_per_req": (self.wakes - since.wakes) / requests,
                 "waits_per_req": (self.waits - since.waits) / requests,
                 "steps_per_req": (self.steps - since.steps) / requests,
-                "sleeps_per_req": (self.sleeps - since.sleeps) / requests}
+                "sleeps_per_req": (self.sleeps - since.sleeps) / requests,
+                "waits_slept_per_req": (self.waits_slept - since.waits_slept) / requests}
 
 
 def percentile(values: list[float], q: float) -> float:
