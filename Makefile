@@ -6,9 +6,10 @@
 #   make test     the whole suite: lint, layout checks, every test on both simulators
 #                 (SIM=icarus or SIM=verilator runs one); JUnit XML in sim_build/junit/
 #   make bench    measured comparisons: tables printed, markdown and PNG written under docs/
-#                 (`make bench load`: throughput under load, about 30 min on Verilator;
+#                 (`make bench load`: throughput under load, 13 to 30 min on Verilator;
 #                 PROFILE=server: under the server host profile, docs/load-server.md;
-#                 `make bench sensitivity`: one knob at a time, docs/sensitivity.md)
+#                 `make bench sensitivity`: one knob at a time, docs/sensitivity.md;
+#                 `make bench wake`: the endpoint CPU waking 10 us late, docs/wake.md)
 #   make report   every transport and data-path variant under a sweep of latencies:
 #                 docs/results.md and its plots (fails if a headline claim stops holding);
 #                 PROFILES=ideal,server (default): the default latencies again under the
