@@ -225,6 +225,21 @@ def test_a_late_wake_costs_each_wait_that_slept(rows, mode: str, slept: int) -> 
     assert counts.wakes(shape) == pytest.approx(slept, abs=0.5)
 
 
+@pytest.mark.parametrize("size, chains, low, high", [(1024, 16, 0.5, 1.5), (4096, 64, 8, 13), (65536, 16, 5, 17)])
+def test_a_late_wake_sleeps_a_push_stream_by_its_fetches(rows, size: int, chains: int, low: float, high: float) -> None:
+    """Push, the CPU waking 10 us late, traced on the RTL (make trace LATENCIES=slow-fw,
+    2026-12-04): a turn of 16 frames at 1 KiB sleeps in 1 wait (a step's fetch ends before
+    its wait); of 64 at 4 KiB in 13 (after each sleep the two newest fetches are still
+    running: a sleep every second step at least); of 16 at 64 KiB in 5 waits, 17 times (a
+    step's fetch outlasts the wake). The model's count of sleeping waits lies between one
+    per second step (or per step) and the RTL's sleeps."""
+    counts = M.fit(rows)["push"]
+    s = M.Setting("slow-fw")
+    shape = M.push_shape(chains)
+    _, work, _ = M.price("push", size, shape, counts, s)
+    assert low <= M.late_wakes("push", size, shape, counts, work, s) <= high
+
+
 def test_the_model_moves_with_the_knobs(rows) -> None:
     """Fewer tags and a smaller MPS slow 64 KiB frames; no host latency speeds small ones;
     a late-waking CPU slows every point."""

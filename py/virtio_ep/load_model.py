@@ -381,11 +381,33 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) ->
     work = counts.word_cycles * (counts.count("words", shape) + extra_words(mode, size, b)) \
         + host.firmware_cost_scale * (counts.count("compute", shape) + extra_compute(mode, size, b))
     rt = counts.count("round_trips", shape) * round_trip(s)
-    wake = counts.wakes(shape) * host.firmware_wake_ns / CLK_NS
+    wake = late_wakes(mode, size, shape, counts, work, s) * host.firmware_wake_ns / CLK_NS
     parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
     fetch, store, busy = payload(mode, size, shape, work + rt + wake, s, counts.overlap, counts.lead, counts.tokens)
     parts.update(fetch=fetch, store=store)
     return busy, work, parts
+
+
+def late_wakes(mode: str, size: int, shape: Shape, counts: TurnCounts, work: float, s: Setting) -> float:
+    """Waits of a turn that sleep (TurnCounts.wakes: those that slept at the default latencies),
+    and for a push ring's stream with fetches, at least what a wake longer than the DMAs in
+    flight makes of it (NetLoopback.stream's order, traced with `slow-fw`: make trace MODE=push
+    SIZE=4096 DEPTH=64 LATENCIES=slow-fw). After a sleep that long, both steps fetching have
+    ended; the CPU stores them and submits two more fetches, and the wait for the newer one
+    sleeps again if a step's fetch outlasts a step's work (4 KiB: 755 cycles against 437): once
+    every second step. A fetch that outlasts the wake itself (64 KiB: 8,602 cycles against
+    2,500) leaves every step's wait asleep. A fetch shorter than a step's work has ended when
+    its wait comes, as at the default latencies (1 KiB: 332 against 453)."""
+    slept = counts.wakes(shape)
+    wake = s.host.firmware_wake_ns / CLK_NS
+    if not (wake and mode.startswith("push") and shape.steps) or inline(mode, size):
+        return slept
+    fetch = transfer_wait("read", min(step_of(mode), shape.chains), size, s)
+    if fetch >= wake:
+        return max(slept, shape.steps + 1)
+    if fetch > work / shape.steps:
+        return max(slept, 1 + (shape.steps - 1) / 2)
+    return slept
 
 
 def push_shape(chains: int) -> Shape:
