@@ -13,8 +13,8 @@ wake      throughput under load with the endpoint CPU waking 10 us late (latency
           slow-fw), every ring mode at 256 B and 4 KiB, 4 and 64 in flight: docs/wake.md, .csv, .png
           (not in the default set)
 model-check  the load model against every RTL point on record (load, load-server, sensitivity, wake):
-          docs/load_model.md, .csv, .png (no simulation; `make bench load sensitivity model-check`
-          measures first)
+          docs/load_model.md, .csv, .png (no simulation; `make bench load sensitivity wake
+          model-check` measures first)
 """
 
 from __future__ import annotations
@@ -234,7 +234,7 @@ def wake(sim: str, jobs: int = 2) -> str:
 
 
 def model(sim: str) -> str:
-    """No simulation: the load model against the CSVs the load and sensitivity benches wrote."""
+    """No simulation: the load model against the CSVs the load, sensitivity and wake benches wrote."""
     from .bench_model import write
     return write(DOCS)
 

@@ -5,7 +5,7 @@ only, predicts every other point the RTL measured (docs/load.csv, docs/load-serv
 docs/sensitivity.csv, docs/wake.csv) and writes docs/load_model.md, .csv, .png: calibration and held-out
 errors apart, the bottleneck the model names per point, and whether each knob of the
 sensitivity bench moves the prediction the way it moved the RTL. `make bench load
-sensitivity wake model-check` regenerates the RTL side first (about 40 min on Verilator).
+sensitivity wake model-check` regenerates the RTL side first (about 25 min on Verilator).
 
 `make model`: a workload of mixed ring modes, payloads and depths (1,000,000 requests by
 default) through the vectorized ring processors, each turn priced by the model: the load

@@ -37,9 +37,10 @@ def run(sim: str, docs: Path, modes=MODES, sizes=SIZES, depths=DEPTHS, jobs: int
     columns = [f.name for f in fields(LoadRow)]
     (docs / "wake.csv").write_text("\n".join(
         [",".join(columns)] + [",".join(_fmt(getattr(r, c)) for c in columns) for r in rows]) + "\n")
-    md = report(rows, load_rows(docs), sim, wall, jobs)
+    default = load_rows(docs)
+    md = report(rows, default, sim, wall, jobs)
     (docs / "wake.md").write_text(md)
-    plot(rows, load_rows(docs), docs / "wake.png")
+    plot(rows, default, docs / "wake.png")
     return md
 
 

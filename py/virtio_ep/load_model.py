@@ -158,14 +158,15 @@ class TurnCounts:
     # DMA waits that stall the CPU, and those among them that slept (SoftCpu waits_slept): a
     # turn is charged one wake latency for each that slept (`wakes`). At the default latencies a
     # wait sleeps once per completion it reaps that had not ended (split 1 KiB, 16 in flight: 32
-    # sleeps a turn in 12 of its 14 waits); with a wake of microseconds every DMA in flight has
-    # ended when the CPU runs again, so a wait that slept there sleeps once. A wait that did not
-    # sleep there found a completion pending when it began or at each reap (irq up:
-    # SoftCpu.wait_irq returns at once), as a wait for a few short writes, or a push ring's stream,
-    # whose steps keep DMAs in flight (1 KiB, 16 in flight: 0.5 of 6.4 waits a turn slept); it
-    # does not sleep with a longer wake either (traced: split and push 1 KiB at 16 in flight
-    # sleep 0.75 and 0.0625 times a frame with a wake of 10 us, as many as their waits slept at
-    # the default latencies)
+    # sleeps a turn in 12 of its 14 waits); with a wake of microseconds the DMAs a wait started
+    # before it have ended when the CPU runs again, so a wait that slept there sleeps once (unless
+    # they outlast the wake: 64 KiB). A wait that did not sleep there found a completion pending
+    # when it began or at each reap (irq up: SoftCpu.wait_irq returns at once), as a wait for a
+    # few short writes, or a push ring's stream, whose steps keep DMAs in flight (1 KiB, 16 in
+    # flight: 0.5 of 6.4 waits a turn slept); with a longer wake it does not sleep either (traced:
+    # split and push 1 KiB at 16 in flight sleep 0.75 and 0.0625 times a frame with a wake of
+    # 10 us, as many as their waits slept at the default latencies), unless the wake empties a
+    # push stream of fetches longer than a step's work (`late_wakes`)
     waits: tuple[float, ...]
     round_trips: tuple[float, ...]   # the ring's waits, in small-read round trips
     word_cycles: float

@@ -63,7 +63,7 @@ class SoftCpu:
         self.dma_wait_ns = 0.0        # time spent waiting for DMA results (dma_wait; its polling included)
         self.dma_waits = 0            # waits for DMA results that found one not yet ended (the CPU stalled)
         self.dma_sleeps = 0           # of those, the ones that slept until irq (each costs wake_ns)
-        self.waits_slept = 0          # DMA waits that slept at least once (under a long wake: once each)
+        self.waits_slept = 0          # of those, the ones that slept at least once
         self.wakes = 0                # turns of the doorbell loop (one per interrupt, or per backlog turn)
         self._waiting_dma = False
         self.ops: OpCounts | None = None   # when set, every primitive is counted there (timing model)
