@@ -17,7 +17,8 @@ a turn starts when the CPU wakes for the first notification, an RX refill's or a
 (or at once when the last turn left notifications pending), reads the RX doorbell and,
 `snapshot` cycles after its start, the TX doorbell; it takes the frames rung by then (at
 most the queue's budget), delivers each into an RX buffer seen (a frame with none waits
-for the next turn's RX handler) and runs `busy(chains)` cycles in all, `empty` if it found
+for the next turn's RX handler) and runs `busy(chains, rung)` cycles in all (`rung`: when,
+from its start, the next notification arrives), `empty` if it found
 RX buffers only; the host has its frames `back` cycles after the turn's end and sends them
 again, each with its RX refill, until it has sent every frame the bench times (as
 scenarios.load.closed_loop: the run's last turn takes what is left, 47 frames at push 1 KiB,
@@ -121,6 +122,7 @@ class Played:
     frames: int                 # frames the window timed
     latencies: list[float]      # each timed frame's, as the bench times it (cycles)
     costs: list[float]          # each of `turns`' cycles
+    rungs: list[float]          # each of `turns`' first notification after its doorbell read (cycles in)
 
 
 def _seen(rung: deque[float], by: float, most: int | None = None) -> int:
@@ -132,7 +134,7 @@ def _seen(rung: deque[float], by: float, most: int | None = None) -> int:
     return n
 
 
-def play(depth: int, requests: int, busy: Callable[[int], float], t: LoopTiming) -> Played:
+def play(depth: int, requests: int, busy: Callable[[int, float], float], t: LoopTiming) -> Played:
     """`depth` frames in flight: the host refills `depth` RX buffers and sends `depth` frames
     at once, then sends each frame again, with its RX refill, when it is back; the first
     `depth` frames back are the warm-up, the next `requests` the window (as
@@ -160,7 +162,7 @@ def play(depth: int, requests: int, busy: Callable[[int], float], t: LoopTiming)
             arrived = wire.send(n)
         tx_rung.append(arrived)
     start = min(rx_rung[0], tx_rung[0]) + t.wake
-    turns: list[tuple[float, int, float]] = []      # (start, chains, busy)
+    turns: list[tuple[float, int, float, float]] = []      # (start, chains, busy, rung)
     backs: list[tuple[float, int]] = []             # (frames back with the host, how many)
     free = waiting = done = 0
     sent = depth
@@ -173,13 +175,17 @@ def play(depth: int, requests: int, busy: Callable[[int], float], t: LoopTiming)
         free -= early + now
         waiting += taken - now - early
         chains = early + taken
-        cost = busy(chains) if chains else t.empty
+        # the first notification after the doorbells' read, from the turn's start: it holds
+        # the CPU's interrupt line up for the rest of the turn
+        later = [q[0] for q in (rx_rung, tx_rung) if q and q[0] > seen]
+        rung = min(later) - start if later else math.inf
+        cost = busy(chains, rung) if chains else t.empty
         if taken and t.fetch_ready:             # its first fetch behind the host's writes
             ready = start + t.fetch_ready
             cost += wire.free_for(ready) - ready
         end = start + cost
-        turns.append((start, chains, cost))
-        for at, n in ((start + busy(early) + t.back, early if taken else 0), (end + t.back, now + (0 if taken else early))):
+        turns.append((start, chains, cost, rung))
+        for at, n in ((start + busy(early, rung) + t.back, early if taken else 0), (end + t.back, now + (0 if taken else early))):
             backs.append((at, n))
             done += n
             for _ in range(min(n, depth + requests - sent)):    # the host sends them again
@@ -206,13 +212,14 @@ def play(depth: int, requests: int, busy: Callable[[int], float], t: LoopTiming)
             t1 = back
     latencies = timed_latencies(backs, depth, requests)
     last = next(x for x in reversed(turns) if x[1])
-    inside = [(b, cost) for at, b, cost in turns if t0 <= at < t1] or [last[1:]]
-    spent = sum(cost for _, cost in inside)
-    chains = [b for b, _ in inside if b]
-    costs = [cost for b, cost in inside if b]
+    inside = [x[1:] for x in turns if t0 <= x[0] < t1] or [last[1:]]
+    spent = sum(cost for _, cost, _ in inside)
+    chains = [b for b, _, _ in inside if b]
+    costs = [cost for b, cost, _ in inside if b]
+    rungs = [rung for b, _, rung in inside if b]
     if t1 - t0 < spent:         # the window within one turn's frames: the turns' own pace
-        return Played(chains, spent, spent, sum(chains), latencies, costs)
-    return Played(chains, t1 - t0, spent, requests, latencies, costs)
+        return Played(chains, spent, spent, sum(chains), latencies, costs, rungs)
+    return Played(chains, t1 - t0, spent, requests, latencies, costs, rungs)
 
 
 def timed_latencies(backs: list[tuple[float, int]], depth: int, requests: int) -> list[float]:

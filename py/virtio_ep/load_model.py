@@ -56,6 +56,7 @@ from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, En
 from .layout.config import HostProfile
 from .load_loop import HostSends, LoopTiming, Wire, play, send_again
 from .scenarios.load import max_depth, measured_requests, percentile
+from . import stream_walk
 from .timing import (CLK_NS, Bus, Link, RtlStages, dma_group_cycles, dma_reap_cycles, dma_submit_cycles, dma_submit_to_rq,
                      doorbell_to_irq, notify_to_irq, tlp_payloads)
 
@@ -166,7 +167,7 @@ class TurnCounts:
     # flight: 0.5 of 6.4 waits a turn slept); with a longer wake it does not sleep either (traced:
     # split and push 1 KiB at 16 in flight sleep 0.75 and 0.0625 times a frame with a wake of
     # 10 us, as many as their waits slept at the default latencies), unless the wake empties a
-    # push stream of fetches longer than a step's work (`late_wakes`)
+    # push stream of fetches longer than a step's work (`wake_cycles`)
     waits: tuple[float, ...]
     round_trips: tuple[float, ...]   # the ring's waits, in small-read round trips
     word_cycles: float
@@ -375,40 +376,55 @@ def pipeline(chains: int, step: int, size: int, s: Setting) -> tuple[float, floa
     return span, store[-1]
 
 
-def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) -> tuple[float, float, dict[str, float]]:
-    """One turn of `shape`, the CPU awake: (busy cycles, the CPU's own work, cycles by cause)."""
+def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting,
+          rung: float = math.inf) -> tuple[float, float, dict[str, float]]:
+    """One turn of `shape`, the CPU awake, a notification arriving `rung` cycles into it:
+    (busy cycles, the CPU's own work, cycles by cause)."""
     host = s.host
     b = shape.chains
     work = counts.word_cycles * (counts.count("words", shape) + extra_words(mode, size, b)) \
         + host.firmware_cost_scale * (counts.count("compute", shape) + extra_compute(mode, size, b))
     rt = counts.count("round_trips", shape) * round_trip(s)
-    wake = late_wakes(mode, size, shape, counts, work, s) * host.firmware_wake_ns / CLK_NS
+    wake = wake_cycles(mode, size, shape, counts, work, s, rung)
     parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
     fetch, store, busy = payload(mode, size, shape, work + rt + wake, s, counts.overlap, counts.lead, counts.tokens)
     parts.update(fetch=fetch, store=store)
     return busy, work, parts
 
 
-def late_wakes(mode: str, size: int, shape: Shape, counts: TurnCounts, work: float, s: Setting) -> float:
-    """Waits of a turn that sleep (TurnCounts.wakes: those that slept at the default latencies),
-    and for a push ring's stream with fetches, at least what a wake longer than the DMAs in
-    flight makes of it (NetLoopback.stream's order, traced with `slow-fw`: make trace MODE=push
-    SIZE=4096 DEPTH=64 LATENCIES=slow-fw). After a sleep that long, both steps fetching have
-    ended; the CPU stores them and submits two more fetches, and the wait for the newer one
-    sleeps again if a step's fetch outlasts a step's work (4 KiB: 755 cycles against 437): once
-    every second step. A fetch that outlasts the wake itself (64 KiB: 8,602 cycles against
-    2,500) leaves every step's wait asleep. A fetch shorter than a step's work has ended when
-    its wait comes, as at the default latencies (1 KiB: 332 against 453)."""
-    slept = counts.wakes(shape)
+def wake_cycles(mode: str, size: int, shape: Shape, counts: TurnCounts, work: float, s: Setting,
+                rung: float = math.inf) -> float:
+    """Cycles a turn loses to the CPU's wake in its DMA waits: for a ring in host memory, a wake
+    for each wait that slept at the default latencies (TurnCounts.wakes); for a push ring, what
+    its turn walked in the firmware's order loses (stream_walk: a wait that sleeps runs again a
+    wake after the next DMA ends, so a wake overlaps the transfers in flight, and after a long
+    one every DMA submitted before it has ended). The walk replaced a rule read off one trace
+    (a sleep every second step where a step's fetch outlasts a step's work): the RTL sleeps in
+    2 of 3 steps there (make trace MODE=push SIZE=4096 DEPTH=64 LATENCIES=slow-fw)."""
     wake = s.host.firmware_wake_ns / CLK_NS
-    if not (wake and mode.startswith("push") and shape.steps) or inline(mode, size):
-        return slept
-    fetch = transfer_wait("read", min(step_of(mode), shape.chains), size, s)
-    if fetch >= wake:
-        return max(slept, shape.steps + 1)
-    if fetch > work / shape.steps:
-        return max(slept, 1 + (shape.steps - 1) / 2)
-    return slept
+    if not (wake and mode.startswith("push")):
+        return counts.wakes(shape) * wake
+    return stream_walk.wake_cost(shape.chains, stream_ops(mode, size, shape, work, s), wake, rung)
+
+
+def stream_ops(mode: str, size: int, shape: Shape, work: float, s: Setting) -> stream_walk.StreamOps:
+    """A push turn's operations for its walk: a step's take costs its slots' header reads
+    (PushEntry.INLINE bytes each) and its DMA submits (a frame above DMA_CHUNK has two a
+    direction: its payload and the rest); the rest of a step's work (`work` over the turn's
+    steps) is split evenly between finishing its fetch and its store (traced at 4 KiB: about
+    140, 75, 150 and 75 cycles for the four)."""
+    step = NetLoopback.STEP_SRAM
+    fetched = not inline(mode, size)
+    per_way = len(tlp_payloads(frame_bytes(size), DMA_CHUNK))
+    submits = per_way * dma_submit_cycles(BUS)
+    take_tx = step * (PushEntry.INLINE // 4 * BUS.axil_read + (submits if fetched else 0))
+    take_rx = step * submits
+    per_step = work * step / shape.chains if shape.chains else 0.0
+    return stream_walk.StreamOps(
+        step, take_tx, take_rx, max(0.0, (per_step - take_tx - take_rx) / 2),
+        lambda n: transfer_wait("read", n, size, s) if fetched else 0.0,
+        lambda n: transfer_wait("write", n, size, s),
+        read_latency(s), dma_reap_cycles(BUS), per_way)
 
 
 def push_shape(chains: int) -> Shape:
@@ -485,24 +501,27 @@ def loop_timing(mode: str, size: int, counts: TurnCounts, s: Setting,
 
 
 def predict_loop(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting) -> Prediction:
-    """A push ring's closed loop played turn by turn (load_loop.play), each turn priced."""
-    priced: dict[int, tuple[float, float, dict[str, float]]] = {}
+    """A push ring's closed loop played turn by turn (load_loop.play), each turn priced (under
+    a wake, by when a notification arrives in it, too: see stream_walk.walk)."""
+    priced: dict[tuple[int, float], tuple[float, float, dict[str, float]]] = {}
+    walked = bool(s.host.firmware_wake_ns)
 
-    def turn(b: int) -> tuple[float, float, dict[str, float]]:
-        if b not in priced:
-            priced[b] = price(mode, size, push_shape(b), counts, s)
-        return priced[b]
+    def turn(b: int, rung: float = math.inf) -> tuple[float, float, dict[str, float]]:
+        key = (b, rung if walked else math.inf)
+        if key not in priced:
+            priced[key] = price(mode, size, push_shape(b), counts, s, *key[1:])
+        return priced[key]
     requests = measured_requests(size, depth)
-    played = play(depth, requests, lambda b: turn(b)[0], loop_timing(mode, size, counts, s))
+    played = play(depth, requests, lambda b, rung: turn(b, rung)[0], loop_timing(mode, size, counts, s))
     frames = sum(played.turns)
     parts: dict[str, float] = {}
-    for b in played.turns:
-        for k, v in turn(b)[2].items():
+    for b, rung in zip(played.turns, played.rungs):
+        for k, v in turn(b, rung)[2].items():
             parts[k] = parts.get(k, 0.0) + v / len(played.turns)
     parts["host turnaround"] = (played.cycles - played.busy) / len(played.turns)
     req_per_s = played.frames * USER_CLK_HZ / played.cycles
     per_req = budget_per_request(mode, size, [push_shape(b) for b in played.turns], counts)
-    per_req["dma_wait"] = sum(turn(b)[0] - turn(b)[1] for b in played.turns) / frames
+    per_req["dma_wait"] = sum(turn(b, r)[0] - turn(b, r)[1] for b, r in zip(played.turns, played.rungs)) / frames
     ns = [c * CLK_NS for c in played.latencies]
     return Prediction(mode, size, depth, req_per_s, played.cycles / len(played.turns), played.busy / frames, parts,
                       bottleneck_of(parts, mode, size, frames // len(played.turns), s), statistics.median(ns),

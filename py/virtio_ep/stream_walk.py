@@ -1,0 +1,131 @@
+"""A push ring's turn walked step by step in the firmware's order (NetLoopback.stream), for
+the one question the load model's sums cannot answer: what a CPU that wakes microseconds
+after its interrupt loses in the turn's DMA waits (load_model.wake_cycles).
+
+A DMA wait (SoftCpu.dma_wait) reaps results as they end, its own and the other steps' alike;
+with no result pending it sleeps until the next DMA ends and runs again a wake later. So a
+wait whose DMAs outlast the wake sleeps more than once, while a DMA submitted before a long
+sleep has ended when the CPU runs again: whether the next wait sleeps depends on what the
+CPU submitted since and on the work between. The walk follows the loop's four operations (a
+step's TX slots taken and its fetches submitted; the oldest fetching step finished; the RX
+slots taken and the stores submitted; the oldest storing step finished; each lane holding at
+most two steps), each step's DMAs ending evenly over its transfer, one direction's steps
+through the link in turn. It times the turn with and without the wake; the difference is
+the wake's cost, which the load model adds to its price of the turn. Rings in host memory are
+not walked (their waits are the calibrated count).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+LANES = 2           # steps in flight per direction (NetLoopback._lanes)
+
+
+@dataclass(frozen=True)
+class StreamOps:
+    """What a turn's walk needs, in CPU cycles."""
+
+    step: int                               # chains per step (NetLoopback.STEP_SRAM)
+    take_tx: float                          # a step's TX slots read and its fetches submitted
+    take_rx: float                          # a step's RX slots read and its stores submitted
+    finish: float                           # a step's fetch or store finished (ring entries posted)
+    fetch: Callable[[int], float]           # n chains' fetches, submit to their last result reaped (0: inline)
+    store: Callable[[int], float]           # n chains' stores, the same
+    read_latency: float                     # the part of a fetch that a fetch behind it overlaps
+    reap: float                             # one result reaped
+    dmas_per_chain: int                     # DMAs of one chain in one direction
+
+
+@dataclass
+class Walk:
+    cycles: float = 0.0                     # the turn, from its first take to its last finish
+    sleeps: int = 0                         # times the CPU slept in a DMA wait
+    waits_slept: int = 0                    # DMA waits that slept at least once
+
+
+def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf, timeline: list | None = None) -> Walk:
+    """A turn of `chains` under a wake of `wake` cycles, a notification arriving `rung` cycles
+    into it: from then on the interrupt line stays up (a doorbell pending, ep_csr's irq is
+    any enabled source) and a wait polls instead of sleeping (SoftCpu.wait_irq returns at
+    once); a CPU asleep then wakes for it. A turn of fewer chains than a step fetches all,
+    then stores all, as NetLoopback.stream does. `timeline` collects (cycle, event, value) as
+    make trace prints the RTL's: submits of a step, waits and their cycles."""
+    out = Walk()
+    t = 0.0
+    last = {"fetch": 0.0, "store": 0.0}     # each direction's last DMA end so far
+    unreaped: list[tuple[float, int]] = []  # (end, step) of DMAs whose results are not reaped yet
+    steps = iter(range(1 << 30))
+
+    def submit(kind: str, n: int) -> int:
+        step = next(steps)
+        if timeline is not None:
+            timeline.append((round(t), f"submit {kind}", n))
+        cost = ops.fetch(n) if kind == "fetch" else ops.store(n)
+        if cost:
+            # a step behind another in the same direction ends a transfer after it (a fetch's
+            # read latency overlaps the one before); its DMAs end evenly over its transfer
+            m = n * ops.dmas_per_chain
+            lead = ops.read_latency if kind == "fetch" else 0.0
+            end = last[kind] = max(t + cost, last[kind] + cost - lead) - m * ops.reap
+            spread = max(0.0, cost - lead - m * ops.reap) / m
+            unreaped.extend((end - (m - 1 - k) * spread, step) for k in range(m))
+        return step
+
+    def wait(step: int) -> None:
+        nonlocal t
+        slept, t0 = False, t
+        while any(s == step for _, s in unreaped):
+            ended = [d for d in unreaped if d[0] <= t]
+            if ended:                       # a result pending: reaped at once
+                unreaped.remove(min(ended))
+                t += ops.reap
+                continue
+            if t >= rung:                   # none, the irq up: poll until the next ends
+                t = min(unreaped)[0]
+                continue
+            out.sleeps += 1                 # none: sleep until the next DMA ends (or a doorbell), then the wake
+            slept = True
+            t = min(min(unreaped)[0], rung) + wake
+        out.waits_slept += slept
+        if timeline is not None:
+            timeline.append((round(t0), "wait", round(t - t0)))
+
+    if chains < ops.step:
+        t += ops.take_tx
+        wait(submit("fetch", chains))
+        t += ops.finish + ops.take_rx
+        wait(submit("store", chains))
+        out.cycles = t + ops.finish
+        return out
+    todo = deque([ops.step] * (chains // ops.step) + ([chains % ops.step] if chains % ops.step else []))
+    fetching: deque[tuple[int, int]] = deque()      # (chains, step)
+    storing: deque[int] = deque()
+    fetched: deque[int] = deque()
+    while todo or fetching or fetched or storing:
+        if todo and len(fetching) < LANES:
+            t += ops.take_tx
+            n = todo.popleft()
+            fetching.append((n, submit("fetch", n)))
+        if fetching and (len(fetching) == LANES or not todo):
+            n, step = fetching.popleft()
+            wait(step)
+            t += ops.finish
+            fetched.append(n)
+        if fetched and len(storing) < LANES:
+            t += ops.take_rx
+            storing.append(submit("store", fetched.popleft()))
+        if storing and (len(storing) == LANES or not fetching):
+            wait(storing.popleft())
+            t += ops.finish
+    out.cycles = t
+    return out
+
+
+def wake_cost(chains: int, ops: StreamOps, wake: float, rung: float = math.inf) -> float:
+    """Cycles a wake of `wake` adds to a turn of `chains` (a notification `rung` cycles into
+    it): the walk timed with it, less without."""
+    return walk(chains, ops, wake, rung).cycles - walk(chains, ops, 0.0, rung).cycles
