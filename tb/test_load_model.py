@@ -254,11 +254,11 @@ def test_a_wait_for_dmas_submitted_before_a_sleep_does_not_sleep() -> None:
     step). None sleeps when every DMA ends before its wait, nor once a doorbell holds the
     interrupt line up; a short turn waits for its fetch, then its store."""
     def ops(cost: float) -> stream_walk.StreamOps:
-        return stream_walk.StreamOps(4, 100, 100, 50, lambda n: cost, lambda n: cost, 0.0, 4, 1)
+        return stream_walk.StreamOps(4, 100, 100, 50, lambda n: cost, lambda n: cost, 0.0, 4, 1, 2)
     waits = 2 * 16
     slow = stream_walk.walk(64, ops(10_000), 20_000)
     assert 16 / 2 <= slow.waits_slept < waits
-    assert slow.sleeps == slow.waits_slept          # one DMA a chain, all ended after a wake this long
+    assert slow.sleeps == slow.waits_slept          # a wake longer than a step's transfer: one sleep a wait
     assert stream_walk.walk(64, ops(0), 20_000).sleeps == 0
     assert stream_walk.walk(64, ops(10_000), 20_000, rung=0.0).sleeps == 0
     assert stream_walk.walk(2, ops(10_000), 20_000).waits_slept == 2

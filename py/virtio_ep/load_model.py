@@ -49,6 +49,7 @@ from dataclasses import astuple, dataclass, replace
 
 import numpy as np
 
+from . import stream_walk
 from .costs import FirmwareCosts
 from .firmware.backends import NetLoopback
 from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, EndpointParams, HostLatencies, NetHdr, PushEntry,
@@ -56,7 +57,6 @@ from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, En
 from .layout.config import HostProfile
 from .load_loop import HostSends, LoopTiming, Wire, play, send_again
 from .scenarios.load import max_depth, measured_requests, percentile
-from . import stream_walk
 from .timing import (CLK_NS, Bus, Link, RtlStages, dma_group_cycles, dma_reap_cycles, dma_submit_cycles, dma_submit_to_rq,
                      doorbell_to_irq, notify_to_irq, tlp_payloads)
 
@@ -416,15 +416,20 @@ def stream_ops(mode: str, size: int, shape: Shape, work: float, s: Setting) -> s
     step = NetLoopback.STEP_SRAM
     fetched = not inline(mode, size)
     per_way = len(tlp_payloads(frame_bytes(size), DMA_CHUNK))
-    submits = per_way * dma_submit_cycles(BUS)
-    take_tx = step * (PushEntry.INLINE // 4 * BUS.axil_read + (submits if fetched else 0))
-    take_rx = step * submits
+    take_tx = slots_taken(per_way if fetched else 0)
+    take_rx = step * per_way * dma_submit_cycles(BUS)
     per_step = work * step / shape.chains if shape.chains else 0.0
     return stream_walk.StreamOps(
         step, take_tx, take_rx, max(0.0, (per_step - take_tx - take_rx) / 2),
         lambda n: transfer_wait("read", n, size, s) if fetched else 0.0,
         lambda n: transfer_wait("write", n, size, s),
-        read_latency(s), dma_reap_cycles(BUS), per_way)
+        read_latency(s), dma_reap_cycles(BUS), per_way, NetLoopback.LANES)
+
+
+def slots_taken(submits: int) -> float:
+    """A push ring's step of slots taken: each slot's header (PushEntry.INLINE bytes) read
+    over the local bus and its `submits` fetch DMAs submitted."""
+    return NetLoopback.STEP_SRAM * (PushEntry.INLINE // 4 * BUS.axil_read + submits * dma_submit_cycles(BUS))
 
 
 def push_shape(chains: int) -> Shape:
@@ -495,8 +500,7 @@ def loop_timing(mode: str, size: int, counts: TurnCounts, s: Setting,
     # the first fetch's completions queued at the host: the first step's slots read (a
     # 16-byte header each) and its DMAs submitted, the request on RQ and the read latency
     # (traced at 1 KiB: 370 cycles into a push ring's turn, 390 into a self-doorbelling one's)
-    ready = 0.0 if inline(mode, size) else snapshot + NetLoopback.STEP_SRAM * (
-        PushEntry.INLINE // 4 * BUS.axil_read + dma_submit_cycles(BUS)) + dma_submit_to_rq() + read_latency(s)
+    ready = 0.0 if inline(mode, size) else snapshot + slots_taken(1) + dma_submit_to_rq() + read_latency(s)
     return LoopTiming(sends, s.link, wake, snapshot, BUS.axil_read, latch, back, WEIGHT, empty, ready)
 
 
@@ -509,7 +513,7 @@ def predict_loop(mode: str, size: int, depth: int, counts: TurnCounts, s: Settin
     def turn(b: int, rung: float = math.inf) -> tuple[float, float, dict[str, float]]:
         key = (b, rung if walked else math.inf)
         if key not in priced:
-            priced[key] = price(mode, size, push_shape(b), counts, s, *key[1:])
+            priced[key] = price(mode, size, push_shape(b), counts, s, key[1])
         return priced[key]
     requests = measured_requests(size, depth)
     played = play(depth, requests, lambda b, rung: turn(b, rung)[0], loop_timing(mode, size, counts, s))

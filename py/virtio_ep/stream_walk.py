@@ -17,13 +17,11 @@ not walked (their waits are the calibrated count).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-
-LANES = 2           # steps in flight per direction (NetLoopback._lanes)
-
 
 @dataclass(frozen=True)
 class StreamOps:
@@ -38,6 +36,7 @@ class StreamOps:
     read_latency: float                     # the part of a fetch that a fetch behind it overlaps
     reap: float                             # one result reaped
     dmas_per_chain: int                     # DMAs of one chain in one direction
+    lanes: int                              # steps in flight a direction (NetLoopback.LANES)
 
 
 @dataclass
@@ -47,23 +46,20 @@ class Walk:
     waits_slept: int = 0                    # DMA waits that slept at least once
 
 
-def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf, timeline: list | None = None) -> Walk:
+def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf) -> Walk:
     """A turn of `chains` under a wake of `wake` cycles, a notification arriving `rung` cycles
     into it: from then on the interrupt line stays up (a doorbell pending, ep_csr's irq is
     any enabled source) and a wait polls instead of sleeping (SoftCpu.wait_irq returns at
     once); a CPU asleep then wakes for it. A turn of fewer chains than a step fetches all,
-    then stores all, as NetLoopback.stream does. `timeline` collects (cycle, event, value) as
-    make trace prints the RTL's: submits of a step, waits and their cycles."""
+    then stores all, as NetLoopback.stream does."""
     out = Walk()
     t = 0.0
     last = {"fetch": 0.0, "store": 0.0}     # each direction's last DMA end so far
     unreaped: list[tuple[float, int]] = []  # (end, step) of DMAs whose results are not reaped yet
-    steps = iter(range(1 << 30))
+    steps = itertools.count()
 
     def submit(kind: str, n: int) -> int:
         step = next(steps)
-        if timeline is not None:
-            timeline.append((round(t), f"submit {kind}", n))
         cost = ops.fetch(n) if kind == "fetch" else ops.store(n)
         if cost:
             # a step behind another in the same direction ends a transfer after it (a fetch's
@@ -77,7 +73,7 @@ def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf, timel
 
     def wait(step: int) -> None:
         nonlocal t
-        slept, t0 = False, t
+        slept = False
         while any(s == step for _, s in unreaped):
             ended = [d for d in unreaped if d[0] <= t]
             if ended:                       # a result pending: reaped at once
@@ -91,8 +87,6 @@ def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf, timel
             slept = True
             t = min(min(unreaped)[0], rung) + wake
         out.waits_slept += slept
-        if timeline is not None:
-            timeline.append((round(t0), "wait", round(t - t0)))
 
     if chains < ops.step:
         t += ops.take_tx
@@ -106,19 +100,19 @@ def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf, timel
     storing: deque[int] = deque()
     fetched: deque[int] = deque()
     while todo or fetching or fetched or storing:
-        if todo and len(fetching) < LANES:
+        if todo and len(fetching) < ops.lanes:
             t += ops.take_tx
             n = todo.popleft()
             fetching.append((n, submit("fetch", n)))
-        if fetching and (len(fetching) == LANES or not todo):
+        if fetching and (len(fetching) == ops.lanes or not todo):
             n, step = fetching.popleft()
             wait(step)
             t += ops.finish
             fetched.append(n)
-        if fetched and len(storing) < LANES:
+        if fetched and len(storing) < ops.lanes:
             t += ops.take_rx
             storing.append(submit("store", fetched.popleft()))
-        if storing and (len(storing) == LANES or not fetching):
+        if storing and (len(storing) == ops.lanes or not fetching):
             wait(storing.popleft())
             t += ops.finish
     out.cycles = t

@@ -46,6 +46,7 @@ class NetLoopback:
     # (intake from the device's own SRAM) in small steps; rings in host memory, whose intake
     # reads wait behind the fetches in flight, in larger ones
     STEP_SRAM, STEP_HOST = 4, 16
+    LANES = 2                       # steps in flight a direction in `stream` (see _lanes)
 
     def __init__(self, device: VirtioDevice):
         mq = device.features & bit(NetFeature.MQ)
@@ -303,7 +304,7 @@ class NetLoopback:
         """Two DMA views of the device memory of queue q's payloads, one per step in flight."""
         lanes = self.lanes.get(q.index)
         if lanes is None:
-            lanes = self.lanes[q.index] = tuple(DmaMemory(q.mem.cpu) for _ in range(2))
+            lanes = self.lanes[q.index] = tuple(DmaMemory(q.mem.cpu) for _ in range(self.LANES))
         for lane in lanes:
             lane.pool = q.mem.pool
         return lanes
