@@ -128,6 +128,14 @@ class Shape:
     def features(self) -> np.ndarray:
         return np.array([1.0, self.chains, self.steps, self.intakes, float(self.steps > 0)])
 
+    def regimes(self) -> np.ndarray:
+        """The turn's regime (the calibration depths' four: serial, one stream step, several
+        steps taking every frame in flight, several with frames left over), a serial turn's
+        chains beside: what a turn's sleeps depend on (TurnCounts.slept)."""
+        serial, several = self.steps == 0, self.steps > 1
+        return np.array([float(serial), serial * float(self.chains), float(0 < self.steps <= 1),
+                         float(several and self.intakes >= self.steps), float(several and self.intakes < self.steps)])
+
 
 def turn_shape(mode: str, depth: int) -> Shape:
     """A ring in host memory's turn at `depth` in flight: every frame in flight is back
@@ -167,7 +175,13 @@ class TurnCounts:
     # flight: 0.5 of 6.4 waits a turn slept); with a longer wake it does not sleep either (traced:
     # split and push 1 KiB at 16 in flight sleep 0.75 and 0.0625 times a frame with a wake of
     # 10 us, as many as their waits slept at the default latencies), unless the wake empties a
-    # push stream of fetches longer than a step's work (`wake_cycles`)
+    # push stream of fetches longer than a step's work (`wake_cycles`). The waits that slept are
+    # a count per regime (Shape.regimes), not a line through the features: a stream turn's
+    # waits sleep until a notification holds the interrupt line up, near its start where it
+    # takes every frame in flight (a step's frames come back while the others run: packed, 1
+    # a turn at 64 in flight), so their number does not grow with its steps; a line through
+    # the five calibration depths put 48 a turn at 32 in flight (make trace MODE=packed
+    # SIZE=1024 DEPTH=32 LATENCIES=slow-fw, 2026-12-05: 1 a turn, the model -89% with it)
     waits: tuple[float, ...]
     round_trips: tuple[float, ...]   # the ring's waits, in small-read round trips
     word_cycles: float
@@ -188,7 +202,7 @@ class TurnCounts:
     def wakes(self, shape: Shape) -> float:
         """Waits of a turn that sleep (see `waits`)."""
         waits = self.count("waits", shape)
-        return min(waits, self.count("slept", shape)) if self.slept else waits
+        return min(waits, max(0.0, float(np.dot(self.slept, shape.regimes())))) if self.slept else waits
 
 
 # -- payload transfers --------------------------------------------------------------------
@@ -447,12 +461,8 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
     shape = turn_shape(mode, depth)
     b = shape.chains
     busy, work, parts = price(mode, size, shape, counts, s)
-    idle = 0.0
-    # a turn that takes every frame in flight owes its MSIs until its ring writes have ended,
-    # which is mostly at its end (docs/load_model.md): the frames come back together and the
-    # CPU waits out the host's turnaround. With frames left over, the next turn has work.
-    if b >= depth:
-        idle = max(0.0, turnaround(s) - counts.tail)
+    # with frames left over, the next turn has work
+    idle = frames_back(shape, busy, counts, s) if b >= depth else 0.0
     parts["host turnaround"] = idle
     cycles = busy + idle
     req_per_s = b * USER_CLK_HZ / cycles
@@ -460,6 +470,22 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
     per_req["dma_wait"] = (busy - work) / b
     return Prediction(mode, size, depth, req_per_s, cycles, busy / b, parts, bottleneck_of(parts, mode, size, b, s),
                       depth / req_per_s * 1e9, per_req)
+
+
+def frames_back(shape: Shape, busy: float, counts: TurnCounts, s: Setting) -> float:
+    """The CPU's idle after a turn of a ring in host memory that took every frame in flight,
+    until it runs on them again. A turn of one step owes its MSIs until its ring writes have
+    ended, mostly at its end (docs/load_model.md): its frames come back together after the
+    host's turnaround and the CPU, finding none, sleeps and runs a wake after the
+    notification. A turn of several steps sends an MSI a step (NetLoopback.stream), so the
+    next turn's first step waits on the turnaround after this turn's first step only; the
+    rest of the turn hides it, and where it does, the CPU finds the frames when it looks
+    and never sleeps (the RTL at 64 in flight, packed 256 B: turns back to back, with and
+    without a wake of 10 us, the wake's one sleep a turn in its first descriptor read)."""
+    wake = s.host.firmware_wake_ns / CLK_NS
+    hidden = busy * (1 - 1 / shape.steps) if shape.steps > 1 else 0.0
+    idle = max(0.0, turnaround(s) - wake - counts.tail - hidden)
+    return idle + wake if idle or not hidden else 0.0
 
 
 def bottleneck_of(parts: dict[str, float], mode: str, size: int, chains: int, s: Setting) -> str:
@@ -657,9 +683,11 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
                               for r in ones])) if ones else 0.0
     else:
         tail = float(np.mean([turnaround(s) - idle(r) for r in ones])) if ones else 0.0
+    regimes = np.array([sum(sh.regimes() for sh in ts) / n for ts, n in zip(turns, frames)])
+    slept = tuple(np.linalg.lstsq(regimes, np.array([r.waits_slept_per_req for r in rows]), rcond=None)[0])
     dmas = np.array([r.dmas_per_req - payload_dmas(mode, r.payload) for r in rows])
     msis = np.array([r.msis_per_req for r in rows])
     doorbells = np.array([r.doorbells_per_req for r in rows])
     return TurnCounts(solve(words), solve(compute), solve(waits), solve(np.array(rts)), word_cycles, tail,
                       solve(dmas), solve(msis), solve(doorbells), overlap,
-                      solve(np.array([r.waits_slept_per_req for r in rows])), lead, tokens)
+                      slept, lead, tokens)
