@@ -303,6 +303,19 @@ def test_a_late_wake_costs_a_packed_turn_of_64_what_the_rtl_loses(rows, mode: st
     assert model == pytest.approx(rtl, abs=0.2)
 
 
+def test_the_bench_window_ends_on_turns_that_sleep_in_every_wait(rows) -> None:
+    """Packed, 256 B, 128 in flight, the CPU waking 10 us late, as traced on the RTL (make trace
+    MODE=packed SIZE=256 DEPTH=128 LATENCIES=slow-fw, 2026-12-05): the window's steady turns of
+    64 frames sleep 0 or 1 times (notifications for the frames sent back hold the interrupt line
+    up), its last, served after the host's last send, in 260 of its 269 waits; the window ran
+    at 155,592 req/s. The model: the steady turn's sleeps fitted apart from the drain's (the
+    deepest calibration points' windows end the same way), the drain's every wait asleep."""
+    counts = M.fit(rows)["packed"]
+    assert counts.wakes(M.turn_shape("packed", 128)) <= 1.5
+    assert 245 <= M.drain_sleeps("packed", 128, counts) <= 275
+    assert M.predict("packed", 256, 128, counts, M.Setting("slow-fw")).req_per_s == pytest.approx(155_592, rel=0.05)
+
+
 def test_the_model_moves_with_the_knobs(rows) -> None:
     """Fewer tags and a smaller MPS slow 64 KiB frames; no host latency speeds small ones;
     a late-waking CPU slows every point."""

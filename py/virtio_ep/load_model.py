@@ -464,12 +464,37 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
     # with frames left over, the next turn has work
     idle = frames_back(shape, busy, counts, s) if b >= depth else 0.0
     parts["host turnaround"] = idle
-    cycles = busy + idle
+    steady = busy + idle
+    # the bench's window ends on frames the host sends no more after (its turns' wakes, shared
+    # over the window's turns)
+    drain = drain_sleeps(mode, depth, counts) * s.host.firmware_wake_ns / CLK_NS * b / measured_requests(size, depth)
+    parts["fw wake"] += drain
+    cycles = steady + drain
     req_per_s = b * USER_CLK_HZ / cycles
     per_req = budget_per_request(mode, size, [shape], counts)
     per_req["dma_wait"] = (busy - work) / b
+    # Little's law on the steady turns: the median frame is not one of the last
     return Prediction(mode, size, depth, req_per_s, cycles, busy / b, parts, bottleneck_of(parts, mode, size, b, s),
-                      depth / req_per_s * 1e9, per_req)
+                      depth * steady / b / USER_CLK_HZ * 1e9, per_req)
+
+
+def drain_chunks(mode: str, depth: int) -> list[Shape]:
+    """The turns a ring in host memory serves the bench's last frames in, after the host's
+    last send: the frames in flight beyond a turn (depth - WEIGHT), a turn's worth at a time."""
+    b = min(depth, WEIGHT)
+    return [turn_shape(mode, min(b, left)) for left in range(depth - b, 0, -b)]
+
+
+def drain_sleeps(mode: str, depth: int, counts: TurnCounts) -> float:
+    """Waits the bench's last turns sleep beyond what steady turns of their frames would. With
+    frames left over, a turn's waits sleep until a notification holds the interrupt line up
+    (TurnCounts.waits); after the host's last send none comes, so every wait of the turns
+    that serve the frames still in flight sleeps (make trace MODE=packed SIZE=256 DEPTH=128
+    LATENCIES=slow-fw, 2026-12-05: steady turns of 64 frames 0 or 1 sleep, the window's last
+    260 of its 269 waits, 677k cycles against 16k to 29k)."""
+    b = min(depth, WEIGHT)
+    steady = counts.wakes(turn_shape(mode, depth))
+    return max(0.0, sum(counts.count("waits", sh) - sh.chains / b * steady for sh in drain_chunks(mode, depth)))
 
 
 def frames_back(shape: Shape, busy: float, counts: TurnCounts, s: Setting) -> float:
@@ -684,7 +709,17 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     else:
         tail = float(np.mean([turnaround(s) - idle(r) for r in ones])) if ones else 0.0
     regimes = np.array([sum(sh.regimes() for sh in ts) / n for ts, n in zip(turns, frames)])
-    slept = tuple(np.linalg.lstsq(regimes, np.array([r.waits_slept_per_req for r in rows]), rcond=None)[0])
+    # a ring in host memory's window ends on turns whose every wait sleeps (drain_sleeps): a
+    # steady turn's are the rest, over the rest of its frames
+    fitted_waits = solve(waits)
+    steady_slept = []
+    for r in rows:
+        drained = [] if mode.startswith("push") else drain_chunks(mode, r.depth)
+        left = sum(sh.chains for sh in drained)
+        asleep = sum(max(0.0, float(np.dot(fitted_waits, sh.features()))) for sh in drained)
+        requests = measured_requests(r.payload, r.depth)
+        steady_slept.append(max(0.0, r.waits_slept_per_req * requests - asleep) / (requests - left))
+    slept = tuple(np.linalg.lstsq(regimes, np.array(steady_slept), rcond=None)[0])
     dmas = np.array([r.dmas_per_req - payload_dmas(mode, r.payload) for r in rows])
     msis = np.array([r.msis_per_req for r in rows])
     doorbells = np.array([r.doorbells_per_req for r in rows])
