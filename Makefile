@@ -136,9 +136,10 @@ mutate: $(STAMP) linux-source
 	$(CHECK_VARS)
 	$(VPY) -m virtio_ep.mutate --jobs $(JOBS) $(MUTANTS)
 
-# `make bench NAME ...` runs some: control, datapath, rings (the default set), load, sensitivity, wake
-# and model-check (the load model against their CSVs: `make bench load sensitivity wake model-check` regenerates all)
-BENCH_NAMES := control datapath rings load sensitivity wake model-check
+# `make bench NAME ...` runs some: control, datapath, rings (the default set), load, sensitivity, wake,
+# depths and model-check (the load model against their CSVs: `make bench load sensitivity wake depths
+# model-check` regenerates all)
+BENCH_NAMES := control datapath rings load sensitivity wake depths model-check
 bench: $(STAMP)
 	$(CHECK_VARS)
 	$(VPY) -m virtio_ep.bench --sim $(or $(SIM),icarus) --profile $(or $(PROFILE),ideal) --jobs $(JOBS) $(filter $(BENCH_NAMES),$(MAKECMDGOALS))

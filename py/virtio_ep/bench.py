@@ -12,9 +12,12 @@ sensitivity  throughput under load as one knob moves (DMA tags, descriptor depth
 wake      throughput under load with the endpoint CPU waking 10 us late (latency setting
           slow-fw), every ring mode at 256 B and 4 KiB, 4 and 64 in flight: docs/wake.md, .csv, .png
           (not in the default set)
-model-check  the load model against every RTL point on record (load, load-server, sensitivity, wake):
-          docs/load_model.md, .csv, .png (no simulation; `make bench load sensitivity wake
-          model-check` measures first)
+depths    throughput under load between the load bench's depths (8 to 160 in flight) at 128 B and
+          8 KiB, every ring mode, default latencies and slow-fw: docs/depths.md, .csv, .png
+          (not in the default set)
+model-check  the load model against every RTL point on record (load, load-server, sensitivity, wake,
+          depths): docs/load_model.md, .csv, .png (no simulation; `make bench load sensitivity wake
+          depths model-check` measures first)
 """
 
 from __future__ import annotations
@@ -233,6 +236,12 @@ def wake(sim: str, jobs: int = 2) -> str:
     return run(sim, DOCS, jobs=jobs)
 
 
+def depths(sim: str, jobs: int = 2) -> str:
+    """Throughput under load between the load bench's depths (not in the default set)."""
+    from .bench_depths import run
+    return run(sim, DOCS, jobs=jobs)
+
+
 def model(sim: str) -> str:
     """No simulation: the load model against the CSVs the load, sensitivity and wake benches wrote."""
     from .bench_model import write
@@ -240,7 +249,7 @@ def model(sim: str) -> str:
 
 
 BENCHES = {"control": control, "datapath": datapath, "rings": rings, "load": load, "sensitivity": sensitivity,
-           "wake": wake, "model-check": model}
+           "wake": wake, "depths": depths, "model-check": model}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sim", default="icarus", choices=simrun.SIMULATORS)
     ap.add_argument("which", nargs="*", default=["control", "datapath", "rings"],
                     help="benchmarks to run: control, datapath, rings (the default), load, sensitivity, wake, "
-                         "model-check")
+                         "depths, model-check")
     ap.add_argument("--profile", default="ideal", choices=list(HOST_PROFILES),
                     help="host profile of the load benchmark (docs/host_profiles.md)")
     ap.add_argument("--jobs", type=int, default=2, help="simulations at once (the load benchmark)")
@@ -262,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"unknown benchmark {which!r}: use {', '.join(BENCHES)}")
             if which == "load":
                 print(BENCHES[which](args.sim, profile=args.profile, jobs=args.jobs))
-            elif which in ("sensitivity", "wake"):
+            elif which in ("sensitivity", "wake", "depths"):
                 print(BENCHES[which](args.sim, jobs=args.jobs))
             else:
                 print(BENCHES[which](args.sim))

@@ -53,6 +53,12 @@ def _fmt(v) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
+def rows_csv(rows: list[LoadRow]) -> str:
+    """Every field of `rows` as CSV, a header naming them (parse_csv reads it back)."""
+    columns = [f.name for f in fields(LoadRow)]
+    return "\n".join([",".join(columns)] + [",".join(_fmt(getattr(r, c)) for c in columns) for r in rows]) + "\n"
+
+
 def read_rows(docs: Path, profile: str = "ideal") -> list[LoadRow]:
     """The rows of the last `make bench load` under `profile` (its CSV), [] if it never ran."""
     path = docs / f"{doc_stem(profile)}.csv"

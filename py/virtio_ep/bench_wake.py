@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import fields
 from pathlib import Path
 
-from .bench_load import _fmt, parse_csv, read_rows as load_rows
+from .bench_load import parse_csv, read_rows as load_rows, rows_csv
 from .bench_sensitivity import Knob, measure
 from .layout import MODE_NAMES
 from .progress import run_parallel
@@ -34,9 +33,7 @@ def run(sim: str, docs: Path, modes=MODES, sizes=SIZES, depths=DEPTHS, jobs: int
                          jobs, f"bench wake {sim}")
     rows = [r for part in parts for r in part]
     wall = time.monotonic() - t0
-    columns = [f.name for f in fields(LoadRow)]
-    (docs / "wake.csv").write_text("\n".join(
-        [",".join(columns)] + [",".join(_fmt(getattr(r, c)) for c in columns) for r in rows]) + "\n")
+    (docs / "wake.csv").write_text(rows_csv(rows))
     default = load_rows(docs)
     md = report(rows, default, sim, wall, jobs)
     (docs / "wake.md").write_text(md)
