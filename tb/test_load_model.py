@@ -251,6 +251,17 @@ def test_a_late_wake_sleeps_a_push_turn_as_the_rtl_does(rows, mode: str, size: i
     assert sleeps[0] <= walked.sleeps <= sleeps[1]
 
 
+def test_a_push_turns_wake_cost_adds_to_the_turn_as_the_rtl_runs_it(rows) -> None:
+    """Push, 8 KiB, 24 in flight, the CPU waking 10 us late, as traced on the RTL (make trace
+    MODE=push SIZE=8192 DEPTH=24 LATENCIES=slow-fw, 2026-12-05): each turn of 24 frames ran
+    16,543 cycles, 5 of its 13 waits asleep. The walk's wake cost is net of the transfers its
+    sleeps overlap, so it adds to the turn's price; priced as CPU time inside the stream, the
+    stream overlapped it a second time (13,662 cycles, -17%)."""
+    counts = M.fit(rows)["push"]
+    busy, _, _ = M.price("push", 8192, M.push_shape(24), counts, M.Setting("slow-fw"))
+    assert busy == pytest.approx(16_543, rel=0.06)
+
+
 def test_a_wait_for_dmas_submitted_before_a_sleep_does_not_sleep() -> None:
     """The walk's order: with DMAs far longer than the CPU's work and a wake longer still, a
     wait sleeps only for DMAs submitted after the last sleep; each lane's second step was

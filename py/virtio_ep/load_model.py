@@ -401,7 +401,13 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting,
     rt = counts.count("round_trips", shape) * round_trip(s)
     wake = wake_cycles(mode, size, shape, counts, work, s, rung)
     parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
-    fetch, store, busy = payload(mode, size, shape, work + rt + wake, s, counts.overlap, counts.lead, counts.tokens)
+    if mode.startswith("push"):
+        # the walk's wake cost is already net of the transfers a sleep overlaps: it adds to
+        # the turn, not to the CPU time the stream overlaps again
+        fetch, store, busy = payload(mode, size, shape, work + rt, s, counts.overlap, counts.lead, counts.tokens)
+        busy += wake
+    else:
+        fetch, store, busy = payload(mode, size, shape, work + rt + wake, s, counts.overlap, counts.lead, counts.tokens)
     parts.update(fetch=fetch, store=store)
     return busy, work, parts
 
