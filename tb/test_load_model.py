@@ -327,6 +327,18 @@ def test_the_bench_window_ends_on_turns_that_sleep_in_every_wait(rows) -> None:
     assert M.predict("packed", 256, 128, counts, M.Setting("slow-fw")).req_per_s == pytest.approx(155_592, rel=0.05)
 
 
+@pytest.mark.parametrize("mode, depth, chains", [("split", 48, 64), ("split", 32, 32), ("split", 24, 24),
+                                                  ("packed", 48, 48), ("split", 256, 64)])
+def test_a_split_turn_takes_the_frames_that_come_back_while_it_runs(mode: str, depth: int, chains: int) -> None:
+    """Traced on the RTL (make trace, 2026-12-05): a split ring's turns at 48 in flight take 64
+    frames (256 B at the default latencies, 4 KiB under slow-fw: its publish looks at the ring
+    again, event index on, and finds the first step's frames back), at 32 and 24 in flight (1 KiB
+    and 256 B, slow-fw: two steps, both fetching at once) as many as are in flight; a packed
+    ring's publish does not look again (every added chain rings the doorbell): 48 at 48 (256 B
+    default, 2 KiB slow-fw)."""
+    assert M.turn_shape(mode, depth).chains == chains
+
+
 def test_the_model_moves_with_the_knobs(rows) -> None:
     """Fewer tags and a smaller MPS slow 64 KiB frames; no host latency speeds small ones;
     a late-waking CPU slows every point."""
