@@ -179,6 +179,17 @@ def _front_end(path: Path, device, messages: list[tuple[int, bytes, list[int]]])
     return failure[0] if failure else None
 
 
+def test_a_front_end_gone_before_its_reply_has_hung_up(tmp_path: Path) -> None:
+    """A front end that sends a request and closes before the reply (UML halting: the back
+    end's reply met EPIPE, 2026-12-05) ends the session as a hang-up does, not as a failure."""
+    backend = VhostUserBackend(tmp_path / "s", ProbedDevice(net_device()))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(str(tmp_path / "s"))      # queued on the listener: served once it is closed
+        s.sendall(struct.pack("<III", VhostUserRequest.GET_FEATURES, VHOST_USER_VERSION, 0))
+    backend.serve(accept_timeout_s=10)
+    assert backend.closed
+
+
 def test_features_beyond_the_offer_are_refused(tmp_path: Path) -> None:
     dev = ProbedDevice(net_device())
     extra = 1 << VirtioFeature.ACCESS_PLATFORM          # not offered to UML

@@ -176,7 +176,9 @@ class VhostUserBackend:
 
     def serve(self, accept_timeout_s: float = 30.0) -> None:
         """Accept one front end; serve its requests and its kicks until it hangs up or
-        `stop` is called. A request this back end cannot serve raises VhostUserError."""
+        `stop` is called. A request this back end cannot serve raises VhostUserError. A
+        front end gone before its reply (EPIPE, as UML halting right after a request) has
+        hung up: there is nobody left to answer."""
         sel = selectors.DefaultSelector()
         sel.register(self.listener, selectors.EVENT_READ, "accept")
         sel.register(self._stop_r, selectors.EVENT_READ, "stop")
@@ -194,7 +196,11 @@ class VhostUserBackend:
                     if key.data == "stop":
                         return
                     if key.data == "request":
-                        if not self._serve_one(sel):
+                        try:
+                            if not self._serve_one(sel):
+                                return
+                        except (BrokenPipeError, ConnectionResetError):
+                            self.log.debug("vhost-user front end hung up before its reply")
                             return
                     else:                       # a kick eventfd
                         vring = key.data
