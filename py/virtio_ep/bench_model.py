@@ -371,7 +371,7 @@ def report(pts: list[Point], counts: dict[str, M.TurnCounts]) -> str:
            "  +0.2% (-77.8% before), 4 KiB at 40 -2.1%, split 256 B at 24 -12.0% (-21.3%), 4 KiB at 48 -18.0%",
            "  (-20.9%; a split turn there takes 64 frames: see below). At the default latencies, eleven points",
            "  traced between the depths erred 4.0% mean against 3.9% before (packed 256 B at 48 +5.2% to +6.8%:",
-           "  the idle removed was the RTL's, but the packed turn is priced short there). Three more, traced",
+           "  the RTL has no idle there either, but its packed turn is priced short). Three more, traced",
            "  with them, showed the bench's window ending on turns served after the host's last send, whose every",
            "  wait sleeps (no notification comes): packed 256 B at 128 in flight under `slow-fw`, steady turns 16k",
            "  to 29k cycles, the last 677k. Priced so (load_model.drain_sleeps; the steady turns' sleeps fitted",
