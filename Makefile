@@ -9,7 +9,8 @@
 #                 (`make bench load`: throughput under load, 13 to 30 min on Verilator;
 #                 PROFILE=server: under the server host profile, docs/load-server.md;
 #                 `make bench sensitivity`: one knob at a time, docs/sensitivity.md;
-#                 `make bench wake`: the endpoint CPU waking 10 us late, docs/wake.md)
+#                 `make bench wake`: the endpoint CPU waking 10 us late, docs/wake.md;
+#                 `make bench depths`: between the load bench's depths, docs/depths.md)
 #   make report   every transport and data-path variant under a sweep of latencies:
 #                 docs/results.md and its plots (fails if a headline claim stops holding);
 #                 PROFILES=ideal,server (default): the default latencies again under the
