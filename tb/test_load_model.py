@@ -339,6 +339,13 @@ def test_a_split_turn_takes_the_frames_that_come_back_while_it_runs(mode: str, d
     assert M.turn_shape(mode, depth).chains == chains
 
 
+def test_the_windows_last_turns_take_only_the_frames_left() -> None:
+    """After the host's last send no frame comes back into a turn, so a split ring's last turn
+    at 112 in flight serves the 48 frames left, not the 64 a steady turn of three steps takes."""
+    assert [sh.chains for sh in M.drain_chunks("split", 112)] == [48]
+    assert [sh.chains for sh in M.drain_chunks("packed", 192)] == [64, 64]
+
+
 def test_the_model_moves_with_the_knobs(rows) -> None:
     """Fewer tags and a smaller MPS slow 64 KiB frames; no host latency speeds small ones;
     a late-waking CPU slows every point."""

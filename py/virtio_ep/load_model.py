@@ -143,12 +143,14 @@ class Shape:
 RECHECKED = ("split",)
 
 
-def turn_shape(mode: str, depth: int) -> Shape:
+def turn_shape(mode: str, depth: int, more: bool = True) -> Shape:
     """A ring in host memory's turn at `depth` in flight: every frame in flight is back
     before the firmware looks again, up to its budget (a push ring's turns: load_loop; this
     shape only starts its fit). Rings in host memory are read a batch at a time: what is
     available when the firmware looks, which, while two steps fetch and two store, is the
-    frames in flight beyond this turn's, a step at least."""
+    frames in flight beyond this turn's, a step at least. `more`: the host sends frames again
+    as they come back (not after its last send), which a ring that looks again takes in the
+    same turn (RECHECKED)."""
     step = step_of(mode)
     # a host ring's queue is served WEIGHT chains a turn; a push ring's turn goes on while
     # its slots hold frames (the RTL: 128 chains a turn at 128 in flight)
@@ -158,7 +160,7 @@ def turn_shape(mode: str, depth: int) -> Shape:
     steps = -(-b // step)
     if mode.startswith("push"):
         return Shape(b, steps, steps)       # slots read over the local bus, a step at a time
-    if mode in RECHECKED and b < WEIGHT and steps > NetLoopback.LANES:
+    if more and mode in RECHECKED and b < WEIGHT and steps > NetLoopback.LANES:
         # the ring looked at again as each step publishes: with more steps than lanes, the
         # first step's frames are back (an MSI a step) before the last step's publish, and
         # the turn takes them, and theirs, up to its budget (traced: split 256 B at 48 in
@@ -209,12 +211,17 @@ class TurnCounts:
     tokens: int = 0                  # steps in flight a push ring's stream is priced with (`stream_cycle`)
 
     def count(self, name: str, shape: Shape) -> float:
-        return max(0.0, float(np.dot(getattr(self, name), shape.features())))
+        return counted(getattr(self, name), shape.features())
 
     def wakes(self, shape: Shape) -> float:
         """Waits of a turn that sleep (see `waits`)."""
         waits = self.count("waits", shape)
-        return min(waits, max(0.0, float(np.dot(self.slept, shape.regimes())))) if self.slept else waits
+        return min(waits, counted(self.slept, shape.regimes())) if self.slept else waits
+
+
+def counted(coefficients, features: np.ndarray) -> float:
+    """A count from its fitted coefficients and a turn's features (never below zero)."""
+    return max(0.0, float(np.dot(coefficients, features)))
 
 
 # -- payload transfers --------------------------------------------------------------------
@@ -498,9 +505,10 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
 
 def drain_chunks(mode: str, depth: int) -> list[Shape]:
     """The turns a ring in host memory serves the bench's last frames in, after the host's
-    last send: the frames in flight beyond a turn (depth - WEIGHT), a turn's worth at a time."""
+    last send: the frames in flight beyond a turn (depth - WEIGHT), a turn's worth at a time
+    (the host sends no more, so none comes back into them)."""
     b = min(depth, WEIGHT)
-    return [turn_shape(mode, min(b, left)) for left in range(depth - b, 0, -b)]
+    return [turn_shape(mode, min(b, left), more=False) for left in range(depth - b, 0, -b)]
 
 
 def drain_sleeps(mode: str, depth: int, counts: TurnCounts) -> float:
@@ -734,7 +742,7 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     for r in rows:
         drained = [] if mode.startswith("push") else drain_chunks(mode, r.depth)
         left = sum(sh.chains for sh in drained)
-        asleep = sum(max(0.0, float(np.dot(fitted_waits, sh.features()))) for sh in drained)
+        asleep = sum(counted(fitted_waits, sh.features()) for sh in drained)
         requests = measured_requests(r.payload, r.depth)
         steady_slept.append(max(0.0, r.waits_slept_per_req * requests - asleep) / (requests - left))
     slept = tuple(np.linalg.lstsq(regimes, np.array(steady_slept), rcond=None)[0])
