@@ -418,20 +418,17 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting,
     work = counts.word_cycles * (counts.count("words", shape) + extra_words(mode, size, b)) \
         + host.firmware_cost_scale * (counts.count("compute", shape) + extra_compute(mode, size, b))
     rt = counts.count("round_trips", shape) * round_trip(s)
-    wake = wake_cycles(mode, size, shape, counts, work, s, rung)
+    wake = wake_cycles(mode, size, shape, counts, work, rt, s, rung)
     parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
-    if mode.startswith("push"):
-        # the walk's wake cost is already net of the transfers a sleep overlaps: it adds to
-        # the turn, not to the CPU time the stream overlaps again
-        fetch, store, busy = payload(mode, size, shape, work + rt, s, counts.overlap, counts.lead, counts.tokens)
-        busy += wake
-    else:
-        fetch, store, busy = payload(mode, size, shape, work + rt + wake, s, counts.overlap, counts.lead, counts.tokens)
+    # the walk's wake cost is already net of the transfers a sleep overlaps: it adds to the
+    # turn, not to the CPU time the stream overlaps again
+    fetch, store, busy = payload(mode, size, shape, work + rt, s, counts.overlap, counts.lead, counts.tokens)
+    busy += wake
     parts.update(fetch=fetch, store=store)
     return busy, work, parts
 
 
-def wake_cycles(mode: str, size: int, shape: Shape, counts: TurnCounts, work: float, s: Setting,
+def wake_cycles(mode: str, size: int, shape: Shape, counts: TurnCounts, work: float, rt: float, s: Setting,
                 rung: float = math.inf) -> float:
     """Cycles a turn loses to the CPU's wake in its DMA waits: for a ring in host memory, a wake
     for each wait that slept at the default latencies (TurnCounts.wakes); for a push ring, what
@@ -441,9 +438,50 @@ def wake_cycles(mode: str, size: int, shape: Shape, counts: TurnCounts, work: fl
     (a sleep every second step where a step's fetch outlasts a step's work): the RTL sleeps in
     2 of 3 steps there (make trace MODE=push SIZE=4096 DEPTH=64 LATENCIES=slow-fw)."""
     wake = s.host.firmware_wake_ns / CLK_NS
-    if not (wake and mode.startswith("push")):
-        return counts.wakes(shape) * wake
-    return stream_walk.wake_cost(shape.chains, stream_ops(mode, size, shape, work, s), wake, rung)
+    if not wake:
+        return 0.0
+    if mode.startswith("push"):
+        return stream_walk.wake_cost(shape.chains, stream_ops(mode, size, shape, work, s), wake, rung)
+    return host_walk(mode, size, shape, work + rt, counts.wakes(shape), s, wake).cycles \
+        - host_walk(mode, size, shape, work + rt, counts.wakes(shape), s, 0.0).cycles
+
+
+def waits_asleep(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) -> float:
+    """Waits a ring in host memory's turn sleeps under `s`: its ring reads' (TurnCounts.wakes)
+    and the payload waits its walk finds asleep (host_walk)."""
+    _, work, parts = price(mode, size, shape, counts, s)
+    ring = counts.wakes(shape)
+    walked = host_walk(mode, size, shape, work + parts["ring round trips"], ring, s, s.host.firmware_wake_ns / CLK_NS)
+    return ring + walked.waits_slept
+
+
+def host_walk(mode: str, size: int, shape: Shape, cpu: float, ring_sleeps: float, s: Setting,
+              wake: float) -> stream_walk.Walk:
+    """A ring in host memory's turn walked in the firmware's order (stream_walk), the CPU's
+    cycles (`cpu`: work and the ring's round trips) spread evenly over its operations (a take
+    and a finish a direction a step), and its ring reads' sleeps, a wake each, from the first
+    operation on until `ring_sleeps` (TurnCounts.slept) run out; from then on a notification
+    holds the interrupt line up. Its payload waits sleep as the walk finds them: a step's
+    stores, waited for as soon as they are submitted, sleep when they end further apart than
+    the CPU reaps them (split, turns of 24 frames, the CPU waking 10 us late, traced: 11 waits
+    slept at 128 B, 13 at 8 KiB, the two store waits; make trace MODE=split SIZE=128|8192
+    DEPTH=24 LATENCIES=slow-fw, 2026-12-05), and a sleep in a ring read overlaps the
+    transfers in flight (the 8 KiB turn: 44,670 cycles, where a wake per wait and every
+    transfer added up to 49,109)."""
+    step = step_of(mode)
+    b = shape.chains
+    operations = 4 * max(1, -(-b // step))
+    if ring_sleeps >= operations:
+        asleep = (ring_sleeps / operations * wake,) * operations
+    else:
+        whole, part = divmod(ring_sleeps, 1.0)
+        asleep = (wake,) * int(whole) + ((part * wake,) if part else ())
+    per_way = len(tlp_payloads(frame_bytes(size), DMA_CHUNK))
+    ops = stream_walk.StreamOps(
+        step, *(cpu / operations,) * 3,
+        lambda n: transfer_wait("read", n, size, s), lambda n: transfer_wait("write", n, size, s),
+        read_latency(s), dma_reap_cycles(BUS), per_way, NetLoopback.LANES, asleep, posted=True)
+    return stream_walk.walk(b, ops, wake)
 
 
 def stream_ops(mode: str, size: int, shape: Shape, work: float, s: Setting) -> stream_walk.StreamOps:
@@ -495,12 +533,33 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
     drain = drain_sleeps(mode, depth, counts) * s.host.firmware_wake_ns / CLK_NS * b / measured_requests(size, depth)
     parts["fw wake"] += drain
     cycles = steady + drain
+    last = last_turn(mode, depth, b, measured_requests(size, depth))
+    if last:
+        # the window's last turn takes what is left of its frames, and costs what a turn of
+        # them does, not its share of a full turn's
+        n = measured_requests(size, depth)
+        busy_last, _, lasts = price(mode, size, turn_shape(mode, last, more=False), counts, s)
+        for k in parts:
+            parts[k] += (lasts.get(k, 0.0) * b - parts[k] * last) / n
+        cycles += (busy_last * b - cycles * last) / n
     req_per_s = b * USER_CLK_HZ / cycles
     per_req = budget_per_request(mode, size, [shape], counts)
     per_req["dma_wait"] = (busy - work) / b
     # Little's law on the steady turns: the median frame is not one of the last
     return Prediction(mode, size, depth, req_per_s, cycles, busy / b, parts, bottleneck_of(parts, mode, size, b, s),
                       depth * steady / b / USER_CLK_HZ * 1e9, per_req)
+
+
+def last_turn(mode: str, depth: int, turn: int, requests: int) -> int:
+    """Frames of the bench window's last turn where it is short of a turn of `turn` frames:
+    the host sends `depth` frames and then one for each that comes back, `depth + requests`
+    in all, and a ring in host memory takes them a turn at a time (split 2 KiB at 12 in
+    flight, 64 measured: turns of 12 and a last of 4 that ran as long, 51,344 cycles against
+    52,113; split 512 B at 40, turns of 64 and a last of 8; make trace LATENCIES=slow-fw,
+    2026-12-05). 0 when it is a whole turn, and with frames left over (drain_chunks)."""
+    if depth > WEIGHT or mode.startswith("push"):
+        return 0
+    return (depth + requests) % turn
 
 
 def drain_chunks(mode: str, depth: int) -> list[Shape]:
@@ -532,11 +591,18 @@ def frames_back(shape: Shape, busy: float, counts: TurnCounts, s: Setting) -> fl
     next turn's first step waits on the turnaround after this turn's first step only; the
     rest of the turn hides it, and where it does, the CPU finds the frames when it looks
     and never sleeps (the RTL at 64 in flight, packed 256 B: turns back to back, with and
-    without a wake of 10 us, the wake's one sleep a turn in its first descriptor read)."""
+    without a wake of 10 us, the wake's one sleep a turn in its first descriptor read).
+    A serial turn (less than a step: no stream defers its MSIs) sends them as it publishes
+    and runs on in the ring reads that look for more (its `tail`, fitted at depth 1): a wait
+    each, which sleeps under a wake, and the frames come back meanwhile (split 2 KiB at 12 in
+    flight, the CPU waking 10 us late: turns back to back, the last two reads asleep; at 16
+    in flight, a stream step, 2,752 cycles between turns: make trace LATENCIES=slow-fw,
+    2026-12-05)."""
     wake = s.host.firmware_wake_ns / CLK_NS
     hidden = busy * (1 - 1 / shape.steps) if shape.steps > 1 else 0.0
-    idle = max(0.0, turnaround(s) - wake - counts.tail - hidden)
-    return idle + wake if idle or not hidden else 0.0
+    asleep = wake * math.floor(counts.tail / round_trip(s)) if not shape.steps else 0.0
+    idle = max(0.0, turnaround(s) - wake - counts.tail - hidden - asleep)
+    return idle + wake if idle or not (hidden or asleep) else 0.0
 
 
 def bottleneck_of(parts: dict[str, float], mode: str, size: int, chains: int, s: Setting) -> str:
@@ -701,6 +767,18 @@ def fit_mode(cal, mode: str, overlap: float, lead: float = 0.0, tokens: int = 0)
     return counts
 
 
+RING_FITS = 3           # a host ring's sleep count, fitted again with the payload waits its walk sleeps
+
+
+def payload_slept(r, turns: list[Shape], frames: int, rt: float, slept: tuple[float, ...]) -> float:
+    """Payload waits a request's turns at calibration row `r` sleep as walked (host_walk, at
+    the row's setting: no wake), the ring's sleeps counted per regime by `slept`, the CPU's
+    cycles the row's work and its ring round trips (`rt` cycles a request)."""
+    cpu = r.fw_cycles_per_req - r.dma_wait_per_req + rt
+    return sum(host_walk(r.mode, r.payload, sh, cpu * sh.chains, counted(slept, sh.regimes()), Setting(), 0.0).waits_slept
+               for sh in turns) / frames
+
+
 def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_of) -> TurnCounts:
     """TurnCounts of `mode` from its calibration rows, each row's per-request figures the
     mean over the turns `turns_of(row)` (a list of Shape): least squares per request, so
@@ -746,6 +824,14 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
         requests = measured_requests(r.payload, r.depth)
         steady_slept.append(max(0.0, r.waits_slept_per_req * requests - asleep) / (requests - left))
     slept = tuple(np.linalg.lstsq(regimes, np.array(steady_slept), rcond=None)[0])
+    if not mode.startswith("push"):
+        # a ring in host memory's payload waits sleep as its walk finds them (host_walk): the
+        # regime count is its ring reads', net of them (the walk places the notification
+        # where the ring's sleeps run out, so the count is fitted again with the walk's)
+        for _ in range(RING_FITS):
+            net = [y - payload_slept(r, ts, n, rt * round_trip(s), slept) for r, ts, n, rt, y
+                   in zip(rows, turns, frames, rts, steady_slept)]
+            slept = tuple(np.linalg.lstsq(regimes, np.array(net), rcond=None)[0])
     dmas = np.array([r.dmas_per_req - payload_dmas(mode, r.payload) for r in rows])
     msis = np.array([r.msis_per_req for r in rows])
     doorbells = np.array([r.doorbells_per_req for r in rows])

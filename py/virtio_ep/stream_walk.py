@@ -37,6 +37,13 @@ class StreamOps:
     reap: float                             # one result reaped
     dmas_per_chain: int                     # DMAs of one chain in one direction
     lanes: int                              # steps in flight a direction (NetLoopback.LANES)
+    # a ring in host memory's: the cycles its ring reads sleep in each operation, in the
+    # turn's order (takes and finishes); when they run out, a notification holds the
+    # interrupt line up (its waits slept until then: TurnCounts.slept) for the rest of the turn
+    asleep: tuple[float, ...] | None = None
+    # a ring in host memory's: a finish's ring writes are posted behind the stores in flight
+    # (DeviceQueue.defer), and it waits for them to end
+    posted: bool = False
 
 
 @dataclass
@@ -54,9 +61,11 @@ def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf) -> Wa
     then stores all, as NetLoopback.stream does."""
     out = Walk()
     t = 0.0
+    ring = iter(ops.asleep or ())
     last = {"fetch": 0.0, "store": 0.0}     # each direction's last DMA end so far
     unreaped: list[tuple[float, int]] = []  # (end, step) of DMAs whose results are not reaped yet
     steps = itertools.count()
+    stores: set[int] = set()                # steps that store
 
     def submit(kind: str, n: int) -> int:
         step = next(steps)
@@ -69,12 +78,15 @@ def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf) -> Wa
             end = last[kind] = max(t + cost, last[kind] + cost - lead) - m * ops.reap
             spread = max(0.0, cost - lead - m * ops.reap) / m
             unreaped.extend((end - (m - 1 - k) * spread, step) for k in range(m))
+        if kind == "store":
+            stores.add(step)
         return step
 
     def wait(step: int) -> None:
         nonlocal t
         slept = False
-        while any(s == step for _, s in unreaped):
+        behind = stores if ops.posted else set()
+        while any(s == step or s in behind for _, s in unreaped):
             ended = [d for d in unreaped if d[0] <= t]
             if ended:                       # a result pending: reaped at once
                 unreaped.remove(min(ended))
@@ -88,12 +100,24 @@ def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf) -> Wa
             t = min(min(unreaped)[0], rung) + wake
         out.waits_slept += slept
 
+    def run(cost: float) -> None:
+        """An operation of the CPU, its ring reads' sleeps first (see StreamOps.asleep)."""
+        nonlocal t, rung
+        if ops.asleep is not None:
+            slept = next(ring, None)
+            if slept is None:
+                rung = min(rung, t)
+            t += slept or 0.0
+        t += cost
+
     if chains < ops.step:
-        t += ops.take_tx
+        run(ops.take_tx)
         wait(submit("fetch", chains))
-        t += ops.finish + ops.take_rx
+        run(ops.finish)
+        run(ops.take_rx)
         wait(submit("store", chains))
-        out.cycles = t + ops.finish
+        run(ops.finish)
+        out.cycles = t
         return out
     todo = deque([ops.step] * (chains // ops.step) + ([chains % ops.step] if chains % ops.step else []))
     fetching: deque[tuple[int, int]] = deque()      # (chains, step)
@@ -101,20 +125,20 @@ def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf) -> Wa
     fetched: deque[int] = deque()
     while todo or fetching or fetched or storing:
         if todo and len(fetching) < ops.lanes:
-            t += ops.take_tx
+            run(ops.take_tx)
             n = todo.popleft()
             fetching.append((n, submit("fetch", n)))
         if fetching and (len(fetching) == ops.lanes or not todo):
             n, step = fetching.popleft()
             wait(step)
-            t += ops.finish
+            run(ops.finish)
             fetched.append(n)
         if fetched and len(storing) < ops.lanes:
-            t += ops.take_rx
+            run(ops.take_rx)
             storing.append(submit("store", fetched.popleft()))
         if storing and (len(storing) == ops.lanes or not fetching):
             wait(storing.popleft())
-            t += ops.finish
+            run(ops.finish)
     out.cycles = t
     return out
 

@@ -84,8 +84,8 @@ class SoftCpu:
         self.dma_buf_size: int | None = None   # build parameter, read at boot (read_build_parameters)
         self.bar0_size: int | None = None
         # when a list, what the CPU did, in time order (make trace): (ns, "turn" / "turn end" /
-        # "submit read" / "submit write" / "wait", value: `turn_probe()` at a turn's start and
-        # end, a submit's bytes, a wait's cycles)
+        # "submit read" / "submit write" / "wait" / "slept", value: `turn_probe()` at a turn's
+        # start and end, a submit's bytes, a wait's cycles, the times the wait before slept)
         self.timeline: list[tuple[float, str, float]] | None = None
         self.turn_probe: Callable[[], float] = lambda: 0.0
 
@@ -334,6 +334,8 @@ class SoftCpu:
             self.dma_wait_ns += get_sim_time("ns") - t0
             if self.timeline is not None:
                 self.timeline.append((t0, "wait", (get_sim_time("ns") - t0) / CLK_PERIOD_NS))
+                if self.dma_sleeps > sleeps:
+                    self.timeline.append((t0, "slept", self.dma_sleeps - sleeps))
 
     async def _reap(self, timeout_cycles: int) -> None:
         try:
