@@ -324,7 +324,7 @@ def test_a_host_ring_sleeps_between_turns_only_when_its_frames_are_not_back(
     sends its frames back at its end: the CPU sleeps, and runs a wake after the notification
     (the late-wake bench: split 256 B at 4 in flight loses 18.0 wakes a turn, 18 waits slept),
     unless a serial turn's tail waits in ring reads after its MSIs: a split ring's does, and
-    they sleep while the frames come back (make trace MODE=split SIZE=2048 DEPTH=12|16
+    they sleep while the frames come back (make trace MODE=split SIZE=2048|1024 DEPTH=12|16
     LATENCIES=slow-fw, 2026-12-05: turns back to back at 12 in flight, 2,752 cycles apart at
     16, a stream step whose MSIs wait for its end)."""
     counts = M.fit(rows)[mode]

@@ -419,7 +419,7 @@ def report(pts: list[Point], counts: dict[str, M.TurnCounts]) -> str:
            "  turn's frames where depth + requests is not a multiple of a turn, costs a turn of its frames",
            "  (load_model.last_turn; at the default latencies too). Read off traces at split 128 B and 8 KiB",
            "  at 24 in flight (`make trace ... LATENCIES=slow-fw`: 11 and 13 waits asleep, the 8 KiB turn",
-           "  44,670 cycles where a wake a wait and every transfer added up to 49,109), 2 KiB at 12 and 16,",
+           "  44,670 cycles where a wake a wait and every transfer added up to 49,109), 2 KiB at 12 and 1 KiB at 16,",
            "  and 512 B at 40 (turns of 64 and a last of 8), so the late-wake and between-depths benches are",
            "  not a clean hold-out for it: late-wake bench 3.6% to 2.0% mean, between depths `slow-fw` 3.2% to",
            "  2.3% (33 to 35 of 40 within 5%), default 2.7% both. Twelve points traced after all three were",

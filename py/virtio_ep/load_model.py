@@ -595,8 +595,8 @@ def frames_back(shape: Shape, busy: float, counts: TurnCounts, s: Setting) -> fl
     A serial turn (less than a step: no stream defers its MSIs) sends them as it publishes
     and runs on in the ring reads that look for more (its `tail`, fitted at depth 1): a wait
     each, which sleeps under a wake, and the frames come back meanwhile (split 2 KiB at 12 in
-    flight, the CPU waking 10 us late: turns back to back, the last two reads asleep; at 16
-    in flight, a stream step, 2,752 cycles between turns: make trace LATENCIES=slow-fw,
+    flight, the CPU waking 10 us late: turns back to back, the last two reads asleep; 1 KiB at
+    16 in flight, a stream step, 2,752 cycles between turns: make trace LATENCIES=slow-fw,
     2026-12-05)."""
     wake = s.host.firmware_wake_ns / CLK_NS
     hidden = busy * (1 - 1 / shape.steps) if shape.steps > 1 else 0.0
