@@ -376,6 +376,14 @@ def test_a_split_turn_takes_the_frames_that_come_back_while_it_runs(mode: str, d
     assert M.turn_shape(mode, depth).chains == chains
 
 
+@pytest.mark.parametrize("depth, intakes", [(72, 2), (100, 2), (256, 1), (64, 4)])
+def test_a_turn_with_frames_left_over_starts_on_both_fetch_lanes(depth: int, intakes: int) -> None:
+    """Split, frames in flight beyond a turn of 64, traced under `slow-fw` (2026-12-05): at 72
+    and 100 in flight a turn starts with 32 fetches and takes one batch more; at 64, every
+    frame in flight a turn, a batch a step (the ring read as each step's frames come back)."""
+    assert M.turn_shape("split", depth).intakes == intakes
+
+
 def test_the_windows_last_turns_take_only_the_frames_left() -> None:
     """After the host's last send no frame comes back into a turn, so a split ring's last turn
     at 112 in flight serves the 48 frames left, not the 64 a steady turn of three steps takes."""

@@ -148,7 +148,8 @@ def turn_shape(mode: str, depth: int, more: bool = True) -> Shape:
     before the firmware looks again, up to its budget (a push ring's turns: load_loop; this
     shape only starts its fit). Rings in host memory are read a batch at a time: what is
     available when the firmware looks, which, while two steps fetch and two store, is the
-    frames in flight beyond this turn's, a step at least. `more`: the host sends frames again
+    frames in flight beyond this turn's, a step at least (two where frames are left over).
+    `more`: the host sends frames again
     as they come back (not after its last send), which a ring that looks again takes in the
     same turn (RECHECKED)."""
     step = step_of(mode)
@@ -166,7 +167,11 @@ def turn_shape(mode: str, depth: int, more: bool = True) -> Shape:
         # the turn takes them, and theirs, up to its budget (traced: split 256 B at 48 in
         # flight, turns of 64; at 32 and 24 in flight, two steps, turns of 32 and 24)
         b, steps = WEIGHT, -(-WEIGHT // step)
-    ahead = min(b, max(step, depth - b))
+    # with frames left over, the turn starts on the frames back from the turn before, all
+    # available: its first intake fills both fetch lanes (traced: split 256 B at 72 in
+    # flight, slow-fw, 2026-12-05: 32 fetches, then one intake more, 23 waits a turn; a step
+    # an intake priced 27.75 and the point -26.5%)
+    ahead = min(b, max(NetLoopback.LANES * step if depth > b else step, depth - b))
     return Shape(b, steps, -(-b // ahead))
 
 
