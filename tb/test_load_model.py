@@ -360,7 +360,7 @@ def test_the_bench_window_ends_on_turns_that_sleep_in_every_wait(rows) -> None:
     deepest calibration points' windows end the same way), the drain's every wait asleep."""
     counts = M.fit(rows)["packed"]
     assert counts.wakes(M.turn_shape("packed", 128)) <= 1.5
-    assert 245 <= M.drain_sleeps("packed", 128, counts) <= 275
+    assert 245 <= M.drain_sleeps("packed", 128, measured_requests(256, 128), counts) <= 275
     assert M.predict("packed", 256, 128, counts, M.Setting("slow-fw")).req_per_s == pytest.approx(155_592, rel=0.05)
 
 
@@ -384,11 +384,27 @@ def test_a_turn_with_frames_left_over_starts_on_both_fetch_lanes(depth: int, int
     assert M.turn_shape("split", depth).intakes == intakes
 
 
-def test_the_windows_last_turns_take_only_the_frames_left() -> None:
+@pytest.mark.parametrize("mode, depth, drained", [("split", 112, [48]), ("packed", 192, [64, 64]), ("packed", 128, [64]),
+                                                  ("packed", 70, [30]), ("split", 100, [52]), ("packed", 256, [64, 64, 64])])
+def test_the_windows_last_turns_take_only_the_frames_left(mode: str, depth: int, drained: list[int]) -> None:
     """After the host's last send no frame comes back into a turn, so a split ring's last turn
-    at 112 in flight serves the 48 frames left, not the 64 a steady turn of three steps takes."""
-    assert [sh.chains for sh in M.drain_chunks("split", 112)] == [48]
-    assert [sh.chains for sh in M.drain_chunks("packed", 192)] == [64, 64]
+    at 112 in flight serves the 48 frames left, not the 64 a steady turn of three steps takes;
+    the turns that drain are those after the one that brings back the last frame measured (the
+    turn after it too, when that frame ends its turn). Traced under `slow-fw` (2026-12-05):
+    packed 256 B at 128 in flight, only the last turn of 64 drains (260 of 269 waits asleep; the
+    one before 0); packed 1.5 KiB at 70, a last turn of 30 frames, 126 of 127; split 2 KiB at
+    100, a last of 52, 20 of 25 (steady turns 8)."""
+    requests = measured_requests(256, depth)
+    assert [sh.chains for sh in M.drain_chunks(mode, depth, requests)] == drained
+
+
+def test_a_window_drained_of_a_short_last_turn_costs_what_the_rtl_ran(rows) -> None:
+    """Packed, 1.5 KiB, 70 in flight, the CPU waking 10 us late, traced (2026-12-05): steady
+    turns of 64 frames, about 24k cycles, 1 sleep each, and a last of 30 frames in 329k, every
+    wait asleep: the window ran at 168,489 req/s. Draining only the 6 frames beyond a turn, the
+    model said +141%."""
+    pred = M.predict("packed", 1536, 70, M.fit(rows)["packed"], M.Setting("slow-fw"))
+    assert pred.req_per_s == pytest.approx(168_489, rel=0.05)
 
 
 def test_the_model_moves_with_the_knobs(rows) -> None:

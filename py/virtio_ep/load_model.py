@@ -535,7 +535,8 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
     steady = busy + idle
     # the bench's window ends on frames the host sends no more after (its turns' wakes, shared
     # over the window's turns)
-    drain = drain_sleeps(mode, depth, counts) * s.host.firmware_wake_ns / CLK_NS * b / measured_requests(size, depth)
+    requests = measured_requests(size, depth)
+    drain = drain_sleeps(mode, depth, requests, counts) * s.host.firmware_wake_ns / CLK_NS * b / requests
     parts["fw wake"] += drain
     cycles = steady + drain
     last = last_turn(mode, depth, b, measured_requests(size, depth))
@@ -567,24 +568,37 @@ def last_turn(mode: str, depth: int, turn: int, requests: int) -> int:
     return (depth + requests) % turn
 
 
-def drain_chunks(mode: str, depth: int) -> list[Shape]:
-    """The turns a ring in host memory serves the bench's last frames in, after the host's
-    last send: the frames in flight beyond a turn (depth - WEIGHT), a turn's worth at a time
-    (the host sends no more, so none comes back into them)."""
+def drain_chunks(mode: str, depth: int, requests: int) -> list[Shape]:
+    """The turns a ring in host memory serves with no notification to come, where steady turns
+    leave frames over. The host sends `depth + requests` frames, the ring takes them a turn at a
+    time (the last short where they do not fill it), and the host's last send goes out as the
+    `requests`-th frame comes back: the turns after the one that brings it back run with none
+    (its notification, if it came mid-turn, was read as the next turn started); where it is a
+    turn's last frame, the next turn still starts with that notification pending. Traced
+    (make trace LATENCIES=slow-fw, 2026-12-05): packed 256 B at 128 in flight, 512 measured,
+    the window's last turn of 64 drains and the one before does not; packed 1.5 KiB at 70, 280
+    measured, a last turn of 30 frames, 126 of its 127 waits asleep; split 2 KiB at 100, a last
+    of 52, 20 of 25."""
     b = min(depth, WEIGHT)
-    return [turn_shape(mode, min(b, left), more=False) for left in range(depth - b, 0, -b)]
+    if depth <= b:
+        return []
+    total = depth + requests
+    sizes = [b] * (total // b) + ([total % b] if total % b else [])
+    first = (requests - 1) // b + 1 + (requests % b == 0)
+    return [turn_shape(mode, chains, more=False) for chains in sizes[first:]]
 
 
-def drain_sleeps(mode: str, depth: int, counts: TurnCounts) -> float:
+def drain_sleeps(mode: str, depth: int, requests: int, counts: TurnCounts) -> float:
     """Waits the bench's last turns sleep beyond what steady turns of their frames would. With
     frames left over, a turn's waits sleep until a notification holds the interrupt line up
-    (TurnCounts.waits); after the host's last send none comes, so every wait of the turns
-    that serve the frames still in flight sleeps (make trace MODE=packed SIZE=256 DEPTH=128
-    LATENCIES=slow-fw, 2026-12-05: steady turns of 64 frames 0 or 1 sleep, the window's last
-    260 of its 269 waits, 677k cycles against 16k to 29k)."""
+    (TurnCounts.waits); in the turns that drain_chunks names none comes, so every wait sleeps
+    (make trace MODE=packed SIZE=256 DEPTH=128 LATENCIES=slow-fw, 2026-12-05: steady turns of
+    64 frames 0 or 1 sleep, the window's last 260 of its 269 waits, 677k cycles against 16k to
+    29k)."""
     b = min(depth, WEIGHT)
     steady = counts.wakes(turn_shape(mode, depth))
-    return max(0.0, sum(counts.count("waits", sh) - sh.chains / b * steady for sh in drain_chunks(mode, depth)))
+    return max(0.0, sum(counts.count("waits", sh) - sh.chains / b * steady
+                        for sh in drain_chunks(mode, depth, requests)))
 
 
 def frames_back(shape: Shape, busy: float, counts: TurnCounts, s: Setting) -> float:
@@ -823,10 +837,10 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     fitted_waits = solve(waits)
     steady_slept = []
     for r in rows:
-        drained = [] if mode.startswith("push") else drain_chunks(mode, r.depth)
+        requests = measured_requests(r.payload, r.depth)
+        drained = [] if mode.startswith("push") else drain_chunks(mode, r.depth, requests)
         left = sum(sh.chains for sh in drained)
         asleep = sum(counted(fitted_waits, sh.features()) for sh in drained)
-        requests = measured_requests(r.payload, r.depth)
         steady_slept.append(max(0.0, r.waits_slept_per_req * requests - asleep) / (requests - left))
     slept = tuple(np.linalg.lstsq(regimes, np.array(steady_slept), rcond=None)[0])
     if not mode.startswith("push"):
