@@ -407,7 +407,7 @@ def report(pts: list[Point], counts: dict[str, M.TurnCounts]) -> str:
            "  and 56 in flight as predicted): 512 B at 40 in flight +5.1%, under `slow-fw` +11.7% (the window's",
            "  last turn, 8 frames, slept 12 times); 16 KiB at 40 -0.1%; 64 B at 56 +4.8%; 2 KiB at 56 under",
            "  `slow-fw` +4.2%, 1 KiB at 36 -4.9%: 5.1% mean (the model before it: 13.7%, max 39.8%).",
-           "- A ring in host memory's turn walked under a late wake, as push turns are (load_model.host_walk;",
+           "- A ring in host memory's turn walked under a late wake, as push turns are (load_model.host_ops;",
            "  2026-12-05, no new parameter): its ring reads' sleeps, the calibrated count a regime, a wake each",
            "  from the turn's first operation on until they run out (a notification holds the interrupt line",
            "  up from then on), and its payload waits asleep where the walk finds them, a publish waiting for",

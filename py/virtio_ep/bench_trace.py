@@ -97,7 +97,8 @@ def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile
             k, shown = turn, turns[turn]
         md += ["", f"Turn {k} ({shown.frames} frames, {shown.cycles:,.0f} cycles), in cycles from its start: the CPU's "
                "DMA submits (bytes) and waits (cycles; `slept`: the times the wait slept), and the TLPs at the "
-               "root complex (bytes; `up` as the root complex takes them, after the host's latency; `down` as it queues them).", "", "```"]
+               "root complex (bytes; `up` as the root complex takes them, after the host's latency; `down` as it "
+               "queues them).", "", "```"]
         tlps = [tuple(x) for x in data["tlps"] if shown.start <= x[0] <= shown.end]
         lines = [f"{(at - shown.start) / CLK_NS:+8.0f}  {what} {value:,.0f}"
                  for at, what, value in sorted(shown.events + tlps, key=lambda e: e[0])]

@@ -149,9 +149,8 @@ def turn_shape(mode: str, depth: int, more: bool = True) -> Shape:
     shape only starts its fit). Rings in host memory are read a batch at a time: what is
     available when the firmware looks, which, while two steps fetch and two store, is the
     frames in flight beyond this turn's, a step at least (two where frames are left over).
-    `more`: the host sends frames again
-    as they come back (not after its last send), which a ring that looks again takes in the
-    same turn (RECHECKED)."""
+    `more`: the host sends frames again as they come back (not after its last send), which a
+    ring that looks again takes in the same turn (RECHECKED)."""
     step = step_of(mode)
     # a host ring's queue is served WEIGHT chains a turn; a push ring's turn goes on while
     # its slots hold frames (the RTL: 128 chains a turn at 128 in flight)
@@ -435,58 +434,55 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting,
 
 def wake_cycles(mode: str, size: int, shape: Shape, counts: TurnCounts, work: float, rt: float, s: Setting,
                 rung: float = math.inf) -> float:
-    """Cycles a turn loses to the CPU's wake in its DMA waits: for a ring in host memory, a wake
-    for each wait that slept at the default latencies (TurnCounts.wakes); for a push ring, what
-    its turn walked in the firmware's order loses (stream_walk: a wait that sleeps runs again a
-    wake after the next DMA ends, so a wake overlaps the transfers in flight, and after a long
-    one every DMA submitted before it has ended). The walk replaced a rule read off one trace
-    (a sleep every second step where a step's fetch outlasts a step's work): the RTL sleeps in
-    2 of 3 steps there (make trace MODE=push SIZE=4096 DEPTH=64 LATENCIES=slow-fw)."""
+    """Cycles a turn loses to the CPU's wake in its DMA waits: what its turn walked in the
+    firmware's order loses (stream_walk: a wait that sleeps runs again a wake after the next
+    DMA ends, so a wake overlaps the transfers in flight, and after a long one every DMA
+    submitted before it has ended); a ring in host memory's ring reads sleep a calibrated count
+    (host_ops). The walk replaced a rule read off one trace (a push ring sleeping every second
+    step where a step's fetch outlasts a step's work): the RTL sleeps in 2 of 3 steps there
+    (make trace MODE=push SIZE=4096 DEPTH=64 LATENCIES=slow-fw)."""
     wake = s.host.firmware_wake_ns / CLK_NS
     if not wake:
         return 0.0
     if mode.startswith("push"):
         return stream_walk.wake_cost(shape.chains, stream_ops(mode, size, shape, work, s), wake, rung)
-    return host_walk(mode, size, shape, work + rt, counts.wakes(shape), s, wake).cycles \
-        - host_walk(mode, size, shape, work + rt, counts.wakes(shape), s, 0.0).cycles
+    return stream_walk.wake_cost(shape.chains, host_ops(mode, size, shape, work + rt, counts.wakes(shape), s), wake)
 
 
 def waits_asleep(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) -> float:
     """Waits a ring in host memory's turn sleeps under `s`: its ring reads' (TurnCounts.wakes)
-    and the payload waits its walk finds asleep (host_walk)."""
+    and the payload waits its walk finds asleep (host_ops)."""
     _, work, parts = price(mode, size, shape, counts, s)
     ring = counts.wakes(shape)
-    walked = host_walk(mode, size, shape, work + parts["ring round trips"], ring, s, s.host.firmware_wake_ns / CLK_NS)
-    return ring + walked.waits_slept
+    ops = host_ops(mode, size, shape, work + parts["ring round trips"], ring, s)
+    return ring + stream_walk.walk(shape.chains, ops, s.host.firmware_wake_ns / CLK_NS).waits_slept
 
 
-def host_walk(mode: str, size: int, shape: Shape, cpu: float, ring_sleeps: float, s: Setting,
-              wake: float) -> stream_walk.Walk:
-    """A ring in host memory's turn walked in the firmware's order (stream_walk), the CPU's
-    cycles (`cpu`: work and the ring's round trips) spread evenly over its operations (a take
-    and a finish a direction a step), and its ring reads' sleeps, a wake each, from the first
-    operation on until `ring_sleeps` (TurnCounts.slept) run out; from then on a notification
-    holds the interrupt line up. Its payload waits sleep as the walk finds them: a step's
-    stores, waited for as soon as they are submitted, sleep when they end further apart than
-    the CPU reaps them (split, turns of 24 frames, the CPU waking 10 us late, traced: 11 waits
-    slept at 128 B, 13 at 8 KiB, the two store waits; make trace MODE=split SIZE=128|8192
-    DEPTH=24 LATENCIES=slow-fw, 2026-12-05), and a sleep in a ring read overlaps the
-    transfers in flight (the 8 KiB turn: 44,670 cycles, where a wake per wait and every
+def host_ops(mode: str, size: int, shape: Shape, cpu: float, ring_sleeps: float,
+             s: Setting) -> stream_walk.StreamOps:
+    """A ring in host memory's turn for its walk in the firmware's order (stream_walk): the
+    CPU's cycles (`cpu`: work and the ring's round trips) spread evenly over its operations (a
+    take and a finish a direction a step), and its ring reads' sleeps, a wake each, from the
+    first operation on until `ring_sleeps` (TurnCounts.slept) run out; from then on a
+    notification holds the interrupt line up. Its payload waits sleep as the walk finds them:
+    a step's stores, waited for as soon as they are submitted, sleep when they end further
+    apart than the CPU reaps them (split, turns of 24 frames, the CPU waking 10 us late,
+    traced: 11 waits slept at 128 B, 13 at 8 KiB, the two store waits; make trace MODE=split
+    SIZE=128|8192 DEPTH=24 LATENCIES=slow-fw, 2026-12-05), and a sleep in a ring read overlaps
+    the transfers in flight (the 8 KiB turn: 44,670 cycles, where a wake per wait and every
     transfer added up to 49,109)."""
     step = step_of(mode)
-    b = shape.chains
-    operations = 4 * max(1, -(-b // step))
+    operations = 4 * max(1, -(-shape.chains // step))
     if ring_sleeps >= operations:
-        asleep = (ring_sleeps / operations * wake,) * operations
+        asleep = (ring_sleeps / operations,) * operations
     else:
         whole, part = divmod(ring_sleeps, 1.0)
-        asleep = (wake,) * int(whole) + ((part * wake,) if part else ())
+        asleep = (1.0,) * int(whole) + ((part,) if part else ())
     per_way = len(tlp_payloads(frame_bytes(size), DMA_CHUNK))
-    ops = stream_walk.StreamOps(
+    return stream_walk.StreamOps(
         step, *(cpu / operations,) * 3,
         lambda n: transfer_wait("read", n, size, s), lambda n: transfer_wait("write", n, size, s),
         read_latency(s), dma_reap_cycles(BUS), per_way, NetLoopback.LANES, asleep, posted=True)
-    return stream_walk.walk(b, ops, wake)
 
 
 def stream_ops(mode: str, size: int, shape: Shape, work: float, s: Setting) -> stream_walk.StreamOps:
@@ -539,15 +535,14 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
     drain = drain_sleeps(mode, depth, requests, counts) * s.host.firmware_wake_ns / CLK_NS * b / requests
     parts["fw wake"] += drain
     cycles = steady + drain
-    last = last_turn(mode, depth, b, measured_requests(size, depth))
+    last = last_turn(mode, depth, b, requests)
     if last:
         # the window's last turn takes what is left of its frames, and costs what a turn of
         # them does, not its share of a full turn's
-        n = measured_requests(size, depth)
         busy_last, _, lasts = price(mode, size, turn_shape(mode, last, more=False), counts, s)
         for k in parts:
-            parts[k] += (lasts.get(k, 0.0) * b - parts[k] * last) / n
-        cycles += (busy_last * b - cycles * last) / n
+            parts[k] += (lasts.get(k, 0.0) * b - parts[k] * last) / requests
+        cycles += (busy_last * b - cycles * last) / requests
     req_per_s = b * USER_CLK_HZ / cycles
     per_req = budget_per_request(mode, size, [shape], counts)
     per_req["dma_wait"] = (busy - work) / b
@@ -565,7 +560,14 @@ def last_turn(mode: str, depth: int, turn: int, requests: int) -> int:
     2026-12-05). 0 when it is a whole turn, and with frames left over (drain_chunks)."""
     if depth > WEIGHT or mode.startswith("push"):
         return 0
-    return (depth + requests) % turn
+    return turns_sent(turn, depth, requests)[-1] % turn
+
+
+def turns_sent(turn: int, depth: int, requests: int) -> list[int]:
+    """Frames of each turn that serves the `depth + requests` frames the bench sends, `turn` a
+    turn, the last short where they do not fill it."""
+    total = depth + requests
+    return [turn] * (total // turn) + ([total % turn] if total % turn else [])
 
 
 def drain_chunks(mode: str, depth: int, requests: int) -> list[Shape]:
@@ -582,10 +584,8 @@ def drain_chunks(mode: str, depth: int, requests: int) -> list[Shape]:
     b = min(depth, WEIGHT)
     if depth <= b:
         return []
-    total = depth + requests
-    sizes = [b] * (total // b) + ([total % b] if total % b else [])
     first = (requests - 1) // b + 1 + (requests % b == 0)
-    return [turn_shape(mode, chains, more=False) for chains in sizes[first:]]
+    return [turn_shape(mode, chains, more=False) for chains in turns_sent(b, depth, requests)[first:]]
 
 
 def drain_sleeps(mode: str, depth: int, requests: int, counts: TurnCounts) -> float:
@@ -790,12 +790,12 @@ RING_FITS = 3           # a host ring's sleep count, fitted again with the paylo
 
 
 def payload_slept(r, turns: list[Shape], frames: int, rt: float, slept: tuple[float, ...]) -> float:
-    """Payload waits a request's turns at calibration row `r` sleep as walked (host_walk, at
+    """Payload waits a request's turns at calibration row `r` sleep as walked (host_ops, at
     the row's setting: no wake), the ring's sleeps counted per regime by `slept`, the CPU's
     cycles the row's work and its ring round trips (`rt` cycles a request)."""
     cpu = r.fw_cycles_per_req - r.dma_wait_per_req + rt
-    return sum(host_walk(r.mode, r.payload, sh, cpu * sh.chains, counted(slept, sh.regimes()), Setting(), 0.0).waits_slept
-               for sh in turns) / frames
+    return sum(stream_walk.walk(sh.chains, host_ops(r.mode, r.payload, sh, cpu * sh.chains, counted(slept, sh.regimes()),
+                                                    Setting()), 0.0).waits_slept for sh in turns) / frames
 
 
 def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_of) -> TurnCounts:
@@ -844,7 +844,7 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
         steady_slept.append(max(0.0, r.waits_slept_per_req * requests - asleep) / (requests - left))
     slept = tuple(np.linalg.lstsq(regimes, np.array(steady_slept), rcond=None)[0])
     if not mode.startswith("push"):
-        # a ring in host memory's payload waits sleep as its walk finds them (host_walk): the
+        # a ring in host memory's payload waits sleep as its walk finds them (host_ops): the
         # regime count is its ring reads', net of them (the walk places the notification
         # where the ring's sleeps run out, so the count is fitted again with the walk's)
         for _ in range(RING_FITS):

@@ -11,8 +11,10 @@ step's TX slots taken and its fetches submitted; the oldest fetching step finish
 slots taken and the stores submitted; the oldest storing step finished; each lane holding at
 most two steps), each step's DMAs ending evenly over its transfer, one direction's steps
 through the link in turn. It times the turn with and without the wake; the difference is
-the wake's cost, which the load model adds to its price of the turn. Rings in host memory are
-not walked (their waits are the calibrated count).
+the wake's cost, which the load model adds to its price of the turn. A ring in host memory's
+turn is walked the same way (load_model.host_ops), its ring reads' sleeps a calibrated count
+placed over the operations (StreamOps.asleep) and a finish waiting for the stores in flight
+(StreamOps.posted).
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ class StreamOps:
     reap: float                             # one result reaped
     dmas_per_chain: int                     # DMAs of one chain in one direction
     lanes: int                              # steps in flight a direction (NetLoopback.LANES)
-    # a ring in host memory's: the cycles its ring reads sleep in each operation, in the
-    # turn's order (takes and finishes); when they run out, a notification holds the
+    # a ring in host memory's: the times its ring reads sleep in each operation (a wake each),
+    # in the turn's order (takes and finishes); when they run out, a notification holds the
     # interrupt line up (its waits slept until then: TurnCounts.slept) for the rest of the turn
     asleep: tuple[float, ...] | None = None
     # a ring in host memory's: a finish's ring writes are posted behind the stores in flight
@@ -107,7 +109,7 @@ def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf) -> Wa
             slept = next(ring, None)
             if slept is None:
                 rung = min(rung, t)
-            t += slept or 0.0
+            t += (slept or 0.0) * wake
         t += cost
 
     if chains < ops.step:
