@@ -15,7 +15,8 @@ def test_trace_times_each_turn_of_a_push_ring(sim: str) -> None:
     fetch each once (1 KiB frames are not inline; a frame fetched in one turn may be delivered
     by the next), and no turn waits longer than it runs; the report has a row per turn of the
     window and prices each; a turn asked for by its index is the one shown, one past the
-    window is refused."""
+    window is refused. Each frame's return to the host is recorded (`backs`), in order, and
+    the window the row's rate is taken over runs from the 16th to the last."""
     data = bench_trace.trace(sim, "push", 1024, 16)
     sent = 16 + data["requests"]
     every = bench_trace.turns_of(data["timeline"])
@@ -23,6 +24,9 @@ def test_trace_times_each_turn_of_a_push_ring(sim: str) -> None:
     assert sum(t.frames for t in every) == sent and fetches == sent, \
         f"{sent} frames sent, {sum(t.frames for t in every)} delivered in the turns, {fetches} fetched"
     assert all(sum(t.waits) < t.cycles for t in every)
+    backs = data["backs"]
+    assert len(backs) == sent and backs == sorted(backs)
+    assert data["requests"] / (backs[-1] - backs[15]) * 1e9 == pytest.approx(data["row"]["req_per_s"], rel=1e-9)
     turns = bench_trace.window(data, 16)
     assert [t.frames for t in turns[-4:]] in ([9, 7, 9, 7], [7, 9, 7, 9]), [t.frames for t in turns]
     text = bench_trace.report(data, "push", 1024, 16, "default", "ideal", sim)

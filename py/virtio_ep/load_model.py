@@ -592,13 +592,26 @@ def drain_sleeps(mode: str, depth: int, requests: int, counts: TurnCounts) -> fl
     """Waits the bench's last turns sleep beyond what steady turns of their frames would. With
     frames left over, a turn's waits sleep until a notification holds the interrupt line up
     (TurnCounts.waits); in the turns that drain_chunks names none comes, so every wait sleeps
-    (make trace MODE=packed SIZE=256 DEPTH=128 LATENCIES=slow-fw, 2026-12-05: steady turns of
-    64 frames 0 or 1 sleep, the window's last 260 of its 269 waits, 677k cycles against 16k to
-    29k)."""
+    but the ring writes' (drain_asleep; make trace MODE=packed SIZE=256 DEPTH=128
+    LATENCIES=slow-fw, 2026-12-05: steady turns of 64 frames 0 or 1 sleep, the window's last
+    260 of its 269 waits, 677k cycles against 16k to 29k)."""
     b = min(depth, WEIGHT)
     steady = counts.wakes(turn_shape(mode, depth))
-    return max(0.0, sum(counts.count("waits", sh) - sh.chains / b * steady
+    return max(0.0, sum(drain_asleep(sh, counts.count("waits", sh)) - sh.chains / b * steady
                         for sh in drain_chunks(mode, depth, requests)))
+
+
+def drain_asleep(shape: Shape, waits: float) -> float:
+    """Waits of a turn with no notification to come that sleep: all but its publishes' waits
+    for their ring writes, one a step for each of the TX and RX queues (a few posted writes:
+    they end while the CPU polls the engine, 21 to 161 cycles traced, none asleep). Traced (make trace MODE=split SIZE=128 DEPTH=96 LATENCIES=slow-fw,
+    2026-12-05): the window's last turns, 64 and 32 frames, slept 15 of 23 and 10 of 14 waits,
+    the 8 and 4 they did not the ring writes' (a steady turn slept 10: its last reads found a
+    notification pending); packed 256 B at 128, 260 of 269. A publish posted behind payload
+    stores still in flight waits for them and may sleep (split 2 KiB at 100, a last turn of 52
+    frames: 20 of 25 asleep, this rule 17)."""
+    publishes = 2 * max(1, math.ceil(shape.steps))
+    return max(0.0, waits - publishes)
 
 
 def frames_back(shape: Shape, busy: float, counts: TurnCounts, s: Setting) -> float:
@@ -832,15 +845,15 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     else:
         tail = float(np.mean([turnaround(s) - idle(r) for r in ones])) if ones else 0.0
     regimes = np.array([sum(sh.regimes() for sh in ts) / n for ts, n in zip(turns, frames)])
-    # a ring in host memory's window ends on turns whose every wait sleeps (drain_sleeps): a
-    # steady turn's are the rest, over the rest of its frames
+    # a ring in host memory's window ends on turns whose every wait sleeps but the ring
+    # writes' (drain_sleeps): a steady turn's are the rest, over the rest of its frames
     fitted_waits = solve(waits)
     steady_slept = []
     for r in rows:
         requests = measured_requests(r.payload, r.depth)
         drained = [] if mode.startswith("push") else drain_chunks(mode, r.depth, requests)
         left = sum(sh.chains for sh in drained)
-        asleep = sum(counted(fitted_waits, sh.features()) for sh in drained)
+        asleep = sum(drain_asleep(sh, counted(fitted_waits, sh.features())) for sh in drained)
         steady_slept.append(max(0.0, r.waits_slept_per_req * requests - asleep) / (requests - left))
     slept = tuple(np.linalg.lstsq(regimes, np.array(steady_slept), rcond=None)[0])
     if not mode.startswith("push"):

@@ -225,10 +225,11 @@ async def dma_read_share(tb, length: int = layout.DMA_MAX_LENGTH) -> tuple[float
 
 
 async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requests: int,
-                      latencies: str, backend=None) -> LoadRow:
+                      latencies: str, backend=None, backs: list[float] | None = None) -> LoadRow:
     """`depth` frames in flight; the first `depth` to come back are the warm-up, the next
     `requests` are measured. Every frame is checked byte for byte. `backend`: the device's
-    net loopback, to count frames that took the CPU path."""
+    net loopback, to count frames that took the CPU path; `backs`, if given, gets each
+    frame's time back with the host (ns), in order (make trace)."""
     frame = bytes((i * 13 + size + depth) & 0xFF for i in range(size))
     sent_at: deque[float] = deque()
     latency_ns: list[float] = []
@@ -243,6 +244,8 @@ async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requ
         assert got == [frame], f"{mode} {size} B depth {depth}: frame {done} came back different"
         await net.reap_tx(1, timeout_ns=LOOPBACK_TIMEOUT_NS)
         done += 1
+        if backs is not None:
+            backs.append(tb.now_ns())
         if done > depth:
             latency_ns.append(tb.now_ns() - sent_at.popleft())
         else:

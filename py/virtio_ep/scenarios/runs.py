@@ -87,14 +87,16 @@ async def trace(dut):
     tb.cpu.timeline, tb.cpu.turn_probe = [], lambda: backend.delivered
     mark = tb.tlps.mark()
     requests = CONFIG.request_count(measured_requests(size, depth))
-    row = await closed_loop(tb, net, mode, size, depth, requests, CONFIG.latencies, backend)
+    backs: list[float] = []
+    row = await closed_loop(tb, net, mode, size, depth, requests, CONFIG.latencies, backend, backs)
     await bench.stop()
     emit([row])
     tlps = [(r.time_ns, f"TLP {r.direction} {r.kind}", r.tlp.length * 4 if r.kind == "mem_read" else len(r.tlp.data))
             for r in tb.tlps.since(mark)]
     if CONFIG.artifact:
         with open(CONFIG.artifact, "w") as f:
-            json.dump({"row": asdict(row), "requests": requests, "timeline": tb.cpu.timeline, "tlps": tlps}, f)
+            json.dump({"row": asdict(row), "requests": requests, "timeline": tb.cpu.timeline, "tlps": tlps,
+                       "backs": backs}, f)
 
 
 @cocotb.test()
