@@ -379,6 +379,29 @@ def test_a_turn_with_no_notification_to_come_sleeps_in_all_but_its_ring_writes(m
     assert M.drain_asleep(shape, waits) == pytest.approx(slept, abs=3)
 
 
+@pytest.mark.parametrize("size, depth, latencies, back", [(4096, 76, "default", (0.65, 0.87, 0.99, 0.99)),
+                                                           (128, 96, "default", (0.73, 0.89, 0.99, 0.99)),
+                                                           (384, 84, "slow-fw", (0.89, 0.96, 1.0, 1.0))])
+def test_a_split_turns_frames_are_back_with_the_host_late_in_the_turn(rows, size: int, depth: int, latencies: str,
+                                                                      back: tuple[float, ...]) -> None:
+    """Each frame's return to the host, recorded by make trace (`backs`, 2026-12-05), a turn's
+    steps of 16 back at these shares of its length (the host sees a step after its publish);
+    the model's walk publishes each up to a quarter of the turn before (0.22 at 128 B, default
+    latencies: its first step at 0.51), none more than 0.02 after."""
+    shape = M.turn_shape("split", depth)
+    steps = M.step_returns("split", size, shape, M.fit(rows)["split"], M.Setting(latencies))
+    assert [n for _, n in steps] == [16] * 4
+    assert all(-0.02 <= b - t <= 0.25 for (t, _), b in zip(steps, back)), steps
+
+
+def test_the_window_opens_as_the_depth_th_frame_is_back(rows) -> None:
+    """Split, 4 KiB, 76 in flight, default latencies, traced (2026-12-05): 728,458 req/s; the
+    76th frame, the 12th of its turn, is back with its step at 0.65 of the turn, not at 12/64
+    of it (the model -6.3% opening it there)."""
+    pred = M.predict("split", 4096, 76, M.fit(rows)["split"])
+    assert pred.req_per_s == pytest.approx(728_458, rel=0.05)
+
+
 @pytest.mark.parametrize("mode, depth, chains", [("split", 48, 64), ("split", 32, 32), ("split", 24, 24),
                                                   ("packed", 48, 48), ("split", 256, 64)])
 def test_a_split_turn_takes_the_frames_that_come_back_while_it_runs(mode: str, depth: int, chains: int) -> None:

@@ -535,6 +535,9 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
     drain = drain_sleeps(mode, depth, requests, counts) * s.host.firmware_wake_ns / CLK_NS * b / requests
     parts["fw wake"] += drain
     cycles = steady + drain
+    if depth > b and mode == "split":
+        # the window opens as the depth-th frame comes back, with its step late in its turn
+        cycles += steady * (window_frames(mode, size, depth, requests, shape, counts, s) - requests) / requests
     last = last_turn(mode, depth, b, requests)
     if last:
         # the window's last turn takes what is left of its frames, and costs what a turn of
@@ -549,6 +552,39 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
     # Little's law on the steady turns: the median frame is not one of the last
     return Prediction(mode, size, depth, req_per_s, cycles, busy / b, parts, bottleneck_of(parts, mode, size, b, s),
                       depth * steady / b / USER_CLK_HZ * 1e9, per_req)
+
+
+def window_frames(mode: str, size: int, depth: int, requests: int, shape: Shape, counts: TurnCounts,
+                  s: Setting) -> float:
+    """The turns' worth of frames the bench's window spans where frames are left over a turn:
+    it opens as the depth-th frame is back with the host and ends with the last. A turn's
+    frames are back a step at a time as the host sees the step's publish, late in the turn:
+    the walk's publishes (stream_walk.Walk.published) as shares of its length. Measured at
+    the host (make trace, `backs`, 2026-12-05): split 4 KiB at 76 in flight, default latencies,
+    a turn's steps back at 0.65, 0.87 and 0.99 (the last two together) of its length, 128 B at
+    96 at 0.73, 0.89, 0.99; under `slow-fw`, 384 B at 84, at 0.89, 0.96, 1.0. The frame's share
+    of its turn (what `requests` turns of frames assume) opened the window at 0.19 of the turn
+    at 76 in flight, not 0.65: the model -6.3%, with this +0.9%. A packed ring's turn is back
+    otherwise (384 B at 100, slow-fw: 13 of a turn's frames back as the next turn starts), and
+    priced so its points drift +1% to +8% (packed 256 B at 88, default latencies, +6.3% to
+    +14.3%): not applied to it."""
+    b = shape.chains
+    at, back = 1.0, 0
+    for t, n in step_returns(mode, size, shape, counts, s):
+        back += n
+        if back > (depth - 1) % b:
+            at = t
+            break
+    return depth + requests - ((depth - 1) // b + 1) * b + (1 - at) * b
+
+
+def step_returns(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) -> list[tuple[float, int]]:
+    """A ring in host memory's turn walked (host_ops): each step's publish as a share of the
+    turn, and its chains."""
+    _, work, parts = price(mode, size, shape, counts, s)
+    ops = host_ops(mode, size, shape, work + parts["ring round trips"], counts.wakes(shape), s)
+    w = stream_walk.walk(shape.chains, ops, s.host.firmware_wake_ns / CLK_NS)
+    return [(t / w.cycles, n) for t, n in w.published]
 
 
 def last_turn(mode: str, depth: int, turn: int, requests: int) -> int:
@@ -870,3 +906,4 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     return TurnCounts(solve(words), solve(compute), solve(waits), solve(np.array(rts)), word_cycles, tail,
                       solve(dmas), solve(msis), solve(doorbells), overlap,
                       slept, lead, tokens)
+

@@ -23,7 +23,7 @@ import itertools
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class StreamOps:
@@ -53,6 +53,8 @@ class Walk:
     cycles: float = 0.0                     # the turn, from its first take to its last finish
     sleeps: int = 0                         # times the CPU slept in a DMA wait
     waits_slept: int = 0                    # DMA waits that slept at least once
+    # each step's chains published (its store finished), and when
+    published: list[tuple[float, int]] = field(default_factory=list)
 
 
 def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf) -> Walk:
@@ -119,6 +121,7 @@ def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf) -> Wa
         run(ops.take_rx)
         wait(submit("store", chains))
         run(ops.finish)
+        out.published.append((t, chains))
         out.cycles = t
         return out
     todo = deque([ops.step] * (chains // ops.step) + ([chains % ops.step] if chains % ops.step else []))
@@ -137,10 +140,13 @@ def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf) -> Wa
             fetched.append(n)
         if fetched and len(storing) < ops.lanes:
             run(ops.take_rx)
-            storing.append(submit("store", fetched.popleft()))
+            n = fetched.popleft()
+            storing.append((n, submit("store", n)))
         if storing and (len(storing) == ops.lanes or not fetching):
-            wait(storing.popleft())
+            n, step = storing.popleft()
+            wait(step)
             run(ops.finish)
+            out.published.append((t, n))
     out.cycles = t
     return out
 
