@@ -452,10 +452,15 @@ def wake_cycles(mode: str, size: int, shape: Shape, counts: TurnCounts, work: fl
 def waits_asleep(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) -> float:
     """Waits a ring in host memory's turn sleeps under `s`: its ring reads' (TurnCounts.wakes)
     and the payload waits its walk finds asleep (host_ops)."""
+    return counts.wakes(shape) + host_walked(mode, size, shape, counts, s).waits_slept
+
+
+def host_walked(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) -> stream_walk.Walk:
+    """A ring in host memory's turn of `shape` walked under `s`'s wake (host_ops), its CPU
+    cycles and ring sleeps as `price` and TurnCounts.wakes have them."""
     _, work, parts = price(mode, size, shape, counts, s)
-    ring = counts.wakes(shape)
-    ops = host_ops(mode, size, shape, work + parts["ring round trips"], ring, s)
-    return ring + stream_walk.walk(shape.chains, ops, s.host.firmware_wake_ns / CLK_NS).waits_slept
+    ops = host_ops(mode, size, shape, work + parts["ring round trips"], counts.wakes(shape), s)
+    return stream_walk.walk(shape.chains, ops, s.host.firmware_wake_ns / CLK_NS)
 
 
 def host_ops(mode: str, size: int, shape: Shape, cpu: float, ring_sleeps: float,
@@ -579,11 +584,9 @@ def window_frames(mode: str, size: int, depth: int, requests: int, shape: Shape,
 
 
 def step_returns(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) -> list[tuple[float, int]]:
-    """A ring in host memory's turn walked (host_ops): each step's publish as a share of the
-    turn, and its chains."""
-    _, work, parts = price(mode, size, shape, counts, s)
-    ops = host_ops(mode, size, shape, work + parts["ring round trips"], counts.wakes(shape), s)
-    w = stream_walk.walk(shape.chains, ops, s.host.firmware_wake_ns / CLK_NS)
+    """A ring in host memory's turn walked (host_walked): each step's publish as a share of
+    the turn, and its chains."""
+    w = host_walked(mode, size, shape, counts, s)
     return [(t / w.cycles, n) for t, n in w.published]
 
 
@@ -640,8 +643,8 @@ def drain_sleeps(mode: str, depth: int, requests: int, counts: TurnCounts) -> fl
 def drain_asleep(shape: Shape, waits: float) -> float:
     """Waits of a turn with no notification to come that sleep: all but its publishes' waits
     for their ring writes, one a step for each of the TX and RX queues (a few posted writes:
-    they end while the CPU polls the engine, 21 to 161 cycles traced, none asleep). Traced (make trace MODE=split SIZE=128 DEPTH=96 LATENCIES=slow-fw,
-    2026-12-05): the window's last turns, 64 and 32 frames, slept 15 of 23 and 10 of 14 waits,
+    they end while the CPU polls the engine, 21 to 161 cycles traced, none asleep). Traced
+    (make trace MODE=split SIZE=128 DEPTH=96 LATENCIES=slow-fw, 2026-12-05): the window's last turns, 64 and 32 frames, slept 15 of 23 and 10 of 14 waits,
     the 8 and 4 they did not the ring writes' (a steady turn slept 10: its last reads found a
     notification pending); packed 256 B at 128, 260 of 269. A publish posted behind payload
     stores still in flight waits for them and may sleep (split 2 KiB at 100, a last turn of 52
@@ -906,4 +909,3 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     return TurnCounts(solve(words), solve(compute), solve(waits), solve(np.array(rts)), word_cycles, tail,
                       solve(dmas), solve(msis), solve(doorbells), overlap,
                       slept, lead, tokens)
-
