@@ -131,6 +131,20 @@ def test_a_frame_without_an_rx_buffer_seen_waits_for_the_next_turn() -> None:
     assert apart >= together + 300, f"{apart:.0f} cycles a frame with the RX read 40 cycles ahead, {together:.0f} with none"
 
 
+def test_a_frame_held_for_an_rx_buffer_is_delivered_by_its_store_alone(rows) -> None:
+    """A frame taken with no RX buffer seen waits in device memory (NetLoopback), fetched by
+    the turn that took it; the next turn's RX handler stores it and waits for the store
+    before the TX handler runs. Traced at push 64 KiB, 16 in flight (make trace, Verilator,
+    2026-12-05): turns of 9 and 8 frames, the held frame's 64 KiB store submitted 88 cycles
+    into its turn and waited 2,138 cycles, the frame back 9.5 us after the turn's 8 before it
+    and the median latency 117.6 us (8 frames at 112.8 us, then it at 122.3). Priced as a
+    turn of one frame, fetch and store, it came back 19.7 us after them: median +7.7%."""
+    counts = M.fit(rows)
+    row = next(r for r in rows if (r.mode, r.payload, r.depth, r.latencies) == ("push", 65536, 16, "default"))
+    got = M.predict("push", 65536, 16, counts["push"]).latency_ns
+    assert abs(got / row.p50_ns - 1) < 0.05, f"median {got:,.0f} ns, the RTL's {row.p50_ns:,.0f}"
+
+
 def test_a_frame_is_timed_as_the_bench_times_it() -> None:
     """scenarios.load.closed_loop times the j-th frame back against the j-th send, first in
     first out, each send after the first `depth` made as the frame `depth` before it is

@@ -112,6 +112,9 @@ class LoopTiming:
     budget: int         # chains a turn takes at most
     empty: float        # a turn that finds no frame to take or deliver (RX buffers only)
     fetch_ready: float = 0.0    # a turn's start to its first fetch's completions queued at the host (0: no fetch)
+    # n frames held in device memory delivered by the RX handler: their stores, submitted and
+    # waited for (the frames were fetched in the turn that took them). None: priced as a turn
+    deliver: Callable[[int], float] | None = None
 
 
 @dataclass
@@ -143,8 +146,9 @@ def play(depth: int, requests: int, busy: Callable[[int, float], float], t: Loop
     A turn reads the RX doorbell, then the TX one: the RX handler runs first and delivers
     the frames that waited for an RX buffer, then the TX handler takes the frames rung and
     delivers each into an RX buffer seen; a frame with none waits for the next turn (its
-    buffer was rung after the RX doorbell's read). Its RX handler's frames are back with
-    the host before the rest."""
+    buffer was rung after the RX doorbell's read) in device memory, fetched. Its RX
+    handler's frames, stored and waited for first (`t.deliver`), are back with the host
+    before the rest."""
     wire = Wire(t.link)
     rx_rung: deque[float] = deque()
     tx_rung: deque[float] = deque()
@@ -179,13 +183,20 @@ def play(depth: int, requests: int, busy: Callable[[int, float], float], t: Loop
         # the CPU's interrupt line up for the rest of the turn
         later = [q[0] for q in (rx_rung, tx_rung) if q and q[0] > seen]
         rung = min(later) - start if later else math.inf
-        cost = busy(chains, rung) if chains else t.empty
+        if early and t.deliver is not None:
+            # the RX handler first: the held frames' stores, waited for; then the TX handler
+            held = t.deliver(early)
+            cost = held + (busy(taken, rung - held) if taken else t.empty)
+            early_back = start + t.snapshot + held + t.back
+        else:
+            cost = busy(chains, rung) if chains else t.empty
+            early_back = start + busy(early, rung) + t.back
         if taken and t.fetch_ready:             # its first fetch behind the host's writes
             ready = start + t.fetch_ready
             cost += wire.free_for(ready) - ready
         end = start + cost
         turns.append((start, chains, cost, rung))
-        for at, n in ((start + busy(early, rung) + t.back, early if taken else 0), (end + t.back, now + (0 if taken else early))):
+        for at, n in ((early_back, early if taken else 0), (end + t.back, now + (0 if taken else early))):
             backs.append((at, n))
             done += n
             for _ in range(min(n, depth + requests - sent)):    # the host sends them again

@@ -715,7 +715,10 @@ def loop_timing(mode: str, size: int, counts: TurnCounts, s: Setting,
     # 16-byte header each) and its DMAs submitted, the request on RQ and the read latency
     # (traced at 1 KiB: 370 cycles into a push ring's turn, 390 into a self-doorbelling one's)
     ready = 0.0 if inline(mode, size) else snapshot + slots_taken(1) + dma_submit_to_rq() + read_latency(s)
-    return LoopTiming(sends, s.link, wake, snapshot, BUS.axil_read, latch, back, WEIGHT, empty, ready)
+    # frames held in device memory for an RX buffer: their stores, submitted and waited for
+    per_way = len(tlp_payloads(frame_bytes(size), DMA_CHUNK))
+    deliver = lambda n: transfer_wait("write", n, size, s) + n * per_way * dma_submit_cycles(BUS)     # noqa: E731
+    return LoopTiming(sends, s.link, wake, snapshot, BUS.axil_read, latch, back, WEIGHT, empty, ready, deliver)
 
 
 def predict_loop(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting) -> Prediction:
