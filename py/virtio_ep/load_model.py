@@ -314,17 +314,6 @@ def turnaround(s: Setting, costs: FirmwareCosts = FirmwareCosts()) -> float:
     return msi_to_driver(s) + notify + host.firmware_wake_ns / CLK_NS + costs.irq_entry * host.firmware_cost_scale
 
 
-def request_beats(frames: int, size: int, s: Setting) -> float:
-    """Requester-interface beats the read requests of `frames` frames' fetches take: one
-    RQ descriptor each, no payload. The stores' write TLPs go out on the same interface (a
-    512-byte write is 17 beats), so a fetch running beside stores slows them by its requests,
-    and its requests, queued among the writes, slow it as much (make trace MODE=push
-    SIZE=65536 DEPTH=16, 2026-12-05: the turn's read requests, 128 a frame, 2,120 cycles a
-    frame before its stores start and 2,280 beside them; a write and a request 18 beats)."""
-    requests = len(tlp_payloads(frame_bytes(size), s.link.max_read_request))
-    return frames * requests * math.ceil(s.link.rq_descriptor_bytes / s.link.beat_bytes)
-
-
 def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
             overlap: float = 0.0, lead: float = 0.0, tokens: int = 0) -> tuple[float, float, float]:
     """(cycles the turn waits on fetches, on stores, the turn's busy cycles) given the
@@ -367,7 +356,6 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
     take = lead * firmware * min(step, max(0, frames - step)) / b
     firmware += per_way * (max(0, frames - step) + max(0, b - step)) * dma_reap_cycles(BUS)
     r, w = reads - first_fetch, writes - last_store
-    w += request_beats(max(0, frames - step), size, s)     # the middle steps' fetches beside the stores
     middle = shape.steps - 1
     beside = firmware * middle / shape.steps
     busy = firmware - beside + max(0.0, first_fetch - take) + last_store
@@ -421,8 +409,6 @@ def pipeline(chains: int, step: int, size: int, s: Setting) -> tuple[float, floa
     sizes = [step] * (chains // step) + ([chains % step] if chains % step else [])
     fetch = [transfer_wait("read", c, size, s) for c in sizes]
     store = [transfer_wait("write", c, size, s) for c in sizes]
-    # a step's stores run beside the next step's fetch, whose requests they share the RQ with
-    store = [w + request_beats(sizes[k + 1] if k + 1 < len(sizes) else 0, size, s) for k, w in enumerate(store)]
     span = max(sum(fetch[:k + 1]) + sum(store[k:]) for k in range(len(sizes)))
     return span, store[-1]
 
