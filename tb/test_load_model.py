@@ -13,10 +13,12 @@ import pytest
 
 from virtio_ep import bench_model, load_model as M, stream_walk
 from virtio_ep.bench import DOCS
+from virtio_ep.bench_depths import read_rows as depth_rows
 from virtio_ep.bench_load import read_rows
 from virtio_ep.bench_wake import read_rows as wake_rows
 from virtio_ep.layout import DEFAULT_PARAMS
 from virtio_ep.load_loop import HostSends, LoopTiming, Wire, play, timed_latencies
+from virtio_ep.packed_intake import played as packed_intake
 from virtio_ep.scenarios.load import measured_requests
 from virtio_ep.timing import CLK_NS, Bus, CompletionPath, DmaEngine, Link, dma_group_cycles
 
@@ -143,6 +145,26 @@ def test_a_frame_held_for_an_rx_buffer_is_delivered_by_its_store_alone(rows) -> 
     row = next(r for r in rows if (r.mode, r.payload, r.depth, r.latencies) == ("push", 65536, 16, "default"))
     got = M.predict("push", 65536, 16, counts["push"]).latency_ns
     assert abs(got / row.p50_ns - 1) < 0.05, f"median {got:,.0f} ns, the RTL's {row.p50_ns:,.0f}"
+
+
+@pytest.mark.parametrize("depth, traced", [(8, 40), (14, 66), (24, 104), (48, 200), (64, 256), (256, 128)])
+def test_a_packed_turn_reads_the_intake_windows_the_rtl_read(depth: int, traced: float) -> None:
+    """Descriptors a packed ring's steady turn reads on TX and RX, each intake a window twice
+    the last take's (firmware.batch.take_packed), as traced (make trace MODE=packed, default
+    latencies, Verilator, 2026-12-05): 8 in flight, 8 and 16 on TX, 16 on RX; 14 (768 B),
+    turns of 36 + 24 and 36 + 36; 24, 8 + 16 + 32 and 48; 48, 8 + 16 + 32 + 48 and 96; 64 (1 KiB),
+    128 and 128; 256 (64 B), windows of the whole ring, 256 each, every fourth turn."""
+    assert packed_intake(depth, min(depth, M.WEIGHT))[0] == pytest.approx(traced), f"{depth} in flight"
+
+
+def test_a_packed_turns_bus_words_follow_its_windows(rows) -> None:
+    """The bus words a packed ring's serial turn of 8 frames spends (depths bench, 128 B,
+    held out): its windows (8 descriptors read more on TX and on RX than a turn of 4) are not
+    on the fitted line through the calibration depths 1 and 4, which put it 12% short."""
+    counts = M.fit(rows)
+    row = next(r for r in depth_rows(DOCS) if (r.mode, r.payload, r.depth, r.latencies) == ("packed", 128, 8, "default"))
+    got = M.predict("packed", 128, 8, counts["packed"]).per_req["bus_words"]
+    assert got == pytest.approx(row.bus_words_per_req, rel=0.02), f"{got:.1f} words a frame, the RTL's {row.bus_words_per_req:.1f}"
 
 
 def test_a_frame_is_timed_as_the_bench_times_it() -> None:

@@ -56,6 +56,8 @@ from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, En
                      host_profile, latency_setting)
 from .layout.config import HostProfile
 from .load_loop import HostSends, LoopTiming, Wire, play, send_again
+from .packed_intake import intakes as packed_intakes
+from .packed_intake import window_words
 from .scenarios.load import max_depth, measured_requests, percentile
 from .timing import (CLK_NS, Bus, Link, RtlStages, dma_group_cycles, dma_reap_cycles, dma_submit_cycles, dma_submit_to_rq,
                      doorbell_to_irq, notify_to_irq, tlp_payloads)
@@ -124,6 +126,7 @@ class Shape:
     chains: int
     steps: float        # a push ring's: the fraction of its chains they are (see push_shape)
     intakes: int
+    in_flight: int = 0  # a ring in host memory's frames in flight (its intake windows; 0: its chains)
 
     def features(self) -> np.ndarray:
         return np.array([1.0, self.chains, self.steps, self.intakes, float(self.steps > 0)])
@@ -156,7 +159,7 @@ def turn_shape(mode: str, depth: int, more: bool = True) -> Shape:
     # its slots hold frames (the RTL: 128 chains a turn at 128 in flight)
     b = depth if mode.startswith("push") else min(depth, WEIGHT)
     if b < step:
-        return Shape(b, 0, 1)
+        return Shape(b, 0, 1, depth)
     steps = -(-b // step)
     if mode.startswith("push"):
         return Shape(b, steps, steps)       # slots read over the local bus, a step at a time
@@ -171,7 +174,7 @@ def turn_shape(mode: str, depth: int, more: bool = True) -> Shape:
     # flight, slow-fw, 2026-12-05: 32 fetches, then one intake more, 23 waits a turn; a step
     # an intake priced 27.75 and the point -26.5%)
     ahead = min(b, max(NetLoopback.LANES * step if depth > b else step, depth - b))
-    return Shape(b, steps, -(-b // ahead))
+    return Shape(b, steps, -(-b // ahead), depth)
 
 
 @dataclass(frozen=True)
@@ -419,9 +422,9 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting,
     (busy cycles, the CPU's own work, cycles by cause)."""
     host = s.host
     b = shape.chains
-    work = counts.word_cycles * (counts.count("words", shape) + extra_words(mode, size, b)) \
-        + host.firmware_cost_scale * (counts.count("compute", shape) + extra_compute(mode, size, b))
-    rt = counts.count("round_trips", shape) * round_trip(s)
+    work = counts.word_cycles * (counts.count("words", shape) + extra_words(mode, size, shape)) \
+        + host.firmware_cost_scale * (counts.count("compute", shape) + extra_compute(mode, size, shape))
+    rt = (counts.count("round_trips", shape) + extra_round_trips(mode, shape)) * round_trip(s)
     wake = wake_cycles(mode, size, shape, counts, work, rt, s, rung)
     parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
     # the walk's wake cost is already net of the transfers a sleep overlaps: it adds to the
@@ -687,7 +690,7 @@ def budget_per_request(mode: str, size: int, shapes: list[Shape], counts: TurnCo
     """The load bench's budget columns over turns of `shapes`: bus words, DMAs, MSIs, doorbells."""
     frames = sum(sh.chains for sh in shapes)
     total = lambda name: sum(counts.count(name, sh) for sh in shapes)      # noqa: E731
-    return {"bus_words": (total("words") + sum(extra_words(mode, size, sh.chains) for sh in shapes)) / frames,
+    return {"bus_words": (total("words") + sum(extra_words(mode, size, sh) for sh in shapes)) / frames,
             "dmas": (total("dmas") + frames * payload_dmas(mode, size)) / frames,
             "msis": total("msis") / frames, "doorbells": total("doorbells") / frames}
 
@@ -749,23 +752,36 @@ def predict_loop(mode: str, size: int, depth: int, counts: TurnCounts, s: Settin
                       per_req, tuple(played.turns), percentile(ns, 0.99), tuple(played.costs))
 
 
-def extra_words(mode: str, size: int, chains: int) -> float:
-    """Bus words a turn's payload adds to its fitted counts, which hold one DMA each way per
-    frame: inline frames copied into device memory and read from the slot (push), with no
-    fetch DMA (negative), and DMA descriptors beyond one per way per frame."""
+def extra_words(mode: str, size: int, shape: Shape) -> float:
+    """Bus words a turn adds to its fitted counts, which hold one DMA each way per frame and
+    grow with the turn's features as a line: inline frames copied into device memory and read
+    from the slot (push), with no fetch DMA (negative), DMA descriptors beyond one per way per
+    frame, and a packed ring's intake windows (packed_intake: they double with the last take,
+    not a line in the chains; the fit's line through the serial calibration depths, 1 and 4,
+    put a turn of 8 frames 8 words a frame short, the point +6.9%)."""
     words = 0
     if inline(mode, size):
         words += 2 * -(-frame_bytes(size) // 4)
     words += SUBMIT_WORDS * (payload_dmas(mode, size) - 2)
-    return chains * words
+    windows = window_words(shape.in_flight or shape.chains, shape.chains) if mode == "packed" else 0.0
+    return shape.chains * words + windows
 
 
-def extra_compute(mode: str, size: int, chains: int, costs: FirmwareCosts = FirmwareCosts()) -> float:
-    """Compute cycles a turn's payload adds to its fitted counts: an inline frame's bytes are
-    read out of its slot a word at a time (PushDevice.next_chain through SoftCpu.read_bytes,
+def extra_round_trips(mode: str, shape: Shape) -> float:
+    """Ring reads a turn waits for beyond its fitted counts: a packed ring's intakes, one
+    window read each (packed_intake)."""
+    return packed_intakes(shape.in_flight or shape.chains, shape.chains) if mode == "packed" else 0.0
+
+
+def extra_compute(mode: str, size: int, shape: Shape, costs: FirmwareCosts = FirmwareCosts()) -> float:
+    """Compute cycles a turn adds to its fitted counts: an inline frame's bytes are read out
+    of its slot a word at a time (PushDevice.next_chain through SoftCpu.read_bytes,
     `per_word_copy` a word; the RTL's 64 B frames, inline, cost 17.8 to 19.0 cycles of compute
-    more than 256 B ones at every depth)."""
-    return chains * costs.per_word_copy * -(-frame_bytes(size) // 4) if inline(mode, size) else 0.0
+    more than 256 B ones at every depth), and so are a packed ring's intake windows (extra_words)."""
+    copied = shape.chains * -(-frame_bytes(size) // 4) if inline(mode, size) else 0.0
+    if mode == "packed":
+        copied += window_words(shape.in_flight or shape.chains, shape.chains)
+    return costs.per_word_copy * copied
 
 
 # -- calibration ---------------------------------------------------------------------------
@@ -863,9 +879,9 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     X = np.array([sum(sh.features() for sh in ts) / n for ts, n in zip(turns, frames)])
     if mode.startswith("push"):
         X[:, 3] = 0.0       # a push ring's intakes are its steps (one intake of slots a step)
-    extra = lambda r, ts, n: sum(extra_words(mode, r.payload, sh.chains) for sh in ts) / n     # noqa: E731
+    extra = lambda r, ts, n: sum(extra_words(mode, r.payload, sh) for sh in ts) / n     # noqa: E731
     words = np.array([r.bus_words_per_req - extra(r, ts, n) for r, ts, n in zip(rows, turns, frames)])
-    compute = np.array([r.compute_per_req - sum(extra_compute(mode, r.payload, sh.chains) for sh in ts) / n
+    compute = np.array([r.compute_per_req - sum(extra_compute(mode, r.payload, sh) for sh in ts) / n
                         for r, ts, n in zip(rows, turns, frames)])
     waits = np.array([r.waits_per_req for r in rows])
     # the ring's round trips: the DMA wait less what the payload's transfers explain beside
@@ -875,7 +891,7 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     for r, ts, n in zip(rows, turns, frames):
         work = r.fw_cycles_per_req - r.dma_wait_per_req
         waited = sum(payload(mode, r.payload, sh, work * sh.chains, s, overlap, lead, tokens)[2] - work * sh.chains for sh in ts) / n
-        rts.append(max(0.0, r.dma_wait_per_req - waited) / round_trip(s))
+        rts.append(max(0.0, r.dma_wait_per_req - waited) / round_trip(s) - sum(extra_round_trips(mode, sh) for sh in ts) / n)
     solve = lambda y: tuple(np.linalg.lstsq(X, y, rcond=None)[0])     # noqa: E731
     word_cycles = float(np.mean([(r.fw_cycles_per_req - r.dma_wait_per_req - r.compute_per_req)
                                  / r.bus_words_per_req for r in rows]))
