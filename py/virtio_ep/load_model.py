@@ -55,7 +55,7 @@ from .firmware.backends import NetLoopback
 from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, EndpointParams, HostLatencies, NetHdr, PushEntry,
                      host_profile, latency_setting)
 from .layout.config import HostProfile
-from .load_loop import HostSends, LoopTiming, Wire, play, send_again
+from .load_loop import HostSends, LoopTiming, Wire, play, send_again, timed_latencies
 from .packed_intake import intakes as packed_intakes
 from .packed_intake import window_words
 from .scenarios.load import max_depth, measured_requests, percentile
@@ -287,7 +287,7 @@ class Prediction:
     parts: dict[str, float]         # cycles per turn by cause
     bottleneck: str
     # a frame's latency, median: a push ring's as the bench times its played loop's frames;
-    # a ring in host memory's depth / throughput (Little's law: its turns are alike)
+    # a ring in host memory's over its steady turns, timed the same way (steady_latencies)
     latency_ns: float
     per_req: dict[str, float]       # the load bench's budget columns: bus words, DMAs, MSIs, doorbells, DMA wait
     turns: tuple[int, ...] = ()     # a push ring's turns, in chains, as the loop ran them (load_loop)
@@ -557,9 +557,26 @@ def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = S
     req_per_s = b * USER_CLK_HZ / cycles
     per_req = budget_per_request(mode, size, [shape], counts)
     per_req["dma_wait"] = (busy - work) / b
-    # Little's law on the steady turns: the median frame is not one of the last
+    ns = [c * CLK_NS for c in steady_latencies(mode, size, depth, shape, counts, s, busy, steady, requests)]
     return Prediction(mode, size, depth, req_per_s, cycles, busy / b, parts, bottleneck_of(parts, mode, size, b, s),
-                      depth * steady / b / USER_CLK_HZ * 1e9, per_req)
+                      statistics.median(ns), per_req, p99_ns=percentile(ns, 0.99))
+
+
+def steady_latencies(mode: str, size: int, depth: int, shape: Shape, counts: TurnCounts, s: Setting,
+                     busy: float, steady: float, requests: int) -> list[float]:
+    """A ring in host memory's frames timed as the bench times them (load_loop.timed_latencies)
+    over steady turns, one every `steady` cycles, each turn's steps back with the host as its
+    walk publishes them (step_returns). Where a turn takes frames sent again during it (a
+    split ring's turn of 64 at 48 in flight) or leaves frames over, a frame's latency is not
+    the turn's length: traced at split 128 B, 48 in flight, `slow-fw` (make trace, 2026-12-05),
+    a turn's 64 frames back in steps of 16, 16 and 32 at 0.65, 0.87 and 0.99 of a 171 us
+    cycle, timed 145, 152, 171 and 44 us in fours of 16, median 148.9 us, where depth /
+    throughput says 132 us (the median frame is not one of the window's last turns)."""
+    b = shape.chains
+    returns = step_returns(mode, size, shape, counts, s)
+    turns = -(-(depth + requests) // b) + 1
+    backs = [(k * steady + share * busy, n) for k in range(turns) for share, n in returns]
+    return timed_latencies(backs, depth, requests)
 
 
 def window_frames(mode: str, size: int, depth: int, requests: int, shape: Shape, counts: TurnCounts,
