@@ -56,8 +56,7 @@ from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, En
                      host_profile, latency_setting)
 from .layout.config import HostProfile
 from .load_loop import HostSends, LoopTiming, Wire, play, send_again, timed_latencies
-from .packed_intake import intakes as packed_intakes
-from .packed_intake import window_words
+from .packed_intake import windows as packed_windows
 from .scenarios.load import max_depth, measured_requests, percentile
 from .timing import (CLK_NS, Bus, Link, RtlStages, dma_group_cycles, dma_reap_cycles, dma_submit_cycles, dma_submit_to_rq,
                      doorbell_to_irq, notify_to_irq, tlp_payloads)
@@ -780,14 +779,19 @@ def extra_words(mode: str, size: int, shape: Shape) -> float:
     if inline(mode, size):
         words += 2 * -(-frame_bytes(size) // 4)
     words += SUBMIT_WORDS * (payload_dmas(mode, size) - 2)
-    windows = window_words(shape.in_flight or shape.chains, shape.chains) if mode == "packed" else 0.0
-    return shape.chains * words + windows
+    return shape.chains * words + intake_windows(mode, shape)[0]
+
+
+def intake_windows(mode: str, shape: Shape) -> tuple[float, float]:
+    """(bus words, intakes) of a packed ring's intake windows in a turn (packed_intake); none
+    for the other rings, whose intakes read what an index says is there."""
+    return packed_windows(shape.in_flight or shape.chains, shape.chains) if mode == "packed" else (0.0, 0.0)
 
 
 def extra_round_trips(mode: str, shape: Shape) -> float:
     """Ring reads a turn waits for beyond its fitted counts: a packed ring's intakes, one
     window read each (packed_intake)."""
-    return packed_intakes(shape.in_flight or shape.chains, shape.chains) if mode == "packed" else 0.0
+    return intake_windows(mode, shape)[1]
 
 
 def extra_compute(mode: str, size: int, shape: Shape, costs: FirmwareCosts = FirmwareCosts()) -> float:
@@ -796,9 +800,7 @@ def extra_compute(mode: str, size: int, shape: Shape, costs: FirmwareCosts = Fir
     `per_word_copy` a word; the RTL's 64 B frames, inline, cost 17.8 to 19.0 cycles of compute
     more than 256 B ones at every depth), and so are a packed ring's intake windows (extra_words)."""
     copied = shape.chains * -(-frame_bytes(size) // 4) if inline(mode, size) else 0.0
-    if mode == "packed":
-        copied += window_words(shape.in_flight or shape.chains, shape.chains)
-    return costs.per_word_copy * copied
+    return costs.per_word_copy * (copied + intake_windows(mode, shape)[0])
 
 
 # -- calibration ---------------------------------------------------------------------------

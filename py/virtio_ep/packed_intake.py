@@ -3,7 +3,7 @@ firmware reads a turn, for the load model's count of local-bus words.
 
 Why it is needed: a packed ring has no index to say how many chains are there, so each
 intake (firmware.batch.take_packed) reads a window of descriptors, twice as many as the
-last intake took (at least PACKED_WINDOW_MIN), and takes what is available in it; every
+last intake took (at least firmware.batch.PACKED_WINDOW_MIN), and takes what is available in it; every
 descriptor read is copied over the local bus. The reads per frame so do not fall as a line
 in the turn's chains, as the rest of a turn's words do (the model's fitted counts): traced
 (make trace MODE=packed SIZE=128 DEPTH=8 and SIZE=768 DEPTH=14, default latencies,
@@ -25,11 +25,12 @@ import functools
 from dataclasses import dataclass
 
 from .firmware.backends import NetLoopback
-from .firmware.batch import PACKED_WINDOW_MIN
+from .firmware.batch import packed_window
+from .firmware.soft_cpu import WORD_BYTES
 from .layout import PackedDesc
 from .scenarios.load import LOAD_QUEUE_SIZE
 
-WORDS_PER_DESC = PackedDesc.SIZE // 4   # a descriptor read is copied over the 32-bit local bus
+WORDS_PER_DESC = PackedDesc.SIZE // WORD_BYTES     # a descriptor read is copied over the local bus
 TURNS = 16              # turns played; the mean is over the second half (a pattern may alternate)
 
 
@@ -45,7 +46,7 @@ class Intake:
     takes: int = 0          # intakes, in all
 
     def take(self) -> int:
-        window = min(self.size, max(PACKED_WINDOW_MIN, 2 * self.last))
+        window = packed_window(self.size, self.last)
         self.read += window
         self.takes += 1
         self.last = min(window, self.available)
@@ -90,11 +91,7 @@ def played(depth: int, chains: int) -> tuple[float, float]:
     return sum(r for r, _ in late) / len(late), sum(t for _, t in late) / len(late)
 
 
-def window_words(depth: int, chains: int) -> float:
-    """Local-bus words a packed ring's turn spends on its intake windows."""
-    return WORDS_PER_DESC * played(depth, chains)[0]
-
-
-def intakes(depth: int, chains: int) -> float:
-    """Intakes (window reads) a packed ring's turn makes on its TX and RX queues."""
-    return played(depth, chains)[1]
+def windows(depth: int, chains: int) -> tuple[float, float]:
+    """(local-bus words, intakes) a packed ring's steady turn spends on its intake windows."""
+    descriptors, takes = played(depth, chains)
+    return WORDS_PER_DESC * descriptors, takes

@@ -199,6 +199,12 @@ async def take_split_in_order(ring: SplitDevice, mem: Memory) -> list[Chain | Ri
 PACKED_WINDOW_MIN = 8       # descriptors a packed batch reads at least
 
 
+def packed_window(ring_size: int, last_descs: int) -> int:
+    """Descriptors a packed batch reads: twice what the last batch took, at least
+    PACKED_WINDOW_MIN, at most the ring (the load model plays the same rule: packed_intake)."""
+    return min(ring_size, max(PACKED_WINDOW_MIN, 2 * last_descs))
+
+
 async def take_packed(ring: PackedDevice, mem: Memory) -> list[Chain | RingError]:
     """Reads a window of the ring from next_avail: twice the descriptors the last batch
     took (at least PACKED_WINDOW_MIN); a window whose descriptors are all available is
@@ -209,7 +215,7 @@ async def take_packed(ring: PackedDevice, mem: Memory) -> list[Chain | RingError
             return []
         count = ring.known_ahead
     else:
-        count = min(r.size, max(PACKED_WINDOW_MIN, 2 * ring.batch_descs))
+        count = packed_window(r.size, ring.batch_descs)
     image = MemoryImage(fetchable=True)
     table = TableReads(r.desc, r.size)
     await read_into(image, mem, table.part(ring.next_avail, count))
