@@ -139,8 +139,9 @@ mutate: $(STAMP) linux-source
 
 # `make bench NAME ...` runs some: control, datapath, rings (the default set), load, sensitivity, wake,
 # depths and model-check (the load model against their CSVs: `make bench load sensitivity wake depths
-# model-check` regenerates all)
-BENCH_NAMES := control datapath rings load sensitivity wake depths model-check
+# model-check` regenerates all), and spread (the RTL's own spread at the load model's held-out points;
+# Verilator: make bench spread SIM=verilator)
+BENCH_NAMES := control datapath rings load sensitivity wake depths model-check spread
 bench: $(STAMP)
 	$(CHECK_VARS)
 	$(VPY) -m virtio_ep.bench --sim $(or $(SIM),icarus) --profile $(or $(PROFILE),ideal) --jobs $(JOBS) $(filter $(BENCH_NAMES),$(MAKECMDGOALS))

@@ -151,7 +151,7 @@ LAYERS: dict[str, set[str]] = {
     "scenarios": {"layout", "costs", "runconfig", "devices", "timing", "firmware", "host", "linux", "transports",
                   "testbench"},
 }
-TOOLS = {"simrun", "demo", "bench", "bench_load", "bench_sensitivity", "bench_wake", "bench_depths", "bench_rings", "bench_timing", "bench_model", "bench_trace", "report", "regress", "docgen", "mutate", "synth",
+TOOLS = {"simrun", "demo", "bench", "bench_load", "bench_sensitivity", "bench_wake", "bench_depths", "bench_rings", "bench_timing", "bench_model", "bench_trace", "bench_spread", "report", "regress", "docgen", "mutate", "synth",
          "makevars", "progress", "linux_run"}
 
 

@@ -18,6 +18,9 @@ depths    throughput under load between the load bench's depths (8 to 160 in fli
 model-check  the load model against every RTL point on record (load, load-server, sensitivity, wake,
           depths): docs/load_model.md, .csv, .png (no simulation; `make bench load sensitivity wake
           depths model-check` measures first)
+spread    the RTL's own spread at the load model's held-out points: each point the model misses
+          by more than 5%, and a seeded sample of the rest, run 4 times back to back in one
+          simulation: docs/spread.md, .csv, .png (not in the default set: about 40 min)
 """
 
 from __future__ import annotations
@@ -242,6 +245,12 @@ def depths(sim: str, jobs: int = 2) -> str:
     return run(sim, DOCS, jobs=jobs)
 
 
+def spread(sim: str, jobs: int = 2) -> str:
+    """The RTL's own spread at the load model's held-out points (not in the default set)."""
+    from .bench_spread import run
+    return run(sim, DOCS, jobs=jobs)
+
+
 def model(sim: str) -> str:
     """No simulation: the load model against the CSVs the load, sensitivity and wake benches wrote."""
     from .bench_model import write
@@ -249,7 +258,7 @@ def model(sim: str) -> str:
 
 
 BENCHES = {"control": control, "datapath": datapath, "rings": rings, "load": load, "sensitivity": sensitivity,
-           "wake": wake, "depths": depths, "model-check": model}
+           "wake": wake, "depths": depths, "model-check": model, "spread": spread}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sim", default="icarus", choices=simrun.SIMULATORS)
     ap.add_argument("which", nargs="*", default=["control", "datapath", "rings"],
                     help="benchmarks to run: control, datapath, rings (the default), load, sensitivity, wake, "
-                         "depths, model-check")
+                         "depths, model-check, spread")
     ap.add_argument("--profile", default="ideal", choices=list(HOST_PROFILES),
                     help="host profile of the load benchmark (docs/host_profiles.md)")
     ap.add_argument("--jobs", type=int, default=2, help="simulations at once (the load benchmark)")
@@ -271,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"unknown benchmark {which!r}: use {', '.join(BENCHES)}")
             if which == "load":
                 print(BENCHES[which](args.sim, profile=args.profile, jobs=args.jobs))
-            elif which in ("sensitivity", "wake", "depths"):
+            elif which in ("sensitivity", "wake", "depths", "spread"):
                 print(BENCHES[which](args.sim, jobs=args.jobs))
             else:
                 print(BENCHES[which](args.sim))
