@@ -113,7 +113,7 @@ sim: $(STAMP) wave-deps
 
 test: $(STAMP) wave-deps linux-source synth-deps uml-deps
 	$(CHECK_VARS)
-	$(VPY) -m pytest -n $(JOBS) --maxschedchunk 1 -q --junitxml=sim_build/junit/test.xml tb
+	$(VPY) -m pytest -n $(JOBS) --maxschedchunk 1 -q -rs --junitxml=sim_build/junit/test.xml tb
 
 long: $(STAMP) linux-source
 	$(CHECK_VARS)

@@ -7,6 +7,7 @@ that answers: that is the RTL's, through the bridge of issue 18.)"""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import struct
@@ -70,6 +71,31 @@ echo DONE
 """
 
 
+@pytest.fixture(scope="module")
+def uml_boots(tmp_path_factory) -> None:
+    """A test that boots UML is skipped, with the reason, on a host where UML cannot boot
+    (uml.cannot_boot: a CPU whose FPU state UML 6.1 cannot restore)."""
+    reason = uml.cannot_boot(tmp_path_factory.mktemp("uml-probe"))
+    if reason:
+        pytest.skip(reason)
+
+
+def test_a_host_that_cannot_boot_uml_is_named(tmp_path: Path) -> None:
+    """On a host where UML cannot boot, a run says why (the FPU state it cannot restore) and
+    the probe names it; elsewhere, the probe says nothing and an init that prints UP boots."""
+    reason = uml.cannot_boot(tmp_path / "probe")
+    initrd = tmp_path / "initrd.gz"
+    uml.build_initramfs("#!/bin/busybox sh\necho UP\n/bin/busybox sleep 3600\n", [], initrd)
+    with uml.UmlRun(initrd, [], tmp_path / "uml.log") as run:
+        if reason:
+            assert reason == uml.HOST_FPU_REASON
+            with pytest.raises(uml.UmlError, match=re.escape(uml.HOST_FPU_REASON)):
+                run.wait_for("UP", BOOT_TIMEOUT_S)
+        else:
+            assert run.wait_for("UP", BOOT_TIMEOUT_S) == "UP"
+
+
+@pytest.mark.usefixtures("uml_boots")
 def test_linux_probes_net_and_block_through_vhost_user(tmp_path: Path) -> None:
     net = ProbedDevice(net_device())
     backends = [VhostUserBackend(tmp_path / "net.sock", net)]
@@ -110,6 +136,7 @@ def test_linux_probes_net_and_block_through_vhost_user(tmp_path: Path) -> None:
     assert net.enabled[NET_RX_QUEUE][0].kicks >= 1, net.enabled[NET_RX_QUEUE][0]
 
 
+@pytest.mark.usefixtures("uml_boots")
 def test_uml_that_fails_to_boot_is_reported(tmp_path: Path) -> None:
     """An init that exits: Linux panics ("Attempted to kill init"), UML ends, and waiting for
     a line fails at once with UML's last console lines, the panic's reason among them (its
@@ -136,6 +163,7 @@ time.sleep(3600)
 """
 
 
+@pytest.mark.usefixtures("uml_boots")
 def test_uml_dies_with_a_killed_simulator(tmp_path: Path) -> None:
     """The process that started UML killed outright (SIGKILL: no `stop`, no finally, as when
     a simulator is killed): UML's whole process group is gone within seconds."""
@@ -218,6 +246,7 @@ def test_a_ring_outside_the_memory_table_is_refused(tmp_path: Path) -> None:
 SMOKE_COUNTS = {"verilator": {"net": 200, "block": 12}, "icarus": {"net": 60, "block": 10}}
 
 
+@pytest.mark.usefixtures("uml_boots")
 @pytest.mark.parametrize("sim", selected_simulators())
 def test_linux_through_the_rtl(sim: str) -> None:
     """make linux's smoke, on split and then packed rings: Linux's virtio_net in UML sends
@@ -246,6 +275,7 @@ FAULT_CASES = {("drop-kicks", "split"): "queue 0 stalled", ("drop-kicks", "packe
                ("close-socket", "split"): "vhost-user connection closed before DONE"}
 
 
+@pytest.mark.usefixtures("uml_boots")
 @pytest.mark.parametrize("fault, mode", sorted(FAULT_CASES))
 @pytest.mark.parametrize("sim", selected_simulators())
 def test_a_broken_run_fails_clearly(sim: str, fault: str, mode: str) -> None:

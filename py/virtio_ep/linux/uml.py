@@ -33,6 +33,15 @@ APT_PACKAGES = ("user-mode-linux", "busybox-static")
 UML_NOT_OFFERED = 1 << VirtioFeature.ACCESS_PLATFORM
 PT_INTERP = 3                   # ELF program header type: the dynamic loader's path
 STACK_LINE = re.compile(r"^\s*(\[<[0-9a-f]+>\]|([0-9a-f]{8,16}\s*)+$)")     # a kernel stack frame or hex dump
+# UML 6.1 restores a process's FPU state with PTRACE_SETREGSET (NT_X86_XSTATE) from a buffer
+# sized for x87, SSE and AVX; the host kernel takes only a buffer of its whole XSAVE area, which
+# on a CPU with AVX-512 or AMX is larger, and refuses it (EFAULT): init dies at its first switch.
+# Seen on a host with AMX (2026-12-06, host kernel 6.18): "userspace - ptrace set fp regs failed,
+# errno = 14", then "Kernel panic - not syncing: Attempted to kill init!".
+HOST_FPU_TOO_LARGE = "ptrace set fp regs failed"
+HOST_FPU_REASON = ("this host's CPU keeps more FPU state (XSAVE: AVX-512 or AMX) than Debian's UML 6.1 can "
+                   "restore: UML's init dies at its first context switch (\"ptrace set fp regs failed, errno = "
+                   "14\"); UML cannot boot on this host")
 
 
 class UmlError(RuntimeError):
@@ -195,7 +204,8 @@ class UmlRun:
                         return line
                 seen = len(self.lines)
                 if self.proc.poll() is not None and not self._reader.is_alive():
-                    raise UmlError(f"UML exited ({self.proc.returncode}) before printing {prefix!r}; "
+                    cause = f" ({HOST_FPU_REASON})" if any(HOST_FPU_TOO_LARGE in x for x in self.lines) else ""
+                    raise UmlError(f"UML exited ({self.proc.returncode}) before printing {prefix!r}{cause}; "
                                    f"last lines of {self.log_path}:\n" + self._tail_locked())
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -229,3 +239,22 @@ class UmlRun:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+_BOOTS: dict[str, str | None] = {}       # the host's answer, once asked
+
+
+def cannot_boot(folder: Path) -> str | None:
+    """Why UML cannot boot on this host (HOST_FPU_REASON), from one boot of an init that only
+    says it runs (console in `folder`); None if it boots, or fails for another reason (which
+    the run that needs it reports). Asked once a process."""
+    if "host" not in _BOOTS:
+        initrd = folder / "initrd.gz"
+        build_initramfs("#!/bin/busybox sh\necho UP\n/bin/busybox sleep 3600\n", [], initrd)
+        try:
+            with UmlRun(initrd, [], folder / "uml.log") as run:
+                run.wait_for("UP", 60)
+            _BOOTS["host"] = None
+        except UmlError as exc:
+            _BOOTS["host"] = HOST_FPU_REASON if HOST_FPU_REASON in str(exc) else None
+    return _BOOTS["host"]
