@@ -85,7 +85,7 @@ def test_a_host_that_cannot_boot_uml_is_named(tmp_path: Path) -> None:
     the probe names it; elsewhere, the probe says nothing and an init that prints UP boots."""
     reason = uml.cannot_boot(tmp_path / "probe")
     initrd = tmp_path / "initrd.gz"
-    uml.build_initramfs("#!/bin/busybox sh\necho UP\n/bin/busybox sleep 3600\n", [], initrd)
+    uml.build_initramfs(uml.UP_INIT, [], initrd)
     with uml.UmlRun(initrd, [], tmp_path / "uml.log") as run:
         if reason:
             assert reason == uml.HOST_FPU_REASON
@@ -155,7 +155,7 @@ import sys, time
 from pathlib import Path
 from virtio_ep.linux import uml
 d = Path(sys.argv[1])
-uml.build_initramfs("#!/bin/busybox sh\\necho UP\\n/bin/busybox sleep 3600\\n", [], d / "initrd.gz")
+uml.build_initramfs(uml.UP_INIT, [], d / "initrd.gz")
 run = uml.UmlRun(d / "initrd.gz", [], d / "uml.log")
 run.wait_for("UP", 60)
 print("UP", flush=True)

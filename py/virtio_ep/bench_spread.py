@@ -199,13 +199,18 @@ def plot(spreads: list[Spread], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(spreads) + 1.5))
+    labelled: set[str] = set()
+
+    def once(name: str) -> str | None:         # each legend entry for its first point only
+        first = name not in labelled
+        labelled.add(name)
+        return name if first else None
     for k, s in enumerate(spreads):
         bench = s.point.row.req_per_s
         lo, hi = (100 * (x / bench - 1) for x in (min(s.rates), max(s.rates)))
-        ax.plot([lo, hi], [k, k], "k-", lw=3, alpha=0.4, label="RTL repeats' range" if not k else None)
+        ax.plot([lo, hi], [k, k], "k-", lw=3, alpha=0.4, label=once("RTL repeats' range"))
         ax.plot(100 * s.point.error, k, "ro" if missed(s.point) else "bo", ms=4,
-                label=("model (missed)" if missed(s.point) else "model (within 5%)")
-                if k in (0, next((j for j, t in enumerate(spreads) if not missed(t.point)), -1)) else None)
+                label=once("model (missed)" if missed(s.point) else "model (within 5%)"))
     ax.axvline(0, color="k", lw=0.8)
     for x in (-5, 5):
         ax.axvline(x, color="k", ls=":", lw=0.6)

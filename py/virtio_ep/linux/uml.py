@@ -241,20 +241,21 @@ class UmlRun:
         self.stop()
 
 
-_BOOTS: dict[str, str | None] = {}       # the host's answer, once asked
+UP_INIT = "#!/bin/busybox sh\necho UP\n/bin/busybox sleep 3600\n"     # an init that says it runs, then waits
+_host: list[str | None] = []        # cannot_boot's answer, once asked
 
 
 def cannot_boot(folder: Path) -> str | None:
-    """Why UML cannot boot on this host (HOST_FPU_REASON), from one boot of an init that only
-    says it runs (console in `folder`); None if it boots, or fails for another reason (which
-    the run that needs it reports). Asked once a process."""
-    if "host" not in _BOOTS:
+    """Why UML cannot boot on this host (HOST_FPU_REASON), from one boot of UP_INIT (console
+    in `folder`); None if it boots, or fails for another reason (which the run that needs it
+    reports). Asked once a process."""
+    if not _host:
         initrd = folder / "initrd.gz"
-        build_initramfs("#!/bin/busybox sh\necho UP\n/bin/busybox sleep 3600\n", [], initrd)
+        build_initramfs(UP_INIT, [], initrd)
         try:
             with UmlRun(initrd, [], folder / "uml.log") as run:
                 run.wait_for("UP", 60)
-            _BOOTS["host"] = None
+            _host.append(None)
         except UmlError as exc:
-            _BOOTS["host"] = HOST_FPU_REASON if HOST_FPU_REASON in str(exc) else None
-    return _BOOTS["host"]
+            _host.append(HOST_FPU_REASON if HOST_FPU_REASON in str(exc) else None)
+    return _host[0]
