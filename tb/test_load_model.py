@@ -464,6 +464,30 @@ def test_a_split_turn_takes_the_frames_that_come_back_while_it_runs(mode: str, d
     assert M.turn_shape(mode, depth).chains == chains
 
 
+@pytest.mark.parametrize("latencies, traced_ns", [("default", 70.0), ("half", -4.5)])
+def test_a_serial_turns_last_look_races_the_driver_as_traced(latencies: str, traced_ns: float) -> None:
+    """Traced on the RTL (make trace MODE=split SIZE=256 DEPTH=1, 2026-12-06): a serial turn's
+    last look at the ring is read by the host 70 ns before its MSI reaches the driver at the
+    default latencies, 4.5 ns after at `half` (the root complex's times of the read's delivery
+    and of the MSI's). The model's margin, from its bus, stage and host constants, within 5 ns."""
+    assert M.look_margin(M.Setting(latencies)) * CLK_NS == pytest.approx(traced_ns, abs=5)
+
+
+@pytest.mark.parametrize("latencies, profile, traced", [("default", "ideal", 0.0), ("half", "ideal", 1.0),
+                                                        ("default", "server", 34 / 58)])
+def test_a_serial_split_turn_takes_the_next_chains_ahead_as_often_as_the_rtl(latencies: str, profile: str,
+                                                                            traced: float) -> None:
+    """The share of a split ring's steady serial turns whose last look found the driver's next
+    frames and took their chains (make trace MODE=split SIZE=256 DEPTH=1, 2026-12-06: none of
+    58 at the default latencies, all of 63 at `half`, 34 of 58 under `server`, where the look's
+    read is late by the profile's jitter); a stream turn, a packed ring and a turn that leaves
+    frames over never do."""
+    s = M.Setting(latencies, profile)
+    assert M.looked_ahead("split", M.turn_shape("split", 1), s) == pytest.approx(traced, abs=0.05)
+    for mode, depth in (("split", 16), ("packed", 1), ("split", 160)):
+        assert M.looked_ahead(mode, M.turn_shape(mode, depth), M.Setting("half")) == 0.0
+
+
 @pytest.mark.parametrize("depth, intakes", [(72, 2), (100, 2), (256, 1), (64, 4)])
 def test_a_turn_with_frames_left_over_starts_on_both_fetch_lanes(depth: int, intakes: int) -> None:
     """Split, frames in flight beyond a turn of 64, traced under `slow-fw` (2026-12-05): at 72

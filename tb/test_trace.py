@@ -1,11 +1,13 @@
 """`make trace` on both simulators: a push ring's turns at 1 KiB, 16 in flight, timed on the
-RTL and read back from the firmware's timeline (SoftCpu.timeline) and the root complex's TLPs."""
+RTL and read back from the firmware's timeline (SoftCpu.timeline) and the root complex's TLPs;
+a split ring's serial turns where the driver refills the ring before the turn's last look."""
 
 from __future__ import annotations
 
 import pytest
 
-from virtio_ep import bench_trace, simrun
+from virtio_ep import bench_model, bench_trace, load_model as M, simrun
+from virtio_ep.bench import DOCS
 
 
 @pytest.mark.parametrize("sim", simrun.selected_simulators())
@@ -35,3 +37,17 @@ def test_trace_times_each_turn_of_a_push_ring(sim: str) -> None:
     assert f"Turn 0 ({turns[0].frames} frames" in bench_trace.report(data, "push", 1024, 16, "default", "ideal", sim, 0)
     with pytest.raises(ValueError, match="the window has turns"):
         bench_trace.report(data, "push", 1024, 16, "default", "ideal", sim, len(turns))
+
+
+@pytest.mark.parametrize("sim", simrun.selected_simulators())
+def test_a_split_turns_last_look_takes_the_next_frames_where_the_driver_is_first(sim: str) -> None:
+    """At the `half` latencies the turn's MSI reaches the driver before the turn's last look
+    at the ring reaches host memory (load_model.look_margin below zero), so the model has
+    every serial turn take the next frame's chains there and read the ring index once less:
+    the RTL's DMA waits a frame are the count fitted at the default latencies (where the look
+    is first, and nothing is taken ahead) less one."""
+    counts = M.fit(bench_model.calibration_source(DOCS))["split"]
+    shape = M.turn_shape("split", 1)
+    expected = counts.count("waits", shape) - M.looked_ahead("split", shape, M.Setting("half"))
+    got = bench_trace.trace(sim, "split", 256, 1, latencies="half")["row"]["waits_per_req"]
+    assert got == pytest.approx(expected, abs=0.1), f"RTL {got} DMA waits a frame, the model {expected}"

@@ -423,7 +423,7 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting,
     b = shape.chains
     work = counts.word_cycles * (counts.count("words", shape) + extra_words(mode, size, shape)) \
         + host.firmware_cost_scale * (counts.count("compute", shape) + extra_compute(mode, size, shape))
-    rt = (counts.count("round_trips", shape) + extra_round_trips(mode, shape)) * round_trip(s)
+    rt = (counts.count("round_trips", shape) + extra_round_trips(mode, shape, s)) * round_trip(s)
     wake = wake_cycles(mode, size, shape, counts, work, rt, s, rung)
     parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
     # the walk's wake cost is already net of the transfers a sleep overlaps: it adds to the
@@ -788,10 +788,48 @@ def intake_windows(mode: str, shape: Shape) -> tuple[float, float]:
     return packed_windows(shape.in_flight or shape.chains, shape.chains) if mode == "packed" else (0.0, 0.0)
 
 
-def extra_round_trips(mode: str, shape: Shape) -> float:
+def extra_round_trips(mode: str, shape: Shape, s: Setting) -> float:
     """Ring reads a turn waits for beyond its fitted counts: a packed ring's intakes, one
-    window read each (packed_intake)."""
-    return intake_windows(mode, shape)[1]
+    window read each (packed_intake); less the read a split ring's serial turn saves where its
+    last look finds the driver's next frames (looked_ahead)."""
+    return intake_windows(mode, shape)[1] - looked_ahead(mode, shape, s)
+
+
+def look_margin(s: Setting) -> float:
+    """Cycles by which a serial turn's last look at the ring reaches host memory before the
+    driver, woken by the turn's MSI, has refilled it. The firmware submits the look (a small
+    read) as soon as it has written the MSI request: the MSI reaches the driver after
+    msi_to_driver; the look is read after its submit's bus accesses, the engine's stages to
+    the link, the request's way into the root complex (half its turnaround, the other half
+    taken as the completion's way out) and the host's read latency. Checked on traces (make
+    trace MODE=split SIZE=256 DEPTH=1, 2026-12-06; not fitted): at the default latencies the
+    look is read 70 ns before the driver runs (this: 17.5 cycles, 70 ns), at `half` 4.5 ns after
+    (this: -1.2 cycles) and then every turn takes the next chains ahead."""
+    look = (dma_submit_cycles(BUS) + dma_submit_to_rq(RtlStages()) + BUS.rc_turnaround / 2
+            + s.host.device_read_ns / CLK_NS)
+    return msi_to_driver(s) - look
+
+
+def looked_ahead(mode: str, shape: Shape, s: Setting) -> float:
+    """The chance a split ring's serial turn saves a ring read: a turn that took every frame
+    in flight sends them back with its MSI and ends looking at the ring once more (the
+    avail index: Linux's vhost_enable_notify, DeviceQueue.publish). If that read reaches host
+    memory after the driver has refilled it, the firmware takes the next chains there and
+    then, and the next turn does not read the index again (12 ring and payload reads a frame
+    become 11: traced split 256 B at 1 in flight under `server`, 2026-12-06: 11.36, the look's
+    jitter past the margin in 59% of turns). The look is late by the profile's read jitter
+    (min(Exp(mean), cap)): P(jitter > look_margin), or 1 where the margin is below zero.
+    Rings in host memory other than split read no separate index; a stream turn sends an
+    MSI a step, so its frames come back while it runs."""
+    if mode not in RECHECKED or shape.steps or shape.chains < shape.in_flight:
+        return 0.0
+    margin = look_margin(s) * CLK_NS
+    p = s.host_profile
+    if margin <= 0:
+        return 1.0
+    if not p.read_jitter_ns or margin >= p.read_jitter_cap_ns:
+        return 0.0
+    return math.exp(-margin / p.read_jitter_ns)
 
 
 def extra_compute(mode: str, size: int, shape: Shape, costs: FirmwareCosts = FirmwareCosts()) -> float:
@@ -910,7 +948,7 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     for r, ts, n in zip(rows, turns, frames):
         work = r.fw_cycles_per_req - r.dma_wait_per_req
         waited = sum(payload(mode, r.payload, sh, work * sh.chains, s, overlap, lead, tokens)[2] - work * sh.chains for sh in ts) / n
-        rts.append(max(0.0, r.dma_wait_per_req - waited) / round_trip(s) - sum(extra_round_trips(mode, sh) for sh in ts) / n)
+        rts.append(max(0.0, r.dma_wait_per_req - waited) / round_trip(s) - sum(extra_round_trips(mode, sh, s) for sh in ts) / n)
     solve = lambda y: tuple(np.linalg.lstsq(X, y, rcond=None)[0])     # noqa: E731
     word_cycles = float(np.mean([(r.fw_cycles_per_req - r.dma_wait_per_req - r.compute_per_req)
                                  / r.bus_words_per_req for r in rows]))
