@@ -384,6 +384,21 @@ def test_a_host_ring_sleeps_between_turns_only_when_its_frames_are_not_back(
     assert idle["slow-fw"] - idle["default"] == pytest.approx(sleeps_between * wake)
 
 
+@pytest.mark.parametrize("mode, size, latencies, traced", [("split", 256, "default", 252), ("packed", 256, "default", 252),
+                                                            ("split", 1024, "slow-fw", 2752)])
+def test_a_one_step_turn_waits_out_the_hosts_turnaround_after_its_msis(rows, mode: str, size: int, latencies: str,
+                                                                       traced: float) -> None:
+    """A ring in host memory's turn of one stream step, 16 in flight, ends on its MSIs (it
+    published and looked at the ring before them): cycles from its end to the next turn's
+    start, traced (make trace SIZE=256 DEPTH=16, 2026-12-06; the slow-fw one 2026-12-05):
+    252 for split and packed alike, 2,752 with the CPU waking 10 us late."""
+    counts = M.fit(rows)[mode]
+    s = M.Setting(latencies)
+    shape = M.turn_shape(mode, 16)
+    busy, _, _ = M.price(mode, size, shape, counts, s)
+    assert M.frames_back(shape, busy, counts, s) == pytest.approx(traced, abs=5)
+
+
 @pytest.mark.parametrize("mode, size", [("packed", 256), ("packed", 4096)])
 def test_a_late_wake_costs_a_packed_turn_of_64_what_the_rtl_loses(rows, mode: str, size: int) -> None:
     """The late-wake bench (docs/wake.csv against docs/load.csv): a packed ring's turn of 64

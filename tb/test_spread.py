@@ -55,13 +55,33 @@ def test_the_report_has_a_row_per_point_sums_each_group_and_reads_back(pts, tmp_
     assert f"| {S.label(miss)} (missed) | 1,000,000, 1,020,000 | 2.0% |" in text
     assert f"| {S.label(kept)} | 2,000,000, 2,000,000 | 0.0% |" in text
     assert "- missed (throughput or latency past 5% against the bench's row), 1 points: spread 2.0% mean" in text
-    assert "- a seeded sample of 1 within 5%, 1 points: spread 0.0% mean" in text
+    assert "- within 5% (the seeded sample, and any miss the model has mended since the run), 1 points: spread 0.0% mean" in text
     S.write_csv(spreads, tmp_path / "spread.csv")
     lines = (tmp_path / "spread.csv").read_text().splitlines()
     assert len(lines) == 1 + 4 and lines[1].startswith(f"{miss.group},0,{miss.row.mode},")
     back = S.on_record(pts, tmp_path)
     assert [(s.point, s.rates) for s in back] == [(miss, [1e6, 1.02e6]), (kept, [2e6, 2e6])]
     assert S.on_record(pts, tmp_path / "none") == []
+
+
+def test_model_check_renders_the_repeats_on_record_with_the_model_of_the_day(pts, tmp_path: Path) -> None:
+    """A miss the model has since mended: the repeats on record (docs/spread.csv) rendered again
+    with today's prediction, no longer marked missed, the run's facts kept; a spread.md that does
+    not say how its repeats ran is refused."""
+    miss = next(p for p in pts if not p.calibration and S.missed(p))
+    bench, median = miss.row.req_per_s, miss.row.p50_ns
+    repeats = [_spread(miss, [0.99 * bench, 1.01 * bench], [median, median])]
+    S.write_csv(repeats, tmp_path / "spread.csv")
+    (tmp_path / "spread.md").write_text(S.report(repeats, "icarus", 120.0, 1))
+    assert f"| {S.label(miss)} (missed) |" in (tmp_path / "spread.md").read_text()
+    mended = dataclasses.replace(miss, pred=dataclasses.replace(miss.pred, req_per_s=1.02 * bench, latency_ns=median))
+    S.remodel([mended], tmp_path)
+    text = (tmp_path / "spread.md").read_text()
+    assert "(icarus, 2 min, 1 simulation(s) at a time" in text
+    assert f"| {S.label(mended)} | {0.99 * bench:,.0f}, {1.01 * bench:,.0f} | 2.0% | +2.0% | +2.0% | no |" in text
+    (tmp_path / "spread.md").write_text("# edited by hand\n")
+    with pytest.raises(ValueError, match="does not say how its repeats ran"):
+        S.remodel([mended], tmp_path)
 
 
 @pytest.mark.parametrize("sim", simrun.selected_simulators())

@@ -16,8 +16,9 @@ depths    throughput under load between the load bench's depths (8 to 160 in fli
           8 KiB, every ring mode, default latencies and slow-fw: docs/depths.md, .csv, .png
           (not in the default set)
 model-check  the load model against every RTL point on record (load, load-server, sensitivity, wake,
-          depths): docs/load_model.md, .csv, .png (no simulation; `make bench load sensitivity wake
-          depths model-check` measures first)
+          depths): docs/load_model.md, .csv, .png, and docs/spread.md's model columns again from
+          docs/spread.csv (no simulation; `make bench load sensitivity wake depths model-check`
+          measures first)
 spread    the RTL's own spread at the load model's held-out points: each point the model misses
           by more than 5%, and a seeded sample of the rest, run 4 times back to back in one
           simulation: docs/spread.md, .csv, .png (not in the default set: about 40 min)

@@ -215,6 +215,7 @@ class TurnCounts:
     slept: tuple[float, ...] = ()
     lead: float = 0.0                # share of the second step's take a push ring's first fetch hides behind
     tokens: int = 0                  # steps in flight a push ring's stream is priced with (`stream_cycle`)
+    stream_tail: float = 0.0         # a ring in host memory's `tail` after a stream turn's last MSI (see frames_back)
 
     def count(self, name: str, shape: Shape) -> float:
         return counted(getattr(self, name), shape.features())
@@ -687,11 +688,17 @@ def frames_back(shape: Shape, busy: float, counts: TurnCounts, s: Setting) -> fl
     each, which sleeps under a wake, and the frames come back meanwhile (split 2 KiB at 12 in
     flight, the CPU waking 10 us late: turns back to back, the last two reads asleep; 1 KiB at
     16 in flight, a stream step, 2,752 cycles between turns: make trace LATENCIES=slow-fw,
-    2026-12-05)."""
+    2026-12-05). A stream turn publishes, and looks at the ring again, before its MSIs, and
+    ends on them: its tail is its own (`stream_tail`, fitted on the calibration points whose
+    turns are one step, 16 in flight: 36 cycles for both rings, as a packed ring's serial
+    tail; a split ring's serial tail, 288, is its look after the MSI). Traced at 16 in flight
+    (make trace SIZE=256 DEPTH=16, 2026-12-06): 252 cycles from a turn's end to the next one's
+    start, split and packed alike, where the serial tail had left the split ring none."""
     wake = s.host.firmware_wake_ns / CLK_NS
     hidden = busy * (1 - 1 / shape.steps) if shape.steps > 1 else 0.0
     asleep = wake * math.floor(counts.tail / round_trip(s)) if not shape.steps else 0.0
-    idle = max(0.0, turnaround(s) - wake - counts.tail - hidden - asleep)
+    tail = counts.stream_tail if shape.steps else counts.tail
+    idle = max(0.0, turnaround(s) - wake - tail - hidden - asleep)
     return idle + wake if idle or not (hidden or asleep) else 0.0
 
 
@@ -959,6 +966,10 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
                               for r in ones])) if ones else 0.0
     else:
         tail = float(np.mean([turnaround(s) - idle(r) for r in ones])) if ones else 0.0
+    # a ring in host memory's stream turn of one step: its own tail (frames_back), from the
+    # calibration points that run such turns (16 in flight), its idle a turn's
+    one_step = [(r, ts[0].chains) for r, ts in zip(rows, turns) if len(ts) == 1 and ts[0].steps == 1]
+    stream_tail = float(np.mean([turnaround(s) - idle(r) * b for r, b in one_step])) if one_step else tail
     regimes = np.array([sum(sh.regimes() for sh in ts) / n for ts, n in zip(turns, frames)])
     # a ring in host memory's window ends on turns whose every wait sleeps but the ring
     # writes' (drain_sleeps): a steady turn's are the rest, over the rest of its frames
@@ -984,4 +995,4 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     doorbells = np.array([r.doorbells_per_req for r in rows])
     return TurnCounts(solve(words), solve(compute), solve(waits), solve(np.array(rts)), word_cycles, tail,
                       solve(dmas), solve(msis), solve(doorbells), overlap,
-                      slept, lead, tokens)
+                      slept, lead, tokens, stream_tail)
