@@ -47,7 +47,6 @@ def test_a_split_turns_last_look_takes_the_next_frames_where_the_driver_is_first
     the RTL's DMA waits a frame are the count fitted at the default latencies (where the look
     is first, and nothing is taken ahead) less one."""
     counts = M.fit(bench_model.calibration_source(DOCS))["split"]
-    shape = M.turn_shape("split", 1)
-    expected = counts.count("waits", shape) - M.looked_ahead("split", shape, M.Setting("half"))
+    expected = M.turn_waits("split", M.turn_shape("split", 1), counts, M.Setting("half"))
     got = bench_trace.trace(sim, "split", 256, 1, latencies="half")["row"]["waits_per_req"]
     assert got == pytest.approx(expected, abs=0.1), f"RTL {got} DMA waits a frame, the model {expected}"

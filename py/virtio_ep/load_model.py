@@ -839,6 +839,13 @@ def looked_ahead(mode: str, shape: Shape, s: Setting) -> float:
     return math.exp(-margin / p.read_jitter_ns)
 
 
+def turn_waits(mode: str, shape: Shape, counts: TurnCounts, s: Setting) -> float:
+    """DMA waits of a turn under `s`: the fitted count less the read a look ahead saves. (Under
+    a late wake that read's sleep would go too; TurnCounts.wakes does not take it off, as no
+    point on record has both a late wake and a look ahead.)"""
+    return counts.count("waits", shape) - looked_ahead(mode, shape, s)
+
+
 def extra_compute(mode: str, size: int, shape: Shape, costs: FirmwareCosts = FirmwareCosts()) -> float:
     """Compute cycles a turn adds to its fitted counts: an inline frame's bytes are read out
     of its slot a word at a time (PushDevice.next_chain through SoftCpu.read_bytes,
