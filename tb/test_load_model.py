@@ -479,12 +479,13 @@ def test_a_split_turn_takes_the_frames_that_come_back_while_it_runs(mode: str, d
     assert M.turn_shape(mode, depth).chains == chains
 
 
-@pytest.mark.parametrize("latencies, traced_ns", [("default", 70.0), ("half", -4.5)])
+@pytest.mark.parametrize("latencies, traced_ns", [("default", 70.0), ("half", -4.5), ("double", 220.5)])
 def test_a_serial_turns_last_look_races_the_driver_as_traced(latencies: str, traced_ns: float) -> None:
     """Traced on the RTL (make trace MODE=split SIZE=256 DEPTH=1, 2026-12-06): a serial turn's
     last look at the ring is read by the host 70 ns before its MSI reaches the driver at the
-    default latencies, 4.5 ns after at `half` (the root complex's times of the read's delivery
-    and of the MSI's). The model's margin, from its bus, stage and host constants, within 5 ns."""
+    default latencies, 4.5 ns after at `half`, 220.5 ns before at `double` (the root complex's
+    times of the read's delivery and of the MSI's; `double` traced after the rule was written).
+    The model's margin, from its bus, stage and host constants, within 5 ns."""
     assert M.look_margin(M.Setting(latencies)) * CLK_NS == pytest.approx(traced_ns, abs=5)
 
 
