@@ -812,7 +812,7 @@ def look_margin(s: Setting) -> float:
     trace MODE=split SIZE=256 DEPTH=1, 2026-12-06; not fitted): at the default latencies the
     look is read 70 ns before the driver runs (this: 17.5 cycles, 70 ns), at `half` 4.5 ns after
     (this: -1.2 cycles) and then every turn takes the next chains ahead."""
-    look = (dma_submit_cycles(BUS) + dma_submit_to_rq(RtlStages()) + BUS.rc_turnaround / 2
+    look = (dma_submit_cycles(BUS) + dma_submit_to_rq() + BUS.rc_turnaround / 2
             + s.host.device_read_ns / CLK_NS)
     return msi_to_driver(s) - look
 
