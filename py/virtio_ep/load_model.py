@@ -424,7 +424,7 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting,
     b = shape.chains
     work = counts.word_cycles * (counts.count("words", shape) + extra_words(mode, size, shape)) \
         + host.firmware_cost_scale * (counts.count("compute", shape) + extra_compute(mode, size, shape))
-    rt = (counts.count("round_trips", shape) + extra_round_trips(mode, shape, s)) * round_trip(s)
+    rt = (counts.count("round_trips", shape) + extra_round_trips(mode, size, shape, s)) * round_trip(s)
     wake = wake_cycles(mode, size, shape, counts, work, rt, s, rung)
     parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
     # the walk's wake cost is already net of the transfers a sleep overlaps: it adds to the
@@ -786,20 +786,27 @@ def extra_words(mode: str, size: int, shape: Shape) -> float:
     if inline(mode, size):
         words += 2 * -(-frame_bytes(size) // 4)
     words += SUBMIT_WORDS * (payload_dmas(mode, size) - 2)
-    return shape.chains * words + intake_windows(mode, shape)[0]
+    return shape.chains * words + intake_windows(mode, size, shape)[0]
 
 
-def intake_windows(mode: str, shape: Shape) -> tuple[float, float]:
-    """(bus words, intakes) of a packed ring's intake windows in a turn (packed_intake); none
-    for the other rings, whose intakes read what an index says is there."""
-    return packed_windows(shape.in_flight or shape.chains, shape.chains) if mode == "packed" else (0.0, 0.0)
+def intake_windows(mode: str, size: int, shape: Shape) -> tuple[float, float]:
+    """(bus words, intakes) of a packed ring's intake windows in a turn, the mean over the
+    turns of the bench's window (packed_intake.in_window: fitted with a steady turn's windows,
+    256 descriptors at 64 in flight where the calibration point's window read 200 a turn, the
+    line through the calibration depths put the held-out turns at 24 and 48 in flight 3.1 and
+    2.1 words a frame short); none for the other rings, whose intakes read what an index says
+    is there."""
+    if mode != "packed":
+        return 0.0, 0.0
+    depth = shape.in_flight or shape.chains
+    return packed_windows(depth, shape.chains, measured_requests(size, depth))
 
 
-def extra_round_trips(mode: str, shape: Shape, s: Setting) -> float:
+def extra_round_trips(mode: str, size: int, shape: Shape, s: Setting) -> float:
     """Ring reads a turn waits for beyond its fitted counts: a packed ring's intakes, one
     window read each (packed_intake); less the read a split ring's serial turn saves where its
     last look finds the driver's next frames (looked_ahead)."""
-    return intake_windows(mode, shape)[1] - looked_ahead(mode, shape, s)
+    return intake_windows(mode, size, shape)[1] - looked_ahead(mode, shape, s)
 
 
 def look_margin(s: Setting) -> float:
@@ -852,7 +859,7 @@ def extra_compute(mode: str, size: int, shape: Shape, costs: FirmwareCosts = Fir
     `per_word_copy` a word; the RTL's 64 B frames, inline, cost 17.8 to 19.0 cycles of compute
     more than 256 B ones at every depth), and so are a packed ring's intake windows (extra_words)."""
     copied = shape.chains * -(-frame_bytes(size) // 4) if inline(mode, size) else 0.0
-    return costs.per_word_copy * (copied + intake_windows(mode, shape)[0])
+    return costs.per_word_copy * (copied + intake_windows(mode, size, shape)[0])
 
 
 # -- calibration ---------------------------------------------------------------------------
@@ -962,7 +969,7 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     for r, ts, n in zip(rows, turns, frames):
         work = r.fw_cycles_per_req - r.dma_wait_per_req
         waited = sum(payload(mode, r.payload, sh, work * sh.chains, s, overlap, lead, tokens)[2] - work * sh.chains for sh in ts) / n
-        rts.append(max(0.0, r.dma_wait_per_req - waited) / round_trip(s) - sum(extra_round_trips(mode, sh, s) for sh in ts) / n)
+        rts.append(max(0.0, r.dma_wait_per_req - waited) / round_trip(s) - sum(extra_round_trips(mode, r.payload, sh, s) for sh in ts) / n)
     solve = lambda y: tuple(np.linalg.lstsq(X, y, rcond=None)[0])     # noqa: E731
     word_cycles = float(np.mean([(r.fw_cycles_per_req - r.dma_wait_per_req - r.compute_per_req)
                                  / r.bus_words_per_req for r in rows]))

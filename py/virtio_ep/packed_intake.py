@@ -17,6 +17,9 @@ serial path asks for a step's worth too) until a request comes back short or the
 budget is spent; RX a step's frames at a time. An intake happens when the chains taken
 ahead have run out; all the frames in flight not yet taken are available at a turn's start
 (the previous turn's are back: frames that come back during a turn are not counted).
+The windows grow from the loop's start, and at 64 in flight they are still growing in the
+bench's window, so a turn is charged the mean over the window's turns, not a steady turn's
+(in_window).
 """
 
 from __future__ import annotations
@@ -68,13 +71,14 @@ class Intake:
 
 
 @functools.lru_cache(maxsize=None)
-def played(depth: int, chains: int) -> tuple[float, float]:
-    """(descriptors read, intakes) of a steady turn of `chains` on its TX and RX queues
-    together, `depth` frames in flight (the mean over alternating turns)."""
+def per_turn(depth: int, chains: int, turns: int) -> tuple[tuple[int, int], ...]:
+    """(descriptors read, intakes) of each of the loop's first `turns` turns of `chains`, on
+    its TX and RX queues together, `depth` frames in flight, from the start (every window
+    at its least)."""
     step, weight = NetLoopback.STEP_HOST, NetLoopback.WEIGHT
     tx, rx = Intake(), Intake()
-    per_turn = []
-    for _ in range(TURNS):
+    played_turns = []
+    for _ in range(turns):
         before = (tx.read + rx.read, tx.takes + rx.takes)
         tx.available, rx.available = depth - tx.ahead, depth - rx.ahead
         budget = weight
@@ -86,12 +90,31 @@ def played(depth: int, chains: int) -> tuple[float, float]:
                 break
         for k in range(0, chains, step):
             rx.ask(min(step, chains - k))
-        per_turn.append((tx.read + rx.read - before[0], tx.takes + rx.takes - before[1]))
-    late = per_turn[TURNS // 2:]
+        played_turns.append((tx.read + rx.read - before[0], tx.takes + rx.takes - before[1]))
+    return tuple(played_turns)
+
+
+def played(depth: int, chains: int) -> tuple[float, float]:
+    """(descriptors read, intakes) of a steady turn (the mean over alternating turns, late
+    in a long run)."""
+    late = per_turn(depth, chains, TURNS)[TURNS // 2:]
     return sum(r for r, _ in late) / len(late), sum(t for _, t in late) / len(late)
 
 
-def windows(depth: int, chains: int) -> tuple[float, float]:
-    """(local-bus words, intakes) a packed ring's steady turn spends on its intake windows."""
-    descriptors, takes = played(depth, chains)
+def in_window(depth: int, chains: int, requests: int) -> tuple[float, float]:
+    """(descriptors read, intakes) of a turn in the bench's window, the mean over the turns
+    that bring back its frames: the window opens as the `depth`-th frame is back, a turn of
+    `chains` at a time, when the windows may still be growing from the loop's start (traced,
+    make trace MODE=packed SIZE=64 DEPTH=64, default latencies, 2026-12-06: the window's
+    turns read 192, 192, 160 and 256 descriptors, 200 a turn, where a steady turn reads 256;
+    played here 224, 192, 128, 256)."""
+    first, end = depth // chains, -(-(depth + requests) // chains)
+    turns = per_turn(depth, chains, end)[first:end]
+    return sum(r for r, _ in turns) / len(turns), sum(t for _, t in turns) / len(turns)
+
+
+def windows(depth: int, chains: int, requests: int) -> tuple[float, float]:
+    """(local-bus words, intakes) a packed ring's turn spends on its intake windows, the mean
+    over the bench's window."""
+    descriptors, takes = in_window(depth, chains, requests)
     return WORDS_PER_DESC * descriptors, takes
