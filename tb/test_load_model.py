@@ -219,6 +219,26 @@ def test_a_push_stream_turn_is_priced_as_traced(rows, size: int, chains: int, tr
     assert busy == pytest.approx(traced, rel=0.05), f"{busy:,.0f} cycles priced, {traced:,} traced"
 
 
+def test_a_serial_push_turn_waits_for_each_used_ring_write_as_traced() -> None:
+    """A push ring's serial turn publishes TX, then RX, each waiting for its used entries'
+    write and then its index's: traced (make trace MODE=push_self SIZE=128 DEPTH=8,
+    Verilator, 2026-12-06) a turn of 3 frames waits 15 cycles for each of the four."""
+    waits = M.used_ring_waits("push_self", M.push_shape(3), M.Setting())
+    assert waits == pytest.approx(4 * 15, rel=0.1), f"{waits:.0f} cycles priced for the used-ring writes"
+
+
+@pytest.mark.parametrize("chains, traced", [(3, 776), (5, 1031)])
+def test_a_self_doorbelling_turn_is_priced_as_traced(rows, chains: int, traced: int) -> None:
+    """push_self 128 B at 8 in flight runs turns of 3 and 5 frames, 776 and 1,031 cycles from
+    the doorbell read to the last MSI (same trace). A push ring reads no ring by DMA: beyond
+    its payload and its used-ring writes it waits a few cycles a frame on the calibration
+    points (load_model.residual_waits); fitted as a line through every feature of a turn, that
+    residual put 112 cycles on each stream turn and priced the turn of 5 frames at 1,191."""
+    counts = M.fit(rows)
+    busy = M.price("push_self", 128, M.push_shape(chains), counts["push_self"], M.Setting())[0]
+    assert busy == pytest.approx(traced, rel=0.1), f"{busy:,.0f} cycles priced, {traced:,} traced"
+
+
 def test_a_stream_runs_at_its_busiest_stations_pace_with_steps_in_flight() -> None:
     """Mean value analysis of the stream: one step in flight visits each station in turn
     (its demands and the read latency add up); with many, the busiest station sets the pace;

@@ -53,7 +53,7 @@ from . import stream_walk
 from .costs import FirmwareCosts
 from .firmware.backends import NetLoopback
 from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, EndpointParams, HostLatencies, NetHdr, PushEntry,
-                     host_profile, latency_setting)
+                     SplitUsed, host_profile, latency_setting)
 from .layout.config import HostProfile
 from .load_loop import HostSends, LoopTiming, Wire, play, send_again, timed_latencies
 from .packed_intake import windows as packed_windows
@@ -424,7 +424,8 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting,
     b = shape.chains
     work = counts.word_cycles * (counts.count("words", shape) + extra_words(mode, size, shape)) \
         + host.firmware_cost_scale * (counts.count("compute", shape) + extra_compute(mode, size, shape))
-    rt = (counts.count("round_trips", shape) + extra_round_trips(mode, size, shape, s)) * round_trip(s)
+    rt = (counts.count("round_trips", shape) + extra_round_trips(mode, size, shape, s)) * round_trip(s) \
+        + used_ring_waits(mode, shape, s)
     wake = wake_cycles(mode, size, shape, counts, work, rt, s, rung)
     parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
     # the walk's wake cost is already net of the transfers a sleep overlaps: it adds to the
@@ -809,6 +810,33 @@ def extra_round_trips(mode: str, size: int, shape: Shape, s: Setting) -> float:
     return intake_windows(mode, size, shape)[1] - looked_ahead(mode, shape, s)
 
 
+def used_ring_waits(mode: str, shape: Shape, s: Setting) -> float:
+    """Cycles a push ring's turn waits for its used-ring writes (PushDevice.publish_used: the
+    batch's used entries, then the used index, DMA writes to host memory). A serial turn
+    publishes TX, then RX, each write waited for (DeviceQueue.publish); a stream turn posts
+    them behind its stores (DeviceQueue.defer) and waits once, at its end, for the last
+    step's (pay_interrupt(wait=True); the earlier steps' have ended by then). Traced (make
+    trace, default latencies, 2026-12-06): push_self 128 B at 8 in flight, a turn of 3 frames
+    waits 15 cycles for each of its four writes (priced 15, 14, 15, 14), one of 5 frames (a
+    stream) once, 28 cycles after its last two are submitted (priced 14, as the engine's model
+    prices two writes together; priced as two waits, 29, the calibration set errs 0.69%, not
+    0.64%); push 1 KiB at 16, turns of 7 and 9 frames, once each, 28 cycles. Rings in host
+    memory: in their fitted round trips (their waits read the ring too)."""
+    if not mode.startswith("push"):
+        return 0.0
+    index = SplitUsed.IDX.size
+    if shape.steps:
+        last = shape.chains % NetLoopback.STEP_SRAM or NetLoopback.STEP_SRAM
+        return writes_wait((last * SplitUsed.ENTRY, index), s)
+    return 2 * (writes_wait((shape.chains * SplitUsed.ENTRY,), s) + writes_wait((index,), s))
+
+
+@functools.lru_cache(maxsize=1024)
+def writes_wait(sizes: tuple[int, ...], s: Setting) -> float:
+    """Cycles the CPU waits for DMA writes of `sizes` bytes, submitted together."""
+    return group_wait(tuple(("write", n) for n in sizes), s)
+
+
 def look_margin(s: Setting) -> float:
     """Cycles by which a serial turn's last look at the ring reaches host memory before the
     driver, woken by the turn's MSI, has refilled it. The firmware submits the look (a small
@@ -935,6 +963,21 @@ def fit_mode(cal, mode: str, overlap: float, lead: float = 0.0, tokens: int = 0)
     return counts
 
 
+def residual_waits(mode: str, X: np.ndarray, rts: np.ndarray) -> tuple[float, ...]:
+    """The round-trips count of a turn, fitted (least squares over the features X, rows the
+    calibration points). A push ring reads no ring by DMA: what its turns wait for beyond
+    the payload and the used-ring writes (used_ring_waits) is a residual of 3 to 4 cycles a
+    frame (its 10 calibration points per mode: -5 to +10), fitted on the chains alone. The
+    line through every feature had fitted it per turn and per stream turn from the few turn
+    shapes of the calibration loops (push_self: 0.47 round trips, 112 cycles, on every
+    stream turn; its turn of 5 frames at 128 B, 8 in flight, priced 1,191 cycles against
+    1,031 traced)."""
+    if not mode.startswith("push"):
+        return tuple(np.linalg.lstsq(X, rts, rcond=None)[0])
+    chains = np.linalg.lstsq(X[:, 1:2], rts, rcond=None)[0][0]
+    return tuple(float(chains) if k == 1 else 0.0 for k in range(X.shape[1]))
+
+
 RING_FITS = 3           # a host ring's sleep count, fitted again with the payload waits its walk sleeps
 
 
@@ -969,7 +1012,9 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     for r, ts, n in zip(rows, turns, frames):
         work = r.fw_cycles_per_req - r.dma_wait_per_req
         waited = sum(payload(mode, r.payload, sh, work * sh.chains, s, overlap, lead, tokens)[2] - work * sh.chains for sh in ts) / n
-        rts.append(max(0.0, r.dma_wait_per_req - waited) / round_trip(s) - sum(extra_round_trips(mode, r.payload, sh, s) for sh in ts) / n)
+        used = sum(used_ring_waits(mode, sh, s) for sh in ts) / n
+        rts.append(max(0.0, r.dma_wait_per_req - waited - used) / round_trip(s)
+                   - sum(extra_round_trips(mode, r.payload, sh, s) for sh in ts) / n)
     solve = lambda y: tuple(np.linalg.lstsq(X, y, rcond=None)[0])     # noqa: E731
     word_cycles = float(np.mean([(r.fw_cycles_per_req - r.dma_wait_per_req - r.compute_per_req)
                                  / r.bus_words_per_req for r in rows]))
@@ -1007,6 +1052,6 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     dmas = np.array([r.dmas_per_req - payload_dmas(mode, r.payload) for r in rows])
     msis = np.array([r.msis_per_req for r in rows])
     doorbells = np.array([r.doorbells_per_req for r in rows])
-    return TurnCounts(solve(words), solve(compute), solve(waits), solve(np.array(rts)), word_cycles, tail,
+    return TurnCounts(solve(words), solve(compute), solve(waits), residual_waits(mode, X, np.array(rts)), word_cycles, tail,
                       solve(dmas), solve(msis), solve(doorbells), overlap,
                       slept, lead, tokens, stream_tail)
