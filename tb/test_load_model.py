@@ -183,6 +183,17 @@ def test_a_packed_turns_bus_words_follow_its_windows(rows, depth: int, rel: floa
     assert got == pytest.approx(row.bus_words_per_req, rel=rel), f"{got:.1f} words a frame, the RTL's {row.bus_words_per_req:.1f}"
 
 
+def test_a_packed_turns_window_words_cost_a_local_bus_read_each(rows) -> None:
+    """Packed 1 KiB at 256 in flight (held out): the window that reads the whole ring serves
+    four turns, so the steady turns' CPU work runs 8,803, 8,803, 8,803 and 19,119 cycles,
+    11,382 a turn (make trace MODE=packed SIZE=1024 DEPTH=256, Verilator, 2026-12-06). A window
+    word is an AXI4-Lite read; charged the calibration rows' mean word instead (3.38 cycles,
+    the depth-1 rows' window-heavy 3.63 in it), the turn's work was priced 11,860."""
+    counts = M.fit(rows)
+    work = M.price("packed", 1024, M.turn_shape("packed", 256), counts["packed"], M.Setting())[1]
+    assert work == pytest.approx(11_382, rel=0.02), f"{work:,.0f} cycles of CPU work a turn, 11,382 traced"
+
+
 def test_a_split_turns_frames_sent_again_during_it_are_timed_as_the_bench_times_them(rows) -> None:
     """A split ring's turn at 48 in flight takes 64 frames, 16 of them sent again as its first
     step came back. Traced at 128 B under `slow-fw` (make trace, Verilator, 2026-12-05): frames

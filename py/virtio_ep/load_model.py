@@ -179,7 +179,8 @@ def turn_shape(mode: str, depth: int, more: bool = True) -> Shape:
 @dataclass(frozen=True)
 class TurnCounts:
     """What a turn does besides its payload, per ring mode: coefficients of Shape.features
-    (1, chains, steps, intakes, stream) for each count; the cycles of a bus word; how long a turn
+    (1, chains, steps, intakes, stream) for each count; the cycles of a bus word (but a packed
+    ring's window words: an AXI4-Lite read each); how long a turn
     runs on after its last MSI."""
 
     words: tuple[float, ...]
@@ -422,7 +423,11 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting,
     (busy cycles, the CPU's own work, cycles by cause)."""
     host = s.host
     b = shape.chains
-    work = counts.word_cycles * (counts.count("words", shape) + extra_words(mode, size, shape)) \
+    # a packed ring's intake windows are local-bus reads, one AXI4-Lite read a word; the rest
+    # of the turn's words, reads and writes, cost the fitted mean (see fit_counts)
+    window = intake_windows(mode, size, shape)[0]
+    work = counts.word_cycles * (counts.count("words", shape) + extra_words(mode, size, shape) - window) \
+        + BUS.axil_read * window \
         + host.firmware_cost_scale * (counts.count("compute", shape) + extra_compute(mode, size, shape))
     rt = (counts.count("round_trips", shape) + extra_round_trips(mode, size, shape, s)) * round_trip(s) \
         + used_ring_waits(mode, shape, s)
@@ -1016,8 +1021,14 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
         rts.append(max(0.0, r.dma_wait_per_req - waited - used) / round_trip(s)
                    - sum(extra_round_trips(mode, r.payload, sh, s) for sh in ts) / n)
     solve = lambda y: tuple(np.linalg.lstsq(X, y, rcond=None)[0])     # noqa: E731
-    word_cycles = float(np.mean([(r.fw_cycles_per_req - r.dma_wait_per_req - r.compute_per_req)
-                                 / r.bus_words_per_req for r in rows]))
+    # the cycles of a bus word: the mean over the rows, a packed ring's window words taken out
+    # at an AXI4-Lite read each (Bus.axil_read). Left in, they made a word cost 3.63 cycles at 1
+    # in flight, where windows are most of the words, and 3.24 at 256; the fit's mean, 3.38,
+    # overpriced the deep turns' work (packed 1 KiB at 256 in flight: 11,860 cycles a turn
+    # against 11,382 traced). Taken out, the rest cost 3.10 to 3.19 at every depth.
+    window = [sum(intake_windows(mode, r.payload, sh)[0] for sh in ts) / n for r, ts, n in zip(rows, turns, frames)]
+    word_cycles = float(np.mean([(r.fw_cycles_per_req - r.dma_wait_per_req - r.compute_per_req - BUS.axil_read * w)
+                                 / (r.bus_words_per_req - w) for r, w in zip(rows, window)]))
     ones = [r for r in rows if r.depth == 1]
     idle = lambda r: USER_CLK_HZ / r.req_per_s - r.fw_cycles_per_req       # noqa: E731
     if mode.startswith("push"):         # the loop's idle at depth 1: back, the sends, the wake
