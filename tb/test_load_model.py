@@ -243,7 +243,7 @@ def test_a_self_doorbelling_turn_is_priced_as_traced(rows, chains: int, traced: 
     """push_self 128 B at 8 in flight runs turns of 3 and 5 frames, 776 and 1,031 cycles from
     the doorbell read to the last MSI (same trace). A push ring reads no ring by DMA: beyond
     its payload and its used-ring writes it waits a few cycles a frame on the calibration
-    points (load_model.residual_waits); fitted as a line through every feature of a turn, that
+    points (load_model.fit_round_trips); fitted as a line through every feature of a turn, that
     residual put 112 cycles on each stream turn and priced the turn of 5 frames at 1,191."""
     counts = M.fit(rows)
     busy = M.price("push_self", 128, M.push_shape(chains), counts["push_self"], M.Setting())[0]

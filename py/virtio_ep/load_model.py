@@ -968,9 +968,9 @@ def fit_mode(cal, mode: str, overlap: float, lead: float = 0.0, tokens: int = 0)
     return counts
 
 
-def residual_waits(mode: str, X: np.ndarray, rts: np.ndarray) -> tuple[float, ...]:
-    """The round-trips count of a turn, fitted (least squares over the features X, rows the
-    calibration points). A push ring reads no ring by DMA: what its turns wait for beyond
+def fit_round_trips(mode: str, X: np.ndarray, rts: np.ndarray) -> tuple[float, ...]:
+    """The round-trips count of a turn (least squares over the features X, rows the
+    calibration points): a ring in host memory's ring reads. A push ring reads no ring by DMA: what its turns wait for beyond
     the payload and the used-ring writes (used_ring_waits) is a residual of 3 to 4 cycles a
     frame (its 10 calibration points per mode: -5 to +10), fitted on the chains alone. The
     line through every feature had fitted it per turn and per stream turn from the few turn
@@ -1063,6 +1063,6 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     dmas = np.array([r.dmas_per_req - payload_dmas(mode, r.payload) for r in rows])
     msis = np.array([r.msis_per_req for r in rows])
     doorbells = np.array([r.doorbells_per_req for r in rows])
-    return TurnCounts(solve(words), solve(compute), solve(waits), residual_waits(mode, X, np.array(rts)), word_cycles, tail,
+    return TurnCounts(solve(words), solve(compute), solve(waits), fit_round_trips(mode, X, np.array(rts)), word_cycles, tail,
                       solve(dmas), solve(msis), solve(doorbells), overlap,
                       slept, lead, tokens, stream_tail)
