@@ -572,7 +572,7 @@ def steady_latencies(mode: str, size: int, depth: int, shape: Shape, counts: Tur
                      busy: float, steady: float, requests: int) -> list[float]:
     """A ring in host memory's frames timed as the bench times them (load_loop.timed_latencies)
     over steady turns, one every `steady` cycles, each turn's steps back with the host as its
-    walk publishes them (step_returns). Where a turn takes frames sent again during it (a
+    walk's MSIs announce them (step_returns). Where a turn takes frames sent again during it (a
     split ring's turn of 64 at 48 in flight) or leaves frames over, a frame's latency is not
     the turn's length: traced at split 128 B, 48 in flight, `slow-fw` (make trace, 2026-12-05),
     a turn's 64 frames back in steps of 16, 16 and 32 at 0.65, 0.87 and 0.99 of a 171 us
@@ -589,8 +589,8 @@ def window_frames(mode: str, size: int, depth: int, requests: int, shape: Shape,
                   s: Setting) -> float:
     """The turns' worth of frames the bench's window spans where frames are left over a turn:
     it opens as the depth-th frame is back with the host and ends with the last. A turn's
-    frames are back a step at a time as the host sees the step's publish, late in the turn:
-    the walk's publishes (stream_walk.Walk.published) as shares of its length. Measured at
+    frames are back a step at a time as the host sees the step's MSI, late in the turn
+    (step_returns). Measured at
     the host (make trace, `backs`, 2026-12-05): split 4 KiB at 76 in flight, default latencies,
     a turn's steps back at 0.65, 0.87 and 0.99 (the last two together) of its length, 128 B at
     96 at 0.73, 0.89, 0.99; under `slow-fw`, 384 B at 84, at 0.89, 0.96, 1.0. The frame's share
@@ -610,10 +610,13 @@ def window_frames(mode: str, size: int, depth: int, requests: int, shape: Shape,
 
 
 def step_returns(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting) -> list[tuple[float, int]]:
-    """A ring in host memory's turn walked (host_walked): each step's publish as a share of
-    the turn, and its chains."""
+    """A ring in host memory's turn walked (host_walked): each step's chains back with the host
+    as a share of the turn. A stream turn's are announced by the MSI the next finish pays
+    (stream_walk.Walk.announced; traced at split 128 B, 96 in flight, slow-fw, 2026-12-06: RX
+    publishes at 0.55, 0.94 and 0.98 of the turn, MSIs at 0.90, 0.96 and 1.0, the host's
+    receives with them); a serial turn's as it publishes."""
     w = host_walked(mode, size, shape, counts, s)
-    return [(t / w.cycles, n) for t, n in w.published]
+    return [(t / w.cycles, n) for t, n in (w.announced() if shape.steps else w.published)]
 
 
 def last_turn(mode: str, depth: int, turn: int, requests: int) -> int:

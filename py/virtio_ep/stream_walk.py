@@ -55,6 +55,16 @@ class Walk:
     waits_slept: int = 0                    # DMA waits that slept at least once
     # each step's chains published (its store finished), and when
     published: list[tuple[float, int]] = field(default_factory=list)
+    # the end of each finish (a fetch's or a store's) and of the turn: where the firmware pays
+    # an MSI its posted ring writes owe (see announced)
+    finishes: list[float] = field(default_factory=list)
+
+    def announced(self) -> list[tuple[float, int]]:
+        """Each step's chains as the host learns of them: a stream's ring writes are posted and
+        its MSI owed until they have ended (DeviceQueue.defer), paid by the first finish after
+        (pay_interrupt(wait=False) looks right after a finish, when the writes it just posted
+        have not ended), the last step's as the turn ends (pay_interrupt(wait=True))."""
+        return [(next((e for e in self.finishes if e > t), self.cycles), n) for t, n in self.published]
 
 
 def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf) -> Walk:
@@ -137,6 +147,7 @@ def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf) -> Wa
             n, step = fetching.popleft()
             wait(step)
             run(ops.finish)
+            out.finishes.append(t)
             fetched.append(n)
         if fetched and len(storing) < ops.lanes:
             run(ops.take_rx)
@@ -147,6 +158,7 @@ def walk(chains: int, ops: StreamOps, wake: float, rung: float = math.inf) -> Wa
             wait(step)
             run(ops.finish)
             out.published.append((t, n))
+            out.finishes.append(t)
     out.cycles = t
     return out
 
