@@ -55,8 +55,8 @@ class Walk:
     waits_slept: int = 0                    # DMA waits that slept at least once
     # each step's chains published (its store finished), and when
     published: list[tuple[float, int]] = field(default_factory=list)
-    # the end of each finish (a fetch's or a store's) and of the turn: where the firmware pays
-    # an MSI its posted ring writes owe (see announced)
+    # when each finish (a fetch's or a store's) ends: where the firmware pays an MSI its
+    # posted ring writes owe (see announced)
     finishes: list[float] = field(default_factory=list)
 
     def announced(self) -> list[tuple[float, int]]:
