@@ -48,5 +48,18 @@ def test_a_split_turns_last_look_takes_the_next_frames_where_the_driver_is_first
     is first, and nothing is taken ahead) less one."""
     counts = M.fit(bench_model.calibration_source(DOCS))["split"]
     expected = M.turn_waits("split", M.turn_shape("split", 1), counts, M.Setting("half"))
-    got = bench_trace.trace(sim, "split", 256, 1, latencies="half")["row"]["waits_per_req"]
+    data = bench_trace.trace(sim, "split", 256, 1, latencies="half")
+    got = data["row"]["waits_per_req"]
     assert got == pytest.approx(expected, abs=0.1), f"RTL {got} DMA waits a frame, the model {expected}"
+    # the report shows when the turn's frame was back with the host (its MSI, before its last look)
+    text = bench_trace.report(data, "split", 256, 1, "half", "ideal", sim)
+    line = next(x for x in text.splitlines() if x.startswith("Frames back with the host"))
+    assert "RTL none" not in line and "(1); the model" in line, line
+
+
+def test_a_turns_frames_back_are_the_hosts_receives_inside_it() -> None:
+    """frames_back: the frames back while the turn runs, as shares of it, those back at the
+    same time together; a frame back before the turn or after its end is not its own."""
+    turn = bench_trace.Turn(1000.0, 2000.0)
+    assert bench_trace.frames_back(turn, [500.0, 1250.0, 1500.0, 1500.0, 2000.0, 2500.0]) == \
+        [(0.25, 1), (0.5, 2), (1.0, 1)]

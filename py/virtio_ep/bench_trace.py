@@ -1,7 +1,8 @@
 """`make trace`: one point of the load bench run on the RTL with the firmware's turns timed,
 each beside the load model's price of a turn of as many frames, and one turn's timeline: the
-CPU's DMA submits and waits and the TLPs at the root complex, in cycles from the turn's start.
-This is how the load model's mechanisms were found (docs/load_model.md: the first fetch behind
+CPU's DMA submits and waits and the TLPs at the root complex, in cycles from the turn's start;
+for a ring in host memory, when that turn's frames were back with the host beside the model's
+(what its latencies are timed from). This is how the load model's mechanisms were found (docs/load_model.md: the first fetch behind
 the host's writes, the run's last short turn); it is where to look when a point misses.
 """
 
@@ -52,6 +53,27 @@ def turns_of(timeline: list) -> list[Turn]:
         elif out:
             out[-1].events.append((at, what, value))
     return [t for t in out if t.end]
+
+
+def frames_back(turn: Turn, backs: list[float]) -> list[tuple[float, int]]:
+    """The frames back with the host during `turn` (`backs`: each frame's time back, ns), as
+    (share of the turn's cycles, how many), frames back at the same time together."""
+    out: list[tuple[float, int]] = []
+    for at in backs:
+        if turn.start <= at <= turn.end:
+            share = (at - turn.start) / (turn.end - turn.start)
+            if out and out[-1][0] == share:
+                out[-1] = (share, out[-1][1] + 1)
+            else:
+                out.append((share, 1))
+    return out
+
+
+def _shares(returns: list[tuple[float, int]]) -> str:
+    merged: list[tuple[float, int]] = []
+    for share, n in returns:
+        merged[-1:] = [(share, merged[-1][1] + n)] if merged and merged[-1][0] == share else [*merged[-1:], (share, n)]
+    return ", ".join(f"{share:.2f} ({n})" for share, n in merged) or "none"
 
 
 def model_turns(mode: str, size: int, depth: int, s: M.Setting) -> tuple[M.Prediction, Callable[[int], float] | None]:
@@ -106,6 +128,14 @@ def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile
         md.append("```")
         md += ["", f"Median of the window's turns of {common} frames: "
                f"{statistics.median(t.cycles for t in turns if t.frames == common):,.0f} cycles."]
+        if not cost_of:
+            # a ring in host memory's frames come back a step at a time, as its MSIs announce them
+            # (load_model.step_returns): what its latencies are timed from
+            counts = M.fit(read_rows(DOCS))[mode]
+            model = M.step_returns(mode, size, M.turn_shape(mode, depth), counts, M.Setting(latencies, profile))
+            md += ["", f"Frames back with the host in turn {k}, as shares of its cycles (frames): RTL "
+                   f"{_shares(frames_back(shown, data['backs']))}; the model's turn of "
+                   f"{M.turn_shape(mode, depth).chains}: {_shares(model)}."]
     return "\n".join(md) + "\n"
 
 
