@@ -51,8 +51,11 @@ def test_a_split_turns_last_look_takes_the_next_frames_where_the_driver_is_first
     data = bench_trace.trace(sim, "split", 256, 1, latencies="half")
     got = data["row"]["waits_per_req"]
     assert got == pytest.approx(expected, abs=0.1), f"RTL {got} DMA waits a frame, the model {expected}"
-    # the report shows when the turn's frame was back with the host (its MSI, before its last look)
+    # the report prices each turn of the window, and shows when the shown turn's frame was back
+    # with the host (its MSI, before its last look)
     text = bench_trace.report(data, "split", 256, 1, "half", "ideal", sim)
+    rows = [x for x in text.splitlines() if x.startswith("| ") and x[2].isdigit()]
+    assert rows and all(" - |" not in r for r in rows), text
     line = next(x for x in text.splitlines() if x.startswith("Frames back with the host"))
     assert "RTL none" not in line and "(1); the model" in line, line
 

@@ -76,14 +76,17 @@ def _shares(returns: list[tuple[float, int]]) -> str:
     return ", ".join(f"{share:.2f} ({n})" for share, n in merged) or "none"
 
 
-def model_turns(mode: str, size: int, depth: int, s: M.Setting) -> tuple[M.Prediction, Callable[[int], float] | None]:
-    """The model's prediction and, for a push ring, a turn's cycles by its frames: as the
-    loop plays a turn of as many (its first fetch's wait behind the host's writes included),
-    else its price alone."""
+def model_turns(mode: str, size: int, depth: int, s: M.Setting) -> tuple[M.Prediction, Callable[[int], float]]:
+    """The model's prediction and a turn's cycles by its frames. A push ring's: as the loop
+    plays a turn of as many (its first fetch's wait behind the host's writes included), else
+    its price alone. A ring in host memory's: its steady turn's price (busy, as the RTL's turn
+    runs from the CPU's wake), a turn of other frames priced as the window's last turn."""
     counts = M.fit(read_rows(DOCS))[mode]
     pred = M.predict(mode, size, depth, counts, s)
     if not mode.startswith("push"):
-        return pred, None
+        steady = M.turn_shape(mode, depth)
+        return pred, lambda b: M.price(mode, size, steady if b == steady.chains else M.turn_shape(mode, b, more=False),
+                                       counts, s)[0]
     costs = dict(zip(pred.turns, pred.costs))
     return pred, lambda b: costs[b] if b in costs else M.price(mode, size, M.push_shape(b), counts, s)[0]
 
@@ -101,14 +104,14 @@ def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile
           f"{pred.latency_ns / 1000:.1f} us, bottleneck {pred.bottleneck}.", "",
           f"The window's turns ({len(turns)}; cycles of {CLK_NS:g} ns, from the CPU's wake to its return to sleep"
           " or its next turn). Model: a turn of as many frames"
-          + (", as its loop plays it (with its first fetch's wait behind the host's writes)." if cost_of else
-             f": a ring in host memory's turn of {M.turn_shape(mode, depth).chains} frames, "
-             f"{pred.turn_cycles:,.0f} cycles with the host's turnaround."), "",
+          + (", as its loop plays it (with its first fetch's wait behind the host's writes)." if mode.startswith("push")
+             else f", its price (a ring in host memory's steady turn: {M.turn_shape(mode, depth).chains} frames, "
+             f"{pred.turn_cycles:,.0f} cycles with the host's turnaround)."), "",
           "| turn | frames | RTL cycles | DMA waits | their cycles | model cycles | model error |",
           "|---|---|---|---|---|---|---|"]
     for k, t in enumerate(turns):
-        cost = cost_of(t.frames) if cost_of else None
-        cell = f"{cost:,.0f} | {100 * (cost / t.cycles - 1):+.1f}%" if cost else "- | -"
+        cost = cost_of(t.frames)
+        cell = f"{cost:,.0f} | {100 * (cost / t.cycles - 1):+.1f}%"
         md.append(f"| {k} | {t.frames} | {t.cycles:,.0f} | {len(t.waits)} | {sum(t.waits):,.0f} | {cell} |")
     if turns:
         common = Counter(t.frames for t in turns).most_common(1)[0][0]
@@ -128,7 +131,7 @@ def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile
         md.append("```")
         md += ["", f"Median of the window's turns of {common} frames: "
                f"{statistics.median(t.cycles for t in turns if t.frames == common):,.0f} cycles."]
-        if not cost_of:
+        if not mode.startswith("push"):
             # a ring in host memory's frames come back a step at a time, as its MSIs announce them
             # (load_model.step_returns): what its latencies are timed from
             counts = M.fit(read_rows(DOCS))[mode]
