@@ -2,8 +2,9 @@
 each beside the load model's price of a turn of as many frames, and one turn's timeline: the
 CPU's DMA submits and waits and the TLPs at the root complex, in cycles from the turn's start;
 for a ring in host memory, when that turn's frames were back with the host beside the model's
-(what its latencies are timed from). This is how the load model's mechanisms were found (docs/load_model.md: the first fetch behind
-the host's writes, the run's last short turn); it is where to look when a point misses.
+(what its latencies are timed from). This is how the load model's mechanisms were found
+(docs/load_model.md: the first fetch behind the host's writes, the run's last short turn); it
+is where to look when a point misses.
 """
 
 from __future__ import annotations
@@ -58,22 +59,23 @@ def turns_of(timeline: list) -> list[Turn]:
 def frames_back(turn: Turn, backs: list[float]) -> list[tuple[float, int]]:
     """The frames back with the host during `turn` (`backs`: each frame's time back, ns), as
     (share of the turn's cycles, how many), frames back at the same time together."""
+    span = turn.end - turn.start
+    return _together([((at - turn.start) / span, 1) for at in backs if turn.start <= at <= turn.end])
+
+
+def _together(returns: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """(share, frames) with the frames of equal neighbouring shares added up."""
     out: list[tuple[float, int]] = []
-    for at in backs:
-        if turn.start <= at <= turn.end:
-            share = (at - turn.start) / (turn.end - turn.start)
-            if out and out[-1][0] == share:
-                out[-1] = (share, out[-1][1] + 1)
-            else:
-                out.append((share, 1))
+    for share, n in returns:
+        if out and out[-1][0] == share:
+            out[-1] = (share, out[-1][1] + n)
+        else:
+            out.append((share, n))
     return out
 
 
 def _shares(returns: list[tuple[float, int]]) -> str:
-    merged: list[tuple[float, int]] = []
-    for share, n in returns:
-        merged[-1:] = [(share, merged[-1][1] + n)] if merged and merged[-1][0] == share else [*merged[-1:], (share, n)]
-    return ", ".join(f"{share:.2f} ({n})" for share, n in merged) or "none"
+    return ", ".join(f"{share:.2f} ({n})" for share, n in _together(returns)) or "none"
 
 
 def model_turns(mode: str, size: int, depth: int, s: M.Setting) -> tuple[M.Prediction, Callable[[int], float]]:

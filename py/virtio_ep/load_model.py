@@ -973,8 +973,8 @@ def fit_mode(cal, mode: str, overlap: float, lead: float = 0.0, tokens: int = 0)
 
 def fit_round_trips(mode: str, X: np.ndarray, rts: np.ndarray) -> tuple[float, ...]:
     """The round-trips count of a turn (least squares over the features X, rows the
-    calibration points): a ring in host memory's ring reads. A push ring reads no ring by DMA: what its turns wait for beyond
-    the payload and the used-ring writes (used_ring_waits) is a residual of 3 to 4 cycles a
+    calibration points): a ring in host memory's ring reads. A push ring reads no ring by DMA:
+    what its turns wait for beyond the payload and the used-ring writes (used_ring_waits) is a residual of 3 to 4 cycles a
     frame (its 10 calibration points per mode: -5 to +10), fitted on the chains alone. The
     line through every feature had fitted it per turn and per stream turn from the few turn
     shapes of the calibration loops (push_self: 0.47 round trips, 112 cycles, on every
