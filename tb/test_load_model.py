@@ -476,6 +476,37 @@ def test_the_bench_window_ends_on_turns_that_sleep_in_every_wait(rows) -> None:
     assert M.predict("packed", 256, 128, counts, M.Setting("slow-fw")).req_per_s == pytest.approx(155_592, rel=0.05)
 
 
+@pytest.mark.parametrize("depth, requests, waits", [(256, measured_requests(64, 256), 20.3),
+                                                    (96, measured_requests(128, 96), 14)])
+def test_the_windows_last_turns_read_the_frames_left_as_steady_turns_do(rows, depth: int, requests: int,
+                                                                        waits: float) -> None:
+    """A split ring's last turns with frames left over take chains a batch intake read with the
+    rest (it takes every chain available), not a batch a step as a turn of their frames alone in
+    flight would. Traced (make trace MODE=split, Verilator, 2026-12-06): 64 B at 256 in flight,
+    default latencies, the window's last three turns of 64 frames wait 23, 17 and 21 times
+    (steady turns 19.0 on average: 17, or 23 to 25 in the one of three or four that reads a
+    batch); 128 B at 96 under `slow-fw`, the last turn of 32 frames 14 times, reading no avail
+    entries or descriptors. Priced as turns of their frames in flight: 27.8 and 18.8."""
+    counts = M.fit(rows)["split"]
+    drained = M.drain_chunks("split", depth, requests)
+    assert drained, f"no drain turns at {depth} in flight"
+    priced = sum(counts.count("waits", sh) for sh in drained) / len(drained)
+    assert priced == pytest.approx(waits, abs=2.5)
+
+
+@pytest.mark.parametrize("depth", [96, 256])
+def test_a_split_rings_steady_turns_with_frames_left_over_sleep_as_traced(rows, depth: int) -> None:
+    """The ring reads a steady turn with frames left over sleeps in (the count fitted on the
+    calibration points at 256 in flight, their last turns' sleeps taken out as the drain prices
+    them). Traced (make trace MODE=split, Verilator, 2026-12-06): 128 B at 96 in flight, 10 waits
+    asleep a turn at the default latencies and under `slow-fw` alike (the first fetch and the
+    nine ring reads before the host's doorbell); 64 B at 256, default latencies, 9.5 (9 in the
+    turns served from an earlier batch, 10 or 11 in those that read one). With the last turns'
+    sleeps overcounted (priced as turns of their frames in flight) the fit put 8.5."""
+    counts = M.fit(rows)["split"]
+    assert 9.0 <= counts.wakes(M.turn_shape("split", depth)) <= 11.0
+
+
 @pytest.mark.parametrize("mode, chains, waits, slept", [
     ("split", 64, 23, 15), ("split", 32, 14, 10), ("split", 36, 23, 17), ("split", 40, 24, 18),
     ("split", 16, 8, 6), ("split", 52, 25, 20), ("packed", 64, 269, 260)])

@@ -653,7 +653,14 @@ def drain_chunks(mode: str, depth: int, requests: int) -> list[Shape]:
     if depth <= b:
         return []
     first = (requests - 1) // b + 1 + (requests % b == 0)
-    return [turn_shape(mode, chains, more=False) for chains in turns_sent(b, depth, requests)[first:]]
+    # the frames left over were read in batches as steady turns read them (the batch intake
+    # takes every chain available), so a last turn takes its frames in as many batches as a
+    # steady turn takes as many frames in, not as a turn of its frames alone in flight would
+    # (one a step): traced, its reads are a steady turn's, only none of them finds a doorbell
+    steady = turn_shape(mode, depth)
+    per_intake = steady.chains / steady.intakes
+    return [replace(sh, intakes=math.ceil(sh.chains / per_intake))
+            for sh in (turn_shape(mode, chains, more=False) for chains in turns_sent(b, depth, requests)[first:])]
 
 
 def drain_sleeps(mode: str, depth: int, requests: int, counts: TurnCounts) -> float:
