@@ -58,6 +58,10 @@ def test_a_split_turns_last_look_takes_the_next_frames_where_the_driver_is_first
     assert rows and all(" - |" not in r for r in rows), text
     line = next(x for x in text.splitlines() if x.startswith("Frames back with the host"))
     assert "RTL none" not in line and "(1); the model" in line, line
+    # and the host's doorbells in that turn, beside the waits of each turn that slept
+    assert any(x.startswith("The host's doorbells in turn") for x in text.splitlines()), text
+    shown = bench_trace.window(data, 1)
+    assert all(f"| {len(t.waits)} | {t.slept} | {sum(t.waits):,.0f} |" in r for t, r in zip(shown, rows)), text
 
 
 def test_a_turns_frames_back_are_the_hosts_receives_inside_it() -> None:
@@ -66,3 +70,17 @@ def test_a_turns_frames_back_are_the_hosts_receives_inside_it() -> None:
     turn = bench_trace.Turn(1000.0, 2000.0)
     assert bench_trace.frames_back(turn, [500.0, 1250.0, 1500.0, 1500.0, 2000.0, 2500.0]) == \
         [(0.25, 1), (0.5, 2), (1.0, 1)]
+
+
+def test_a_turns_doorbells_and_slept_waits_are_its_own() -> None:
+    """doorbells: the host's writes to the endpoint (TLPs down) while the turn runs, as shares
+    of it, not its reads' completions nor the endpoint's writes up, nor a write outside the
+    turn; Turn.slept: the waits after which SoftCpu logged a sleep, however many times each
+    slept."""
+    turn = bench_trace.Turn(1000.0, 2000.0, events=[(1100.0, "wait", 50.0), (1100.0, "slept", 2.0),
+                                                    (1300.0, "wait", 20.0), (1500.0, "wait", 900.0),
+                                                    (1500.0, "slept", 1.0)])
+    tlps = [[900.0, "TLP down mem_write", 4], [1250.0, "TLP down mem_write", 4], [1250.0, "TLP up mem_write", 4],
+            [1600.0, "TLP down completion", 64], [1900.0, "TLP down mem_write", 4], [2100.0, "TLP down mem_write", 4]]
+    assert bench_trace.doorbells(turn, tlps) == [(0.25, 1), (0.9, 1)]
+    assert turn.slept == 2 and len(turn.waits) == 3

@@ -2,7 +2,8 @@
 each beside the load model's price of a turn of as many frames, and one turn's timeline: the
 CPU's DMA submits and waits and the TLPs at the root complex, in cycles from the turn's start;
 for a ring in host memory, when that turn's frames were back with the host beside the model's
-(what its latencies are timed from). This is how the load model's mechanisms were found
+(what its latencies are timed from), and when the host's doorbells reached it (its waits sleep
+until then). This is how the load model's mechanisms were found
 (docs/load_model.md: the first fetch behind the host's writes, the run's last short turn); it
 is where to look when a point misses.
 """
@@ -42,6 +43,11 @@ class Turn:
     def waits(self) -> list[float]:
         return [v for _, what, v in self.events if what == "wait"]
 
+    @property
+    def slept(self) -> int:
+        """Its DMA waits that slept at least once (SoftCpu logs one `slept` after each)."""
+        return sum(what == "slept" for _, what, _ in self.events)
+
 
 def turns_of(timeline: list) -> list[Turn]:
     """The doorbell loop's turns from SoftCpu.timeline (turn_probe: frames delivered)."""
@@ -61,6 +67,15 @@ def frames_back(turn: Turn, backs: list[float]) -> list[tuple[float, int]]:
     (share of the turn's cycles, how many), frames back at the same time together."""
     span = turn.end - turn.start
     return _together([((at - turn.start) / span, 1) for at in backs if turn.start <= at <= turn.end])
+
+
+def doorbells(turn: Turn, tlps: list) -> list[tuple[float, int]]:
+    """The host's writes to the endpoint during `turn` (`tlps`: [ns, kind, bytes] at the root
+    complex), as (share of the turn's cycles, how many): for a ring in host memory, its
+    notifications (the ring is in host memory; the endpoint's BARs take only doorbells)."""
+    span = turn.end - turn.start
+    return _together([((at - turn.start) / span, 1) for at, kind, _ in tlps
+                      if kind == "TLP down mem_write" and turn.start <= at <= turn.end])
 
 
 def _together(returns: list[tuple[float, int]]) -> list[tuple[float, int]]:
@@ -109,12 +124,12 @@ def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile
           + (", as its loop plays it (with its first fetch's wait behind the host's writes)." if mode.startswith("push")
              else f", its price (a ring in host memory's steady turn: {M.turn_shape(mode, depth).chains} frames, "
              f"{pred.turn_cycles:,.0f} cycles with the host's turnaround)."), "",
-          "| turn | frames | RTL cycles | DMA waits | their cycles | model cycles | model error |",
-          "|---|---|---|---|---|---|---|"]
+          "| turn | frames | RTL cycles | DMA waits | of them asleep | their cycles | model cycles | model error |",
+          "|---|---|---|---|---|---|---|---|"]
     for k, t in enumerate(turns):
         cost = cost_of(t.frames)
         cell = f"{cost:,.0f} | {100 * (cost / t.cycles - 1):+.1f}%"
-        md.append(f"| {k} | {t.frames} | {t.cycles:,.0f} | {len(t.waits)} | {sum(t.waits):,.0f} | {cell} |")
+        md.append(f"| {k} | {t.frames} | {t.cycles:,.0f} | {len(t.waits)} | {t.slept} | {sum(t.waits):,.0f} | {cell} |")
     if turns:
         common = Counter(t.frames for t in turns).most_common(1)[0][0]
         k, shown = [(k, t) for k, t in enumerate(turns) if t.frames == common][-1]
@@ -138,9 +153,15 @@ def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile
             # (load_model.step_returns): what its latencies are timed from
             counts = M.fit(read_rows(DOCS))[mode]
             model = M.step_returns(mode, size, M.turn_shape(mode, depth), counts, M.Setting(latencies, profile))
+            steady = M.turn_shape(mode, depth)
+            asleep = M.waits_asleep(mode, size, steady, counts, M.Setting(latencies, profile))
             md += ["", f"Frames back with the host in turn {k}, as shares of its cycles (frames): RTL "
                    f"{_shares(frames_back(shown, data['backs']))}; the model's turn of "
-                   f"{M.turn_shape(mode, depth).chains}: {_shares(model)}."]
+                   f"{steady.chains}: {_shares(model)}.",
+                   "", f"The host's doorbells in turn {k}, as shares of its cycles (how many): "
+                   f"{_shares(doorbells(shown, data['tlps']))} (until the first, a wait that finds no DMA result "
+                   "pending sleeps; from it on it polls: the doorbell holds the interrupt line up). The model's "
+                   f"steady turn: {asleep:.1f} waits asleep."]
     return "\n".join(md) + "\n"
 
 
