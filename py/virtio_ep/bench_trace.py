@@ -65,17 +65,21 @@ def turns_of(timeline: list) -> list[Turn]:
 def frames_back(turn: Turn, backs: list[float]) -> list[tuple[float, int]]:
     """The frames back with the host during `turn` (`backs`: each frame's time back, ns), as
     (share of the turn's cycles, how many), frames back at the same time together."""
-    span = turn.end - turn.start
-    return _together([((at - turn.start) / span, 1) for at in backs if turn.start <= at <= turn.end])
+    return _inside(turn, backs)
 
 
 def doorbells(turn: Turn, tlps: list) -> list[tuple[float, int]]:
     """The host's writes to the endpoint during `turn` (`tlps`: [ns, kind, bytes] at the root
-    complex), as (share of the turn's cycles, how many): for a ring in host memory, its
-    notifications (the ring is in host memory; the endpoint's BARs take only doorbells)."""
+    complex, as scenarios.runs.trace labels them), as (share of the turn's cycles, how many):
+    for a ring in host memory, its notifications (the ring is in host memory; the endpoint's
+    BARs take only doorbells)."""
+    return _inside(turn, [at for at, kind, _ in tlps if kind == "TLP down mem_write"])
+
+
+def _inside(turn: Turn, times: list[float]) -> list[tuple[float, int]]:
+    """`times` (ns) within the turn as (share of its cycles, how many), equal ones together."""
     span = turn.end - turn.start
-    return _together([((at - turn.start) / span, 1) for at, kind, _ in tlps
-                      if kind == "TLP down mem_write" and turn.start <= at <= turn.end])
+    return _together([((at - turn.start) / span, 1) for at in times if turn.start <= at <= turn.end])
 
 
 def _together(returns: list[tuple[float, int]]) -> list[tuple[float, int]]:
@@ -151,10 +155,9 @@ def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile
         if not mode.startswith("push"):
             # a ring in host memory's frames come back a step at a time, as its MSIs announce them
             # (load_model.step_returns): what its latencies are timed from
-            counts = M.fit(read_rows(DOCS))[mode]
-            model = M.step_returns(mode, size, M.turn_shape(mode, depth), counts, M.Setting(latencies, profile))
-            steady = M.turn_shape(mode, depth)
-            asleep = M.waits_asleep(mode, size, steady, counts, M.Setting(latencies, profile))
+            counts, s, steady = M.fit(read_rows(DOCS))[mode], M.Setting(latencies, profile), M.turn_shape(mode, depth)
+            model = M.step_returns(mode, size, steady, counts, s)
+            asleep = M.waits_asleep(mode, size, steady, counts, s)
             md += ["", f"Frames back with the host in turn {k}, as shares of its cycles (frames): RTL "
                    f"{_shares(frames_back(shown, data['backs']))}; the model's turn of "
                    f"{steady.chains}: {_shares(model)}.",
