@@ -160,12 +160,12 @@ model: $(STAMP)
 
 # one load point on the RTL, each firmware turn timed beside the load model's price, and one
 # turn's DMA submits, waits and TLPs (Verilator unless SIM=; MODE= SIZE= DEPTH= LATENCIES= PROFILE=,
-# TURN=k: the window's turn k)
+# PARAMS=dma_desc_depth=16,... (RTL parameters), TURN=k: the window's turn k)
 trace: $(STAMP)
 	$(CHECK_VARS)
 	$(VPY) -m virtio_ep.bench_trace --sim $(or $(SIM),verilator) --mode $(or $(MODE),push) --size $(or $(SIZE),1024) \
 	    --depth $(or $(DEPTH),16) --latencies $(or $(LATENCIES),default) --profile $(or $(PROFILE),ideal) \
-	    $(if $(TURN),--turn $(TURN))
+	    $(if $(TURN),--turn $(TURN)) $(if $(PARAMS),--params $(PARAMS))
 
 report: $(STAMP)
 	$(CHECK_VARS)

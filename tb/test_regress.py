@@ -21,6 +21,7 @@ import pytest
 
 from test_sim import selected_simulators
 from virtio_ep import makevars, regress, simrun
+from virtio_ep.layout import DEFAULT_PARAMS, EndpointParams
 from virtio_ep.progress import Progress, run_parallel
 from virtio_ep.runconfig import RunConfig
 
@@ -123,6 +124,18 @@ def test_shards_merge_into_one_report(tmp_path) -> None:
 def test_bad_make_variable_is_one_clear_line(assignment: str, message: str) -> None:
     lines = makevars.problems([assignment, "SIM=icarus", "JOBS=2", "SEEDS="])
     assert len(lines) == 1 and message in lines[0], lines
+
+
+def test_rtl_parameters_read_back_as_written() -> None:
+    """make's PARAMS= as the model and `make trace` read it: the named fields changed, the
+    rest the defaults, and `changes` writes back what differs (a trace's name and header)."""
+    params = EndpointParams.parse("dma_desc_depth=16,dma_tags=8")
+    assert (params.dma_desc_depth, params.dma_tags, params.dma_read_descs) == (16, 8, DEFAULT_PARAMS.dma_read_descs)
+    assert EndpointParams.parse(params.changes()) == params
+    assert params.changes() == "dma_tags=8,dma_desc_depth=16"      # field order, not the text's
+    assert EndpointParams.parse("") == DEFAULT_PARAMS and DEFAULT_PARAMS.changes() == ""
+    with pytest.raises(ValueError, match="the names among"):
+        EndpointParams.parse("dma_tags=8,desc_depth=16")
 
 
 def test_progress_lines_off_a_terminal() -> None:

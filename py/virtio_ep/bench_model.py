@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,7 @@ from .bench_load import read_rows as load_rows
 from .bench_sensitivity import BASELINE, read_rows as sensitivity_rows
 from .bench_depths import read_rows as depths_rows
 from .bench_wake import KNOB as WAKE, read_rows as wake_rows
-from .layout import DEFAULT_PARAMS, PUSH_INLINE_MAX, USER_CLK_HZ, PushEntry, PushFlag, SplitAvail, SplitDesc, host_profile
+from .layout import PUSH_INLINE_MAX, USER_CLK_HZ, EndpointParams, PushEntry, PushFlag, SplitAvail, SplitDesc, host_profile
 from .rings.packed import avail_flags
 from .rings.vector import DESC_DTYPE, MemoryImage, process_split
 from .rings.vector_packed import PACKED_DTYPE, process_packed
@@ -1042,10 +1042,9 @@ def fast(total: int = 1_000_000, docs: Path | None = None, seed: int = 1, settin
     rtl = [r for r in load_rows(docs) if r.wall_s and r.mode in M.MODES]
     prof = host_profile(setting.profile)
     cap, cap_h2d = payload_capacity_gbps(profile=prof), completion_capacity_gbps(profile=prof)
-    changed = {k: v for k, v in vars(setting.params).items() if getattr(DEFAULT_PARAMS, k) != v}
     out = [f"# make model: {done:,} requests, {len(rows)} cells (mode x payload x depth), {wall:.1f} s on one core",
            "", f"Host profile `{setting.profile}`, latencies `{setting.latencies}`, RTL parameters "
-           + (", ".join(f"{k}={v}" for k, v in changed.items()) or "the defaults") + ". "
+           + (setting.params.changes().replace(",", ", ") or "the defaults") + ". "
            "Each cell's requests go through the vectorized ring processor a turn at a time and each turn is "
            "priced by the load model (counts fitted on docs/load.csv's calibration points).", ""]
     per_req = wall / done
@@ -1083,8 +1082,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--params", default="", help="RTL parameters, name=value,... (fast mode)")
     args = ap.parse_args(argv)
     from .bench import DOCS
-    params = replace(DEFAULT_PARAMS, **{k: int(v) for k, v in (p.split("=") for p in args.params.split(",") if p)})
-    setting = M.Setting(args.latencies, args.profile, params)
+    setting = M.Setting(args.latencies, args.profile, EndpointParams.parse(args.params))
     print(fast(args.requests, DOCS, args.seed, setting) if args.fast else write(DOCS))
     return 0
 

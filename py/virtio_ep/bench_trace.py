@@ -22,7 +22,7 @@ from . import load_model as M, simrun
 from .bench import DOCS
 from .bench_load import read_rows
 from .demo import run_scenario
-from .layout import LATENCY_SETTINGS, HOST_PROFILES, MODE_NAMES
+from .layout import DEFAULT_PARAMS, LATENCY_SETTINGS, HOST_PROFILES, MODE_NAMES, EndpointParams
 from .runconfig import RunConfig
 from .timing import CLK_NS
 
@@ -113,13 +113,15 @@ def model_turns(mode: str, size: int, depth: int, s: M.Setting) -> tuple[M.Predi
 
 
 def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile: str, sim: str,
-           turn: int | None = None) -> str:
+           turn: int | None = None, params: EndpointParams = DEFAULT_PARAMS) -> str:
     """The window's turns against the model, and the timeline of window turn `turn` (by
     default the last of the most common frame count)."""
     row = data["row"]
     turns = window(data, depth)
-    pred, cost_of = model_turns(mode, size, depth, M.Setting(latencies, profile))
-    md = [f"make trace: {mode}, {size} B, {depth} in flight (latencies {latencies}, host {profile}; {sim})", "",
+    setting = M.Setting(latencies, profile, params)
+    pred, cost_of = model_turns(mode, size, depth, setting)
+    md = [f"make trace: {mode}, {size} B, {depth} in flight (latencies {latencies}, host {profile}"
+          f"{f', RTL {params.changes()}' if params.changes() else ''}; {sim})", "",
           f"RTL: {row['req_per_s']:,.0f} req/s, median latency {row['p50_ns'] / 1000:.1f} us. "
           f"Model: {pred.req_per_s:,.0f} req/s ({100 * (pred.req_per_s / row['req_per_s'] - 1):+.1f}%), "
           f"{pred.latency_ns / 1000:.1f} us, bottleneck {pred.bottleneck}.", "",
@@ -155,7 +157,7 @@ def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile
         if not mode.startswith("push"):
             # a ring in host memory's frames come back a step at a time, as its MSIs announce them
             # (load_model.step_returns): what its latencies are timed from
-            counts, s, steady = M.fit(read_rows(DOCS))[mode], M.Setting(latencies, profile), M.turn_shape(mode, depth)
+            counts, s, steady = M.fit(read_rows(DOCS))[mode], setting, M.turn_shape(mode, depth)
             model = M.step_returns(mode, size, steady, counts, s)
             asleep = M.waits_asleep(mode, size, steady, counts, s)
             md += ["", f"Frames back with the host in turn {k}, as shares of its cycles (frames): RTL "
@@ -179,13 +181,15 @@ def _runs(lines: list[str]) -> list[tuple[str, int]]:
     return out
 
 
-def trace(sim: str, mode: str, size: int, depth: int, latencies: str = "default", profile: str = "ideal") -> dict:
-    """The RTL run (scenarios.runs.trace): its LoadRow, requests, SoftCpu.timeline and TLPs."""
-    name = f"trace-{mode}-{size}-{depth}-{latencies}-{profile}"
+def trace(sim: str, mode: str, size: int, depth: int, latencies: str = "default", profile: str = "ideal",
+          params: EndpointParams = DEFAULT_PARAMS) -> dict:
+    """The RTL run (scenarios.runs.trace) built at `params`: its LoadRow, requests, SoftCpu.timeline
+    and TLPs."""
+    name = f"trace-{mode}-{size}-{depth}-{latencies}-{profile}" + (f"-{params.changes()}" if params.changes() else "")
     out = simrun.BUILD_ROOT / f"{name}-{sim}.json"
     out.unlink(missing_ok=True)
     run_scenario(sim, "trace", name, RunConfig(modes=(mode,), sizes=(size,), depths=(depth,), latencies=latencies,
-                                               profile=profile, artifact=str(out)))
+                                               profile=profile, artifact=str(out)), params=params)
     return json.loads(out.read_text())
 
 
@@ -195,8 +199,9 @@ def window(data: dict, depth: int) -> list[Turn]:
 
 
 def run(sim: str, mode: str, size: int, depth: int, latencies: str = "default", profile: str = "ideal",
-        turn: int | None = None) -> str:
-    return report(trace(sim, mode, size, depth, latencies, profile), mode, size, depth, latencies, profile, sim, turn)
+        turn: int | None = None, params: EndpointParams = DEFAULT_PARAMS) -> str:
+    return report(trace(sim, mode, size, depth, latencies, profile, params), mode, size, depth, latencies, profile,
+                  sim, turn, params)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,8 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default="ideal", choices=list(HOST_PROFILES))
     ap.add_argument("--turn", type=int, help="the window's turn whose timeline to show (default: the last of the "
                     "most common frame count)")
+    ap.add_argument("--params", default="", help="RTL parameters, name=value,... (EndpointParams' fields)")
     a = ap.parse_args(argv)
-    text = run(a.sim, a.mode, a.size, a.depth, a.latencies, a.profile, a.turn)
+    text = run(a.sim, a.mode, a.size, a.depth, a.latencies, a.profile, a.turn, EndpointParams.parse(a.params))
     print(text)
     path = Path(simrun.BUILD_ROOT) / "trace.md"
     path.write_text(text)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from . import regress, simrun
 from .demo import CHOICES as TRANSPORT_CHOICES
-from .layout import DEFAULT_PARAMS, HOST_PROFILES, LATENCY_SETTINGS, MODE_NAMES
+from .layout import HOST_PROFILES, EndpointParams, LATENCY_SETTINGS, MODE_NAMES
 
 
 def _one_of(choices) -> Callable[[str], str | None]:
@@ -32,11 +32,10 @@ def _whole(minimum: int) -> Callable[[str], str | None]:
 
 def _params(v: str) -> str | None:
     """RTL parameters as name=value,... (EndpointParams' fields, whole numbers)."""
-    names = list(vars(DEFAULT_PARAMS))
-    for item in v.split(","):
-        name, sep, value = item.partition("=")
-        if not sep or name not in names or not value.isdigit():
-            return f"a comma-separated list of name=value, the names among {', '.join(names)}"
+    try:
+        EndpointParams.parse(v)
+    except ValueError as e:
+        return str(e)
     return None
 
 

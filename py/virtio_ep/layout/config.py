@@ -28,6 +28,19 @@ class EndpointParams:
         return {name.upper(): value for name, value in vars(self).items()}
 
     @classmethod
+    def parse(cls, text: str) -> "EndpointParams":
+        """The defaults with `text`'s overrides, name=value,... (field names, whole numbers;
+        make's PARAMS=, which virtio_ep.makevars checks first)."""
+        items = [item.partition("=") for item in text.split(",") if item]
+        if any(not sep or name not in vars(cls()) or not value.isdigit() for name, sep, value in items):
+            raise ValueError(f"a comma-separated list of name=value, the names among {', '.join(vars(cls()))}")
+        return replace(cls(), **{name: int(value) for name, _, value in items})
+
+    def changes(self) -> str:
+        """The fields that differ from the defaults, as name=value,... (what `parse` reads)."""
+        return ",".join(f"{k}={v}" for k, v in vars(self).items() if getattr(DEFAULT_PARAMS, k) != v)
+
+    @classmethod
     def from_dut(cls, dut) -> "EndpointParams":
         """The parameters a simulation was built with, read back from the top level."""
         return cls(**{name: int(getattr(dut, name.upper()).value) for name in vars(cls())})
