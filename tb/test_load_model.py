@@ -95,6 +95,31 @@ def test_a_full_descriptor_queue_holds_the_submits() -> None:
     assert dma_group_cycles(group, 1000, read_descs=1, desc_depth=64) == held
 
 
+def test_the_engine_takes_a_read_once_the_last_ones_requests_are_out() -> None:
+    """ep_dma_rd is `ready` for a descriptor only when the last one's requests are all out,
+    and a request past the tags waits for one to free: a 16 KiB read (32 requests of 512 B,
+    16 tags) is out only once its first requests' completions are in, a round trip after its
+    start, so the next read starts then (not 32 cycles on), and a queue of 16 has room no sooner."""
+    engine = DmaEngine(1000, tags=16, desc_depth=16)
+    for _ in range(18):
+        engine.submit("read", 16384, 0.0)
+    first, second = engine.starts["read"][:2]
+    assert second > first + engine.latency, f"the second read started at {second:.0f}, the first at {first:.0f}"
+    assert engine.room("read") == engine.starts["read"][2] > second
+
+
+def test_a_full_descriptor_queue_holds_the_cpu_past_the_first_fetch() -> None:
+    """Traced (make trace, push 64 KiB at 16 in flight, DMA_DESC_DEPTH=16, 2026-12-07): the
+    turn fetching 4 + 4 frames (40 read descriptors of 16 KiB and 12 B) ended its submits
+    1,657 cycles after its first step's fetch was in, three reads on, and stored it that late;
+    the turn fetching 4 + 3 (35) was not held, nor any at the default depth (64). The RTL ran
+    -2.7% against the default depth (docs/sensitivity.csv); the model held nothing before."""
+    shallow = M.Setting(params=replace(DEFAULT_PARAMS, dma_desc_depth=16))
+    assert M.queue_hold(4, 4, 65536, shallow) == pytest.approx(1657, rel=0.12)
+    assert M.queue_hold(4, 3, 65536, shallow) == 0
+    assert M.queue_hold(4, 4, 65536, M.Setting()) == 0
+
+
 def test_host_writes_arrive_as_the_link_and_completer_pass_them() -> None:
     """As the completer interface took them on the RTL (trace of the load bench's start,
     Verilator, 2026-12-03): 16-byte slot writes seven every eight cycles (the link's pace),

@@ -34,9 +34,11 @@ payload and read request sizes, the engine's read contexts, tags and descriptor 
 the host's writes on the link, its turnaround (the MSI and notification paths,
 HostLatencies), the CPU's wake latency and cost scale.
 
-Not modelled: the descriptor queue's depth holding the CPU in a stream turn (DMA_DESC_DEPTH
-is priced in a group of DMAs, where it delays only the submits), several queue pairs, MSI
-moderation: docs/load_model.md shows where the model misses.
+A full descriptor queue (DMA_DESC_DEPTH) is priced in a group of DMAs, where it delays only
+the submits, and where it holds the CPU past a push stream's first fetch (queue_hold: the
+second step's fetches submitted before the first is waited for); not modelled: its hold on
+later steps' submits or on a ring in host memory's turn (the RTL at 16 deep ran split 64 KiB
+as at 64), several queue pairs, MSI moderation: docs/load_model.md shows where the model misses.
 """
 
 from __future__ import annotations
@@ -250,6 +252,28 @@ def transfer_wait(direction: str, frames: int, size: int, s: Setting) -> float:
     return group_wait(_group(direction, frames, size), s) if frames > 0 else 0.0
 
 
+@functools.lru_cache(maxsize=4096)
+def queue_hold(first: int, second: int, size: int, s: Setting) -> float:
+    """Cycles a full descriptor queue holds the CPU past the first step's fetch: the firmware
+    submits the second step's fetches before it waits for the first's (NetLoopback.stream's
+    two fetch lanes), and a submit that finds the read queue full waits for room
+    (SoftCpu.dma_start), which the engine makes as it takes a descriptor, one at a time,
+    each once the last one's requests are out (DmaEngine). Traced (make trace, push 64 KiB at
+    16 in flight, DMA_DESC_DEPTH=16): a turn fetching 4 + 4 frames (40 descriptors) ended
+    its submits 1,657 cycles after the first step's fetch, 3 reads on; one fetching 4 + 3
+    was not held; at the default depth (64) neither is."""
+    if not second:
+        return 0.0
+    p = s.params
+    group = _group("read", first, size) + _group("read", second, size)
+    waited = len(_group("read", first, size))
+
+    def wait(depth: int | None) -> float:
+        return dma_group_cycles(group, s.read_ns, s.link, BUS, read_descs=p.dma_read_descs, tags=p.dma_tags,
+                                desc_depth=depth, waited=waited)
+    return max(0.0, wait(p.dma_desc_depth) - wait(None))
+
+
 def round_trip(s: Setting) -> float:
     """A small ring read as the CPU waits for it."""
     return group_wait((("read", SMALL_READ),), s)
@@ -362,7 +386,8 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
     r, w = reads - first_fetch, writes - last_store
     middle = shape.steps - 1
     beside = firmware * middle / shape.steps
-    busy = firmware - beside + max(0.0, first_fetch - take) + last_store
+    hold = queue_hold(min(step, frames), min(step, max(0, frames - step)), size, s)
+    busy = firmware - beside + max(0.0, first_fetch - take) + last_store + hold
     if middle > 0:
         per_step = (beside / middle, r / middle, w / middle)
         busy += middle * stream_cycle(per_step, read_latency(s) if frames else 0.0, min(tokens, math.ceil(shape.steps)))
@@ -376,7 +401,7 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
         # overlap). The turn is given the lower of the two prices
         piped, last = pipeline(b, step, size, s)
         busy = min(busy, firmware + max(0.0, piped - first_fetch - last - beside)
-                   + max(0.0, first_fetch - take) + last)
+                   + max(0.0, first_fetch - take) + last + hold)
     return reads, writes, busy
 
 

@@ -169,6 +169,7 @@ class CompletionPath:
         self._served, self._t_link, self._t_rc = 0, 0.0, 0.0
         self._done: list[float] = []
         self._ends: list[float] = []
+        self._issued: list[float] = []      # each read's last request's issue cycle (see `issued`)
 
     def read(self, n: int, first: float, delays: ReadDelays = None, latency: float = 0.0) -> int:
         """Add an n-byte read whose first request may be answered on the link at `first`,
@@ -188,14 +189,22 @@ class CompletionPath:
         if not self._in_order:
             return self._ends_by_answer()
         ends = self._ends + [0.0] * (self.reads - len(self._ends))
+        issued = self._issued + [0.0] * (self.reads - len(self._issued))
         done = self._done               # last RC beat of each request, in issue order = end order
         for answer, k, read, request, latency in self.requests[self._served:]:
             if self.tags and k >= self.tags:
                 answer = max(answer, done[k - self.tags] + self.tag_to_rq + latency)
+            issued[read] = answer - latency
             done.append(self._serve(answer, request))
             ends[read] = done[-1]
-        self._served, self._done, self._ends = len(self.requests), done, ends
+        self._served, self._done, self._ends, self._issued = len(self.requests), done, ends, issued
         return list(ends)
+
+    def issued(self, read: int) -> float:
+        """The cycle read `read`'s last request is issued: a request held for a tag goes out as
+        one frees (the engine takes its next descriptor only then: ep_dma_rd's `ready`)."""
+        self.ends()
+        return self._issued[read]
 
     def _ends_by_answer(self) -> list[float]:
         """`ends` when jitter reorders the answers: events in time order, the link serving the
@@ -204,6 +213,7 @@ class CompletionPath:
         freed tag's request ended at or after it), so serving the earliest pending one is safe."""
         self._t_link = self._t_rc = 0.0
         ends = [0.0] * self.reads
+        self._issued = [0.0] * self.reads
         finished: list[float] = []      # last RC beat of each request, in the order they end
         pending: list[tuple[float, int, int, int]] = []
         issued = 0
@@ -212,6 +222,7 @@ class CompletionPath:
                 answer, k, read, request, latency = self.requests[issued]
                 if self.tags and k >= self.tags:
                     answer = max(answer, finished[k - self.tags] + self.tag_to_rq + latency)
+                self._issued[read] = max(self._issued[read], answer - latency)
                 heapq.heappush(pending, (answer, k, read, request))
                 issued += 1
                 continue
@@ -281,7 +292,8 @@ class DmaEngine:
             if n:
                 self.handles[i] = self.path.read(n, start + 1 + self.latency, self.delays, self.latency)
             self.ends.append(None if n else start + 1)
-            self.prev_issued = start + len(tlp_payloads(n, self.link.max_read_request))
+            # the next read starts once this one's last request is out, which waits for a tag
+            self.prev_issued = self.path.issued(self.handles[i]) if n else start + 1
         else:
             start = max(start, self.write_free)
             link = self.link
@@ -300,11 +312,13 @@ class DmaEngine:
 
 def dma_group_cycles(group, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
                      stages: RtlStages = RtlStages(), read_descs: int = DEFAULT_PARAMS.dma_read_descs,
-                     delays: ReadDelays = None, tags: int | None = None, desc_depth: int | None = None) -> float:
+                     delays: ReadDelays = None, tags: int | None = None, desc_depth: int | None = None,
+                     waited: int | None = None) -> float:
     """DMAs submitted back to back, then waited for together (firmware's dma_start /
     dma_wait): the CPU submits each (bus handshakes; a full queue waited out), the engine
     runs them (DmaEngine), the CPU then reaps the results in the order they end, each seen
-    `dma_done_to_irq` after it ends.
+    `dma_done_to_irq` after it ends; of the first `waited` only, if given (the rest are
+    left running, as a stream's next step is).
 
     One direction per group, as the firmware starts them (DmaEngine does not price a write
     beside reads)."""
@@ -317,7 +331,7 @@ def dma_group_cycles(group, host_read_ns: float = 0.0, link: Link = Link(), bus:
         t = max(t, engine.room(direction)) + submit
         engine.submit(direction, n, t)
     path_ends = engine.path.ends()
-    for end in sorted(engine.end(i, path_ends) for i in range(len(engine.ends))):
+    for end in sorted(engine.end(i, path_ends) for i in range(len(engine.ends) if waited is None else waited)):
         t = max(t, end + bus.dma_done_to_irq) + reap
     return t
 
