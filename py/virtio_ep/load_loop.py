@@ -17,8 +17,9 @@ a turn starts when the CPU wakes for the first notification, an RX refill's or a
 (or at once when the last turn left notifications pending), reads the RX doorbell and,
 `snapshot` cycles after its start, the TX doorbell; it takes the frames rung by then (at
 most the queue's budget), delivers each into an RX buffer seen (a frame with none waits
-for the next turn's RX handler) and runs `busy(chains, rung)` cycles in all (`rung`: when,
-from its start, the next notification arrives), `empty` if it found
+for the next turn's RX handler) and runs `busy(chains, rung, held)` cycles in all (`rung`:
+when, from its start, the next notification arrives; `held`: its frames that found no RX
+buffer, fetched and not stored), `empty` if it found
 RX buffers only; the host has its frames `back` cycles after the turn's end and sends them
 again, each with its RX refill, until it has sent every frame the bench times (as
 scenarios.load.closed_loop: the run's last turn takes what is left, 47 frames at push 1 KiB,
@@ -126,6 +127,7 @@ class Played:
     latencies: list[float]      # each timed frame's, as the bench times it (cycles)
     costs: list[float]          # each of `turns`' cycles
     rungs: list[float]          # each of `turns`' first notification after its doorbell read (cycles in)
+    held: list[int]             # each of `turns`' frames taken with no RX buffer (fetched, not stored)
 
 
 def _seen(rung: deque[float], by: float, most: int | None = None) -> int:
@@ -137,7 +139,7 @@ def _seen(rung: deque[float], by: float, most: int | None = None) -> int:
     return n
 
 
-def play(depth: int, requests: int, busy: Callable[[int, float], float], t: LoopTiming) -> Played:
+def play(depth: int, requests: int, busy: Callable[[int, float, int], float], t: LoopTiming) -> Played:
     """`depth` frames in flight: the host refills `depth` RX buffers and sends `depth` frames
     at once, then sends each frame again, with its RX refill, when it is back; the first
     `depth` frames back are the warm-up, the next `requests` the window (as
@@ -166,7 +168,7 @@ def play(depth: int, requests: int, busy: Callable[[int, float], float], t: Loop
             arrived = wire.send(n)
         tx_rung.append(arrived)
     start = min(rx_rung[0], tx_rung[0]) + t.wake
-    turns: list[tuple[float, int, float, float]] = []      # (start, chains, busy, rung)
+    turns: list[tuple[float, int, float, float, int]] = []     # (start, chains, busy, rung, held)
     backs: list[tuple[float, int]] = []             # (frames back with the host, how many)
     free = waiting = done = 0
     sent = depth
@@ -186,16 +188,16 @@ def play(depth: int, requests: int, busy: Callable[[int, float], float], t: Loop
         if early and t.deliver is not None:
             # the RX handler first: the held frames' stores, waited for; then the TX handler
             held = t.deliver(early)
-            cost = held + (busy(taken, rung - held) if taken else t.empty)
+            cost = held + (busy(taken, rung - held, taken - now) if taken else t.empty)
             early_back = start + t.snapshot + held + t.back
         else:
-            cost = busy(chains, rung) if chains else t.empty
-            early_back = start + busy(early, rung) + t.back
+            cost = busy(chains, rung, taken - now) if chains else t.empty
+            early_back = start + busy(early, rung, 0) + t.back
         if taken and t.fetch_ready:             # its first fetch behind the host's writes
             ready = start + t.fetch_ready
             cost += wire.free_for(ready) - ready
         end = start + cost
-        turns.append((start, chains, cost, rung))
+        turns.append((start, chains, cost, rung, taken - now))
         for at, n in ((early_back, early if taken else 0), (end + t.back, now + (0 if taken else early))):
             backs.append((at, n))
             done += n
@@ -224,13 +226,12 @@ def play(depth: int, requests: int, busy: Callable[[int, float], float], t: Loop
     latencies = timed_latencies(backs, depth, requests)
     last = next(x for x in reversed(turns) if x[1])
     inside = [x[1:] for x in turns if t0 <= x[0] < t1] or [last[1:]]
-    spent = sum(cost for _, cost, _ in inside)
-    chains = [b for b, _, _ in inside if b]
-    costs = [cost for b, cost, _ in inside if b]
-    rungs = [rung for b, _, rung in inside if b]
-    if t1 - t0 < spent:         # the window within one turn's frames: the turns' own pace
-        return Played(chains, spent, spent, sum(chains), latencies, costs, rungs)
-    return Played(chains, t1 - t0, spent, requests, latencies, costs, rungs)
+    spent = sum(cost for _, cost, _, _ in inside)
+    ran = [x for x in inside if x[0]]
+    chains, costs, rungs, held = ([x[k] for x in ran] for k in (0, 1, 2, 3))
+    if t1 <= t0:                # the window within one turn's frames: the turns' own pace
+        return Played(chains, spent, spent, sum(chains), latencies, costs, rungs, held)
+    return Played(chains, t1 - t0, spent, requests, latencies, costs, rungs, held)
 
 
 def timed_latencies(backs: list[tuple[float, int]], depth: int, requests: int) -> list[float]:

@@ -128,6 +128,7 @@ class Shape:
     steps: float        # a push ring's: the fraction of its chains they are (see push_shape)
     intakes: int
     in_flight: int = 0  # a ring in host memory's frames in flight (its intake windows; 0: its chains)
+    held: int = 0       # a push ring's chains taken with no RX buffer: fetched, stored in a later turn
 
     def features(self) -> np.ndarray:
         return np.array([1.0, self.chains, self.steps, self.intakes, float(self.steps > 0)])
@@ -318,6 +319,12 @@ class Prediction:
     turns: tuple[int, ...] = ()     # a push ring's turns, in chains, as the loop ran them (load_loop)
     p99_ns: float = 0.0             # 0: the median's
     costs: tuple[float, ...] = ()   # cycles of each of `turns` as the loop played it (its first fetch's hold included)
+    held: tuple[int, ...] = ()      # each of `turns`' chains taken with no RX buffer (Shape.held)
+
+    @property
+    def shapes(self) -> list["Shape"]:
+        """A push ring's turns as the loop ran them."""
+        return [push_shape(b, h) for b, h in zip(self.turns, self.held)]
 
     @property
     def latency_p99_ns(self) -> float:
@@ -362,16 +369,30 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
     hidden (8.5%). Push rings had an overlap share too, `overlap` of the shorter direction's
     transfers hidden behind the longer: it prices a turn the same whichever resource binds,
     so where one direction of the link dominates (the `server` profile's completions cut at
-    64 B: push 4 KiB, 128 in flight) it overprices the turn by 14%."""
+    64 B: push 4 KiB, 128 in flight) it overprices the turn by 14%.
+
+    A push turn's frames that found no RX buffer (`shape.held`, the last it took) are fetched
+    and not stored: the next turn's RX handler stores them (load_loop's `deliver`). In the
+    pipeline, a step's stores share the RQ with the next step's read requests, a beat each
+    (read_requests): it prices the turns that keep the link busy end to end, where a request
+    takes a beat a write TLP would have had; the queueing network prices the turns bound by
+    round trips, where the RQ idles between TLPs and a request fits in (charged there too, a
+    push 8 KiB turn at 24 in flight under `slow-fw`, directions side by side a third of its
+    time, was priced 17,641 cycles against 16,543 traced). Traced (make trace MODE=push
+    SIZE=65536, Verilator, 2026-12-07): each direction carries 29.7 B a cycle alone and 27.7
+    beside the other; the loop's turns of 9 frames (4 + 4 + 1, the last held) and of the held
+    frame's store and 7 more ran 27,940 and 27,760 cycles, priced 28,940 and 26,785 with the
+    held frame stored in both turns and no RQ shared, 27,289 and 27,173 now."""
     b = shape.chains
     frames = 0 if inline(mode, size) else b
+    stored = b - shape.held         # the frames with no RX buffer are stored in a later turn
     reads = transfer_wait("read", frames, size, s)
-    writes = transfer_wait("write", b, size, s)
+    writes = transfer_wait("write", stored, size, s)
     if not shape.steps:
         return reads, writes, firmware + reads + writes
     step = step_of(mode)
     first_fetch = transfer_wait("read", min(step, frames), size, s)
-    last_store = transfer_wait("write", min(step, b), size, s)
+    last_store = transfer_wait("write", min(step, stored), size, s)
     if mode in ("split", "packed"):
         return reads, writes, firmware + reads + last_store + (1 - overlap) * (writes - last_store)
     # the middle steps' transfers run beside the middle steps' work (not beside the first
@@ -382,7 +403,7 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
     # step 1's DMAs and takes step 2's before it waits): `lead` of that take hides it
     per_way = len(tlp_payloads(frame_bytes(size), DMA_CHUNK))
     take = lead * firmware * min(step, max(0, frames - step)) / b
-    firmware += per_way * (max(0, frames - step) + max(0, b - step)) * dma_reap_cycles(BUS)
+    firmware += per_way * (max(0, frames - step) + max(0, stored - step)) * dma_reap_cycles(BUS)
     r, w = reads - first_fetch, writes - last_store
     middle = shape.steps - 1
     beside = firmware * middle / shape.steps
@@ -399,10 +420,16 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
         # the turn's transfers over steps of 2.25 frames); the pipeline overprices
         # latency-bound ones (it serializes each step's round trip, which two lanes
         # overlap). The turn is given the lower of the two prices
-        piped, last = pipeline(b, step, size, s)
+        piped, last = pipeline(b, step, size, s, shape.held)
         busy = min(busy, firmware + max(0.0, piped - first_fetch - last - beside)
                    + max(0.0, first_fetch - take) + last + hold)
     return reads, writes, busy
+
+
+def read_requests(frames: int, size: int, s: Setting) -> int:
+    """Read requests `frames` frames' fetches put on the RQ (one beat each, between the
+    write TLPs of stores running beside them: ep_dma shares the RQ TLP by TLP)."""
+    return frames * sum(len(tlp_payloads(c, s.link.max_read_request)) for c in tlp_payloads(frame_bytes(size), DMA_CHUNK))
 
 
 def read_latency(s: Setting) -> float:
@@ -430,16 +457,19 @@ def stream_cycle(demands: tuple[float, ...], delay: float, tokens: int) -> float
     return 1 / rate if rate else 0.0
 
 
-def pipeline(chains: int, step: int, size: int, s: Setting) -> tuple[float, float]:
+def pipeline(chains: int, step: int, size: int, s: Setting, held: int = 0) -> tuple[float, float]:
     """(the makespan of a turn's steps through two stages in order, fetch then store, each
-    stage serving one step at a time; the last step's store): a two-machine flow
-    shop in the given order: the latest, over each step k, of the fetches up to k and the
-    stores from k on."""
+    stage serving one step at a time; the last store): a two-machine flow shop in the given
+    order: the latest, over each step k, of the fetches up to k and the stores from k on.
+    The `held` chains, the last taken, are fetched and not stored."""
     sizes = [step] * (chains // step) + ([chains % step] if chains % step else [])
+    kept = [max(0, min(c, chains - held - step * k)) for k, c in enumerate(sizes)]
     fetch = [transfer_wait("read", c, size, s) for c in sizes]
-    store = [transfer_wait("write", c, size, s) for c in sizes]
+    # a step's stores share the RQ with the next step's read requests, a beat each
+    store = [transfer_wait("write", c, size, s) + (read_requests(sizes[k + 1], size, s) if c and k + 1 < len(sizes) else 0)
+             for k, c in enumerate(kept)]
     span = max(sum(fetch[:k + 1]) + sum(store[k:]) for k in range(len(sizes)))
-    return span, store[-1]
+    return span, next((x for x in reversed(store) if x), 0.0)
 
 
 def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting,
@@ -549,12 +579,12 @@ def slots_taken(submits: int) -> float:
     return NetLoopback.STEP_SRAM * (PushEntry.INLINE // 4 * BUS.axil_read + submits * dma_submit_cycles(BUS))
 
 
-def push_shape(chains: int) -> Shape:
+def push_shape(chains: int, held: int = 0) -> Shape:
     """A push ring's turn of `chains`: stream steps of STEP_SRAM, each one intake of slots.
     Its steps count as the fraction of its chains they are (a last step's few chains cost
     what they do, not a whole step's: the RTL's turns of 14 frames, four steps, and of 56)."""
     steps = chains / NetLoopback.STEP_SRAM if chains >= NetLoopback.STEP_SRAM else 0
-    return Shape(chains, steps, math.ceil(steps) or 1)
+    return Shape(chains, steps, math.ceil(steps) or 1, held=held)
 
 
 def predict(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting = Setting()) -> Prediction:
@@ -792,29 +822,30 @@ def loop_timing(mode: str, size: int, counts: TurnCounts, s: Setting,
 def predict_loop(mode: str, size: int, depth: int, counts: TurnCounts, s: Setting) -> Prediction:
     """A push ring's closed loop played turn by turn (load_loop.play), each turn priced (under
     a wake, by when a notification arrives in it, too: see stream_walk.walk)."""
-    priced: dict[tuple[int, float], tuple[float, float, dict[str, float]]] = {}
+    priced: dict[tuple[int, float, int], tuple[float, float, dict[str, float]]] = {}
     walked = bool(s.host.firmware_wake_ns)
 
-    def turn(b: int, rung: float = math.inf) -> tuple[float, float, dict[str, float]]:
-        key = (b, rung if walked else math.inf)
+    def turn(b: int, rung: float = math.inf, held: int = 0) -> tuple[float, float, dict[str, float]]:
+        key = (b, rung if walked else math.inf, held)
         if key not in priced:
-            priced[key] = price(mode, size, push_shape(b), counts, s, key[1])
+            priced[key] = price(mode, size, push_shape(b, held), counts, s, key[1])
         return priced[key]
     requests = measured_requests(size, depth)
-    played = play(depth, requests, lambda b, rung: turn(b, rung)[0], loop_timing(mode, size, counts, s))
+    played = play(depth, requests, lambda b, rung, held: turn(b, rung, held)[0], loop_timing(mode, size, counts, s))
     frames = sum(played.turns)
+    ran = list(zip(played.turns, played.rungs, played.held))
     parts: dict[str, float] = {}
-    for b, rung in zip(played.turns, played.rungs):
-        for k, v in turn(b, rung)[2].items():
+    for b, rung, held in ran:
+        for k, v in turn(b, rung, held)[2].items():
             parts[k] = parts.get(k, 0.0) + v / len(played.turns)
     parts["host turnaround"] = (played.cycles - played.busy) / len(played.turns)
     req_per_s = played.frames * USER_CLK_HZ / played.cycles
-    per_req = budget_per_request(mode, size, [push_shape(b) for b in played.turns], counts)
-    per_req["dma_wait"] = sum(turn(b, r)[0] - turn(b, r)[1] for b, r in zip(played.turns, played.rungs)) / frames
+    per_req = budget_per_request(mode, size, [push_shape(b, held) for b, _, held in ran], counts)
+    per_req["dma_wait"] = sum(turn(*x)[0] - turn(*x)[1] for x in ran) / frames
     ns = [c * CLK_NS for c in played.latencies]
     return Prediction(mode, size, depth, req_per_s, played.cycles / len(played.turns), played.busy / frames, parts,
                       bottleneck_of(parts, mode, size, frames // len(played.turns), s), statistics.median(ns),
-                      per_req, tuple(played.turns), percentile(ns, 0.99), tuple(played.costs))
+                      per_req, tuple(played.turns), percentile(ns, 0.99), tuple(played.costs), tuple(played.held))
 
 
 def extra_words(mode: str, size: int, shape: Shape) -> float:
@@ -999,8 +1030,8 @@ def fit_mode(cal, mode: str, overlap: float, lead: float = 0.0, tokens: int = 0)
     counts = fit_counts(rows, mode, overlap, lead, tokens, lambda r: [turn_shape(mode, r.depth)])
     if mode.startswith("push"):
         for _ in range(LOOP_FITS):
-            counts = fit_counts(rows, mode, overlap, lead, tokens, lambda r, c=counts: [
-                push_shape(b) for b in predict_loop(mode, r.payload, r.depth, c, Setting()).turns])
+            counts = fit_counts(rows, mode, overlap, lead, tokens,
+                                lambda r, c=counts: predict_loop(mode, r.payload, r.depth, c, Setting()).shapes)
     return counts
 
 
