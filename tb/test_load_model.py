@@ -178,17 +178,19 @@ def test_a_held_frame_is_stored_by_the_next_turn_only(rows) -> None:
     first turn fetches 9 frames (4 + 4 + 1) and stores 8 in 27,940 cycles, the ninth held for
     an RX buffer; the next stores it, then fetches and stores 7, in 27,760. The loop plays the
     same turns; priced with the held frame stored in both (and no RQ shared) they were
-    28,940 and 26,785 (+3.6%, -3.5%), with the RQ shared and it stored in both 29,440."""
+    28,940 and 26,785 (+3.6%, -3.5%), with the RQ shared and it stored in both 29,440, now
+    27,605 and 27,173."""
     pred = M.predict("push", 65536, 16, M.fit(rows)["push"])
     assert (pred.turns, pred.held) == ((9, 8), (1, 0))
     for cost, traced in zip(pred.costs, (27_940, 27_760)):
         assert cost == pytest.approx(traced, rel=0.03), f"turns priced {pred.costs}, traced 27,940 and 27,760"
 
 
-def test_stores_beside_fetches_share_the_rq_a_beat_a_read_request() -> None:
+def test_stores_and_fetches_side_by_side_share_the_rq() -> None:
     """Traced at push 64 KiB, 16 in flight (Verilator, 2026-12-07): the stores carry 29.7 B a
-    cycle alone and 27.7 beside a step's fetch (and the fetch 27.6 beside them), the write
-    TLPs 17 cycles apart alone, 18 beside: ep_dma puts a read request between two write TLPs."""
+    cycle alone and 27.7 beside a step's fetch, the fetch 27.6 beside them; the write TLPs 17
+    cycles apart alone, 18 beside, the read requests 17.8 apart beside: ep_dma holds a read
+    request while a write TLP goes out and puts it between two."""
     s = M.Setting()
     frames = 4
     moved = frames * M.frame_bytes(65536)
@@ -196,6 +198,10 @@ def test_stores_beside_fetches_share_the_rq_a_beat_a_read_request() -> None:
     alone = M.transfer_wait("write", frames, 65536, s) + frames * per_way * M.dma_submit_cycles(M.BUS)
     assert moved / alone == pytest.approx(29.7, rel=0.03)
     assert moved / (alone + M.read_requests(frames, 65536, s)) == pytest.approx(27.7, rel=0.03)
+    fetch_alone = M.transfer_wait("read", frames, 65536, s) + frames * per_way * M.dma_submit_cycles(M.BUS)
+    assert moved / fetch_alone > 29.0
+    fetches = M.pipeline(2 * frames, frames, 65536, s)[0] - M.pipeline(frames, frames, 65536, s)[0]
+    assert moved / fetches == pytest.approx(27.6, rel=0.03), "the second step's fetch beside the first's stores"
 
 
 @pytest.mark.parametrize("size", [1024, 65536])

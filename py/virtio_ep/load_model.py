@@ -374,15 +374,16 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
     A push turn's frames that found no RX buffer (`shape.held`, the last it took) are fetched
     and not stored: the next turn's RX handler stores them (load_loop's `deliver`). In the
     pipeline, a step's stores share the RQ with the next step's read requests, a beat each
-    (read_requests): it prices the turns that keep the link busy end to end, where a request
-    takes a beat a write TLP would have had; the queueing network prices the turns bound by
+    (read_requests), and that fetch's requests go out between the write TLPs, one at most a
+    TLP's beats and its own: it prices the turns that keep the link busy end to end, where a
+    request takes a beat a write TLP would have had; the queueing network prices the turns bound by
     round trips, where the RQ idles between TLPs and a request fits in (charged there too, a
     push 8 KiB turn at 24 in flight under `slow-fw`, directions side by side a third of its
     time, was priced 17,641 cycles against 16,543 traced). Traced (make trace MODE=push
     SIZE=65536, Verilator, 2026-12-07): each direction carries 29.7 B a cycle alone and 27.7
     beside the other; the loop's turns of 9 frames (4 + 4 + 1, the last held) and of the held
     frame's store and 7 more ran 27,940 and 27,760 cycles, priced 28,940 and 26,785 with the
-    held frame stored in both turns and no RQ shared, 27,289 and 27,173 now."""
+    held frame stored in both turns and no RQ shared, 27,605 and 27,173 now."""
     b = shape.chains
     frames = 0 if inline(mode, size) else b
     stored = b - shape.held         # the frames with no RX buffer are stored in a later turn
@@ -465,6 +466,10 @@ def pipeline(chains: int, step: int, size: int, s: Setting, held: int = 0) -> tu
     sizes = [step] * (chains // step) + ([chains % step] if chains % step else [])
     kept = [max(0, min(c, chains - held - step * k)) for k, c in enumerate(sizes)]
     fetch = [transfer_wait("read", c, size, s) for c in sizes]
+    # a step's fetch beside the stores before it: its requests go out between their write
+    # TLPs, at most one a TLP's beats and its own
+    beats = math.ceil((s.link.rq_descriptor_bytes + s.link.max_payload) / s.link.beat_bytes) + 1
+    fetch = [max(f, read_requests(sizes[k], size, s) * beats) if k and kept[k - 1] else f for k, f in enumerate(fetch)]
     # a step's stores share the RQ with the next step's read requests, a beat each
     store = [transfer_wait("write", c, size, s) + (read_requests(sizes[k + 1], size, s) if c and k + 1 < len(sizes) else 0)
              for k, c in enumerate(kept)]
