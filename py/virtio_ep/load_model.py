@@ -427,6 +427,7 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
     return reads, writes, busy
 
 
+@functools.lru_cache(maxsize=4096)
 def read_requests(frames: int, size: int, s: Setting) -> int:
     """Read requests `frames` frames' fetches put on the RQ (one beat each, between the
     write TLPs of stores running beside them: ep_dma shares the RQ TLP by TLP)."""
@@ -458,6 +459,7 @@ def stream_cycle(demands: tuple[float, ...], delay: float, tokens: int) -> float
     return 1 / rate if rate else 0.0
 
 
+@functools.lru_cache(maxsize=4096)
 def pipeline(chains: int, step: int, size: int, s: Setting, held: int = 0) -> tuple[float, float]:
     """(the makespan of a turn's steps through two stages in order, fetch then store, each
     stage serving one step at a time; the last store): a two-machine flow shop in the given
