@@ -265,14 +265,10 @@ def queue_hold(first: int, second: int, size: int, s: Setting) -> float:
     was not held; at the default depth (64) neither is."""
     if not second:
         return 0.0
-    p = s.params
     group = _group("read", first, size) + _group("read", second, size)
     waited = len(_group("read", first, size))
-
-    def wait(depth: int | None) -> float:
-        return dma_group_cycles(group, s.read_ns, s.link, BUS, read_descs=p.dma_read_descs, tags=p.dma_tags,
-                                desc_depth=depth, waited=waited)
-    return max(0.0, wait(p.dma_desc_depth) - wait(None))
+    roomy = replace(s, params=replace(s.params, dma_desc_depth=len(group)))
+    return max(0.0, group_wait(group, s, waited) - group_wait(group, roomy, waited))
 
 
 def round_trip(s: Setting) -> float:
@@ -280,16 +276,16 @@ def round_trip(s: Setting) -> float:
     return group_wait((("read", SMALL_READ),), s)
 
 
-def group_wait(group, s: Setting) -> float:
-    """A group of DMAs' time (dma_group_cycles) less the CPU's submit accesses, which the
-    turn counts as bus words. Its reaps stay in: the firmware takes each result inside its
-    wait (SoftCpu.dma_wait, a DONE_HEAD read and a DONE_POP write each), and SoftCpu counts
-    accesses made while waiting as DMA wait, not as work words (at 64 KiB, 8 more DMAs a
-    frame add 48 words on the RTL, 6 each: the submit's)."""
+def group_wait(group, s: Setting, waited: int | None = None) -> float:
+    """A group of DMAs' time (dma_group_cycles; the first `waited` waited for, if given) less
+    the CPU's submit accesses, which the turn counts as bus words. Its reaps stay in: the
+    firmware takes each result inside its wait (SoftCpu.dma_wait, a DONE_HEAD read and a
+    DONE_POP write each), and SoftCpu counts accesses made while waiting as DMA wait, not as
+    work words (at 64 KiB, 8 more DMAs a frame add 48 words on the RTL, 6 each: the submit's)."""
     p = s.params
     reading = any(direction == "read" for direction, _ in group)
     total = dma_group_cycles(group, s.read_ns if reading else 0.0, s.link, BUS, read_descs=p.dma_read_descs,
-                             tags=p.dma_tags, desc_depth=p.dma_desc_depth)
+                             tags=p.dma_tags, desc_depth=p.dma_desc_depth, waited=waited)
     return max(0.0, total - len(group) * dma_submit_cycles(BUS))
 
 
@@ -470,7 +466,7 @@ def pipeline(chains: int, step: int, size: int, s: Setting, held: int = 0) -> tu
     fetch = [transfer_wait("read", c, size, s) for c in sizes]
     # a step's fetch beside the stores before it: its requests go out between their write
     # TLPs, at most one a TLP's beats and its own
-    beats = math.ceil((s.link.rq_descriptor_bytes + s.link.max_payload) / s.link.beat_bytes) + 1
+    beats = s.link.rq_beats(s.link.max_payload) + 1
     fetch = [max(f, read_requests(sizes[k], size, s) * beats) if k and kept[k - 1] else f for k, f in enumerate(fetch)]
     # a step's stores share the RQ with the next step's read requests, a beat each
     store = [transfer_wait("write", c, size, s) + (read_requests(sizes[k + 1], size, s) if c and k + 1 < len(sizes) else 0)

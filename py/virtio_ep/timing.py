@@ -106,6 +106,10 @@ class Link:
         return cls(max_payload=profile.max_payload, max_read_request=profile.max_read_request,
                    rcb=profile.rcb if profile.split_at_rcb else 0, **kw)
 
+    def rq_beats(self, payload: int) -> int:
+        """Beats of one TLP on RQ: its descriptor and `payload` bytes."""
+        return math.ceil((self.rq_descriptor_bytes + payload) / self.beat_bytes)
+
     def completion_payloads(self, request: int) -> list[int]:
         """The completions answering one read request (aligned), as the root complex cuts them."""
         return tlp_payloads(request, self.rcb or self.max_payload)
@@ -297,7 +301,7 @@ class DmaEngine:
         else:
             start = max(start, self.write_free)
             link = self.link
-            beats = sum(math.ceil((link.rq_descriptor_bytes + p) / link.beat_bytes) for p in tlp_payloads(n, link.max_payload))
+            beats = sum(link.rq_beats(p) for p in tlp_payloads(n, link.max_payload))
             self.ends.append(start + beats)
             self.write_free = self.ends[-1] + stages.dma_write_restart
         starts.append(start)
