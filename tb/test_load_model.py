@@ -204,6 +204,20 @@ def test_stores_and_fetches_side_by_side_share_the_rq() -> None:
     assert moved / fetches == pytest.approx(27.6, rel=0.03), "the second step's fetch beside the first's stores"
 
 
+def test_the_second_step_rides_the_first_steps_last_round_of_tags(rows) -> None:
+    """Push 1 KiB, 16 in flight, traced with 8 tags and with the default 32 (make trace
+    MODE=push SIZE=1024 DEPTH=16 [PARAMS=dma_tags=8], Verilator, 2026-12-07): 3 read requests
+    a frame, the two 4-frame steps' 24 fetched in three rounds of eight; the tags made the
+    turns of 9 and 7 frames 160 and 168 cycles longer. With each step's fetch priced alone,
+    the second paying a round of its own, the model added 303 and 227."""
+    counts = M.fit(rows)["push"]
+    eight = M.Setting(params=replace(DEFAULT_PARAMS, dma_tags=8))
+    for chains, traced in ((9, 160), (7, 168)):
+        shape = M.push_shape(chains)
+        added = M.price("push", 1024, shape, counts, eight)[0] - M.price("push", 1024, shape, counts, M.Setting())[0]
+        assert added == pytest.approx(traced, rel=0.2), f"{chains} frames: 8 tags add {added:.0f} cycles, traced {traced}"
+
+
 @pytest.mark.parametrize("size", [1024, 65536])
 def test_the_window_is_timed_as_the_bench_times_it(rows, size: int) -> None:
     """The bench's rate is its measured frames over the time from the warm-up's last frame
