@@ -52,8 +52,10 @@ APT_NEEDS := iverilog:iverilog g++:g++ make:make ccache:ccache
 .PHONY: all setup wave-deps linux-source synth-deps uml-deps synth sim test linux long bench model trace report regress mutate lint waves clean
 
 # Every variable a user may set, checked before a target runs: a bad value stops it with one
-# line listing the valid ones (virtio_ep/makevars.py)
-CHECK_VARS = @$(VPY) -m virtio_ep.makevars SIM='$(SIM)' TRANSPORT='$(TRANSPORT)' PROFILE='$(PROFILE)' \
+# line listing the valid ones (virtio_ep/makevars.py), and so does a variable set on make's
+# command line that nothing reads (a typo, which would otherwise run at the defaults)
+GIVEN = $(strip $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v))))
+CHECK_VARS = @$(VPY) -m virtio_ep.makevars --given '$(GIVEN)' SIM='$(SIM)' TRANSPORT='$(TRANSPORT)' PROFILE='$(PROFILE)' \
     PROFILES='$(PROFILES)' SEEDS='$(SEEDS)' SEED_BASE='$(SEED_BASE)' JOBS='$(JOBS)' REQUESTS='$(REQUESTS)' \
     SOAK_REQUESTS='$(SOAK_REQUESTS)' WRITES='$(WRITES)' TESTS='$(TESTS)' CLUSTER='$(CLUSTER)' SCHEDULER='$(SCHEDULER)' WAVES='$(WAVES)' \
     LATENCIES='$(LATENCIES)' PARAMS='$(PARAMS)' MODE='$(MODE)' SIZE='$(SIZE)' DEPTH='$(DEPTH)' TURN='$(TURN)'

@@ -126,6 +126,19 @@ def test_bad_make_variable_is_one_clear_line(assignment: str, message: str) -> N
     assert len(lines) == 1 and message in lines[0], lines
 
 
+def test_a_variable_nothing_reads_stops_make(capsys) -> None:
+    """A typo on make's command line (PROFIL= for PROFILE=) would run the target at the
+    defaults: make names it, with the nearest variable, and stops (exit 2). The Makefile's
+    list of the command-line variables (GIVEN) is read through make itself."""
+    assert makevars.main(["--given", "PROFIL SIM", "SIM=icarus"]) == 2
+    assert "PROFIL is not a variable this Makefile reads (did you mean PROFILE?)" in capsys.readouterr().err
+    assert makevars.main(["--given", "SIM UVM_VARIANT", "SIM=icarus"]) == 0
+    root = Path(__file__).resolve().parents[1]
+    names = subprocess.run(["make", "-s", "-C", str(root), "--eval", "show: ; @echo $(sort $(GIVEN))", "show",
+                            "PROFIL=server", "MODE=push"], capture_output=True, text=True, timeout=60).stdout.split()
+    assert names == ["MODE", "PROFIL"]
+
+
 def test_rtl_parameters_read_back_as_written() -> None:
     """make's PARAMS= as the model and `make trace` read it: the named fields changed, the
     rest the defaults, and `changes` writes back what differs (a trace's name and header)."""

@@ -1,11 +1,14 @@
 """The make variables a user sets, checked before a target runs: a bad value gives one line
 naming the variable, the value and the valid values, and exit status 2 (no traceback, nothing
-started). `python -m virtio_ep.makevars NAME=value ...`; empty values are unset ones.
+started). `python -m virtio_ep.makevars [--given 'NAME ...'] NAME=value ...`; empty values are
+unset ones; `--given` names the variables set on make's command line, and one the Makefile
+does not read (a typo: HOST= for PROFILE=) is an error too, not a run at the defaults.
 The valid values come from where each is defined (simulators, transports, host profiles,
 regression tests), not from a copy."""
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from collections.abc import Callable
@@ -67,6 +70,24 @@ CHECKS: dict[str, Callable[[str], str | None]] = {
 }
 
 
+# read by the Makefile or by the programs it runs (from the environment make passes them),
+# with no value to check here
+PASSED = ("PYTHON", "MUTANTS", "UVM_VARIANT", "UVM_DEVICE", "COCOTB_LOG_LEVEL", "LINUX_RING_REQUESTS",
+          "LINUX_RING_SEEDS")
+
+
+def unknown(given: list[str]) -> list[str]:
+    """One line per variable set on make's command line that nothing reads."""
+    known = [*CHECKS, *PASSED]
+    out = []
+    for name in given:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            out.append(f"make: {name} is not a variable this Makefile reads{hint}; they are {', '.join(known)}")
+    return out
+
+
 def problems(assignments: list[str]) -> list[str]:
     """One line per bad NAME=value."""
     out = []
@@ -82,7 +103,11 @@ def problems(assignments: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    bad = problems(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    given: list[str] = []
+    if args[:1] == ["--given"]:
+        given, args = args[1].split(), args[2:]
+    bad = unknown(given) + problems(args)
     for line in bad:
         print(line, file=sys.stderr)
     return 2 if bad else 0
