@@ -228,8 +228,7 @@ def test_the_window_is_timed_as_the_bench_times_it(rows, size: int) -> None:
     the turns moves the rounding)."""
     pred = M.predict("push", size, 16, M.fit(rows)["push"], M.Setting("none"))
     window = pred.turn_cycles * len(pred.turns)
-    busy = pred.fw_cycles_per_req * sum(pred.turns)
-    assert busy == pytest.approx(window), "the turns no longer fill the window: pick another point"
+    assert pred.fw_busy == pytest.approx(1.0), "the turns no longer fill the window: pick another point"
     assert pred.req_per_s == pytest.approx(measured_requests(size, 16) * M.USER_CLK_HZ / window)
 
 
@@ -730,6 +729,21 @@ def test_fast_mode_takes_every_frame_through_the_ring(rows, mode: str) -> None:
         cell = bench_model.Cell(mode, size, depth, 3 * bench_model.RING + 5)
         row = bench_model.run_cell(cell, counts)
         assert row.req_per_s == pytest.approx(M.predict(mode, size, depth, counts[mode]).req_per_s)
+
+
+def test_the_cpus_share_of_the_window_is_counted_as_the_bench_counts_it(rows) -> None:
+    """The bench reads the CPU's awake counter as the window opens and closes, so a turn that
+    straddles either end counts its part in it. Where the RTL's CPU never rests (push rings at
+    64 in flight and more, 99.3% to 99.8% busy), the model's is within half a point of it.
+    Summed over the turns that start in the window, it was 87% to 97% here (a turn straddling
+    the start left out) and 101% to 103% in make model's rows (one straddling the end counted
+    whole)."""
+    counts = M.fit(rows)
+    busy = [r for r in rows if r.mode.startswith("push") and r.fw_busy > 0.99 and r.depth >= 64]
+    assert len(busy) >= 8
+    for r in busy:
+        pred = M.predict(r.mode, r.payload, r.depth, counts[r.mode])
+        assert pred.fw_busy == pytest.approx(r.fw_busy, abs=0.005), f"{r.mode} {r.payload} B at {r.depth}"
 
 
 def test_fast_mode_refuses_what_the_ring_refuses() -> None:

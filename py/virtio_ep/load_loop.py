@@ -122,7 +122,7 @@ class LoopTiming:
 class Played:
     turns: list[int]            # chains of each turn in the measured window
     cycles: float               # the window: from the warm-up's last frame back to the last frame back
-    busy: float                 # cycles the turns of the window ran
+    busy: float                 # cycles the CPU ran in the window (its turns' cycles in it, as the bench's counters take them)
     frames: int                 # frames the window timed
     latencies: list[float]      # each timed frame's, as the bench times it (cycles)
     costs: list[float]          # each of `turns`' cycles
@@ -231,7 +231,11 @@ def play(depth: int, requests: int, busy: Callable[[int, float, int], float], t:
     chains, costs, rungs, held = ([x[k] for x in ran] for k in (0, 1, 2, 3))
     if t1 <= t0:                # the window within one turn's frames: the turns' own pace
         return Played(chains, spent, spent, sum(chains), latencies, costs, rungs, held)
-    return Played(chains, t1 - t0, spent, requests, latencies, costs, rungs, held)
+    # the CPU's cycles in the window: a turn that straddles its start or end counts its part
+    # in it (the bench reads the CPU's awake counter at both ends; summing the turns that
+    # start in it put the CPU at 103% of the window at push 1 KiB, 128 in flight)
+    awake = sum(max(0.0, min(start + cost, t1) - max(start, t0)) for start, _, cost, _, _ in turns)
+    return Played(chains, t1 - t0, awake, requests, latencies, costs, rungs, held)
 
 
 def timed_latencies(backs: list[tuple[float, int]], depth: int, requests: int) -> list[float]:

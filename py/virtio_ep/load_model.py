@@ -873,7 +873,7 @@ def predict_loop(mode: str, size: int, depth: int, counts: TurnCounts, s: Settin
     per_req = budget_per_request(mode, size, [push_shape(b, held) for b, _, held in ran], counts)
     per_req["dma_wait"] = sum(turn(*x)[0] - turn(*x)[1] for x in ran) / frames
     ns = [c * CLK_NS for c in played.latencies]
-    return Prediction(mode, size, depth, req_per_s, played.cycles / len(played.turns), played.busy / frames, parts,
+    return Prediction(mode, size, depth, req_per_s, played.cycles / len(played.turns), played.busy / played.frames, parts,
                       bottleneck_of(parts, mode, size, frames // len(played.turns), s), statistics.median(ns),
                       per_req, tuple(played.turns), percentile(ns, 0.99), tuple(played.costs), tuple(played.held))
 
