@@ -161,7 +161,7 @@ model: $(STAMP)
 	    $(if $(LATENCIES),--latencies $(LATENCIES)) $(if $(PARAMS),--params $(PARAMS))
 
 # one load point on the RTL, each firmware turn timed beside the load model's price, and one
-# turn's DMA submits, waits and TLPs (Verilator unless SIM=; MODE= SIZE= DEPTH= LATENCIES= PROFILE=,
+# turn's DMA submits, waits and TLPs (Verilator unless SIM=; MODE= SIZE= DEPTH= LATENCIES= PROFILE= (ideal@mps=128: varied),
 # PARAMS=dma_desc_depth=16,... (RTL parameters), TURN=k: the window's turn k)
 trace: $(STAMP)
 	$(CHECK_VARS)

@@ -4,9 +4,11 @@ a split ring's serial turns where the driver refills the ring before the turn's 
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
-from virtio_ep import bench_model, bench_trace, load_model as M, simrun
+from virtio_ep import bench_model, bench_trace, load_model as M, makevars, simrun
 from virtio_ep.bench import DOCS
 
 
@@ -37,6 +39,18 @@ def test_trace_times_each_turn_of_a_push_ring(sim: str) -> None:
     assert f"Turn 0 ({turns[0].frames} frames" in bench_trace.report(data, "push", 1024, 16, "default", "ideal", sim, 0)
     with pytest.raises(ValueError, match="the window has turns"):
         bench_trace.report(data, "push", 1024, 16, "default", "ideal", sim, len(turns))
+
+
+def test_a_point_is_traced_at_a_varied_host_profile() -> None:
+    """Every sensitivity knob can be traced: RTL parameters with PARAMS=, the Max_Payload_Size
+    knobs as the bench names their profiles (PROFILE=ideal@mps=128), which make and the trace
+    take and the model prices at; a variation the profiles do not have is refused by both."""
+    assert bench_trace.profile_name("ideal@mps=128") == "ideal@mps=128"
+    assert M.Setting(profile="ideal@mps=128").link.max_payload == 128
+    assert makevars.problems(["PROFILE=ideal@mps=128"]) == []
+    with pytest.raises(argparse.ArgumentTypeError, match="a variation is @mps="):
+        bench_trace.profile_name("ideal@mtu=9000")
+    assert "a variation is @mps=" in makevars.problems(["PROFILE=ideal@mtu=9000"])[0]
 
 
 @pytest.mark.parametrize("sim", simrun.selected_simulators())

@@ -22,7 +22,7 @@ from . import load_model as M, simrun
 from .bench import DOCS
 from .bench_load import read_rows
 from .demo import run_scenario
-from .layout import DEFAULT_PARAMS, LATENCY_SETTINGS, HOST_PROFILES, MODE_NAMES, EndpointParams
+from .layout import DEFAULT_PARAMS, LATENCY_SETTINGS, HOST_PROFILES, MODE_NAMES, EndpointParams, host_profile
 from .runconfig import RunConfig
 from .timing import CLK_NS
 
@@ -204,6 +204,16 @@ def run(sim: str, mode: str, size: int, depth: int, latencies: str = "default", 
                   sim, turn, params)
 
 
+def profile_name(name: str) -> str:
+    """A host profile's name as argparse takes it: registered, or varied (`ideal@mps=128`,
+    the sensitivity bench's MPS knobs)."""
+    try:
+        host_profile(name)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return name
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sim", default="verilator", choices=simrun.SIMULATORS)
@@ -211,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--depth", type=int, default=16)
     ap.add_argument("--latencies", default="default", choices=list(LATENCY_SETTINGS))
-    ap.add_argument("--profile", default="ideal", choices=list(HOST_PROFILES))
+    ap.add_argument("--profile", default="ideal", type=profile_name,
+                    help=f"host profile: {', '.join(HOST_PROFILES)}, or one varied: ideal@mps=128")
     ap.add_argument("--turn", type=int, help="the window's turn whose timeline to show (default: the last of the "
                     "most common frame count)")
     ap.add_argument("--params", default="", help="RTL parameters, name=value,... (EndpointParams' fields)")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from . import regress, simrun
 from .demo import CHOICES as TRANSPORT_CHOICES
-from .layout import HOST_PROFILES, EndpointParams, LATENCY_SETTINGS, MODE_NAMES
+from .layout import HOST_PROFILES, EndpointParams, LATENCY_SETTINGS, MODE_NAMES, host_profile
 
 
 def _one_of(choices) -> Callable[[str], str | None]:
@@ -42,6 +42,16 @@ def _params(v: str) -> str | None:
     return None
 
 
+def _profile(v: str) -> str | None:
+    """A host profile by name, or one varied from it (`ideal@mps=128`: the sensitivity bench's
+    Max_Payload_Size knobs; `make trace` and `make model` take it, `make bench` names only)."""
+    try:
+        host_profile(v)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
 def _address(v: str) -> str | None:
     return None if re.fullmatch(r"(tcp|tls)://[\w.\-\[\]:]+:\d+", v) else "a Dask scheduler address, tcp://host:8786"
 
@@ -49,7 +59,7 @@ def _address(v: str) -> str | None:
 CHECKS: dict[str, Callable[[str], str | None]] = {
     "SIM": _one_of(simrun.SIMULATORS),
     "TRANSPORT": _one_of(TRANSPORT_CHOICES),
-    "PROFILE": _one_of(HOST_PROFILES),
+    "PROFILE": _profile,
     "PROFILES": _some_of(HOST_PROFILES),
     "SEEDS": _whole(1),
     "SEED_BASE": _whole(0),
