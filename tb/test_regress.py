@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -110,6 +112,23 @@ def test_shards_merge_into_one_report(tmp_path) -> None:
     regress.write_reports([run("VirtioTest", 2, True, 1)], tmp_path / "c", "c")
     with pytest.raises(ValueError, match="seed 2 is in two shards"):
         regress.merge_shards([tmp_path / "b", tmp_path / "c"])
+
+
+def test_local_clusters_at_once_share_no_port() -> None:
+    """CI runs the regression on both simulators at once, each with a Dask LocalCluster whose
+    scheduler serves HTTP on port 8787 by default, dashboard or not: the second warned "Port
+    8787 is already in use" and took another. Each takes a free loopback port, unwarned."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clusters = [regress.local_cluster(1), regress.local_cluster(1)]
+        try:
+            served = [urllib.parse.urlsplit(c.dashboard_link) for c in clusters]
+        finally:
+            for c in clusters:
+                c.close()
+    assert all(u.hostname == "127.0.0.1" and u.port != 8787 for u in served), [u.netloc for u in served]
+    assert served[0].port != served[1].port
+    assert not [w for w in caught if "already in use" in str(w.message)]
 
 
 @pytest.mark.parametrize("assignment,message", [

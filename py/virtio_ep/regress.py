@@ -127,12 +127,9 @@ def execute(jobs: list[tuple[str, str, int, RunConfig]], engine: str = "threads"
             for f in as_completed(futures):
                 collect(futures[f], f.result())
     else:
-        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+        from dask.distributed import Client, as_completed as dask_completed
         if engine == "local":
-            import dask
-            with dask.config.set(QUIET_DASK):           # handed to the worker processes it starts
-                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+            cluster = local_cluster(workers)
             client = Client(cluster)
         else:
             if not scheduler:
@@ -153,6 +150,20 @@ def execute(jobs: list[tuple[str, str, int, RunConfig]], engine: str = "threads"
         if r["commit"] != mine and r["ok"]:
             r["ok"], r["error"] = False, f"worker {r['host']} runs commit {r['commit']}, this run {mine}"
     return runs
+
+
+def local_cluster(workers: int):
+    """A Dask LocalCluster of `workers` single-threaded processes, quiet (QUIET_DASK), with no
+    dashboard. Its scheduler serves HTTP whatever the dashboard (health routes), on port 8787
+    unless told otherwise, even with dashboard_address=None (distributed 2026.8): two runs at
+    once, as CI's two simulators run, fought for it ("Port 8787 is already in use"); it takes
+    a free port on loopback instead."""
+    import dask
+    from dask.distributed import LocalCluster
+    with dask.config.set(QUIET_DASK):           # handed to the worker processes it starts
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, silence_logs=logging.ERROR,
+                            dashboard_address=None, scheduler_kwargs={"dashboard": False,
+                                                                      "dashboard_address": "127.0.0.1:0"})
 
 
 def merge_coverage(runs: list[dict]) -> dict:
