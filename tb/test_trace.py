@@ -9,6 +9,9 @@ import argparse
 import pytest
 
 from virtio_ep import bench_model, bench_trace, load_model as M, makevars, simrun
+from virtio_ep.host.virtio_core import QueueConfig
+from virtio_ep.layout import QueueMode
+from virtio_ep.testbench.tlp_names import TlpNames
 from virtio_ep.bench import DOCS
 
 
@@ -72,8 +75,15 @@ def test_a_split_turns_last_look_takes_the_next_frames_where_the_driver_is_first
     assert rows and all(" - |" not in r for r in rows), text
     line = next(x for x in text.splitlines() if x.startswith("Frames back with the host"))
     assert "RTL none" not in line and "(1); the model" in line, line
-    # and the host's doorbells in that turn, beside the waits of each turn that slept
-    assert any(x.startswith("The host's doorbells in turn") for x in text.splitlines()), text
+    # and the host's doorbells in that turn, queue by queue, beside the waits of each turn that
+    # slept; the device's ring writes named by part: under event index the driver kicks the TX
+    # queue again only after the device has armed it again (an avail_event write between two
+    # TX doorbells)
+    assert any(x.startswith("The host's doorbells in turn") and "q1: " in x for x in text.splitlines()), text
+    kinds = [kind for _, kind, _ in sorted(data["tlps"], key=lambda x: x[0])]
+    kicks = [k for k, kind in enumerate(kinds) if kind == bench_trace.DOORBELL + " q1"]
+    assert len(kicks) > 2 and "TLP up mem_write MSI" in kinds, sorted(set(kinds))
+    assert all("TLP up mem_write q1 avail_event" in kinds[a:b] for a, b in zip(kicks, kicks[1:]))
     shown = bench_trace.window(data, 1)
     assert all(f"| {len(t.waits)} | {t.slept} | {sum(t.waits):,.0f} |" in r for t, r in zip(shown, rows)), text
 
@@ -87,14 +97,47 @@ def test_a_turns_frames_back_are_the_hosts_receives_inside_it() -> None:
 
 
 def test_a_turns_doorbells_and_slept_waits_are_its_own() -> None:
-    """doorbells: the host's writes to the endpoint (TLPs down) while the turn runs, as shares
-    of it, not its reads' completions nor the endpoint's writes up, nor a write outside the
-    turn; Turn.slept: the waits after which SoftCpu logged a sleep, however many times each
-    slept."""
+    """doorbells: the host's doorbell writes (named by testbench.tlp_names) while the turn
+    runs, as shares of it, a queue's alone when asked, not its writes to BAR0, its reads'
+    completions nor the endpoint's writes up, nor a doorbell outside the turn; Turn.slept:
+    the waits after which SoftCpu logged a sleep, however many times each slept."""
     turn = bench_trace.Turn(1000.0, 2000.0, events=[(1100.0, "wait", 50.0), (1100.0, "slept", 2.0),
                                                     (1300.0, "wait", 20.0), (1500.0, "wait", 900.0),
                                                     (1500.0, "slept", 1.0)])
-    tlps = [[900.0, "TLP down mem_write", 4], [1250.0, "TLP down mem_write", 4], [1250.0, "TLP up mem_write", 4],
-            [1600.0, "TLP down completion", 64], [1900.0, "TLP down mem_write", 4], [2100.0, "TLP down mem_write", 4]]
+    tlps = [[900.0, "TLP down mem_write doorbell q1", 4], [1250.0, "TLP down mem_write doorbell q1", 4],
+            [1250.0, "TLP up mem_write q1 avail_event", 4], [1300.0, "TLP down mem_write", 4],
+            [1600.0, "TLP down completion", 64], [1900.0, "TLP down mem_write doorbell q0", 4],
+            [2100.0, "TLP down mem_write doorbell q1", 4]]
     assert bench_trace.doorbells(turn, tlps) == [(0.25, 1), (0.9, 1)]
+    assert bench_trace.doorbells(turn, tlps, "q0") == [(0.9, 1)]
+    assert bench_trace.by_queue(turn, tlps) == " (q0: 0.90 (1); q1: 0.25 (1))"
     assert turn.slept == 2 and len(turn.waits) == 3
+
+
+def test_a_tlp_is_named_by_what_it_touched() -> None:
+    """tlp_names: a host write to BAR2 is the doorbell of the queue that rings its slot (the
+    slot a transport reported, else the asynchronous transport's 1 + queue), an unknown slot
+    by number; an endpoint write to the MSI address is an MSI; its reads and writes of a
+    split ring are named by part at each part's first and last byte (desc, avail idx, avail
+    ring, used_event, used idx, used ring, avail_event), a packed ring's by its three areas, a
+    push ring's used ring; anything else is payload, and completions and the host's BAR0
+    writes are not named."""
+    split = QueueConfig(1, 8, desc=0x1000, driver=0x2000, device=0x3000, mode=QueueMode.SPLIT)
+    packed = QueueConfig(2, 8, desc=0x4000, driver=0x5000, device=0x6000, mode=QueueMode.PACKED, notify_slot=9)
+    push = QueueConfig(3, 8, device=0x7000, mode=QueueMode.PUSH)
+    names = TlpNames.of(0x9000_0000, 0xFEE0_0000, [split, packed, push])
+    assert names.name("down", "mem_write", 0x9000_0000 + 4 * 2) == "doorbell q1"
+    assert names.name("down", "mem_write", 0x9000_0000 + 4 * 9) == "doorbell q2"
+    assert names.name("down", "mem_write", 0x9000_0000 + 4 * 5) == "doorbell slot 5"
+    assert names.name("down", "mem_write", 0x8000_0000) == ""
+    assert names.name("up", "mem_write", 0xFEE0_0000) == "MSI"
+    expected = {0x1000: "desc", 0x107F: "desc", 0x2000: "avail idx", 0x2003: "avail idx", 0x2004: "avail ring",
+                0x2013: "avail ring", 0x2014: "used_event", 0x2015: "used_event", 0x3000: "used idx",
+                0x3004: "used ring", 0x3043: "used ring", 0x3044: "avail_event", 0x3045: "avail_event"}
+    for address, part in expected.items():
+        assert names.name("up", "mem_read", address) == f"q1 {part}", hex(address)
+    assert [names.name("up", "mem_write", a) for a in (0x2016, 0x3046, 0x0FFF)] == ["payload"] * 3
+    assert [names.name("up", "mem_read", a) for a in (0x4000, 0x407F, 0x5003, 0x6003, 0x6004)] == \
+        ["q2 desc", "q2 desc", "q2 driver event", "q2 device event", "payload"]
+    assert [names.name("up", "mem_write", a) for a in (0x7002, 0x7004)] == ["q3 used idx", "q3 used ring"]
+    assert names.name("down", "completion", None) == "" and names.name("up", "completion", 0x1000) == ""

@@ -1,6 +1,7 @@
 """`make trace`: one point of the load bench run on the RTL with the firmware's turns timed,
 each beside the load model's price of a turn of as many frames, and one turn's timeline: the
-CPU's DMA submits and waits and the TLPs at the root complex, in cycles from the turn's start;
+CPU's DMA submits and waits and the TLPs at the root complex (named by what they touched:
+testbench.tlp_names), in cycles from the turn's start;
 for a ring in host memory, when that turn's frames were back with the host beside the model's
 (what its latencies are timed from), and when the host's doorbells reached it (its waits sleep
 until then). This is how the load model's mechanisms were found
@@ -68,12 +69,20 @@ def frames_back(turn: Turn, backs: list[float]) -> list[tuple[float, int]]:
     return _inside(turn, backs)
 
 
-def doorbells(turn: Turn, tlps: list) -> list[tuple[float, int]]:
-    """The host's writes to the endpoint during `turn` (`tlps`: [ns, kind, bytes] at the root
-    complex, as scenarios.runs.trace labels them), as (share of the turn's cycles, how many):
-    for a ring in host memory, its notifications (the ring is in host memory; the endpoint's
-    BARs take only doorbells)."""
-    return _inside(turn, [at for at, kind, _ in tlps if kind == "TLP down mem_write"])
+DOORBELL = "TLP down mem_write doorbell"
+
+
+def doorbells(turn: Turn, tlps: list, queue: str = "") -> list[tuple[float, int]]:
+    """The host's doorbells during `turn` (`tlps`: [ns, kind, bytes] at the root complex, as
+    scenarios.runs.trace names them: testbench.tlp_names), those of `queue` ("q1") if given,
+    as (share of the turn's cycles, how many)."""
+    return _inside(turn, [at for at, kind, _ in tlps
+                          if kind.startswith(DOORBELL) and (not queue or kind == f"{DOORBELL} {queue}")])
+
+
+def doorbell_queues(tlps: list) -> list[str]:
+    """The queues whose doorbells `tlps` hold, in order of their names."""
+    return sorted({kind[len(DOORBELL) + 1:] for _, kind, _ in tlps if kind.startswith(DOORBELL + " ")})
 
 
 def _inside(turn: Turn, times: list[float]) -> list[tuple[float, int]]:
@@ -164,10 +173,16 @@ def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile
                    f"{_shares(frames_back(shown, data['backs']))}; the model's turn of "
                    f"{steady.chains}: {_shares(model)}.",
                    "", f"The host's doorbells in turn {k}, as shares of its cycles (how many): "
-                   f"{_shares(doorbells(shown, data['tlps']))} (until the first, a wait that finds no DMA result "
-                   "pending sleeps; from it on it polls: the doorbell holds the interrupt line up). The model's "
-                   f"steady turn: {asleep:.1f} waits asleep."]
+                   f"{_shares(doorbells(shown, data['tlps']))}{by_queue(shown, data['tlps'])} (until the first, "
+                   "a wait that finds no DMA result pending sleeps; from it on it polls: the doorbell holds the "
+                   f"interrupt line up). The model's steady turn: {asleep:.1f} waits asleep."]
     return "\n".join(md) + "\n"
+
+
+def by_queue(turn: Turn, tlps: list) -> str:
+    """The turn's doorbells queue by queue, as " (q0: 0.50 (1); q1: none)"; "" with no queue named."""
+    queues = doorbell_queues(tlps)
+    return f" ({'; '.join(f'{q}: {_shares(doorbells(turn, tlps, q))}' for q in queues)})" if queues else ""
 
 
 def _runs(lines: list[str]) -> list[tuple[str, int]]:

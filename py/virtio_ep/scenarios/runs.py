@@ -12,9 +12,10 @@ from dataclasses import asdict, replace
 import cocotb
 
 from ..host.virtio_core import BEST_FEATURES
-from ..layout import DMA_MAX_LENGTH, mode_by_name
+from ..layout import BAR_DOORBELL, DMA_MAX_LENGTH, mode_by_name
 from ..runconfig import ResultRow, RunConfig
 from ..testbench import EndpointTb
+from ..testbench.tlp_names import TlpNames
 from ..transports import Options
 from .control import measure_setup, select_wait_table, virtio_pci_select_waits
 from .datapath import bench_net, measure_requests
@@ -91,7 +92,9 @@ async def trace(dut):
     row = await closed_loop(tb, net, mode, size, depth, requests, CONFIG.latencies, backend, backs)
     await bench.stop()
     emit([row])
-    tlps = [(r.time_ns, f"TLP {r.direction} {r.kind}", r.tlp.length * 4 if r.kind == "mem_read" else len(r.tlp.data))
+    names = TlpNames.of(tb.host.dev.bar_addr[BAR_DOORBELL], tb.rc.msi_region.get_absolute_address(0),
+                        [q.cfg for q in bench.queues.values()])
+    tlps = [(r.time_ns, names.label(r), r.tlp.length * 4 if r.kind == "mem_read" else len(r.tlp.data))
             for r in tb.tlps.since(mark)]
     if CONFIG.artifact:
         with open(CONFIG.artifact, "w") as f:
