@@ -93,7 +93,7 @@ async def trace(dut):
     await bench.stop()
     emit([row])
     names = TlpNames.of(tb.host.dev.bar_addr[BAR_DOORBELL], tb.rc.msi_region.get_absolute_address(0),
-                        [q.cfg for q in bench.queues.values()])
+                        [q.cfg for q in bench.queues.values()], min(tb.rc.msi_region.msi_vectors, default=0))
     tlps = [(r.time_ns, names.label(r), r.tlp.length * 4 if r.kind == "mem_read" else len(r.tlp.data))
             for r in tb.tlps.since(mark)]
     if CONFIG.artifact:

@@ -1,5 +1,6 @@
 """What a TLP at the root complex touched, named for a trace (make trace): the host's writes
-to BAR2 as the doorbell of the queue that rings that slot, the endpoint's MSIs, and its reads
+to BAR2 as the doorbell of the queue that rings that slot, the endpoint's MSIs as the queue
+whose vector they carry, and its reads
 and writes of a queue's rings in host memory by part (split: descriptors, the avail and used
 rings' headers and entries and the event index words after them; packed: the descriptor
 ring and the two event structures; push: the used ring). Anything else the endpoint reads or writes is a buffer's
@@ -55,17 +56,22 @@ class TlpNames:
     bar2: int                   # BAR2's base address
     msi: int                    # the root complex's MSI address
     slots: dict[int, str]       # doorbell slot -> queue
+    vectors: dict[int, str]     # MSI vector -> queue
     parts: tuple[RingPart, ...]
+    msi_base: int = 0           # the MSI data of the device's vector 0 (the root complex's allocation)
 
     @classmethod
-    def of(cls, bar2: int, msi: int, queues) -> TlpNames:
-        """From the endpoint's BAR2 and MSI addresses and the queues' QueueConfig."""
+    def of(cls, bar2: int, msi: int, queues, msi_base: int = 0) -> TlpNames:
+        """From the endpoint's BAR2 and MSI addresses, the queues' QueueConfig and the MSI
+        data its vector 0 sends."""
         return cls(bar2, msi, {doorbell_slot(q): f"q{q.index}" for q in queues},
-                   tuple(p for q in queues for p in ring_parts(q)))
+                   {q.msi_vector: f"q{q.index}" for q in queues}, tuple(p for q in queues for p in ring_parts(q)),
+                   msi_base)
 
-    def name(self, direction: str, kind: str, address: int | None) -> str:
+    def name(self, direction: str, kind: str, address: int | None, data: bytes = b"") -> str:
         """What a TLP of `kind` going `direction` ("down": host to endpoint) at `address`
-        touched; "" where there is nothing to name (completions, the host's BAR0 traffic)."""
+        (with `data`, for an MSI's vector) touched; "" where there is nothing to name
+        (completions, the host's BAR0 traffic)."""
         if address is None or kind not in ("mem_read", "mem_write"):
             return ""
         if direction == "down":
@@ -74,10 +80,11 @@ class TlpNames:
                 return f"doorbell {self.slots.get(slot, f'slot {slot}')}"
             return ""
         if kind == "mem_write" and address == self.msi:
-            return "MSI"
+            vector = int.from_bytes(data[:4], "little") - self.msi_base
+            return f"MSI {self.vectors.get(vector, f'vector {vector}')}"
         return next((p.name for p in self.parts if p.start <= address < p.end), "payload")
 
     def label(self, rec) -> str:
         """A TlpRecord as a trace shows it: "TLP down mem_write doorbell q1"."""
-        what = self.name(rec.direction, rec.kind, getattr(rec.tlp, "address", None))
+        what = self.name(rec.direction, rec.kind, getattr(rec.tlp, "address", None), bytes(getattr(rec.tlp, "data", b"")))
         return f"TLP {rec.direction} {rec.kind}" + (f" {what}" if what else "")
