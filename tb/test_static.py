@@ -138,11 +138,14 @@ LAYERS: dict[str, set[str]] = {
     "linux": {"layout"},            # Linux's ring code built and loaded; UML and its vhost-user back end
     "timing": {"layout", "costs"},
     # the load bench's closed loop predicted: the firmware's constants, the scenario's depths
-    "load_model": {"layout", "costs", "timing", "firmware", "scenarios", "load_loop", "stream_walk", "packed_intake"},
+    "load_model": {"layout", "costs", "timing", "firmware", "scenarios", "load_loop", "stream_walk", "packed_intake",
+                   "push_walk"},
     # a packed ring's intake windows played as the firmware's rule runs them
     "packed_intake": {"layout", "firmware", "scenarios"},
     "load_loop": {"layout", "timing"},      # a push ring's closed loop played turn by turn
     "stream_walk": set(),                   # a push turn's waits walked in the firmware's order (a leaf)
+    "push_walk": {"layout", "timing", "firmware", "shared_rq"},    # a push stream turn walked on the DMA engine
+    "shared_rq": {"timing"},                # the DMA engine with both directions beside each other
     "sources": {"layout", "costs"},   # where the assumed numbers come from (a leaf above them)
     "firmware": {"layout", "costs", "devices", "rings"},
     "host": {"layout", "devices", "rings", "linux"},

@@ -7,9 +7,8 @@ words and modelled compute (the CPU's work), DMA waits for the ring's small read
 round trips), waits that sleep (the CPU's wake latency each), and the payload's transfers,
 which the firmware either waits for in full (fewer chains than a step: fetch all, then
 store all) or overlaps in steps (NetLoopback.stream). Those are sums, maxima and minima of terms
-and, for a push ring's stream, a closed queueing network's mean value analysis (`stream_cycle`);
-a turn is priced in microseconds of Python. A step-by-step version of the stream turn on a
-model of the DMA engine was tried and erred more (docs/load_model.md).
+for a ring in host memory; a push ring's stream turn of several steps is walked step by step
+on a model of the DMA engine with both directions beside each other (push_walk).
 
 Which turns the loop runs is where a queue of events is needed, for push rings: a push
 ring's producer index reaches the firmware only in the doorbell value a turn reads as it
@@ -26,32 +25,28 @@ linear function of its chains, steps and intake batches and whether it streams (
 least squares per request, each calibration point's figures the mean over the turns it
 runs: for a push ring the turns its loop plays, fitted again with them), the cycles a bus
 word costs, and how long the turn runs after its last MSI; for rings in host memory, how
-much of its transfers a stream turn overlaps; for push rings, how many steps a stream keeps
-in flight as a queueing network prices them and how much of the second step's take a first
-fetch hides behind (see `payload`). Everything else is computed: the
+much of its transfers a stream turn overlaps (see `payload`). Everything else is computed: the
 round trip of a small read and the payload transfers (dma_group_cycles: the link, the max
 payload and read request sizes, the engine's read contexts, tags and descriptor queues),
 the host's writes on the link, its turnaround (the MSI and notification paths,
 HostLatencies), the CPU's wake latency and cost scale.
 
 A full descriptor queue (DMA_DESC_DEPTH) is priced in a group of DMAs, where it delays only
-the submits, and where it holds the CPU past a push stream's first fetch (queue_hold: the
-second step's fetches submitted before the first is waited for); not modelled: its hold on
-later steps' submits or on a ring in host memory's turn (the RTL at 16 deep ran split 64 KiB
-as at 64), several queue pairs, MSI moderation: docs/load_model.md shows where the model misses.
+the submits, and in a push stream's walk, where it holds the CPU's submits; not modelled: its
+hold on a ring in host memory's turn (the RTL at 16 deep ran split 64 KiB as at 64), several
+queue pairs, MSI moderation: docs/load_model.md shows where the model misses.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 import statistics
 from dataclasses import astuple, dataclass, replace
 
 import numpy as np
 
-from . import stream_walk
+from . import push_walk, stream_walk
 from .costs import FirmwareCosts
 from .firmware.backends import NetLoopback
 from .layout import (DEFAULT_PARAMS, DMA_CHUNK, PUSH_INLINE_MAX, USER_CLK_HZ, EndpointParams, HostLatencies, NetHdr, PushEntry,
@@ -67,8 +62,6 @@ MODES = ("split", "packed", "push", "push_self")
 WEIGHT = NetLoopback.WEIGHT
 BUS = Bus()
 OVERLAPS = tuple(k / 10 for k in range(11))     # the overlap shares the fit tries
-LEADS = tuple(k / 10 for k in range(6))         # the lead shares it tries for push rings (see `payload`)
-TOKENS = tuple(range(2, 11))                    # the steps in flight it tries for push rings (`stream_cycle`)
 SUBMIT_WORDS = BUS.dma_submit_reads + BUS.dma_submit_writes     # a DMA's work words (its reap is in the wait)
 SMALL_READ = 64         # bytes of a ring read whose round trip prices the ring's waits
 
@@ -217,8 +210,6 @@ class TurnCounts:
     doorbells: tuple[float, ...] = ()
     overlap: float = 0.0             # share of its stores a ring in host memory's stream turn hides (see `payload`)
     slept: tuple[float, ...] = ()
-    lead: float = 0.0                # share of the second step's take a push ring's first fetch hides behind
-    tokens: int = 0                  # steps in flight a push ring's stream is priced with (`stream_cycle`)
     stream_tail: float = 0.0         # a ring in host memory's `tail` after a stream turn's last MSI (see frames_back)
 
     def count(self, name: str, shape: Shape) -> float:
@@ -251,44 +242,6 @@ def payload_dmas(mode: str, size: int) -> int:
 def transfer_wait(direction: str, frames: int, size: int, s: Setting) -> float:
     """Cycles the CPU waits for `frames` frames' DMAs in one direction, started together."""
     return group_wait(_group(direction, frames, size), s) if frames > 0 else 0.0
-
-
-@functools.lru_cache(maxsize=4096)
-def queue_hold(first: int, second: int, size: int, s: Setting) -> float:
-    """Cycles a full descriptor queue holds the CPU past the first step's fetch: the firmware
-    submits the second step's fetches before it waits for the first's (NetLoopback.stream's
-    two fetch lanes), and a submit that finds the read queue full waits for room
-    (SoftCpu.dma_start), which the engine makes as it takes a descriptor, one at a time,
-    each once the last one's requests are out (DmaEngine). Traced (make trace, push 64 KiB at
-    16 in flight, DMA_DESC_DEPTH=16): a turn fetching 4 + 4 frames (40 descriptors) ended
-    its submits 1,657 cycles after the first step's fetch, 3 reads on; one fetching 4 + 3
-    was not held; at the default depth (64) neither is."""
-    if not second:
-        return 0.0
-    group = _group("read", first, size) + _group("read", second, size)
-    waited = len(_group("read", first, size))
-    roomy = replace(s, params=replace(s.params, dma_desc_depth=len(group)))
-    return max(0.0, group_wait(group, s, waited) - group_wait(group, roomy, waited))
-
-
-@functools.lru_cache(maxsize=4096)
-def second_fetch(first: int, second: int, size: int, s: Setting) -> float:
-    """The pipeline's second step's fetch (cycles after the first's): as long as it takes
-    alone, less the rounds of tags it saves by riding the first step's last round. The
-    firmware submits both steps' fetches before it waits (NetLoopback.stream), so where the
-    tags bind, the second's first requests take the tags the first's last round leaves
-    free. The saving is what the two submitted together (DmaEngine) save over two groups
-    alone, less what they save with tags to spare: the read latency two lanes overlap stays
-    as the flow shop has it (the fitted tokens and lead stand for it). Traced (make trace
-    MODE=push SIZE=1024 DEPTH=16 PARAMS=dma_tags=8, Verilator, 2026-12-07): 3 read
-    requests a frame; the 24 of two 4-frame steps went in three rounds of eight, not four;
-    against 32 tags the turns of 9 and 7 frames ran 160 and 168 cycles longer."""
-    both = _group("read", first, size) + _group("read", second, size)
-    waited = len(_group("read", first, size))
-
-    def saved(x: Setting) -> float:      # the second's time alone less its time after the first's, together
-        return transfer_wait("read", second, size, x) - (group_wait(both, x) - group_wait(both, x, waited))
-    return transfer_wait("read", second, size, s) - max(0.0, saved(s) - saved(spare_tags(s)))
 
 
 def spare_tags(s: Setting) -> Setting:
@@ -370,88 +323,37 @@ def turnaround(s: Setting, costs: FirmwareCosts = FirmwareCosts()) -> float:
 
 
 def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
-            overlap: float = 0.0, lead: float = 0.0, tokens: int = 0) -> tuple[float, float, float]:
+            overlap: float = 0.0, prologue: float = 0.0) -> tuple[float, float, float]:
     """(cycles the turn waits on fetches, on stores, the turn's busy cycles) given the
     firmware's own cycles in the turn (work, ring round trips, wakes).
 
-    Serial path: the fetches waited for, then the stores. Stream, rings in host memory: the
-    ring's reads queue behind the fetches in flight, so the fetches add to the firmware's
-    time; the stores run beside them, `overlap` of them hidden, the last step's waited for.
-    Stream, push rings (intake over the local bus): the middle steps run as a closed
-    queueing network, `tokens` steps in flight through the CPU, the link's two directions
-    and the host's read latency (`stream_cycle`); the first step's fetch and the last
-    step's store (all of a one-step turn) are waited for; or, if lower, as a pipeline of
-    fetch then store per step (see `pipeline`).
-    `overlap` is fitted for rings in host memory, `tokens` and `lead` for push rings, on the
-    calibration set (see `fit`). Before the share, three fixed forms were compared on the
-    calibration set alone: all added up, as now with overlap 0 (mean error 7.2%), the same
-    with the push rings' transfers fully overlapped (10.5%), and the host rings' stores all
-    hidden (8.5%). Push rings had an overlap share too, `overlap` of the shorter direction's
-    transfers hidden behind the longer: it prices a turn the same whichever resource binds,
-    so where one direction of the link dominates (the `server` profile's completions cut at
-    64 B: push 4 KiB, 128 in flight) it overprices the turn by 14%.
-
-    A push turn's frames that found no RX buffer (`shape.held`, the last it took) are fetched
-    and not stored: the next turn's RX handler stores them (load_loop's `deliver`). In the
-    pipeline, a step's stores share the RQ with the next step's read requests, a beat each
-    (read_requests), and that fetch's requests go out between the write TLPs, one at most a
-    TLP's beats and its own: it prices the turns that keep the link busy end to end, where a
-    request takes a beat a write TLP would have had; the queueing network prices the turns bound by
-    round trips, where the RQ idles between TLPs and a request fits in (charged there too, a
-    push 8 KiB turn at 24 in flight under `slow-fw`, directions side by side a third of its
-    time, was priced 17,641 cycles against 16,543 traced). Traced (make trace MODE=push
-    SIZE=65536, Verilator, 2026-12-07): each direction carries 29.7 B a cycle alone and 27.7
-    beside the other; the loop's turns of 9 frames (4 + 4 + 1, the last held) and of the held
-    frame's store and 7 more ran 27,940 and 27,760 cycles, priced 28,940 and 26,785 with the
-    held frame stored in both turns and no RQ shared, 27,605 and 27,173 now."""
+    Serial path, and a stream of one step: the fetches waited for, then the stores. Stream,
+    rings in host memory: the ring's reads queue behind the fetches in flight, so the fetches
+    add to the firmware's time; the stores run beside them, `overlap` of them hidden (fitted on
+    the calibration set, see `fit`), the last step's waited for. Before the share, three fixed
+    forms were compared on the calibration set alone: all added up, as now with overlap 0
+    (mean error 7.2%), the same with the push rings' transfers fully overlapped (10.5%), and
+    the host rings' stores all hidden (8.5%). Stream of several steps, push rings (intake over
+    the local bus): walked in the firmware's order on the DMA engine (push_walk), the turn's
+    work spread over its operations, `prologue` of it (the turn's own, not its steps') before
+    the first. A push turn's frames that found no RX buffer (`shape.held`, the last it took)
+    are fetched and not stored: the next turn's RX handler stores them (load_loop's
+    `deliver`)."""
     b = shape.chains
     frames = 0 if inline(mode, size) else b
     stored = b - shape.held         # the frames with no RX buffer are stored in a later turn
     reads = transfer_wait("read", frames, size, s)
     writes = transfer_wait("write", stored, size, s)
-    if not shape.steps:
+    if shape.steps <= 1:
         return reads, writes, firmware + reads + writes
-    step = step_of(mode)
-    first_fetch = transfer_wait("read", min(step, frames), size, s)
-    last_store = transfer_wait("write", min(step, stored), size, s)
     if mode in ("split", "packed"):
+        last_store = transfer_wait("write", min(step_of(mode), stored), size, s)
         return reads, writes, firmware + reads + last_store + (1 - overlap) * (writes - last_store)
-    # the middle steps' transfers run beside the middle steps' work (not beside the first
-    # step's take or the last step's end), the steps queueing for the CPU and each direction
-    # of the link; the first fetch and the last store (the whole of a one-step turn) are
-    # waited for. The middle steps' reaps are the CPU's work in those waits. The
-    # first fetch runs while the CPU takes the second step's slots in (the firmware submits
-    # step 1's DMAs and takes step 2's before it waits): `lead` of that take hides it
-    per_way = len(tlp_payloads(frame_bytes(size), DMA_CHUNK))
-    take = lead * firmware * min(step, max(0, frames - step)) / b
-    firmware += per_way * (max(0, frames - step) + max(0, stored - step)) * dma_reap_cycles(BUS)
-    r, w = reads - first_fetch, writes - last_store
-    middle = shape.steps - 1
-    beside = firmware * middle / shape.steps
-    hold = queue_hold(min(step, frames), min(step, max(0, frames - step)), size, s)
-    busy = firmware - beside + max(0.0, first_fetch - take) + last_store + hold
-    if middle > 0:
-        per_step = (beside / middle, r / middle, w / middle)
-        busy += middle * stream_cycle(per_step, read_latency(s) if frames else 0.0, min(tokens, math.ceil(shape.steps)))
-    if frames:
-        # the same turn priced as a pipeline: each step fetched, then stored, each direction
-        # of the link one step at a time (a flow shop), the last step's store waited for as
-        # it is (a short last step stores less than a step). The queueing network overprices
-        # link-bound turns with a short last step (64 KiB, 9 frames: 4, 4, 1: it spreads
-        # the turn's transfers over steps of 2.25 frames); the pipeline overprices
-        # latency-bound ones (it serializes each step's round trip, which two lanes
-        # overlap). The turn is given the lower of the two prices
-        piped, last = pipeline(b, step, size, s, shape.held)
-        busy = min(busy, firmware + max(0.0, piped - first_fetch - last - beside)
-                   + max(0.0, first_fetch - take) + last + hold)
+    # the walk posts the used-ring writes itself: their wait (in `firmware`) is taken out
+    walked = firmware - used_ring_waits(mode, shape, s)
+    busy = push_walk.turn_cycles(b, frame_bytes(size), DMA_CHUNK, bool(frames), shape.held, walked, prologue,
+                                 s.read_ns, s.link, BUS, s.params, (SplitUsed.ENTRY, SplitUsed.IDX.size))
     return reads, writes, busy
-
-
-@functools.lru_cache(maxsize=4096)
-def read_requests(frames: int, size: int, s: Setting) -> int:
-    """Read requests `frames` frames' fetches put on the RQ (one beat each, between the
-    write TLPs of stores running beside them: ep_dma shares the RQ TLP by TLP)."""
-    return frames * sum(len(tlp_payloads(c, s.link.max_read_request)) for c in tlp_payloads(frame_bytes(size), DMA_CHUNK))
 
 
 def read_latency(s: Setting) -> float:
@@ -460,53 +362,11 @@ def read_latency(s: Setting) -> float:
     return BUS.rc_turnaround + s.read_ns / CLK_NS
 
 
-def stream_cycle(demands: tuple[float, ...], delay: float, tokens: int) -> float:
-    """Cycles per step of a push ring's stream, as exact mean value analysis of a closed
-    network prices it (M. Reiser, S. S. Lavenberg, "Mean-Value Analysis of Closed Multichain
-    Queuing Networks", J. ACM 27(2), 1980): `tokens` steps in flight, each visiting queueing
-    stations whose service `demands` are a step's cycles (the CPU's work, the fetch on the
-    link host to device, the store device to host) and a delay station (`delay`, the fetch's
-    read latency, which steps in flight overlap). Exponential service, which the RTL's
-    fixed-size transfers do not have: `tokens` is fitted, not taken from the firmware's four
-    lanes (NetLoopback.stream: two steps fetching, two storing). One token runs each
-    station in turn (the demands add up); many run at the busiest station's pace."""
-    queues = [0.0] * len(demands)
-    rate = 0.0
-    for n in range(1, max(1, tokens) + 1):
-        residence = [d * (1 + q) for d, q in zip(demands, queues)]
-        rate = n / (sum(residence) + delay)
-        queues = [rate * x for x in residence]
-    return 1 / rate if rate else 0.0
-
-
-@functools.lru_cache(maxsize=4096)
-def pipeline(chains: int, step: int, size: int, s: Setting, held: int = 0) -> tuple[float, float]:
-    """(the makespan of a turn's steps through two stages in order, fetch then store, each
-    stage serving one step at a time; the last store): a two-machine flow shop in the given
-    order: the latest, over each step k, of the fetches up to k and the stores from k on.
-    The `held` chains, the last taken, are fetched and not stored."""
-    sizes = [step] * (chains // step) + ([chains % step] if chains % step else [])
-    kept = [max(0, min(c, chains - held - step * k)) for k, c in enumerate(sizes)]
-    fetch = [transfer_wait("read", c, size, s) for c in sizes]
-    if len(sizes) > 1:      # submitted with the first: it takes the tags the first's last round leaves
-        fetch[1] = second_fetch(sizes[0], sizes[1], size, s)
-    # a step's fetch beside the stores before it: its requests go out between their write
-    # TLPs, at most one a TLP's beats and its own
-    beats = s.link.rq_beats(s.link.max_payload) + 1
-    fetch = [max(f, read_requests(sizes[k], size, s) * beats) if k and kept[k - 1] else f for k, f in enumerate(fetch)]
-    # a step's stores share the RQ with the next step's read requests, a beat each
-    store = [transfer_wait("write", c, size, s) + (read_requests(sizes[k + 1], size, s) if c and k + 1 < len(sizes) else 0)
-             for k, c in enumerate(kept)]
-    span = max(sum(fetch[:k + 1]) + sum(store[k:]) for k in range(len(sizes)))
-    return span, next((x for x in reversed(store) if x), 0.0)
-
-
 def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting,
           rung: float = math.inf) -> tuple[float, float, dict[str, float]]:
     """One turn of `shape`, the CPU awake, a notification arriving `rung` cycles into it:
     (busy cycles, the CPU's own work, cycles by cause)."""
     host = s.host
-    b = shape.chains
     # a packed ring's intake windows are local-bus reads, one AXI4-Lite read a word; the rest
     # of the turn's words, reads and writes, cost the fitted mean (see fit_counts)
     window = intake_windows(mode, size, shape)[0]
@@ -519,10 +379,19 @@ def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting,
     parts = {"fw work": work, "ring round trips": rt, "fw wake": wake}
     # the walk's wake cost is already net of the transfers a sleep overlaps: it adds to the
     # turn, not to the CPU time the stream overlaps again
-    fetch, store, busy = payload(mode, size, shape, work + rt, s, counts.overlap, counts.lead, counts.tokens)
+    fetch, store, busy = payload(mode, size, shape, work + rt, s, counts.overlap, turn_prologue(counts, s))
     busy += wake
     parts.update(fetch=fetch, store=store)
     return busy, work, parts
+
+
+def turn_prologue(counts: TurnCounts, s: Setting) -> float:
+    """The CPU's cycles of a turn before its first step: the fitted words and compute of every
+    turn (the features' constant), as the RTL spends its set-up (traced, push 1 KiB and 4 KiB at
+    16 and 128 in flight: 151 cycles from the wake to the first submit)."""
+    if not counts.words:
+        return 0.0
+    return max(0.0, counts.word_cycles * counts.words[0] + s.host.firmware_cost_scale * counts.compute[0])
 
 
 def wake_cycles(mode: str, size: int, shape: Shape, counts: TurnCounts, work: float, rt: float, s: Setting,
@@ -1010,9 +879,8 @@ def is_calibration(mode: str, payload: int, depth: int) -> bool:
 
 def fit(rows) -> dict[str, TurnCounts]:
     """TurnCounts per mode from the calibration rows among `rows` (LoadRow with the turn
-    counters): the counts of each overlap share in OVERLAPS (and, for push rings, each lead
-    share in LEADS), and for each kind of ring (in host memory, push) the shares whose
-    predictions of its calibration points err least. A fit is remembered by its rows' values
+    counters): for rings in host memory the counts of each overlap share in OVERLAPS and the
+    share whose predictions of their calibration points err least; for push rings, the counts. A fit is remembered by its rows' values
     (it takes seconds, and the tests and benches fit the same rows again)."""
     cal = [r for r in rows if is_calibration(r.mode, r.payload, r.depth)]
     key = tuple(astuple(r) for r in cal)        # a LoadRow is not hashable; its values are
@@ -1026,11 +894,10 @@ _FITS: dict[tuple, dict[str, TurnCounts]] = {}
 
 def _fit(cal: list) -> dict[str, TurnCounts]:
     out = {}
-    for kind, shares in ((("split", "packed"), itertools.product(OVERLAPS, (0.0,), (0,))),
-                         (("push", "push_self"), itertools.product((0.0,), LEADS, TOKENS))):
+    for kind, shares in ((("split", "packed"), OVERLAPS), (("push", "push_self"), (0.0,))):
         best = None
-        for overlap, lead, tokens in shares:
-            counts = {m: c for m in kind if (c := fit_mode(cal, m, overlap, lead, tokens)) is not None}
+        for overlap in shares:
+            counts = {m: c for m in kind if (c := fit_mode(cal, m, overlap)) is not None}
             errors = [abs(predict(r.mode, r.payload, r.depth, counts[r.mode]).req_per_s / r.req_per_s - 1)
                       for r in cal if r.mode in counts]
             if errors and (best is None or np.mean(errors) < best[0]):
@@ -1049,17 +916,18 @@ def loop_idle(mode: str, size: int, s: Setting) -> float:
 LOOP_FITS = 4           # a push ring's fit and its loop's turns, played again with the counts fitted
 
 
-def fit_mode(cal, mode: str, overlap: float, lead: float = 0.0, tokens: int = 0) -> TurnCounts | None:
+def fit_mode(cal, mode: str, overlap: float) -> TurnCounts | None:
     """TurnCounts of `mode`. A push ring's turns at a calibration point are the loop's
     (load_loop), which depend on the counts: fitted first over turns of every frame in
-    flight, then again over the turns the loop plays with the counts so far."""
+    flight, then again over the turns the loop plays with the counts so far (and their
+    walks with the prologue those counts give)."""
     rows = [r for r in cal if r.mode == mode]
     if not rows:
         return None
-    counts = fit_counts(rows, mode, overlap, lead, tokens, lambda r: [turn_shape(mode, r.depth)])
+    counts = fit_counts(rows, mode, overlap, 0.0, lambda r: [turn_shape(mode, r.depth)])
     if mode.startswith("push"):
         for _ in range(LOOP_FITS):
-            counts = fit_counts(rows, mode, overlap, lead, tokens,
+            counts = fit_counts(rows, mode, overlap, turn_prologue(counts, Setting()),
                                 lambda r, c=counts: predict_loop(mode, r.payload, r.depth, c, Setting()).shapes)
     return counts
 
@@ -1091,10 +959,11 @@ def payload_slept(r, turns: list[Shape], frames: int, rt: float, slept: tuple[fl
                                                     Setting()), 0.0).waits_slept for sh in turns) / frames
 
 
-def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_of) -> TurnCounts:
+def fit_counts(rows, mode: str, overlap: float, prologue: float, turns_of) -> TurnCounts:
     """TurnCounts of `mode` from its calibration rows, each row's per-request figures the
     mean over the turns `turns_of(row)` (a list of Shape): least squares per request, so
-    that a deep turn's thousands of words do not outweigh a shallow one's relative error."""
+    that a deep turn's thousands of words do not outweigh a shallow one's relative error.
+    `prologue`: a push turn's work before its first step, as the counts so far put it."""
     s = Setting()
     turns = [turns_of(r) for r in rows]
     frames = [sum(sh.chains for sh in ts) for ts in turns]
@@ -1112,9 +981,11 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     rts = []
     for r, ts, n in zip(rows, turns, frames):
         work = r.fw_cycles_per_req - r.dma_wait_per_req
-        waited = sum(payload(mode, r.payload, sh, work * sh.chains, s, overlap, lead, tokens)[2] - work * sh.chains for sh in ts) / n
-        used = sum(used_ring_waits(mode, sh, s) for sh in ts) / n
-        rts.append(max(0.0, r.dma_wait_per_req - waited - used) / round_trip(s)
+        # the turn with its used-ring writes waited for as `price` has them (a push stream's
+        # walk posts them itself)
+        waited = sum(payload(mode, r.payload, sh, work * sh.chains + used_ring_waits(mode, sh, s), s, overlap,
+                             prologue)[2] - work * sh.chains for sh in ts) / n
+        rts.append(max(0.0, r.dma_wait_per_req - waited) / round_trip(s)
                    - sum(extra_round_trips(mode, r.payload, sh, s) for sh in ts) / n)
     solve = lambda y: tuple(np.linalg.lstsq(X, y, rcond=None)[0])     # noqa: E731
     # the cycles of a bus word: the mean over the rows, a packed ring's window words taken out
@@ -1161,4 +1032,4 @@ def fit_counts(rows, mode: str, overlap: float, lead: float, tokens: int, turns_
     doorbells = np.array([r.doorbells_per_req for r in rows])
     return TurnCounts(solve(words), solve(compute), solve(waits), fit_round_trips(mode, X, np.array(rts)), word_cycles, tail,
                       solve(dmas), solve(msis), solve(doorbells), overlap,
-                      slept, lead, tokens, stream_tail)
+                      slept, stream_tail)

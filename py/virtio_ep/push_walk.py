@@ -1,0 +1,112 @@
+"""A push ring's stream turn of several steps, walked as a discrete-event simulation in the
+firmware's order (NetLoopback.stream) with the DMA engine both directions beside each other
+(shared_rq.SharedRqEngine): what load_model prices such a turn at.
+
+The CPU is a serial server: the turn's set-up (`prologue`), then a step's TX slots taken (each
+slot's header read over the local bus) and its fetches submitted, the oldest fetching step
+waited for and finished, its RX slots taken and its stores submitted, the oldest storing step
+waited for and finished, each lane holding at most two steps (NetLoopback.LANES), a submit
+waiting for room in the engine's queue (DMA_DESC_DEPTH), a wait reaping results as they end.
+The engine takes each direction's descriptors in order with its read contexts and tags, the
+RQ and the link shared. The CPU's cycles are the turn's fitted work (load_model.TurnCounts:
+words and compute, a line in the turn's features): its constant before the first take, the
+rest spread over the steps' takes and finishes. Nothing in the walk is fitted to timing.
+
+It replaced a queueing network (exact mean value analysis, with a fitted count of steps in
+flight) and a flow shop (each direction one step at a time), of which the turn took the lower
+price, with a fitted share of the second step's take hidden behind the first fetch: fitted on
+the calibration set they erred -0.8% to +11.8% on the traced turns of
+tb/test_load_model.py's TRACED_PUSH_TURNS (push 1 KiB at 16 in flight with doubled
+latencies: +11.8%), the walk -3.0% to +3.6%. With no host latency it runs short (push 1 KiB
+at 16 in flight, `none`: turns of 8, 9 and 15 frames -6.7%, -9.6%, -7.2%).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections import deque
+
+from .firmware.backends import NetLoopback
+from .layout import PushEntry
+from .shared_rq import SharedRqEngine
+from .timing import Bus, dma_reap_cycles, dma_submit_cycles, tlp_payloads
+
+
+@functools.lru_cache(maxsize=4096)
+def turn_cycles(chains: int, frame: int, chunk: int, fetched: bool, held: int, cpu: float, prologue: float,
+                read_ns: float, link, bus: Bus, params, used: tuple[int, int] = (0, 0)) -> float:
+    """Cycles of a push turn of `chains` frames of `frame` bytes (DMAs of at most `chunk`),
+    from its first operation to its last finish: `fetched` whether its frames are fetched by
+    DMA (not carried in the slot), `held` of its last frames fetched and not stored (no RX
+    buffer: the next turn stores them), `cpu` the CPU's cycles in the turn (`prologue` of them
+    before its first take), `read_ns` a read's host latency, `params` the RTL's; `used` the
+    bytes of a used entry and of the used index: each finish posts its step's used entries,
+    then the index, as DMA writes behind the stores (DeviceQueue.defer), their submits in
+    `cpu`, and the turn ends once the last have ended (pay_interrupt(wait=True))."""
+    engine = SharedRqEngine(read_ns, link, bus, read_descs=params.dma_read_descs, tags=params.dma_tags,
+                            desc_depth=params.dma_desc_depth)
+    step = NetLoopback.STEP_SRAM
+    chunks = tlp_payloads(frame, chunk)
+    submit_cycles, reap = dma_submit_cycles(bus), dma_reap_cycles(bus)
+    header = PushEntry.INLINE // 4 * bus.axil_read          # a slot's header, read a word at a time
+    take_tx = header + (len(chunks) * submit_cycles if fetched else 0)     # a frame's, the submits apart
+    take_rx = len(chunks) * submit_cycles
+    finish = max(0.0, ((cpu - prologue) / chains - take_tx - take_rx) / 2)  # a frame's share of each finish
+    t = prologue
+    unreaped: list[tuple[int, int]] = []            # (descriptor, step) whose result is not reaped yet
+    steps = itertools.count()
+
+    def submit(direction: str, n: int) -> int:
+        nonlocal t
+        k = next(steps)
+        if direction == "read" and not fetched:
+            return k
+        for _ in range(n):
+            for c in chunks:
+                t = max(t, engine.room(direction)) + submit_cycles
+                unreaped.append((engine.submit(direction, c, t), k))
+        return k
+
+    def publish(n: int) -> None:
+        entry, index = used
+        for size in (n * entry, index) if entry else ():
+            unreaped.append((engine.submit("write", size, t), -1))
+
+    def wait(k: int) -> None:
+        nonlocal t
+        ends = engine.path.ends()
+        while any(s == k for _, s in unreaped):
+            seen, d, s = min((engine.end(i, ends) + bus.dma_done_to_irq, i, s) for i, s in unreaped)
+            t = max(t, seen) + reap
+            unreaped.remove((d, s))
+
+    todo = deque([step] * (chains // step) + ([chains % step] if chains % step else []))
+    storable = chains - held
+    fetching: deque[tuple[int, int]] = deque()
+    fetched_steps: deque[int] = deque()
+    storing: deque[tuple[int, int]] = deque()
+    lanes = NetLoopback.LANES
+    while todo or fetching or fetched_steps or storing:
+        if todo and len(fetching) < lanes:
+            n = todo.popleft()
+            t += header * n
+            fetching.append((n, submit("read", n)))
+        if fetching and (len(fetching) == lanes or not todo):
+            n, k = fetching.popleft()
+            wait(k)
+            t += finish * n
+            publish(n)
+            fetched_steps.append(n)
+        if fetched_steps and len(storing) < lanes:
+            n = min(fetched_steps.popleft(), storable)
+            storable -= n
+            if n:
+                storing.append((n, submit("write", n)))
+        if storing and (len(storing) == lanes or not fetching):
+            n, k = storing.popleft()
+            wait(k)
+            t += finish * n
+            publish(n)
+    wait(-1)
+    return t
