@@ -349,11 +349,22 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
     if mode in ("split", "packed"):
         last_store = transfer_wait("write", min(step_of(mode), stored), size, s)
         return reads, writes, firmware + reads + last_store + (1 - overlap) * (writes - last_store)
-    # the walk posts the used-ring writes itself: their wait (in `firmware`) is taken out
-    walked = firmware - used_ring_waits(mode, shape, s)
-    busy = push_walk.turn_cycles(b, frame_bytes(size), DMA_CHUNK, bool(frames), shape.held, walked, prologue,
-                                 s.read_ns, s.link, BUS, s.params, (SplitUsed.ENTRY, SplitUsed.IDX.size))
-    return reads, writes, busy
+    return reads, writes, push_turn(mode, size, shape, firmware, prologue, s)
+
+
+def push_turn(mode: str, size: int, shape: Shape, firmware: float, prologue: float, s: Setting,
+              wake: float = 0.0, rung: float = math.inf) -> float:
+    """A push stream turn of several steps walked on the engine (push_walk), the CPU's cycles
+    `firmware` (its used-ring writes' wait in them: the walk posts those writes itself)."""
+    return push_walk.turn_cycles(shape.chains, frame_bytes(size), DMA_CHUNK, not inline(mode, size), shape.held,
+                                 firmware - used_ring_waits(mode, shape, s), prologue, s.read_ns, s.link, BUS, s.params,
+                                 (SplitUsed.ENTRY, SplitUsed.IDX.size), wake, rung)
+
+
+def walked_push(mode: str, size: int, shape: Shape, counts: TurnCounts, cpu: float, s: Setting, wake: float,
+                rung: float) -> float:
+    """push_turn with the counts' prologue, under a wake of `wake` cycles."""
+    return push_turn(mode, size, shape, cpu, turn_prologue(counts, s), s, wake, rung)
 
 
 def read_latency(s: Setting) -> float:
@@ -402,10 +413,14 @@ def wake_cycles(mode: str, size: int, shape: Shape, counts: TurnCounts, work: fl
     submitted before it has ended); a ring in host memory's ring reads sleep a calibrated count
     (host_ops). The walk replaced a rule read off one trace (a push ring sleeping every second
     step where a step's fetch outlasts a step's work): the RTL sleeps in 2 of 3 steps there
-    (make trace MODE=push SIZE=4096 DEPTH=64 LATENCIES=slow-fw)."""
+    (make trace MODE=push SIZE=4096 DEPTH=64 LATENCIES=slow-fw). A push stream of several
+    steps is walked on the engine (push_walk), with and without the wake."""
     wake = s.host.firmware_wake_ns / CLK_NS
     if not wake:
         return 0.0
+    if mode.startswith("push") and shape.steps > 1:
+        return walked_push(mode, size, shape, counts, work + rt, s, wake, rung) \
+            - walked_push(mode, size, shape, counts, work + rt, s, 0.0, rung)
     if mode.startswith("push"):
         return stream_walk.wake_cost(shape.chains, stream_ops(mode, size, shape, work, s), wake, rung)
     return stream_walk.wake_cost(shape.chains, host_ops(mode, size, shape, work + rt, counts.wakes(shape), s), wake)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from collections import deque
 
 from .firmware.backends import NetLoopback
@@ -35,7 +36,8 @@ from .timing import Bus, dma_reap_cycles, dma_submit_cycles, tlp_payloads
 
 @functools.lru_cache(maxsize=4096)
 def turn_cycles(chains: int, frame: int, chunk: int, fetched: bool, held: int, cpu: float, prologue: float,
-                read_ns: float, link, bus: Bus, params, used: tuple[int, int] = (0, 0)) -> float:
+                read_ns: float, link, bus: Bus, params, used: tuple[int, int] = (0, 0), wake: float = 0.0,
+                rung: float = math.inf) -> float:
     """Cycles of a push turn of `chains` frames of `frame` bytes (DMAs of at most `chunk`),
     from its first operation to its last finish: `fetched` whether its frames are fetched by
     DMA (not carried in the slot), `held` of its last frames fetched and not stored (no RX
@@ -43,7 +45,10 @@ def turn_cycles(chains: int, frame: int, chunk: int, fetched: bool, held: int, c
     before its first take), `read_ns` a read's host latency, `params` the RTL's; `used` the
     bytes of a used entry and of the used index: each finish posts its step's used entries,
     then the index, as DMA writes behind the stores (DeviceQueue.defer), their submits in
-    `cpu`, and the turn ends once the last have ended (pay_interrupt(wait=True))."""
+    `cpu`, and the turn ends once the last have ended (pay_interrupt(wait=True)). `wake`: the
+    CPU's wake latency; a wait that finds no result pending sleeps until the next DMA ends and
+    runs again a wake later (SoftCpu.dma_done: a DONE_HEAD read, then wait_irq), unless a
+    notification `rung` cycles into the turn holds the interrupt line up."""
     engine = SharedRqEngine(read_ns, link, bus, read_descs=params.dma_read_descs, tags=params.dma_tags,
                             desc_depth=params.dma_desc_depth)
     step = NetLoopback.STEP_SRAM
@@ -78,6 +83,11 @@ def turn_cycles(chains: int, frame: int, chunk: int, fetched: bool, held: int, c
         ends = engine.path.ends()
         while any(s == k for _, s in unreaped):
             seen, d, s = min((engine.end(i, ends) + bus.dma_done_to_irq, i, s) for i, s in unreaped)
+            # none ended by the end of the DONE_HEAD read that looks, nor a notification: asleep
+            # (a DMA ending during the read raises the irq the wait then finds up)
+            if wake and seen > t + bus.axil_read and t < rung:
+                t = min(seen, rung) + wake
+                continue
             t = max(t, seen) + reap
             unreaped.remove((d, s))
 

@@ -1,6 +1,8 @@
-"""A push ring's turn walked step by step in the firmware's order (NetLoopback.stream), for
-the one question the load model's sums cannot answer: what a CPU that wakes microseconds
-after its interrupt loses in the turn's DMA waits (load_model.wake_cycles).
+"""A turn walked step by step in the firmware's order (NetLoopback.stream), for the one
+question the load model's sums cannot answer: what a CPU that wakes microseconds after its
+interrupt loses in the turn's DMA waits (load_model.wake_cycles), for a ring in host memory
+and a push ring's turn of one step (a push stream of several steps is walked on the DMA
+engine itself: push_walk).
 
 A DMA wait (SoftCpu.dma_wait) reaps results as they end, its own and the other steps' alike;
 with no result pending it sleeps until the next DMA ends and runs again a wake later. So a
