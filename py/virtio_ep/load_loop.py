@@ -114,7 +114,8 @@ class LoopTiming:
     empty: float        # a turn that finds no frame to take or deliver (RX buffers only)
     fetch_ready: float = 0.0    # a turn's start to its first fetch's completions queued at the host (0: no fetch)
     # n frames held in device memory delivered by the RX handler: their stores, submitted and
-    # waited for (the frames were fetched in the turn that took them). None: priced as a turn
+    # waited for (the frames were fetched in the turn that took them), and their publish.
+    # None: priced as a turn
     deliver: Callable[[int], float] | None = None
 
 
