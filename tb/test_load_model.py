@@ -348,8 +348,8 @@ def test_a_push_stream_turn_walked_on_the_engine_runs_as_traced(rows, size: int,
     to within 4%. The queueing network and flow shop it replaced erred -1.5% to +11.8% on
     them (doubled latencies, 9 frames: +11.8%); the walk on the engine without the RQ and
     link shared -9.2% at 4 KiB, 64 frames, without the turn's set-up before its first step
-    -10.0% at 1 KiB, 9 frames (each refitted). Not among them: with no host latency the walk
-    runs short (1 KiB, turns of 8, 9 and 15 frames: -6.7%, -9.6%, -7.2%)."""
+    -10.0% at 1 KiB, 9 frames (each refitted). Not among them: with no host latency the
+    loop's turns run short (1 KiB, 9 and 15 frames: -5.6% and -6.6%)."""
     counts = M.fit(rows)["push"]
     s = M.Setting(latencies, profile, M.EndpointParams.parse(params))
     step = M.push_shape(frames)

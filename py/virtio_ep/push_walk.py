@@ -18,7 +18,9 @@ price, with a fitted share of the second step's take hidden behind the first fet
 the calibration set they erred -0.8% to +11.8% on the traced turns of
 tb/test_load_model.py's TRACED_PUSH_TURNS (push 1 KiB at 16 in flight with doubled
 latencies: +11.8%), the walk -3.0% to +3.6%. With no host latency it runs short (push 1 KiB
-at 16 in flight, `none`: turns of 8, 9 and 15 frames -6.7%, -9.6%, -7.2%).
+at 16 in flight, `none`: the loop's turns of 9 and 15 frames 5.6% and 6.6% short of the
+RTL's; one of 8 that began by delivering a frame held from the turn before, -2.3% with that
+delivery).
 """
 
 from __future__ import annotations
