@@ -40,7 +40,8 @@ MWR_WIRE_OVERHEAD = 16 + 8      # a 64-bit memory write's 4-DW header and its fr
 
 class SharedPath(CompletionPath):
     """A CompletionPath whose read requests, issued as their tags allow, each wait for the
-    write TLP on the RQ to end (`tlps`), one request a cycle."""
+    write TLP on the RQ to end (`tlps`), one request a cycle (jitter that reorders the answers
+    is priced as the engine alone prices it)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,26 +53,11 @@ class SharedPath(CompletionPath):
         k = bisect.bisect_right(self.tlps, (c, math.inf)) - 1
         return self.tlps[k][1] if k >= 0 and self.tlps[k][0] <= c < self.tlps[k][1] else c
 
-    def ends(self) -> list[float]:
-        if not self._in_order:          # jitter reorders the answers: priced as the engine alone
-            return self._ends_by_answer()
-        ends = self._ends + [0.0] * (self.reads - len(self._ends))
-        issued = self._issued + [0.0] * (self.reads - len(self._issued))
-        done = self._done
+    def _on_rq(self, wanted: float) -> float:
         last = self.requests_at[-1] if self.requests_at else -math.inf
-        for answer, k, read, request, latency in self.requests[self._served:]:
-            if self.tags and k >= self.tags:
-                answer = max(answer, done[k - self.tags] + self.tag_to_rq + latency)
-            wanted = answer - latency
-            at = max(self.after_write_tlp(wanted), last + 1)
-            answer += at - wanted
-            last = at
-            bisect.insort(self.requests_at, at)
-            issued[read] = at
-            done.append(self._serve(answer, request))
-            ends[read] = done[-1]
-        self._served, self._done, self._ends, self._issued = len(self.requests), done, ends, issued
-        return list(ends)
+        at = max(self.after_write_tlp(wanted), last + 1)
+        bisect.insort(self.requests_at, at)
+        return at
 
 
 class SharedRqEngine(DmaEngine):
