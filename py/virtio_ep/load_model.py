@@ -361,11 +361,6 @@ def push_turn(mode: str, size: int, shape: Shape, firmware: float, prologue: flo
                                  (SplitUsed.ENTRY, SplitUsed.IDX.size), wake, rung)
 
 
-def walked_push(mode: str, size: int, shape: Shape, counts: TurnCounts, cpu: float, s: Setting, wake: float,
-                rung: float) -> float:
-    """push_turn with the counts' prologue, under a wake of `wake` cycles."""
-    return push_turn(mode, size, shape, cpu, turn_prologue(counts, s), s, wake, rung)
-
 
 def read_latency(s: Setting) -> float:
     """A fetch's request to its first completion: the root complex's turnaround and the
@@ -419,8 +414,9 @@ def wake_cycles(mode: str, size: int, shape: Shape, counts: TurnCounts, work: fl
     if not wake:
         return 0.0
     if mode.startswith("push") and shape.steps > 1:
-        return walked_push(mode, size, shape, counts, work + rt, s, wake, rung) \
-            - walked_push(mode, size, shape, counts, work + rt, s, 0.0, rung)
+        prologue = turn_prologue(counts, s)
+        return push_turn(mode, size, shape, work + rt, prologue, s, wake, rung) \
+            - push_turn(mode, size, shape, work + rt, prologue, s, 0.0, rung)
     if mode.startswith("push"):
         return stream_walk.wake_cost(shape.chains, stream_ops(mode, size, shape, work, s), wake, rung)
     return stream_walk.wake_cost(shape.chains, host_ops(mode, size, shape, work + rt, counts.wakes(shape), s), wake)

@@ -94,6 +94,15 @@ def turn_cycles(chains: int, frame: int, chunk: int, fetched: bool, held: int, c
             t = max(t, seen) + reap
             unreaped.remove((d, s))
 
+    def finish_oldest(lane: deque[tuple[int, int]]) -> int:
+        """The lane's oldest step waited for and finished, its used entries posted."""
+        nonlocal t
+        n, k = lane.popleft()
+        wait(k)
+        t += finish * n
+        publish(n)
+        return n
+
     todo = deque([step] * (chains // step) + ([chains % step] if chains % step else []))
     storable = chains - held
     fetching: deque[tuple[int, int]] = deque()
@@ -106,20 +115,13 @@ def turn_cycles(chains: int, frame: int, chunk: int, fetched: bool, held: int, c
             t += header * n
             fetching.append((n, submit("read", n)))
         if fetching and (len(fetching) == lanes or not todo):
-            n, k = fetching.popleft()
-            wait(k)
-            t += finish * n
-            publish(n)
-            fetched_steps.append(n)
+            fetched_steps.append(finish_oldest(fetching))
         if fetched_steps and len(storing) < lanes:
             n = min(fetched_steps.popleft(), storable)
             storable -= n
             if n:
                 storing.append((n, submit("write", n)))
         if storing and (len(storing) == lanes or not fetching):
-            n, k = storing.popleft()
-            wait(k)
-            t += finish * n
-            publish(n)
+            finish_oldest(storing)
     wait(-1)
     return t
