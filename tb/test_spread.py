@@ -78,9 +78,8 @@ def test_model_check_renders_the_repeats_on_record_with_the_model_of_the_day(pts
     S.remodel([mended], tmp_path)
     text = (tmp_path / "spread.md").read_text()
     assert "(icarus, 2 min, 1 simulation(s) at a time" in text
-    # the repeats as the CSV keeps them (rounded), then the spread and today's errors
-    row = next((line for line in text.splitlines() if line.startswith(f"| {S.label(mended)} |")), "")
-    assert "(missed)" not in row and "| 2.0% | +2.0% | +2.0% | no |" in row, row
+    kept = ", ".join(f"{r:,.0f}" for r in S.on_record([mended], tmp_path)[0].rates)     # as the CSV keeps them
+    assert f"| {S.label(mended)} | {kept} | 2.0% | +2.0% | +2.0% | no |" in text
     (tmp_path / "spread.md").write_text("# edited by hand\n")
     with pytest.raises(ValueError, match="does not say how its repeats ran"):
         S.remodel([mended], tmp_path)
