@@ -55,7 +55,7 @@ from .layout.config import HostProfile
 from .load_loop import HostSends, LoopTiming, Wire, play, send_again, timed_latencies
 from .packed_intake import windows as packed_windows
 from .scenarios.load import max_depth, measured_requests, percentile
-from .timing import (CLK_NS, Bus, Link, RtlStages, dma_group_cycles, dma_reap_cycles, dma_submit_cycles, dma_submit_to_rq,
+from .timing import (CLK_NS, Bus, Link, RtlStages, dma_group_cycles, dma_reap_cycles, mean_read_ns, dma_submit_cycles, dma_submit_to_rq,
                      doorbell_to_irq, notify_to_irq, tlp_payloads)
 
 MODES = ("split", "packed", "push", "push_self")
@@ -104,11 +104,7 @@ class Setting:
     @property
     def read_ns(self) -> float:
         """A device read's host latency, the profile's mean jitter added (capped draws)."""
-        p = self.host_profile
-        jitter = 0.0
-        if p.read_jitter_ns:        # mean of min(Exp(mean), cap)
-            jitter = p.read_jitter_ns * (1 - math.exp(-p.read_jitter_cap_ns / p.read_jitter_ns))
-        return self.host.device_read_ns + jitter
+        return mean_read_ns(self.host.device_read_ns, self.host_profile)
 
 
 @dataclass(frozen=True)

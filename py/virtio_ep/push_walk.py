@@ -83,9 +83,9 @@ def turn_cycles(chains: int, frame: int, chunk: int, fetched: bool, held: int, c
 
     def wait(k: int) -> None:
         nonlocal t
-        ends = engine.path.ends()
         while any(s == k for _, s in unreaped):
-            seen, d, s = min((engine.end(i, ends) + bus.dma_done_to_irq, i, s) for i, s in unreaped)
+            end, d = engine.first_end([i for i, _ in unreaped])
+            seen, s = end + bus.dma_done_to_irq, dict(unreaped)[d]
             # none ended by the end of the DONE_HEAD read that looks, nor a notification: asleep
             # (a DMA ending during the read raises the irq the wait then finds up)
             if wake and seen > t + bus.axil_read and t < rung:

@@ -1,95 +1,206 @@
 """The DMA engine with both directions beside each other, as a push stream runs them: read
-requests and write TLPs share the requester request interface (RQ) TLP by TLP, and a write
-ends as its last TLP goes on the link.
+requests and write TLPs share the requester request interface (RQ), served in time order as
+ep_dma serves them, and a write ends as its last TLP goes on the link.
 
 timing.DmaEngine prices each direction as if alone, which tb_timing checks against the RTL
-exactly (writes) or within two cycles (reads). Beside each other, three things it leaves out
-(traced at push 4 KiB and 64 KiB with `make trace`, 2026-12-07):
+exactly (writes) or within two cycles (reads). Beside each other (tb_timing's
+test_reads_and_writes_beside_each_other_predicted, and `make trace` at push 4 KiB and 64 KiB,
+2026-12-07):
 
-- ep_dma holds a read request while a write TLP goes out, so a request waits for the TLP on
-  the RQ to end, and the TLPs after it go a beat later (write TLPs 17.8 cycles apart beside
-  fetches, 16.6 alone);
-- the core reports a TLP's sequence number once it has queued it for the link
-  (cocotbext-pcie's usp_model puts it on the port's one-deep transmit queue, then reports),
-  and ep_dma_wr ends a write on the report of its last TLP; where the RQ delivers faster
-  than the link sends, the report, and so the next write, waits for the TLPs queued ahead (a
-  write ending on a 12-byte TLP: 62 cycles to the next write's first TLP, where one ending
-  on a 140-byte TLP had 18);
+- ep_dma issues one beat a cycle to the RQ: a write TLP's beats back to back (a read request
+  waits while one goes out: `wr_busy`), a read request (one beat) first wherever both are
+  ready (the write engine sees `tx_room && !rd_issue`);
+- the core sends a TLP once it is in, one at a time (cocotbext-pcie's usp_model and port), so
+  a request goes on the link after the write TLP ahead of it: it comes back 17 cycles later
+  than alone (a write TLP's time on the link; a one-off probe of the core model's RQ and RC
+  interfaces, default latencies: 234 cycles alone, 251 beside writes) and holds its tag longer,
+  so with the tags all out the reads slow down as well as the writes (each direction 27.3 to
+  28.2 B a cycle beside the other, 29.1 and 29.7 alone);
+- the core reports a TLP's sequence number once it has queued it for the link (the port's
+  one-deep transmit queue), and ep_dma_wr ends a write on the report of its last TLP; where
+  the RQ delivers faster than the link sends, the report, and so the next write, waits for
+  the TLPs queued ahead (a write ending on a 12-byte TLP: 62 cycles to the next write's first
+  TLP, where one ending on a 140-byte TLP had 18);
 - the link device to host carries the write TLPs back to back at its line rate
   (Link.bytes_per_cycle; a TLP's wire bytes: its payload, a 4-DW header and 8 of framing).
 
-Not on the link's timeline: the read requests and the acknowledgements of the completions
-coming in, which take the link device to host beside fetches (each direction 29.7 B a cycle
-alone, 27.7 beside the other, traced at push 64 KiB). A write is priced as ending when its
-last TLP starts on the link, a TLP later than the report (which comes once the TLP ahead has
-started): alone, 16 cycles after timing.DmaEngine's end for a 4 KiB write, which tb_timing
-checks against the RTL exactly; beside fetches that lateness stands in for the link's share
-they take. Priced at the report, with that share missing, the traced push 4 KiB turns of 64
-and 47 frames walk 8.0% and 6.8% short (-1.4% and -0.3% as priced).
+The engine is simulated lazily, one RQ issue at a time in time order, only as far as a
+question needs (when a descriptor ends, when a queue has room): the CPU submits nothing while
+it waits, so what is simulated up to the earliest end it waits for is not changed by a later
+submit (but for one TLP that may already have gone past it). One stand-in: a write is priced
+as ending when its last TLP starts on the link, a TLP later than the report (which comes once
+the TLP ahead has started): alone, 16 cycles after timing.DmaEngine's exact end for a 4 KiB
+write. Priced at the report, the traced push 4 KiB turns of 64 and 47 frames walk 5.5% and
+4.5% short (+1.1% and +2.0% as priced): a per-descriptor tail the core's model has and this
+engine does not (traced: 45 to 53 cycles after a descriptor's 12-byte last TLP). The read
+requests are not on the link's timeline (24 bytes each beside a write TLP's 536), nor the
+acknowledgements of the completions. Jitter that reorders the answers is priced as its mean
+(completions served in request order: 0.3% off the RTL's groups under `server`).
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+from collections import deque
 
-from .timing import CompletionPath, DmaEngine, dma_submit_to_rq, tlp_payloads
+from .timing import (CLK_NS, Bus, CompletionPath, Link, RtlStages, dma_reap_cycles, dma_submit_cycles, dma_submit_to_rq,
+                     dma_tag_to_rq, tlp_payloads)
 
 MWR_WIRE_OVERHEAD = 16 + 8      # a 64-bit memory write's 4-DW header and its framing on the wire
 
 
-class SharedPath(CompletionPath):
-    """A CompletionPath whose read requests, issued as their tags allow, each wait for the
-    write TLP on the RQ to end (`tlps`), one request a cycle (jitter that reorders the answers
-    is priced as the engine alone prices it)."""
+class SharedRqEngine:
+    """The DMA engine as the CPU feeds it (timing.DmaEngine's queues, read contexts, tags and
+    stages), both directions on one RQ. Descriptors are numbered in submit order; times in
+    cycles."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.tlps: list[tuple[float, float]] = []       # (start, end) on the RQ of the write TLPs, sorted
-        self.requests_at: list[float] = []              # the RQ cycle of each read request, sorted
-
-    def after_write_tlp(self, c: float) -> float:
-        """The first RQ cycle from `c` that no write TLP holds."""
-        k = bisect.bisect_right(self.tlps, (c, math.inf)) - 1
-        return self.tlps[k][1] if k >= 0 and self.tlps[k][0] <= c < self.tlps[k][1] else c
-
-    def _on_rq(self, wanted: float) -> float:
-        last = self.requests_at[-1] if self.requests_at else -math.inf
-        at = max(self.after_write_tlp(wanted), last + 1)
-        bisect.insort(self.requests_at, at)
-        return at
-
-
-class SharedRqEngine(DmaEngine):
-    """A DmaEngine whose writes share the RQ with its reads' requests (a write TLP takes a
-    beat more for each request issued while it goes out) and end as their last TLP starts on
-    the link (see the module's docstring)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.path = SharedPath(self.link, self.path.tags, self.stages)
+    def __init__(self, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
+                 stages: RtlStages = RtlStages(), read_descs: int = 4, tags: int | None = None,
+                 desc_depth: int | None = None):
+        self.link, self.stages, self.read_descs, self.tags, self.depth = link, stages, read_descs, tags, desc_depth
+        self.latency = bus.rc_turnaround + host_read_ns / CLK_NS
+        self.tag_to_rq = dma_tag_to_rq(stages)
+        self.completions = CompletionPath(link, None, stages)      # the link and RC, in request order
+        self.sizes: list[int] = []
+        self.ready: list[float] = []                    # each descriptor's earliest start (its submit's)
+        self.starts: list[float | None] = []            # when the engine takes it from its queue
+        self.ends: list[float | None] = []
+        self.queues: dict[str, list[int]] = {"read": [], "write": []}
+        self.taken = {"read": 0, "write": 0}            # descriptors of each queue the engine took
+        self.rq = -math.inf                             # the RQ's next free cycle
+        # the read side: the descriptor issuing, its requests left, the next one's index in it;
+        # each request's last RC beat (in issue order, for the tags); reads' ends so far
+        self.reading: int | None = None
+        self.requests: deque[int] = deque()
+        self.request_index = 0
+        self.done: list[float] = []
+        self.read_ends: list[float] = []
+        self.prev_issued = -math.inf
+        # the write side: the descriptor issuing and its TLPs left; the write engine free
+        self.writing: int | None = None
+        self.tlps: deque[int] = deque()
+        self.write_free = -math.inf
         self.on_link: list[tuple[float, float]] = []    # (start, end) of write TLPs on the link, sorted
 
+    # -- the CPU's side -------------------------------------------------------------------
+
     def submit(self, direction: str, n: int, t: float) -> int:
-        if direction == "read":
-            return super().submit(direction, n, t)
-        starts, stages = self.starts["write"], self.stages
-        start = max(t + dma_submit_to_rq(stages), starts[-1] if starts else -math.inf, self.write_free)
-        self.path.ends()                # the requests issued so far
-        requests = self.path.requests_at
-        rq = start
-        queued = start
-        for payload in tlp_payloads(n, self.link.max_payload):
-            beats = self.link.rq_beats(payload)
-            end = rq + beats + bisect.bisect_left(requests, rq + beats) - bisect.bisect_left(requests, rq)
-            bisect.insort(self.path.tlps, (rq, end))
-            queued = self._send(end, (payload + MWR_WIRE_OVERHEAD) / self.link.bytes_per_cycle)
-            rq = end
-        i = len(self.ends)
-        self.ends.append(max(rq, queued))
-        self.write_free = self.ends[-1] + stages.dma_write_restart
-        starts.append(start)
+        """An n-byte descriptor whose SUBMIT write ends at cycle t; returns its handle."""
+        i = len(self.sizes)
+        self.sizes.append(n)
+        self.ready.append(t + dma_submit_to_rq(self.stages))
+        self.starts.append(None)
+        self.ends.append(None)
+        self.queues[direction].append(i)
         return i
+
+    def room(self, direction: str) -> float:
+        """When the direction's queue has room for one more descriptor (-inf: now)."""
+        queue = self.queues[direction]
+        if not self.depth or len(queue) < self.depth:
+            return -math.inf
+        head = queue[-self.depth]
+        while self.starts[head] is None:
+            self._step(f"the {direction} queue's room")
+        return self.starts[head]
+
+    def end(self, i: int) -> float:
+        """The cycle descriptor i ends (a read: when its context's count does)."""
+        while self.ends[i] is None:
+            self._step(f"descriptor {i}'s end")
+        return self.ends[i]
+
+    def first_end(self, handles) -> tuple[float, int]:
+        """(end, handle) of whichever of `handles` ends first: the engine simulated until no
+        descriptor of them can end before it (one not ended yet ends after the RQ's cycle)."""
+        while True:
+            known = [(self.ends[i], i) for i in handles if self.ends[i] is not None]
+            if known and (min(known)[0] <= self.rq or len(known) == len(handles)):
+                return min(known)
+            self._step("the first end of descriptors " + ", ".join(map(str, handles)))
+
+    # -- the engine -----------------------------------------------------------------------
+
+    def _take(self) -> None:
+        """Each engine takes its queue's next descriptor once free (a read: the one before
+        issued and a context free; a write: the one before ended and restarted)."""
+        stages = self.stages
+        reads = self.queues["read"]
+        while self.reading is None and self.taken["read"] < len(reads):
+            i = reads[self.taken["read"]]
+            start = max(self.ready[i], self.prev_issued,
+                        self.starts[reads[self.taken["read"] - 1]] if self.taken["read"] else -math.inf)
+            if len(self.read_ends) >= self.read_descs:      # a context frees when its read ends
+                start = max(start, sorted(self.read_ends)[-self.read_descs] + stages.dma_context_restart)
+            self.starts[i] = start
+            self.taken["read"] += 1
+            if self.sizes[i]:
+                self.reading, self.request_index = i, 0
+                self.requests = deque(tlp_payloads(self.sizes[i], self.link.max_read_request))
+            else:
+                self.ends[i] = self.prev_issued = start + 1
+                self.read_ends.append(start + 1)
+        writes = self.queues["write"]
+        if self.writing is None and self.taken["write"] < len(writes):
+            i = writes[self.taken["write"]]
+            self.starts[i] = max(self.ready[i], self.write_free,
+                                 self.starts[writes[self.taken["write"] - 1]] if self.taken["write"] else -math.inf)
+            self.taken["write"] += 1
+            self.writing, self.tlps = i, deque(tlp_payloads(self.sizes[i], self.link.max_payload))
+
+    def _request_ready(self) -> float:
+        """The cycle the next read request may go on the RQ (inf: none to go)."""
+        if self.reading is None:
+            return math.inf
+        wanted = self.starts[self.reading] + 1 + self.request_index     # one request a cycle
+        k = len(self.done)
+        if self.tags and k >= self.tags:                # its tag frees after an earlier request ends
+            wanted = max(wanted, self.done[k - self.tags] + self.tag_to_rq)
+        return wanted
+
+    def _step(self, what: str) -> None:
+        """The RQ's next beat (a read request) or beats (a write TLP), whichever ep_dma issues
+        next: a request wherever both are ready."""
+        self._take()
+        request = self._request_ready()
+        tlp = self.starts[self.writing] if self.writing is not None else math.inf
+        if math.isinf(request) and math.isinf(tlp):
+            raise RuntimeError(f"the DMA engine has nothing left to run, waiting for {what}")
+        at = max(self.rq, min(request, tlp))
+        if request <= at:
+            self._issue_request(at)
+        else:
+            self._issue_tlp(at)
+
+    def _issue_request(self, at: float) -> None:
+        self.rq = at + 1
+        size = self.requests.popleft()
+        self.request_index += 1
+        self.done.append(self.completions.serve(self._behind_write(at) + self.latency, size))
+        if not self.requests:
+            i = self.reading
+            self.ends[i] = self.done[-1] + self.stages.dma_read_count
+            self.read_ends.append(self.ends[i])
+            self.prev_issued = at
+            self.reading = None
+
+    def _behind_write(self, at: float) -> float:
+        """When a request issued on the RQ at `at` goes on the link: after the write TLP the
+        link is sending then (the core sends a TLP once it is in, one at a time)."""
+        k = bisect.bisect_right(self.on_link, (at, math.inf)) - 1
+        return max(at, self.on_link[k][1]) if k >= 0 else at
+
+    def _issue_tlp(self, at: float) -> None:
+        payload = self.tlps.popleft()
+        self.rq = at + self.link.rq_beats(payload)
+        queued = self._send(self.rq, (payload + MWR_WIRE_OVERHEAD) / self.link.bytes_per_cycle)
+        if self.tlps:
+            return
+        i = self.writing
+        self.ends[i] = max(self.rq, queued)
+        self.write_free = self.ends[i] + self.stages.dma_write_restart
+        self.writing = None
 
     def _send(self, ready: float, cycles: float) -> float:
         """A TLP on the link once it is in (`ready`), in the first gap of the link's timeline
@@ -104,3 +215,22 @@ class SharedRqEngine(DmaEngine):
             k += 1
         busy.insert(k, (t, t + cycles))
         return t
+
+
+def group_reaped(group, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
+                 tags: int | None = None, read_descs: int = 4, desc_depth: int | None = None) -> dict[str, float]:
+    """DMAs of either direction submitted back to back (`group`: (direction, bytes) in submit
+    order), then every result reaped in the order they end, each seen `dma_done_to_irq` after
+    it ends: the cycle each direction's last result is reaped, from the first submit
+    (timing.dma_group_cycles, with both directions beside each other)."""
+    submit, reap = dma_submit_cycles(bus), dma_reap_cycles(bus)
+    engine = SharedRqEngine(host_read_ns, link, bus, read_descs=read_descs, tags=tags, desc_depth=desc_depth)
+    t = 0.0
+    handles = []
+    for direction, n in group:
+        t = max(t, engine.room(direction)) + submit
+        handles.append((engine.submit(direction, n, t), direction))
+    reaped: dict[str, float] = {}
+    for end, direction in sorted((engine.end(i), direction) for i, direction in handles):
+        t = reaped[direction] = max(t, end + bus.dma_done_to_irq) + reap
+    return reaped

@@ -147,6 +147,14 @@ def dma_reap_cycles(bus: Bus = Bus()) -> int:
     return bus.axil_read * bus.dma_done_reads + write_cost(1, bus) * bus.dma_done_writes
 
 
+def mean_read_ns(device_read_ns: float, profile) -> float:
+    """A device read's mean host latency under a host profile: its jitter's mean added (the
+    mean of min(Exp(mean), cap), as the host draws it)."""
+    if not profile.read_jitter_ns:
+        return device_read_ns
+    return device_read_ns + profile.read_jitter_ns * (1 - math.exp(-profile.read_jitter_cap_ns / profile.read_jitter_ns))
+
+
 def tlp_payloads(n: int, limit: int) -> list[int]:
     """Split n bytes (from an address aligned to `limit`) into TLP payloads."""
     return [min(limit, n - off) for off in range(0, n, limit)] or [0]
@@ -201,7 +209,7 @@ class CompletionPath:
             wanted = answer - latency
             issued[read] = self._on_rq(wanted)
             answer += issued[read] - wanted
-            done.append(self._serve(answer, request))
+            done.append(self.serve(answer, request))
             ends[read] = done[-1]
         self._served, self._done, self._ends, self._issued = len(self.requests), done, ends, issued
         return list(ends)
@@ -237,11 +245,11 @@ class CompletionPath:
                 issued += 1
                 continue
             answer, _, read, request = heapq.heappop(pending)
-            finished.append(self._serve(answer, request))
+            finished.append(self.serve(answer, request))
             ends[read] = max(ends[read], finished[-1])
         return ends
 
-    def _serve(self, answer: float, request: int) -> float:
+    def serve(self, answer: float, request: int) -> float:
         """One request's completions on the link and into RC, from its answer; its last beat."""
         link = self.link
         self._t_link = max(self._t_link, answer)
