@@ -196,10 +196,10 @@ def test_stores_and_a_fetch_beside_each_other_share_the_rq() -> None:
     """Traced at push 64 KiB, 16 in flight (Verilator, 2026-12-07): the stores carry 29.7 B a
     cycle alone, and beside a step's fetch both directions slow down, 27.7 and 27.6 B a cycle
     (write TLPs 17 cycles apart alone, 18 beside): ep_dma puts a read request between two
-    write TLPs, and the request goes on the link after the TLP ahead of it, so it holds its
+    write TLPs, and the core sends the request after the TLP ahead of it, so it holds its
     tag longer (shared_rq). Priced with the requests placed as they freed a tag, before the
     stores submitted after them, the fetch ran at 29.3 beside the stores (its requests not
-    waiting for the link), and tb_timing's group of reads before writes 3.6% short."""
+    waiting for the link)."""
     s = M.Setting()
     p = s.params
     frame = M.frame_bytes(65536)

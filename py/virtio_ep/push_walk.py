@@ -1,7 +1,7 @@
 """A push ring's stream turn of several steps, walked as a discrete-event simulation in the
 firmware's order (NetLoopback.stream) with the DMA engine both directions beside each other
-(shared_rq.SharedRqEngine, whose one stand-in its docstring names): what load_model prices
-such a turn at.
+and the PCIe core's queue and link behind it (shared_rq.SharedRqEngine): what load_model
+prices such a turn at.
 
 The CPU is a serial server: the turn's set-up (`prologue`), then a step's TX slots taken (each
 slot's header read over the local bus) and its fetches submitted, the oldest fetching step

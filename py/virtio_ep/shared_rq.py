@@ -1,53 +1,51 @@
 """The DMA engine with both directions beside each other, as a push stream runs them: read
 requests and write TLPs share the requester request interface (RQ), served in time order as
-ep_dma serves them, and a write ends as its last TLP goes on the link.
+ep_dma serves them, and pass through the PCIe core one at a time.
 
 timing.DmaEngine prices each direction as if alone, which tb_timing checks against the RTL
 exactly (writes) or within two cycles (reads). Beside each other (tb_timing's
-test_reads_and_writes_beside_each_other_predicted, and `make trace` at push 4 KiB and 64 KiB,
-2026-12-07):
+test_reads_and_writes_beside_each_other_predicted checks this engine against the RTL within
+1%; `make trace` at push 4 KiB and 64 KiB, 2026-12-07):
 
 - ep_dma issues one beat a cycle to the RQ: a write TLP's beats back to back (a read request
   waits while one goes out: `wr_busy`), a read request (one beat) first wherever both are
-  ready (the write engine sees `tx_room && !rd_issue`);
-- the core sends a TLP once it is in, one at a time (cocotbext-pcie's usp_model and port), so
-  a request goes on the link after the write TLP ahead of it: it comes back 17 cycles later
-  than alone (a write TLP's time on the link; a one-off probe of the core model's RQ and RC
-  interfaces, default latencies: 234 cycles alone, 251 beside writes) and holds its tag longer,
-  so with the tags all out the reads slow down as well as the writes (each direction 27.3 to
-  28.2 B a cycle beside the other, 29.1 and 29.7 alone);
-- the core reports a TLP's sequence number once it has queued it for the link (the port's
-  one-deep transmit queue), and ep_dma_wr ends a write on the report of its last TLP; where
-  the RQ delivers faster than the link sends, the report, and so the next write, waits for
-  the TLPs queued ahead (a write ending on a 12-byte TLP: 62 cycles to the next write's first
-  TLP, where one ending on a 140-byte TLP had 18);
-- the link device to host carries the write TLPs back to back at its line rate
-  (Link.bytes_per_cycle; a TLP's wire bytes: its payload, a 4-DW header and 8 of framing).
+  ready (the write engine sees `tx_room && !rd_issue`); the read engine takes its next
+  descriptor the cycle after its last request (`issuing_reg`), a cycle a write may take;
+- the core (cocotbext-pcie's usp_model and its port) takes a whole TLP from its RQ sink once
+  it has queued the one before, queues it once the link has taken the TLP ahead from its
+  one-deep transmit queue, reports its sequence number then, and the link sends one TLP at a
+  time at its line rate (Link.bytes_per_cycle; a TLP's wire bytes: its payload, a 4-DW header
+  and 8 of framing); the sink stops the RQ (tready low) while three whole TLPs wait in it;
+- so a read request goes on the link after the write TLP ahead of it: it comes back 17 cycles
+  later than alone (a one-off probe of the core model's RQ and RC interfaces, default
+  latencies: 234 cycles alone, 251 beside writes) and holds its tag longer, and with the tags
+  all out the reads slow down as well as the writes (each direction 27.3 to 28.2 B a cycle
+  beside the other, 29.1 and 29.7 alone);
+- ep_dma_wr ends a write on the report of its last TLP, which waits while a request ahead of
+  it sits in the transmit queue behind a write TLP on the link: a write ending on a 12-byte
+  TLP beside reads ends a TLP's time later than alone (traced at push 4 KiB: 45 to 53 cycles
+  from such a TLP to the next write's first, 18 to 29 after longer ones).
 
 The engine is simulated lazily, one RQ issue at a time in time order, only as far as a
 question needs (when a descriptor ends, when a queue has room): the CPU submits nothing while
 it waits, so what is simulated up to the earliest end it waits for is not changed by a later
-submit (but for one TLP that may already have gone past it). One stand-in: a write is priced
-as ending when its last TLP starts on the link, a TLP later than the report (which comes once
-the TLP ahead has started): alone, 16 cycles after timing.DmaEngine's exact end for a 4 KiB
-write. Priced at the report, the traced push 4 KiB turns of 64 and 47 frames walk 5.5% and
-4.5% short (+1.1% and +2.0% as priced): a per-descriptor tail the core's model has and this
-engine does not (traced: 45 to 53 cycles after a descriptor's 12-byte last TLP). The read
-requests are not on the link's timeline (24 bytes each beside a write TLP's 536), nor the
-acknowledgements of the completions. Jitter that reorders the answers is priced as its mean
-(completions served in request order: 0.3% off the RTL's groups under `server`).
+submit (but for one TLP that may already have gone past it). Not priced: the link's DLLPs (a
+completion's acknowledgement, flow-control updates: 8 bytes each, tens of cycles apart), the
+one report a cycle of the core's sequence interface, TLPs cut at a buffer's unaligned start
+(tlp_payloads splits from an aligned one); jitter that reorders the answers is priced as its
+mean (completions served in request order: within 0.3% of the RTL's groups under `server`).
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import deque
 
 from .timing import (CLK_NS, Bus, CompletionPath, Link, RtlStages, dma_reap_cycles, dma_submit_cycles, dma_submit_to_rq,
                      dma_tag_to_rq, tlp_payloads)
 
-MWR_WIRE_OVERHEAD = 16 + 8      # a 64-bit memory write's 4-DW header and its framing on the wire
+SINK_FRAMES = 3                 # usp_model's RQ sink: tready low once a third whole TLP waits (queue_occupancy_limit_frames = 2)
+WIRE_OVERHEAD = 16 + 8          # a 64-bit request's 4-DW header and its framing on the wire (a read request: all of it)
 
 
 class SharedRqEngine:
@@ -81,7 +79,10 @@ class SharedRqEngine:
         self.writing: int | None = None
         self.tlps: deque[int] = deque()
         self.write_free = -math.inf
-        self.on_link: list[tuple[float, float]] = []    # (start, end) of write TLPs on the link, sorted
+        # the core: the last TLP it took from the RQ into its one-deep transmit queue (and
+        # reported, if a write's), the last the link started and when the link is free
+        self.queued = self.sent = self.link_free = self.reported = -math.inf
+        self.taken_in: list[float] = []                 # when the core took each TLP from its RQ sink
 
     # -- the CPU's side -------------------------------------------------------------------
 
@@ -129,7 +130,9 @@ class SharedRqEngine:
         reads = self.queues["read"]
         while self.reading is None and self.taken["read"] < len(reads):
             i = reads[self.taken["read"]]
-            start = max(self.ready[i], self.prev_issued,
+            # the engine is free again the cycle after the last request (ep_dma_rd's
+            # issuing_reg), a cycle the write engine may take the RQ in
+            start = max(self.ready[i], self.prev_issued + 1,
                         self.starts[reads[self.taken["read"] - 1]] if self.taken["read"] else -math.inf)
             if len(self.read_ends) >= self.read_descs:      # a context frees when its read ends
                 start = max(start, sorted(self.read_ends)[-self.read_descs] + stages.dma_context_restart)
@@ -167,17 +170,25 @@ class SharedRqEngine:
         tlp = self.starts[self.writing] if self.writing is not None else math.inf
         if math.isinf(request) and math.isinf(tlp):
             raise RuntimeError(f"the DMA engine has nothing left to run, waiting for {what}")
-        at = max(self.rq, min(request, tlp))
+        at = max(self.rq, min(request, tlp), self._sink_room())
         if request <= at:
             self._issue_request(at)
         else:
             self._issue_tlp(at)
 
+    def _sink_room(self) -> float:
+        """When the core's RQ sink takes another TLP: it holds at most SINK_FRAMES whole
+        TLPs the core has not taken yet (usp_model: tready low beyond that)."""
+        taken = self.taken_in
+        return taken[-SINK_FRAMES] if len(taken) >= SINK_FRAMES else -math.inf
+
     def _issue_request(self, at: float) -> None:
         self.rq = at + 1
         size = self.requests.popleft()
         self.request_index += 1
-        self.done.append(self.completions.serve(self._behind_write(at) + self.latency, size))
+        # latency counts from the request's RQ beat, as it goes on an idle link a cycle later
+        on_link = self._core(self.rq, WIRE_OVERHEAD)
+        self.done.append(self.completions.serve(on_link - 1 + self.latency, size))
         if not self.requests:
             i = self.reading
             self.ends[i] = self.done[-1] + self.stages.dma_read_count
@@ -185,37 +196,29 @@ class SharedRqEngine:
             self.prev_issued = at
             self.reading = None
 
-    def _behind_write(self, at: float) -> float:
-        """When a request issued on the RQ at `at` goes on the link: after the write TLP the
-        link is sending then (the core sends a TLP once it is in, one at a time)."""
-        k = bisect.bisect_right(self.on_link, (at, math.inf)) - 1
-        return max(at, self.on_link[k][1]) if k >= 0 else at
-
     def _issue_tlp(self, at: float) -> None:
         payload = self.tlps.popleft()
         self.rq = at + self.link.rq_beats(payload)
-        queued = self._send(self.rq, (payload + MWR_WIRE_OVERHEAD) / self.link.bytes_per_cycle)
+        self._core(self.rq, WIRE_OVERHEAD + payload)
         if self.tlps:
             return
         i = self.writing
-        self.ends[i] = max(self.rq, queued)
+        self.ends[i] = self.reported            # its last TLP's sequence report
         self.write_free = self.ends[i] + self.stages.dma_write_restart
         self.writing = None
 
-    def _send(self, ready: float, cycles: float) -> float:
-        """A TLP on the link once it is in (`ready`), in the first gap of the link's timeline
-        that holds it; returns when it starts."""
-        busy = self.on_link
-        k = bisect.bisect_left(busy, (ready, -math.inf))
-        if k and busy[k - 1][1] > ready:
-            k -= 1
-        t = ready
-        while k < len(busy) and busy[k][0] < t + cycles:
-            t = max(t, busy[k][1])
-            k += 1
-        busy.insert(k, (t, t + cycles))
-        return t
-
+    def _core(self, in_at: float, wire_bytes: int) -> float:
+        """A TLP whose last RQ beat is in at `in_at` through the core (usp_model and its port):
+        taken once the TLP before it is queued, queued (and reported) once the link has taken
+        the TLP ahead from the one-deep transmit queue, sent once the link is free. Returns
+        when it goes on the link."""
+        self.taken_in.append(max(in_at, self.queued))
+        self.queued = max(in_at, self.queued, self.sent)
+        # its sequence number is reported at a clock edge, one a cycle (the core's report queue)
+        self.reported = max(math.ceil(self.queued), self.reported + 1)
+        self.sent = max(self.queued, self.link_free)
+        self.link_free = self.sent + wire_bytes / self.link.bytes_per_cycle
+        return self.sent
 
 def group_reaped(group, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
                  tags: int | None = None, read_descs: int = 4, desc_depth: int | None = None) -> dict[str, float]:
