@@ -351,10 +351,12 @@ def payload(mode: str, size: int, shape: Shape, firmware: float, s: Setting,
 def push_turn(mode: str, size: int, shape: Shape, firmware: float, prologue: float, s: Setting,
               wake: float = 0.0, rung: float = math.inf) -> float:
     """A push stream turn of several steps walked on the engine (push_walk), the CPU's cycles
-    `firmware` (its used-ring writes' wait in them: the walk posts those writes itself)."""
+    `firmware` (its used-ring writes' wait in them: the walk posts those writes itself); the
+    host profile's read jitter as the engine prices it (shared_rq), not as its mean."""
     return push_walk.turn_cycles(shape.chains, frame_bytes(size), DMA_CHUNK, not inline(mode, size), shape.held,
-                                 firmware - used_ring_waits(mode, shape, s), prologue, s.read_ns, s.link, BUS, s.params,
-                                 (SplitUsed.ENTRY, SplitUsed.IDX.size), wake, rung)
+                                 firmware - used_ring_waits(mode, shape, s), prologue, s.host.device_read_ns, s.link,
+                                 BUS, s.params, (SplitUsed.ENTRY, SplitUsed.IDX.size), wake, rung,
+                                 (s.host_profile.read_jitter_ns, s.host_profile.read_jitter_cap_ns))
 
 
 

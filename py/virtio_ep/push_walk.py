@@ -40,7 +40,7 @@ from .timing import Bus, dma_reap_cycles, dma_submit_cycles, tlp_payloads
 @functools.lru_cache(maxsize=4096)
 def turn_cycles(chains: int, frame: int, chunk: int, fetched: bool, held: int, cpu: float, prologue: float,
                 read_ns: float, link, bus: Bus, params, used: tuple[int, int] = (0, 0), wake: float = 0.0,
-                rung: float = math.inf) -> float:
+                rung: float = math.inf, jitter: tuple[float, float] = (0.0, 0.0)) -> float:
     """Cycles of a push turn of `chains` frames of `frame` bytes (DMAs of at most `chunk`),
     from its first operation to its last finish: `fetched` whether its frames are fetched by
     DMA (not carried in the slot), `held` of its last frames fetched and not stored (no RX
@@ -53,7 +53,7 @@ def turn_cycles(chains: int, frame: int, chunk: int, fetched: bool, held: int, c
     runs again a wake later (SoftCpu.dma_done: a DONE_HEAD read, then wait_irq), unless a
     notification `rung` cycles into the turn holds the interrupt line up."""
     engine = SharedRqEngine(read_ns, link, bus, read_descs=params.dma_read_descs, tags=params.dma_tags,
-                            desc_depth=params.dma_desc_depth)
+                            desc_depth=params.dma_desc_depth, jitter=jitter)
     step = NetLoopback.STEP_SRAM
     chunks = tlp_payloads(frame, chunk)
     submit_cycles, reap = dma_submit_cycles(bus), dma_reap_cycles(bus)

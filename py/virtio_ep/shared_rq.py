@@ -29,15 +29,19 @@ test_reads_and_writes_beside_each_other_predicted checks this engine against the
 The engine is simulated lazily, one RQ issue at a time in time order, only as far as a
 question needs (when a descriptor ends, when a queue has room): the CPU submits nothing while
 it waits, so what is simulated up to the earliest end it waits for is not changed by a later
-submit (but for one TLP that may already have gone past it). Not priced: the link's DLLPs (a
-completion's acknowledgement, flow-control updates: 8 bytes each, tens of cycles apart), the
-one report a cycle of the core's sequence interface, TLPs cut at a buffer's unaligned start
-(tlp_payloads splits from an aligned one); jitter that reorders the answers is priced as its
-mean (completions served in request order: within 0.3% of the RTL's groups under `server`).
+submit (but for one TLP that may already have gone past it). A host profile's read jitter is
+priced as its quantiles, request by request (a van der Corput sequence: its mean over many
+requests, and a spread, where a step waits for its slowest read), and the completions go on
+the link in the order the requests are answered, each served once no request issued later
+can be answered before it. Not priced: the link's DLLPs (a completion's acknowledgement,
+flow-control updates: 8 bytes each, tens of cycles apart), TLPs cut at a buffer's unaligned
+start (tlp_payloads splits from an aligned one).
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import math
 from collections import deque
 
@@ -55,8 +59,12 @@ class SharedRqEngine:
 
     def __init__(self, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
                  stages: RtlStages = RtlStages(), read_descs: int = 4, tags: int | None = None,
-                 desc_depth: int | None = None):
+                 desc_depth: int | None = None, jitter: tuple[float, float] = (0.0, 0.0)):
+        """`jitter`: the host's extra read latency, an exponential's mean and cap (ns),
+        priced as its quantiles at a van der Corput sequence, request by request, on top of
+        `host_read_ns`; completions then go on the link in the order requests are answered."""
         self.link, self.stages, self.read_descs, self.tags, self.depth = link, stages, read_descs, tags, desc_depth
+        self.jitter = jitter
         self.latency = bus.rc_turnaround + host_read_ns / CLK_NS
         self.tag_to_rq = dma_tag_to_rq(stages)
         self.completions = CompletionPath(link, None, stages)      # the link and RC, in request order
@@ -72,7 +80,11 @@ class SharedRqEngine:
         self.reading: int | None = None
         self.requests: deque[int] = deque()
         self.request_index = 0
-        self.done: list[float] = []
+        self.issued = 0                                 # requests issued so far
+        self.pending: list[tuple[float, int, int, int]] = []    # (answer, issue order, bytes, read) not yet served
+        self.finished: list[float] = []                 # the served requests' last RC beats, sorted
+        self.left: dict[int, int] = {}                  # each read's requests not served yet
+        self.last_beat: dict[int, float] = {}           # each read's latest RC beat so far
         self.read_ends: list[float] = []
         self.prev_issued = -math.inf
         # the write side: the descriptor issuing and its TLPs left; the write engine free
@@ -134,13 +146,15 @@ class SharedRqEngine:
             # issuing_reg), a cycle the write engine may take the RQ in
             start = max(self.ready[i], self.prev_issued + 1,
                         self.starts[reads[self.taken["read"] - 1]] if self.taken["read"] else -math.inf)
-            if len(self.read_ends) >= self.read_descs:      # a context frees when its read ends
-                start = max(start, sorted(self.read_ends)[-self.read_descs] + stages.dma_context_restart)
+            before = self.taken["read"]
+            if before >= self.read_descs:                   # a context frees when its read ends
+                start = max(start, self._nth_end(before - self.read_descs) + stages.dma_context_restart)
             self.starts[i] = start
             self.taken["read"] += 1
             if self.sizes[i]:
                 self.reading, self.request_index = i, 0
                 self.requests = deque(tlp_payloads(self.sizes[i], self.link.max_read_request))
+                self.left[i] = len(self.requests)
             else:
                 self.ends[i] = self.prev_issued = start + 1
                 self.read_ends.append(start + 1)
@@ -157,10 +171,53 @@ class SharedRqEngine:
         if self.reading is None:
             return math.inf
         wanted = self.starts[self.reading] + 1 + self.request_index     # one request a cycle
-        k = len(self.done)
-        if self.tags and k >= self.tags:                # its tag frees after an earlier request ends
-            wanted = max(wanted, self.done[k - self.tags] + self.tag_to_rq)
+        k = self.issued
+        if self.tags and k >= self.tags:                # a tag frees as the (k - tags + 1)-th request ends
+            wanted = max(wanted, self._nth_finish(k - self.tags) + self.tag_to_rq)
         return wanted
+
+    def _nth_finish(self, n: int) -> float:
+        """The (n+1)-th earliest last RC beat of the requests issued so far: answers are served
+        in their order until no request still pending can end before it."""
+        while len(self.finished) <= n or (self.pending and self.finished[n] > self.pending[0][0]):
+            self._serve_next()
+        return self.finished[n]
+
+    def _nth_end(self, n: int) -> float:
+        """The (n+1)-th earliest end of the reads taken so far (all issued)."""
+        while len(self.read_ends) <= n or (self.pending and sorted(self.read_ends)[n] > self.pending[0][0]):
+            self._serve_next()
+        return sorted(self.read_ends)[n]
+
+    def _serve_next(self) -> None:
+        """The earliest answer pending served: its completions on the link and into RC."""
+        answer, _, size, i = heapq.heappop(self.pending)
+        done = self.completions.serve(answer, size)
+        bisect.insort(self.finished, done)
+        self.last_beat[i] = max(self.last_beat.get(i, -math.inf), done)
+        self.left[i] -= 1
+        if not self.left[i]:
+            self.ends[i] = self.last_beat[i] + self.stages.dma_read_count
+            self.read_ends.append(self.ends[i])
+
+    def _serve_safe(self) -> None:
+        """Every pending answer no request issued later can precede (one issued after the
+        RQ's cycle is answered a latency after it at the earliest)."""
+        while self.pending and self.pending[0][0] <= self.rq - 1 + self.latency:
+            self._serve_next()
+
+    def _jitter(self, k: int) -> float:
+        """Request k's extra latency in cycles: the jitter's quantile at the k-th point of a
+        van der Corput sequence (its mean over many requests, and a spread, not a draw)."""
+        mean, cap = self.jitter
+        if not mean:
+            return 0.0
+        u, f, n = 0.0, 0.5, k + 1
+        while n:
+            u += f * (n & 1)
+            n >>= 1
+            f /= 2
+        return min(-mean * math.log(1 - u), cap) / CLK_NS
 
     def _step(self, what: str) -> None:
         """The RQ's next beat (a read request) or beats (a write TLP), whichever ep_dma issues
@@ -169,12 +226,16 @@ class SharedRqEngine:
         request = self._request_ready()
         tlp = self.starts[self.writing] if self.writing is not None else math.inf
         if math.isinf(request) and math.isinf(tlp):
-            raise RuntimeError(f"the DMA engine has nothing left to run, waiting for {what}")
+            if not self.pending:
+                raise RuntimeError(f"the DMA engine has nothing left to run, waiting for {what}")
+            self._serve_next()          # nothing more to issue: the answers pending come in
+            return
         at = max(self.rq, min(request, tlp), self._sink_room())
         if request <= at:
             self._issue_request(at)
         else:
             self._issue_tlp(at)
+        self._serve_safe()
 
     def _sink_room(self) -> float:
         """When the core's RQ sink takes another TLP: it holds at most SINK_FRAMES whole
@@ -188,11 +249,10 @@ class SharedRqEngine:
         self.request_index += 1
         # latency counts from the request's RQ beat, as it goes on an idle link a cycle later
         on_link = self._core(self.rq, WIRE_OVERHEAD)
-        self.done.append(self.completions.serve(on_link - 1 + self.latency, size))
+        answer = on_link - 1 + self.latency + self._jitter(self.issued)
+        heapq.heappush(self.pending, (answer, self.issued, size, self.reading))
+        self.issued += 1
         if not self.requests:
-            i = self.reading
-            self.ends[i] = self.done[-1] + self.stages.dma_read_count
-            self.read_ends.append(self.ends[i])
             self.prev_issued = at
             self.reading = None
 
@@ -221,13 +281,15 @@ class SharedRqEngine:
         return self.sent
 
 def group_reaped(group, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
-                 tags: int | None = None, read_descs: int = 4, desc_depth: int | None = None) -> dict[str, float]:
+                 tags: int | None = None, read_descs: int = 4, desc_depth: int | None = None,
+                 jitter: tuple[float, float] = (0.0, 0.0)) -> dict[str, float]:
     """DMAs of either direction submitted back to back (`group`: (direction, bytes) in submit
     order), then every result reaped in the order they end, each seen `dma_done_to_irq` after
     it ends: the cycle each direction's last result is reaped, from the first submit
     (timing.dma_group_cycles, with both directions beside each other)."""
     submit, reap = dma_submit_cycles(bus), dma_reap_cycles(bus)
-    engine = SharedRqEngine(host_read_ns, link, bus, read_descs=read_descs, tags=tags, desc_depth=desc_depth)
+    engine = SharedRqEngine(host_read_ns, link, bus, read_descs=read_descs, tags=tags, desc_depth=desc_depth,
+                            jitter=jitter)
     t = 0.0
     handles = []
     for direction, n in group:
