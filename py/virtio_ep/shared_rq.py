@@ -67,7 +67,7 @@ class SharedRqEngine:
         self.jitter = jitter
         self.latency = bus.rc_turnaround + host_read_ns / CLK_NS
         self.tag_to_rq = dma_tag_to_rq(stages)
-        self.completions = CompletionPath(link, None, stages)      # the link and RC, in request order
+        self.completions = CompletionPath(link, None, stages)      # the link and RC, in the order served
         self.sizes: list[int] = []
         self.ready: list[float] = []                    # each descriptor's earliest start (its submit's)
         self.starts: list[float | None] = []            # when the engine takes it from its queue
@@ -75,8 +75,9 @@ class SharedRqEngine:
         self.queues: dict[str, list[int]] = {"read": [], "write": []}
         self.taken = {"read": 0, "write": 0}            # descriptors of each queue the engine took
         self.rq = -math.inf                             # the RQ's next free cycle
-        # the read side: the descriptor issuing, its requests left, the next one's index in it;
-        # each request's last RC beat (in issue order, for the tags); reads' ends so far
+        # the read side: the descriptor issuing, its requests left to issue, the next one's index
+        # in it; the requests issued, those answered but not served yet, the served ones' last RC
+        # beats (for the tags), and each read's requests not served, its latest beat, its end
         self.reading: int | None = None
         self.requests: deque[int] = deque()
         self.request_index = 0
