@@ -218,6 +218,28 @@ def test_a_front_end_gone_before_its_reply_has_hung_up(tmp_path: Path) -> None:
     assert backend.closed
 
 
+def test_memory_unmapped_under_a_reader_is_a_vhost_user_error() -> None:
+    """The back end's thread unmaps UML's memory when the connection closes, while the bench
+    may be reading it (its stall watch): a read or write of a region found just before it was
+    unmapped fails as the connection's closing (VhostUserError, which the watch expects),
+    not as a ValueError of the closed map (CI, 2026-12-07: the close-socket fault's run then
+    failed with "mmap closed or invalid" instead of naming the closed connection)."""
+    import mmap
+    from virtio_ep.linux.vhost_user import MemRegion
+    memory = GuestMemory()
+    region = MemRegion(0x1000, 4096, 0x7000_0000, mmap.mmap(-1, 4096))
+    memory.regions.append(region)
+    assert memory.read(0x1000, 4) == bytes(4)
+    region.view.close()                 # closed by the other thread after the region was found
+    with pytest.raises(VhostUserError, match="unmapped"):
+        memory.read(0x1000, 4)
+    with pytest.raises(VhostUserError, match="unmapped"):
+        memory.write(0x1000, b"ab")
+    memory.close()
+    with pytest.raises(VhostUserError, match="in no memory region"):
+        memory.read(0x1000, 4)
+
+
 def test_features_beyond_the_offer_are_refused(tmp_path: Path) -> None:
     dev = ProbedDevice(net_device())
     extra = 1 << VirtioFeature.ACCESS_PLATFORM          # not offered to UML

@@ -80,16 +80,27 @@ class GuestMemory:
 
     def read(self, addr: int, length: int) -> bytes:
         region, off = self._find(addr, length)
-        return region.view[off:off + length]
+        try:
+            return region.view[off:off + length]
+        except ValueError as exc:               # unmapped meanwhile by the back end's thread
+            raise self._gone(addr) from exc
 
     def write(self, addr: int, data: bytes) -> None:
         region, off = self._find(addr, len(data))
-        region.view[off:off + len(data)] = data
+        try:
+            region.view[off:off + len(data)] = data
+        except ValueError as exc:
+            raise self._gone(addr) from exc
+
+    @staticmethod
+    def _gone(addr: int) -> VhostUserError:
+        return VhostUserError(f"guest address 0x{addr:x}: its memory was unmapped (the connection closed)")
 
     def close(self) -> None:
-        for r in self.regions:
+        # the regions go first, so a reader in another thread finds none rather than a closed map
+        regions, self.regions = self.regions, []
+        for r in regions:
             r.view.close()
-        self.regions = []
 
 
 @dataclass
