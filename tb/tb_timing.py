@@ -166,10 +166,11 @@ async def test_reads_and_writes_beside_each_other_predicted(dut, lat: str):
     request ahead of that in the core's one-deep transmit queue). With the host drawing each
     read's latency (a profile's jitter) the engine prices its quantiles, not this run's draws:
     within 2% there (1.4% at most under `server`, 2026-12-07). Measured at default latencies:
-    each direction 27.3 to 28.2 B a cycle beside the other, 29.1 (reads) and 29.7 (writes) alone; priced with the requests
-    placed before the writes that went beside them (as the push walk's engine did until
-    2026-12-07), the reads ran 3.6% short, and with each write ending as its last TLP starts on
-    the link (its stand-in until then), 16 writes of 4,108 bytes alone 10% long."""
+    each direction 27.3 to 28.2 B a cycle beside the other, 29.1 (reads) and 29.7 (writes)
+    alone; priced with the requests placed before the writes that went beside them (as the
+    push walk's engine did until 2026-12-07), the reads ran 3.6% short, and with each write
+    ending as its last TLP starts on the link (its stand-in until then), 16 writes of 4,108
+    bytes alone 10% long."""
     tb = await EndpointTb.start(dut, latencies=latency_setting(lat))
     cpu = tb.cpu
     await cpu.enable_interrupts(IntSource.DMA_DONE)

@@ -45,6 +45,7 @@ import heapq
 import math
 from collections import deque
 
+from .layout import DEFAULT_PARAMS
 from .timing import (CLK_NS, Bus, CompletionPath, Link, RtlStages, dma_reap_cycles, dma_submit_cycles, dma_submit_to_rq,
                      dma_tag_to_rq, tlp_payloads)
 
@@ -58,7 +59,7 @@ class SharedRqEngine:
     cycles."""
 
     def __init__(self, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
-                 stages: RtlStages = RtlStages(), read_descs: int = 4, tags: int | None = None,
+                 stages: RtlStages = RtlStages(), read_descs: int = DEFAULT_PARAMS.dma_read_descs, tags: int | None = None,
                  desc_depth: int | None = None, jitter: tuple[float, float] = (0.0, 0.0)):
         """`jitter`: the host's extra read latency, an exponential's mean and cap (ns),
         priced as its quantiles at a van der Corput sequence, request by request, on top of
@@ -282,7 +283,7 @@ class SharedRqEngine:
         return self.sent
 
 def group_reaped(group, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
-                 tags: int | None = None, read_descs: int = 4, desc_depth: int | None = None,
+                 tags: int | None = None, read_descs: int = DEFAULT_PARAMS.dma_read_descs, desc_depth: int | None = None,
                  jitter: tuple[float, float] = (0.0, 0.0)) -> dict[str, float]:
     """DMAs of either direction submitted back to back (`group`: (direction, bytes) in submit
     order), then every result reaped in the order they end, each seen `dma_done_to_irq` after

@@ -206,17 +206,11 @@ class CompletionPath:
         for answer, k, read, request, latency in self.requests[self._served:]:
             if self.tags and k >= self.tags:
                 answer = max(answer, done[k - self.tags] + self.tag_to_rq + latency)
-            wanted = answer - latency
-            issued[read] = self._on_rq(wanted)
-            answer += issued[read] - wanted
+            issued[read] = answer - latency
             done.append(self.serve(answer, request))
             ends[read] = done[-1]
         self._served, self._done, self._ends, self._issued = len(self.requests), done, ends, issued
         return list(ends)
-
-    def _on_rq(self, wanted: float) -> float:
-        """The cycle a request ready to issue at `wanted` goes out on the RQ (alone: then)."""
-        return wanted
 
     def issued(self, read: int) -> float:
         """The cycle read `read`'s last request is issued: a request held for a tag goes out as
