@@ -3,24 +3,34 @@ requests and write TLPs share the requester request interface (RQ), served in ti
 ep_dma serves them, and pass through the PCIe core one at a time.
 
 timing.DmaEngine prices each direction as if alone, which tb_timing checks against the RTL
-exactly (writes) or within two cycles (reads). Beside each other (tb_timing's
-test_reads_and_writes_beside_each_other_predicted checks this engine against the RTL within
-1%; `make trace` at push 4 KiB and 64 KiB, 2026-12-07):
+exactly (writes) or within two cycles (reads). Beside each other, tb_timing checks this
+engine TLP by TLP against the RTL's RQ (test_rq_frames_go_as_the_engine_issues_them: every
+TLP's kind and last beat exactly, until a DLLP first holds one back) and by when each
+direction's last result is reaped (test_reads_and_writes_beside_each_other_predicted, within
+1%). Each rule below was read off the RTL or cocotbext-pcie's sources and checked on a
+one-off probe of every TLP on both sides of the core (2026-12-07):
 
 - ep_dma issues one beat a cycle to the RQ: a write TLP's beats back to back (a read request
   waits while one goes out: `wr_busy`), a read request (one beat) first wherever both are
-  ready (the write engine sees `tx_room && !rd_issue`); the read engine takes its next
-  descriptor the cycle after its last request (`issuing_reg`), a cycle a write may take;
+  ready (the write engine sees `tx_room && !rd_issue`); a read's first request goes on the
+  cycle a write's first beat would, its next ones a cycle apart; the read engine takes its
+  next descriptor the cycle after its last request (`issuing_reg`), a cycle a write may take;
+  a request that waited for a tag goes four cycles after the last completion beat that
+  freed it (timing.dma_tag_to_rq);
 - the core (cocotbext-pcie's usp_model and its port) takes a whole TLP from its RQ sink once
   it has queued the one before, queues it once the link has taken the TLP ahead from its
-  one-deep transmit queue, reports its sequence number then, and the link sends one TLP at a
-  time at its line rate (Link.bytes_per_cycle; a TLP's wire bytes: its payload, a 4-DW header
-  and 8 of framing); the sink stops the RQ (tready low) while three whole TLPs wait in it;
-- so a read request goes on the link after the write TLP ahead of it: it comes back 17 cycles
-  later than alone (a one-off probe of the core model's RQ and RC interfaces, default
-  latencies: 234 cycles alone, 251 beside writes) and holds its tag longer, and with the tags
-  all out the reads slow down as well as the writes (each direction 27.3 to 28.2 B a cycle
-  beside the other, 29.1 and 29.7 alone);
+  one-deep transmit queue, and the link sends one TLP at a time at its line rate
+  (Link.bytes_per_cycle; a TLP's wire bytes: its payload, a 3-DW header, as PCIe requires
+  below 4 GiB, and 8 of framing); its sequence number is reported at the second clock edge
+  after it is queued, one a cycle, and a write's next one starts six cycles after its last
+  TLP was queued (RtlStages.dma_write_restart); the sink's tready for an edge is set at the
+  edge before from the whole TLPs waiting in it, low while three do (so a fourth one-beat
+  request may follow three);
+- a request is answered its wire time, the link's delay each way (Link.delay_ns) and the
+  host's latency after it goes on the link; so a read request goes on the link after the
+  write TLP ahead of it, comes back later than alone and holds its tag longer, and with the
+  tags all out the reads slow down as well as the writes (each direction 27.3 to 28.2 B a
+  cycle beside the other, 29.1 and 29.7 alone);
 - ep_dma_wr ends a write on the report of its last TLP, which waits while a request ahead of
   it sits in the transmit queue behind a write TLP on the link: a write ending on a 12-byte
   TLP beside reads ends a TLP's time later than alone (traced at push 4 KiB: 45 to 53 cycles
@@ -31,11 +41,15 @@ question needs (when a descriptor ends, when a queue has room): the CPU submits 
 it waits, so what is simulated up to the earliest end it waits for is not changed by a later
 submit (but for one TLP that may already have gone past it). A host profile's read jitter is
 priced as its quantiles, request by request (a van der Corput sequence: its mean over many
-requests, and a spread, where a step waits for its slowest read), and the completions go on
-the link in the order the requests are answered, each served once no request issued later
-can be answered before it. Not priced: the link's DLLPs (a completion's acknowledgement,
-flow-control updates: 8 bytes each, tens of cycles apart), TLPs cut at a buffer's unaligned
-start (tlp_payloads splits from an aligned one).
+requests, and a spread, where a step waits for its slowest read), or a run's draws replayed,
+and the completions go on the link in the order the requests are answered, each served once
+no request issued later can be answered before it. Not priced: the link's DLLPs (ACKs and
+flow-control updates, 8 bytes each, a pair about every 42 cycles each way while TLPs come
+in): each shifts the TLPs behind it by a quarter cycle, which can decide whether a request
+overtakes a write's last TLP (9 to 14 cycles each time), so 16 writes of 4,108 bytes beside
+reads land within -1.5% to +1.7% of the RTL run by run under `server`; and at the link's
+limit they take about 1% of it (16 reads of 16 KiB, `ideal`, no host latency: -0.75%); nor
+TLPs cut at a buffer's unaligned start (tlp_payloads splits from an aligned one).
 """
 
 from __future__ import annotations
@@ -49,8 +63,7 @@ from .layout import DEFAULT_PARAMS
 from .timing import (CLK_NS, Bus, CompletionPath, Link, RtlStages, dma_reap_cycles, dma_submit_cycles, dma_submit_to_rq,
                      dma_tag_to_rq, tlp_payloads)
 
-SINK_FRAMES = 3                 # usp_model's RQ sink: tready low once a third whole TLP waits (queue_occupancy_limit_frames = 2)
-WIRE_OVERHEAD = 16 + 8          # a 64-bit request's 4-DW header and its framing on the wire (a read request: all of it)
+SINK_FRAMES = 3                 # usp_model's RQ sink: tready low while a third whole TLP waits (queue_occupancy_limit_frames = 2)
 
 
 class SharedRqEngine:
@@ -60,13 +73,19 @@ class SharedRqEngine:
 
     def __init__(self, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
                  stages: RtlStages = RtlStages(), read_descs: int = DEFAULT_PARAMS.dma_read_descs, tags: int | None = None,
-                 desc_depth: int | None = None, jitter: tuple[float, float] = (0.0, 0.0)):
+                 desc_depth: int | None = None, jitter: tuple[float, float] = (0.0, 0.0), delays=None):
         """`jitter`: the host's extra read latency, an exponential's mean and cap (ns),
         priced as its quantiles at a van der Corput sequence, request by request, on top of
-        `host_read_ns`; completions then go on the link in the order requests are answered."""
+        `host_read_ns`; or `delays`: the extra latency (ns) a run drew for each request, in
+        issue order, replayed (timing.ReadDelays). Completions go on the link in the order
+        the requests are answered."""
         self.link, self.stages, self.read_descs, self.tags, self.depth = link, stages, read_descs, tags, desc_depth
-        self.jitter = jitter
-        self.latency = bus.rc_turnaround + host_read_ns / CLK_NS
+        self.jitter, self.delays = jitter, delays
+        self.overhead = link.ep_header_bytes + link.framing_bytes   # a TLP's wire bytes besides its payload
+        # a request on the link to its completions starting back: its wire time, the link's
+        # delay each way and the host's latency
+        self.turnaround = ((link.ep_header_bytes + link.framing_bytes) / link.bytes_per_cycle
+                           + 2 * link.delay_ns / CLK_NS + host_read_ns / CLK_NS)
         self.tag_to_rq = dma_tag_to_rq(stages)
         self.completions = CompletionPath(link, None, stages)      # the link and RC, in the order served
         self.sizes: list[int] = []
@@ -96,6 +115,8 @@ class SharedRqEngine:
         # the core: the last TLP it took from the RQ into its one-deep transmit queue (and
         # reported, if a write's), the last the link started and when the link is free
         self.queued = self.sent = self.link_free = self.reported = -math.inf
+        self.lasts: list[float] = []                    # the edge of each TLP's last RQ beat
+        self.frames: list[str] = []                     # each TLP's direction ("read": a request), in RQ order
         self.taken_in: list[float] = []                 # when the core took each TLP from its RQ sink
 
     # -- the CPU's side -------------------------------------------------------------------
@@ -172,10 +193,10 @@ class SharedRqEngine:
         """The cycle the next read request may go on the RQ (inf: none to go)."""
         if self.reading is None:
             return math.inf
-        wanted = self.starts[self.reading] + 1 + self.request_index     # one request a cycle
+        wanted = self.starts[self.reading] + self.request_index         # one request a cycle
         k = self.issued
         if self.tags and k >= self.tags:                # a tag frees as the (k - tags + 1)-th request ends
-            wanted = max(wanted, self._nth_finish(k - self.tags) + self.tag_to_rq)
+            wanted = max(wanted, self._nth_finish(k - self.tags) + self.tag_to_rq - 1)
         return wanted
 
     def _nth_finish(self, n: int) -> float:
@@ -205,12 +226,15 @@ class SharedRqEngine:
     def _serve_safe(self) -> None:
         """Every pending answer no request issued later can precede (one issued after the
         RQ's cycle is answered a latency after it at the earliest)."""
-        while self.pending and self.pending[0][0] <= self.rq - 1 + self.latency:
+        while self.pending and self.pending[0][0] <= self.rq + self.turnaround:
             self._serve_next()
 
     def _jitter(self, k: int) -> float:
         """Request k's extra latency in cycles: the jitter's quantile at the k-th point of a
-        van der Corput sequence (its mean over many requests, and a spread, not a draw)."""
+        van der Corput sequence (its mean over many requests, and a spread, not a draw); or
+        the run's draw replayed."""
+        if self.delays is not None:
+            return next(self.delays) / CLK_NS
         mean, cap = self.jitter
         if not mean:
             return 0.0
@@ -232,36 +256,45 @@ class SharedRqEngine:
                 raise RuntimeError(f"the DMA engine has nothing left to run, waiting for {what}")
             self._serve_next()          # nothing more to issue: the answers pending come in
             return
-        at = max(self.rq, min(request, tlp), self._sink_room())
+        at = self._beat_edge(math.ceil(max(self.rq, min(request, tlp))) + 1) - 1
         if request <= at:
             self._issue_request(at)
         else:
             self._issue_tlp(at)
         self._serve_safe()
 
-    def _sink_room(self) -> float:
-        """When the core's RQ sink takes another TLP: it holds at most SINK_FRAMES whole
-        TLPs the core has not taken yet (usp_model: tready low beyond that)."""
-        taken = self.taken_in
-        return taken[-SINK_FRAMES] if len(taken) >= SINK_FRAMES else -math.inf
+    def _beat_edge(self, y: int) -> int:
+        """The first clock edge from y at which the core's RQ sink takes a beat. Its tready
+        for an edge is set at the edge before, from the TLPs that wait in it whole, not
+        counting one whose last beat came in at that edge (usp_model's sink: low while more
+        than queue_occupancy_limit_frames = 2 wait): a beat goes at edge y unless three TLPs
+        that ended by edge y - 2 were not yet taken by the core at edge y - 1."""
+        while True:
+            k = bisect.bisect_right(self.lasts, y - 2)
+            if k < SINK_FRAMES or self.taken_in[k - SINK_FRAMES] < y - 1:
+                return y
+            y = max(y + 1, math.floor(self.taken_in[k - SINK_FRAMES]) + 2)
 
     def _issue_request(self, at: float) -> None:
         self.rq = at + 1
+        self.frames.append("read")
         size = self.requests.popleft()
         self.request_index += 1
-        # latency counts from the request's RQ beat, as it goes on an idle link a cycle later
-        on_link = self._core(self.rq, WIRE_OVERHEAD)
-        answer = on_link - 1 + self.latency + self._jitter(self.issued)
+        on_link = self._core(self.rq, self.overhead)
+        answer = on_link + self.turnaround + self._jitter(self.issued)
         heapq.heappush(self.pending, (answer, self.issued, size, self.reading))
         self.issued += 1
         if not self.requests:
-            self.prev_issued = at
+            self.prev_issued = self.rq
             self.reading = None
 
     def _issue_tlp(self, at: float) -> None:
         payload = self.tlps.popleft()
-        self.rq = at + self.link.rq_beats(payload)
-        self._core(self.rq, WIRE_OVERHEAD + payload)
+        self.frames.append("write")
+        beats = self.link.rq_beats(payload)
+        # its later beats stall while the sink is full (the TLP before it now counted)
+        self.rq = at + beats if beats == 1 else self._beat_edge(at + 2) + beats - 2
+        self._core(self.rq, self.overhead + payload)
         if self.tlps:
             return
         i = self.writing
@@ -273,31 +306,40 @@ class SharedRqEngine:
         """A TLP whose last RQ beat is in at `in_at` through the core (usp_model and its port):
         taken once the TLP before it is queued, queued (and reported) once the link has taken
         the TLP ahead from the one-deep transmit queue, sent once the link is free. Returns
-        when it goes on the link."""
+        when it goes on the link. Times: the model's clock edges (`in_at`, `reported`) or
+        between them (the link's)."""
+        self.lasts.append(in_at)
         self.taken_in.append(max(in_at, self.queued))
         self.queued = max(in_at, self.queued, self.sent)
-        # its sequence number is reported at a clock edge, one a cycle (the core's report queue)
-        self.reported = max(math.ceil(self.queued), self.reported + 1)
+        # its sequence number is reported one a cycle (the core's report queue), counted from
+        # the edge at or before the core queued it (dma_write_restart counts on from there)
+        self.reported = max(math.floor(self.queued), self.reported + 1)
         self.sent = max(self.queued, self.link_free)
         self.link_free = self.sent + wire_bytes / self.link.bytes_per_cycle
         return self.sent
 
 def group_reaped(group, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
                  tags: int | None = None, read_descs: int = DEFAULT_PARAMS.dma_read_descs, desc_depth: int | None = None,
-                 jitter: tuple[float, float] = (0.0, 0.0)) -> dict[str, float]:
+                 jitter: tuple[float, float] = (0.0, 0.0), delays=None) -> dict[str, float]:
     """DMAs of either direction submitted back to back (`group`: (direction, bytes) in submit
     order), then every result reaped in the order they end, each seen `dma_done_to_irq` after
     it ends: the cycle each direction's last result is reaped, from the first submit
     (timing.dma_group_cycles, with both directions beside each other)."""
-    submit, reap = dma_submit_cycles(bus), dma_reap_cycles(bus)
     engine = SharedRqEngine(host_read_ns, link, bus, read_descs=read_descs, tags=tags, desc_depth=desc_depth,
-                            jitter=jitter)
+                            jitter=jitter, delays=delays)
+    handles, t = submit_group(engine, group, bus)
+    reaped: dict[str, float] = {}
+    for end, direction in sorted((engine.end(i), direction) for i, direction in handles):
+        t = reaped[direction] = max(t, end + bus.dma_done_to_irq) + dma_reap_cycles(bus)
+    return reaped
+
+
+def submit_group(engine: SharedRqEngine, group, bus: Bus = Bus()) -> tuple[list[tuple[int, str]], float]:
+    """The CPU submits `group` ((direction, bytes) in order) back to back, each once its
+    queue has room: each descriptor's handle and direction, and when the last submit ends."""
     t = 0.0
     handles = []
     for direction, n in group:
-        t = max(t, engine.room(direction)) + submit
+        t = max(t, engine.room(direction)) + dma_submit_cycles(bus)
         handles.append((engine.submit(direction, n, t), direction))
-    reaped: dict[str, float] = {}
-    for end, direction in sorted((engine.end(i), direction) for i, direction in handles):
-        t = reaped[direction] = max(t, end + bus.dma_done_to_irq) + reap
-    return reaped
+    return handles, t

@@ -45,9 +45,12 @@ class RtlStages:
     dma_out_fifo: int = 1       # read stage -> RQ output FIFO head, tvalid (ep_fifo)
     dma_read_count: int = 1     # a read's last RC beat -> its context's count (events registered, ep_dma_rd)
     dma_tag_free: int = 2       # a request's last RC beat -> its tag free, then chosen for the next (ep_dma_rd)
-    # a write's end -> the next write's first RQ beat: the core's sequence report (DRAIN ->
-    # DONE), result taken (-> IDLE), next start, RAM stage, out FIFO (ep_dma_wr)
-    dma_write_restart: int = 5
+    # a write's last TLP taken (its end) -> the next write's first RQ beat: the core's
+    # sequence report (usp_model drives it at the edge after, ep_dma_wr's DRAIN -> DONE at
+    # the next), result taken (-> IDLE), next start, RAM stage, out FIFO (ep_dma_wr). Five
+    # until 2026-12-07, a cycle short: 16 writes of 4,108 bytes back to back ran 15 cycles
+    # short of the RTL's 2,442 (tb_timing's test_rq_frames_go_as_the_engine_issues_them)
+    dma_write_restart: int = 6
     # a read's count updated -> the first RQ beat of a descriptor waiting for a context:
     # result taken (context free), start, request stage, out FIFO (ep_dma_rd)
     dma_context_restart: int = 4
@@ -93,6 +96,10 @@ class Link:
     max_read_request: int = 512
     rcb: int = 0                    # completions cut at every rcb bytes (a host profile's split_at_rcb); 0: up to max_payload
     mwr_header_bytes: int = 12      # a host's write to a BAR below 4 GiB: 3 DW header
+    # the endpoint's requests to host memory: 3 DW header, the form PCIe requires below 4 GiB
+    # (the bench's host memory is below 2 GiB; cocotbext-pcie's core model picks the form)
+    ep_header_bytes: int = 12
+    delay_ns: float = 10.0          # each way: cocotbext-pcie's SimPort, 5 ns at each port (port_delay)
     cq_descriptor_bytes: int = 16   # CQ descriptor, 4 DW
 
     @property
