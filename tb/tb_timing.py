@@ -229,16 +229,21 @@ async def test_rq_frames_go_as_the_engine_issues_them(dut, lat: str):
     edge of its last RQ beat as the RTL issues them, exactly (relative to the first), until a
     DLLP first holds a TLP back on either side of the link (ACKs and flow-control updates,
     which the engine does not price, shift the link by a fraction of a cycle from there):
-    24 to 122 TLPs in, with the first requests that waited for a tag. This checks the engine's
-    rules cycle by cycle: a read request ahead of a write TLP where both are ready, a tag's
-    request four cycles after its last completion beat, the answer a request's wire time and
-    the link's delay each way after it, the core's RQ sink (tready from the edge before) and
-    one-deep transmit queue, a write restarting six cycles after its last TLP was queued.
-    Broken on purpose (2026-12-07), it fails with a restart of five (the engine until then: the
-    second write's first TLP a cycle early) and with the sink counting the TLP that ended at
-    the edge before (`ideal` and `server`); a request a cycle late, a 4-DW header on the wire
-    or a report a cycle early change nothing before the first DLLP (those three were found on
-    a one-off probe of every TLP on both sides of the core, and each moved later TLPs)."""
+    28 to 122 TLPs in, each time just before the first request that waits for a tag (the
+    root port's first DLLPs hold back the first completions). So it checks, cycle by cycle, a
+    read request ahead of a write TLP where both are ready, one request a cycle from a read's
+    first on a write's first beat's cycle, the idle cycle between reads, the core's RQ sink
+    (tready from the edge before) and one-deep transmit queue, the link's pace, a write
+    restarting six cycles after its last TLP was queued. Broken on purpose (2026-12-07), it
+    fails with a restart of five (the engine until then: the second write's first TLP a cycle
+    early) and with the sink counting the TLP that ended at the edge before (`ideal` and
+    `server`). Not reached here, and checked on a one-off probe of every TLP on both sides of
+    the core (requests, completions on the link, RC beats, sequence reports; `server`, default
+    latencies, the draws replayed), where the engine matched the RTL's first 135 TLPs exactly,
+    18 requests that waited for a tag among them: a tag's request four cycles after its last
+    completion beat, the answer a request's wire time and the link's delay each way after it
+    goes on the link, a report counted from the edge at or before its TLP was queued, a 3-DW
+    header on the wire."""
     tb = await EndpointTb.start(dut, latencies=latency_setting(lat))
     cpu = tb.cpu
     await cpu.enable_interrupts(IntSource.DMA_DONE)

@@ -955,7 +955,7 @@ def report(pts: list[Point], counts: dict[str, M.TurnCounts], docs: Path | None 
            "  cycle sooner (its first on a write's first beat's cycle, a tag's four cycles after the beat",
            "  that freed it) and are answered their wire time and the link's delay each way after going on",
            "  it; a TLP's header on the wire is 3 DW (host memory below 4 GiB), not 4. tb_timing now checks",
-           "  the RQ TLP by TLP, exactly, until a DLLP first holds a TLP back (24 to 122 TLPs), with the",
+           "  the RQ TLP by TLP, exactly, until a DLLP first holds a TLP back (28 to 122 TLPs), with the",
            "  host's draws replayed. The flaky check it mends: 4,108-byte writes beside reads under",
            "  `server`, priced with the jitter's quantiles -1.4% to -2.2% of the RTL, replayed -1.9%; now",
            "  -1.5% to +1.7% replayed run by run (the link's DLLPs, not priced, decide whether a request",
