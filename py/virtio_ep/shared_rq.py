@@ -31,6 +31,11 @@ one-off probe of every TLP on both sides of the core (2026-12-07):
   write TLP ahead of it, comes back later than alone and holds its tag longer, and with the
   tags all out the reads slow down as well as the writes (each direction 27.3 to 28.2 B a
   cycle beside the other, 29.1 and 29.7 alone);
+- a read ends as its context's count takes its last completion beat, which the CPU sees at
+  once, where a write's report is seen two edges after its last TLP is queued: as the CPU's
+  reap counts them (Bus.dma_done_to_irq, from a write's TLP queued), a read ends two edges
+  before its count (REPORT_EDGES; traced: a read's last RC beat to its result reaped 8 cycles,
+  a write's last TLP queued to its reap 9);
 - ep_dma_wr ends a write on the report of its last TLP, which waits while a request ahead of
   it sits in the transmit queue behind a write TLP on the link: a write ending on a 12-byte
   TLP beside reads ends a TLP's time later than alone (traced at push 4 KiB: 45 to 53 cycles
@@ -63,6 +68,7 @@ from .layout import DEFAULT_PARAMS
 from .timing import (CLK_NS, Bus, CompletionPath, Link, RtlStages, dma_reap_cycles, dma_submit_cycles, dma_submit_to_rq,
                      dma_tag_to_rq, tlp_payloads)
 
+REPORT_EDGES = 2                # a TLP queued to its sequence report seen by ep_dma_wr (usp_model drives it at the edge after)
 SINK_FRAMES = 3                 # usp_model's RQ sink: tready low while a third whole TLP waits (queue_occupancy_limit_frames = 2)
 
 
@@ -220,8 +226,13 @@ class SharedRqEngine:
         self.last_beat[i] = max(self.last_beat.get(i, -math.inf), done)
         self.left[i] -= 1
         if not self.left[i]:
-            self.ends[i] = self.last_beat[i] + self.stages.dma_read_count
-            self.read_ends.append(self.ends[i])
+            counted = self.last_beat[i] + self.stages.dma_read_count
+            self.read_ends.append(counted)          # its context free
+            # its end as the CPU's reap counts it (Bus.dma_done_to_irq): a write's from the edge
+            # its last TLP was queued, its report seen REPORT_EDGES later; a read's count is seen
+            # at once, so its end is counted that much before it (traced: a read's last RC beat
+            # to its result reaped 8 cycles, a write's last TLP queued to its reap 9)
+            self.ends[i] = counted - REPORT_EDGES
 
     def _serve_safe(self) -> None:
         """Every pending answer no request issued later can precede (one issued after the
