@@ -173,10 +173,11 @@ async def test_reads_and_writes_beside_each_other_predicted(dut, lat: str):
     land -1.5% to +1.7% of the RTL run by run (49 runs): the link's DLLPs, which the engine
     does not price, shift TLPs by fractions of a cycle, and that decides whether a read
     request overtakes a write's 12-byte last TLP (9 to 14 cycles each time it does); summed
-    over four runs, within 1.5% there (-0.8% to +0.4% over ten sums). Broken on purpose, each
-    fails: a write's next one restarting a cycle sooner (the alone group 15 cycles short, as
-    the engine was until 2026-12-07, 2,427 against 2,442), requests a cycle later than the RTL
-    issues them, or a TLP's 4-DW header (for the 3-DW one the core sends below 4 GiB)."""
+    over four runs, within 1.5% there (-0.8% to +0.4% over ten sums). Broken on purpose
+    (2026-12-07), it fails with a request answered as if it went on the link at its RQ beat,
+    not after the write TLP ahead of it (writes first, no host latency: the reads 2,567 cycles
+    against 2,600). The cycle-level rules are test_rq_frames_go_as_the_engine_issues_them's:
+    a write restart of five, a request a cycle late or a 4-DW header stay within 1% here."""
     tb = await EndpointTb.start(dut, latencies=latency_setting(lat))
     cpu = tb.cpu
     await cpu.enable_interrupts(IntSource.DMA_DONE)
@@ -218,7 +219,7 @@ async def test_reads_and_writes_beside_each_other_predicted(dut, lat: str):
                 f"{measured[direction]}, model {model[direction]:.1f}"
 
 
-RQ_REQ_TYPE = slice(75, 79)         # an RQ descriptor's Req Type, DW2 bits 14:11 (PG213); 0: memory read
+RQ_REQ_TYPE = slice(75, 79)         # an RQ descriptor's Req Type (layout.ReqType), DW2 bits 14:11 (PG213)
 
 
 @cocotb.test()
@@ -275,7 +276,7 @@ async def test_rq_frames_go_as_the_engine_issues_them(dut, lat: str):
             if int(d.m_axis_rq_tvalid.value) and int(d.m_axis_rq_tready.value):
                 if first:
                     req_type = d.m_axis_rq_tdata.value.to_unsigned() >> RQ_REQ_TYPE.start & 0xF
-                    kind = "read" if req_type == 0 else "write"
+                    kind = "read" if req_type == layout.ReqType.MEM_READ else "write"
                 first = bool(int(d.m_axis_rq_tlast.value))
                 if first:
                     frames.append((kind, edge, tb.now_ns()))

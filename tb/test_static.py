@@ -145,7 +145,7 @@ LAYERS: dict[str, set[str]] = {
     "load_loop": {"layout", "timing"},      # a push ring's closed loop played turn by turn
     "stream_walk": set(),                   # a push turn's waits walked in the firmware's order (a leaf)
     "push_walk": {"layout", "timing", "firmware", "shared_rq"},    # a push stream turn walked on the DMA engine
-    "shared_rq": {"layout", "timing"},                # the DMA engine with both directions beside each other
+    "shared_rq": {"layout", "timing"},      # the DMA engine with both directions beside each other
     "sources": {"layout", "costs"},   # where the assumed numbers come from (a leaf above them)
     "firmware": {"layout", "costs", "devices", "rings"},
     "host": {"layout", "devices", "rings", "linux"},

@@ -90,8 +90,7 @@ class SharedRqEngine:
         self.overhead = link.ep_header_bytes + link.framing_bytes   # a TLP's wire bytes besides its payload
         # a request on the link to its completions starting back: its wire time, the link's
         # delay each way and the host's latency
-        self.turnaround = ((link.ep_header_bytes + link.framing_bytes) / link.bytes_per_cycle
-                           + 2 * link.delay_ns / CLK_NS + host_read_ns / CLK_NS)
+        self.turnaround = self.overhead / link.bytes_per_cycle + (2 * link.delay_ns + host_read_ns) / CLK_NS
         self.tag_to_rq = dma_tag_to_rq(stages)
         self.completions = CompletionPath(link, None, stages)      # the link and RC, in the order served
         self.sizes: list[int] = []
