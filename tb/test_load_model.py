@@ -22,7 +22,7 @@ from virtio_ep.packed_intake import in_window as packed_window_turns
 from virtio_ep.packed_intake import played as packed_intake
 from virtio_ep.scenarios.load import measured_requests
 from virtio_ep.shared_rq import SharedRqEngine
-from virtio_ep.timing import CLK_NS, Bus, CompletionPath, DmaEngine, Link, dma_group_cycles
+from virtio_ep.timing import CLK_NS, Bus, CompletionPath, DmaEngine, Link, dma_group_cycles, request_turnaround
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_tags_bound_a_long_read_by_the_round_trip() -> None:
     host's latency again, so n requests take about n round trips; enough tags: one round
     trip and the link's time."""
     link, bus = Link(), Bus()
-    latency = 1000 / CLK_NS + bus.rc_turnaround          # 1 us host latency
+    latency = request_turnaround(link, 1000)            # 1 us host latency
     n = 8
     one = dma_group_cycles((("read", 512 * n),), 1000, link, bus, tags=1)
     many = dma_group_cycles((("read", 512 * n),), 1000, link, bus, tags=DEFAULT_PARAMS.dma_tags)

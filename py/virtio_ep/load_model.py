@@ -56,7 +56,7 @@ from .load_loop import HostSends, LoopTiming, Wire, play, send_again, timed_late
 from .packed_intake import windows as packed_windows
 from .scenarios.load import max_depth, measured_requests, percentile
 from .timing import (CLK_NS, Bus, Link, RtlStages, dma_group_cycles, dma_reap_cycles, mean_read_ns, dma_submit_cycles, dma_submit_to_rq,
-                     doorbell_to_irq, notify_to_irq, tlp_payloads)
+                     doorbell_to_irq, notify_to_irq, request_turnaround, tlp_payloads)
 
 MODES = ("split", "packed", "push", "push_self")
 WEIGHT = NetLoopback.WEIGHT
@@ -361,9 +361,9 @@ def push_turn(mode: str, size: int, shape: Shape, firmware: float, prologue: flo
 
 
 def read_latency(s: Setting) -> float:
-    """A fetch's request to its first completion: the root complex's turnaround and the
-    host's read latency."""
-    return BUS.rc_turnaround + s.read_ns / CLK_NS
+    """A fetch's request going on the link to its first completion (timing.request_turnaround:
+    the request's wire time, the link's delay each way, the host's read latency)."""
+    return request_turnaround(s.link, s.read_ns)
 
 
 def price(mode: str, size: int, shape: Shape, counts: TurnCounts, s: Setting,

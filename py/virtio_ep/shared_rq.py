@@ -65,10 +65,9 @@ import math
 from collections import deque
 
 from .layout import DEFAULT_PARAMS
-from .timing import (CLK_NS, Bus, CompletionPath, Link, RtlStages, dma_reap_cycles, dma_submit_cycles, dma_submit_to_rq,
-                     dma_tag_to_rq, tlp_payloads)
+from .timing import (CLK_NS, REPORT_EDGES, Bus, CompletionPath, Link, RtlStages, dma_reap_cycles, dma_submit_cycles,
+                     dma_submit_to_rq, dma_tag_to_rq, request_turnaround, tlp_payloads)
 
-REPORT_EDGES = 2                # a TLP queued to its sequence report seen by ep_dma_wr (usp_model drives it at the edge after)
 SINK_FRAMES = 3                 # usp_model's RQ sink: tready low while a third whole TLP waits (queue_occupancy_limit_frames = 2)
 
 
@@ -88,9 +87,7 @@ class SharedRqEngine:
         self.link, self.stages, self.read_descs, self.tags, self.depth = link, stages, read_descs, tags, desc_depth
         self.jitter, self.delays = jitter, delays
         self.overhead = link.ep_header_bytes + link.framing_bytes   # a TLP's wire bytes besides its payload
-        # a request on the link to its completions starting back: its wire time, the link's
-        # delay each way and the host's latency
-        self.turnaround = self.overhead / link.bytes_per_cycle + (2 * link.delay_ns + host_read_ns) / CLK_NS
+        self.turnaround = request_turnaround(link, host_read_ns)
         self.tag_to_rq = dma_tag_to_rq(stages)
         self.completions = CompletionPath(link, None, stages)      # the link and RC, in the order served
         self.sizes: list[int] = []

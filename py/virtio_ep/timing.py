@@ -135,7 +135,10 @@ class Bus:
     dma_done_reads: int = 1         # DONE_HEAD
     dma_done_writes: int = 1        # DONE_POP
     dma_done_to_irq: int = 2        # last TLP accepted (write) / placed (read) to the CPU running again (result taken and pushed in one cycle)
-    rc_turnaround: float = 4.5      # read request beat to the first completion starting on the link
+    # a read request's RQ beat to its first completion starting back, as a whole: only
+    # load_model.look_margin uses it (half of it as the request's way in, checked on traces);
+    # the DMA engines answer a request after request_turnaround from when it goes on the link
+    rc_turnaround: float = 4.5
     doorbell_to_irq: float = 9.0    # host doorbell write issued to irq high (link, CQ, RTL stages)
     msi_to_host: float = 5.26       # MSI REQUEST write done to the host's handler (before HostLatencies.msi_ns)
 
@@ -267,6 +270,22 @@ def dma_read_cycles(n: int, host_read_ns: float = 0.0, link: Link = Link(), bus:
     return dma_group_cycles((("read", n),), host_read_ns, link, bus, delays=delays, tags=tags)
 
 
+# a write's sequence number is reported at the second clock edge after the core queued its
+# TLP (usp_model drives it at the edge after), and Bus.dma_done_to_irq counts a write's end
+# from that TLP queued; a read's count is seen at once, so a read ends, as the CPU's reap
+# counts it, REPORT_EDGES before its count (traced: a read's last RC beat to its result
+# reaped 8 cycles, a write's last TLP queued to its reap 9)
+REPORT_EDGES = 2
+
+
+def request_turnaround(link: Link, host_read_ns: float = 0.0) -> float:
+    """A read request going on the link to its first completion starting back: the request's
+    wire time (its header, 3 DW below 4 GiB, and framing), the link's delay each way
+    (Link.delay_ns: cocotbext-pcie's SimPort) and the host's read latency."""
+    return (link.ep_header_bytes + link.framing_bytes) / link.bytes_per_cycle \
+        + (2 * link.delay_ns + host_read_ns) / CLK_NS
+
+
 class DmaEngine:
     """The DMA engine as the CPU feeds it, one descriptor at a time in either direction
     (ep_dma): a queue per direction, `desc_depth` deep (the CPU waits for room); the engine
@@ -284,7 +303,7 @@ class DmaEngine:
         self.link, self.stages, self.read_descs, self.delays, self.depth = link, stages, read_descs, delays, desc_depth
         self.host_read_ns = host_read_ns
         self.path = CompletionPath(link, tags, stages)
-        self.latency = bus.rc_turnaround + host_read_ns / CLK_NS
+        self.latency = request_turnaround(link, host_read_ns)
         self.ends: list[float | None] = []      # None: a read whose end the completion path gives
         self.handles: dict[int, int] = {}       # descriptor -> its read's handle in `path`
         self.starts: dict[str, list[float]] = {"read": [], "write": []}
@@ -326,7 +345,8 @@ class DmaEngine:
         """The cycle descriptor i ends (a read: when its context's count does)."""
         if i not in self.handles:
             return self.ends[i]
-        return (path_ends if path_ends is not None else self.path.ends())[self.handles[i]] + self.stages.dma_read_count
+        return (path_ends if path_ends is not None else self.path.ends())[self.handles[i]] + self.stages.dma_read_count \
+            - REPORT_EDGES
 
 
 def dma_group_cycles(group, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
