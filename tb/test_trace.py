@@ -5,6 +5,7 @@ a split ring's serial turns where the driver refills the ring before the turn's 
 from __future__ import annotations
 
 import argparse
+import statistics
 
 import pytest
 
@@ -34,6 +35,10 @@ def test_trace_times_each_turn_of_a_push_ring(sim: str) -> None:
     backs = data["backs"]
     assert len(backs) == sent and backs == sorted(backs)
     assert data["requests"] / (backs[-1] - backs[15]) * 1e9 == pytest.approx(data["row"]["req_per_s"], rel=1e-9)
+    latencies = bench_trace.window_latencies(backs, 16, data["requests"])
+    assert len(latencies) == data["requests"]
+    assert statistics.median(latencies) == pytest.approx(data["row"]["p50_ns"], rel=1e-9), \
+        "the frames' latencies from their times back are not the ones the bench took its median of"
     turns = bench_trace.window(data, 16)
     assert [t.frames for t in turns[-4:]] in ([9, 7, 9, 7], [7, 9, 7, 9]), [t.frames for t in turns]
     text = bench_trace.report(data, "push", 1024, 16, "default", "ideal", sim)
@@ -86,6 +91,17 @@ def test_a_split_turns_last_look_takes_the_next_frames_where_the_driver_is_first
     assert all("TLP up mem_write q1 avail_event" in kinds[a:b] for a, b in zip(kicks, kicks[1:]))
     shown = bench_trace.window(data, 1)
     assert all(f"| {len(t.waits)} | {t.slept} | {sum(t.waits):,.0f} |" in r for t, r in zip(shown, rows)), text
+
+
+def test_the_models_median_is_placed_among_the_rtls_latency_quantiles() -> None:
+    """window_latencies: the j-th frame back against the j-th send, each send after the first
+    `depth` as the frame `depth` before it is back; latency_line: the quantiles around the
+    median (the median as the bench takes it) and the share of the RTL's frames below the
+    model's median, here between two clusters of latencies."""
+    assert bench_trace.window_latencies([10.0, 20.0, 30.0, 45.0, 50.0, 70.0], 2, 4) == [20.0, 25.0, 20.0, 25.0]
+    line = bench_trace.latency_line([100e3] * 45 + [200e3] * 55, 150e3)
+    assert "p40 100.0, p45 200.0, median 200.0, p55 200.0, p60 200.0" in line, line
+    assert line.endswith("the model's median, 150.0 us, is the RTL's p45."), line
 
 
 def test_a_turns_frames_back_are_the_hosts_receives_inside_it() -> None:
