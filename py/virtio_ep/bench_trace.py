@@ -201,9 +201,9 @@ def latency_line(latencies: list[float], model_ns: float) -> str:
     """The RTL's latency quantiles around the median and where the model's median falls among
     them. Where the frames' latencies come in a few clusters (a ring in host memory's steps back
     at set shares of its turns, the frames in flight not a whole number of turns), the median can
-    sit on a step between two, and one frame's place moves it by the step (traced: split 128 B at 96 in flight, `slow-fw`,
-    189 us at p45 and 280 us at p55, the median 239): a point's median error there says less than
-    where among the quantiles the model's median lies."""
+    sit on a step between two, and one frame's place moves it by the step (traced: split 128 B
+    at 96 in flight, `slow-fw`, 189 us at p45 and 280 us at p55, the median 239): a point's
+    median error there says less than where among the quantiles the model's median lies."""
     if not latencies:
         return "No frame of the window came back."
     qs = [f"p{round(100 * q)} {percentile(latencies, q) / 1000:.1f}" for q in QUANTILES]

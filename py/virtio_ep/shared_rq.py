@@ -224,11 +224,7 @@ class SharedRqEngine:
         if not self.left[i]:
             counted = self.last_beat[i] + self.stages.dma_read_count
             self.read_ends.append(counted)          # its context free
-            # its end as the CPU's reap counts it (Bus.dma_done_to_irq): a write's from the edge
-            # its last TLP was queued, its report seen REPORT_EDGES later; a read's count is seen
-            # at once, so its end is counted that much before it (traced: a read's last RC beat
-            # to its result reaped 8 cycles, a write's last TLP queued to its reap 9)
-            self.ends[i] = counted - REPORT_EDGES
+            self.ends[i] = counted - REPORT_EDGES   # as the CPU's reap counts it (timing.REPORT_EDGES)
 
     def _serve_safe(self) -> None:
         """Every pending answer no request issued later can precede (one issued after the

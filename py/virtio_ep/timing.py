@@ -297,7 +297,7 @@ class DmaEngine:
     Not priced: a write beside reads shares the buffer RAM's port (completions first) and RQ
     TLP by TLP."""
 
-    def __init__(self, host_read_ns: float = 0.0, link: Link = Link(), bus: Bus = Bus(),
+    def __init__(self, host_read_ns: float = 0.0, link: Link = Link(),
                  stages: RtlStages = RtlStages(), read_descs: int = DEFAULT_PARAMS.dma_read_descs,
                  delays: ReadDelays = None, tags: int | None = None, desc_depth: int | None = None):
         self.link, self.stages, self.read_descs, self.delays, self.depth = link, stages, read_descs, delays, desc_depth
@@ -364,7 +364,7 @@ def dma_group_cycles(group, host_read_ns: float = 0.0, link: Link = Link(), bus:
     if len({direction for direction, _ in group}) > 1:
         raise ValueError(f"DMA group {group}: reads and writes in one group are not modelled")
     submit, reap = dma_submit_cycles(bus), dma_reap_cycles(bus)
-    engine = DmaEngine(host_read_ns, link, bus, stages, read_descs, delays, tags, desc_depth)
+    engine = DmaEngine(host_read_ns, link, stages, read_descs, delays, tags, desc_depth)
     t = 0.0
     for direction, n in group:
         t = max(t, engine.room(direction)) + submit
