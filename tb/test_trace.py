@@ -14,6 +14,7 @@ from virtio_ep.host.virtio_core import QueueConfig
 from virtio_ep.layout import QueueMode
 from virtio_ep.testbench.tlp_names import TlpNames
 from virtio_ep.bench import DOCS
+from virtio_ep.scenarios.load import ventiles
 
 
 @pytest.mark.parametrize("sim", simrun.selected_simulators())
@@ -39,6 +40,7 @@ def test_trace_times_each_turn_of_a_push_ring(sim: str) -> None:
     assert len(latencies) == data["requests"]
     assert statistics.median(latencies) == pytest.approx(data["row"]["p50_ns"], rel=1e-9), \
         "the frames' latencies from their times back are not the ones the bench took its median of"
+    assert data["row"]["ventiles_ns"] == ventiles(latencies), "the row's quantiles are not its window's"
     turns = bench_trace.window(data, 16)
     assert [t.frames for t in turns[-4:]] in ([9, 7, 9, 7], [7, 9, 7, 9]), [t.frames for t in turns]
     text = bench_trace.report(data, "push", 1024, 16, "default", "ideal", sim)

@@ -23,7 +23,7 @@ LOAD_COLUMNS = ("mode", "payload", "depth", "latencies", "req_per_s", "gbps_h2d"
                 "util_d2h", "fw_busy", "msis_per_req", "p50_ns", "p99_ns", "bottleneck", "doorbells_per_req",
                 "cpu_path", "fw_cycles_per_req", "dma_wait_per_req", "bus_words_per_req", "compute_per_req",
                 "dmas_per_req", "profile", "wakes_per_req", "waits_per_req", "steps_per_req", "wall_s", "sleeps_per_req",
-                "waits_slept_per_req")
+                "waits_slept_per_req", "ventiles_ns")
 # TX and RX queues of this size (the net device's largest); a TX frame is one descriptor
 # (header_inline, as Linux sends it), a push ring has PUSH_RING_SLOTS slots
 LOAD_QUEUE_SIZE = 256
@@ -66,6 +66,22 @@ class LoadRow:
     wall_s: float = 0.0             # wall-clock seconds the measured window took to simulate
     sleeps_per_req: float = 0.0     # DMA waits that slept until irq (each costs the CPU's wake latency)
     waits_slept_per_req: float = 0.0   # DMA waits that slept at least once
+    # the window's latencies at p5, p10, ... p95 (VENTILES), ";"-separated ns; "" in rows written
+    # before they were kept. Where a ring's frames come back in clusters, the median sits on a
+    # step between two, and where a model's median falls among these says more than its error
+    ventiles_ns: str = ""
+
+    def latency_rank(self, x: float) -> tuple[float, float] | None:
+        """Between which of the window's stored quantiles `x` (ns) falls: (lo, hi) with lo the
+        highest of VENTILES below it (0 if none) and hi the next (1 past p95); None if not kept."""
+        if not self.ventiles_ns:
+            return None
+        below = sum(float(v) < x for v in self.ventiles_ns.split(";"))
+        return (VENTILES[below - 1] if below else 0.0), (VENTILES[below] if below < len(VENTILES) else 1.0)
+
+    def latency_quantile(self, q: float) -> float:
+        """The window's latency (ns) at quantile `q`, one of VENTILES."""
+        return float(self.ventiles_ns.split(";")[VENTILES.index(q)])
 
     def append(self, path: str | Path) -> None:
         with open(path, "a") as f:
@@ -195,6 +211,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+VENTILES = tuple(round(k / 20, 2) for k in range(1, 20))       # 0.05 .. 0.95
+
+
+def ventiles(values: list[float]) -> str:
+    """LoadRow.ventiles_ns of `values`: each of VENTILES as percentile() takes it."""
+    return ";".join(f"{percentile(values, q):.6g}" for q in VENTILES)
+
+
 def bottleneck(fw_busy: float, util: float, cpu_path: float = 0.0, dma_wait_share: float = 0.0) -> str:
     """The part that limits: device memory when most frames found it full, the firmware
     when it is busy nearly all the time (`fw DMA wait` when most of that time it waits for
@@ -276,4 +300,4 @@ async def closed_loop(tb, net: NetDriver, mode: str, size: int, depth: int, requ
                    counts["msis"] / requests, counts["doorbells"] / requests,
                    statistics.median(latency_ns), percentile(latency_ns, 0.99),
                    bottleneck(fw_busy, util, cpu_path, wait_share), cpu_path, requests, **budget,
-                   profile=tb.profile.name, wall_s=wall_s)
+                   profile=tb.profile.name, wall_s=wall_s, ventiles_ns=ventiles(latency_ns))
