@@ -36,17 +36,19 @@ def rows():
 def test_the_models_median_is_placed_among_the_rtls_frames_by_their_quantiles() -> None:
     """A window of 100 frames at 1000 + i ns: its stored quantiles are the bench's percentile
     (p40 at 1040 ns, p60 at 1060), a model's median of 1047.5 ns lies between p45 and p50 and
-    inside p40..p60; 1039 and 1061 ns are outside; past either end it is named so."""
-    row = LoadRow("split", 128, 96, "default", *[0.0] * 9, 1048.0, 1098.0, "fw wake",
-                    ventiles_ns=ventiles([1000.0 + i for i in range(100)][::-1]))
+    inside p40..p60; 1039 and 1064 ns are 1 and 4 ns outside (over the median, 1048); past either
+    end it is named so."""
+    row = LoadRow("split", 128, 96, "default", *[0.0] * 8, p50_ns=1048.0, p99_ns=1098.0, bottleneck="fw wake",
+                  ventiles_ns=ventiles([1000.0 + i for i in range(100)][::-1]))
     point = lambda ns: bench_model.Point("depths", row, M.Setting(), False, SimpleNamespace(latency_ns=ns))  # noqa: E731
     assert (row.latency_quantile(0.4), row.latency_quantile(0.6)) == (1040.0, 1060.0)
-    assert point(1047.5).latency_band == "p45-p50" and point(1047.5).latency_middle
+    assert point(1047.5).latency_band == "p45-p50" and point(1047.5).central_error == 0
     assert point(1045.0).latency_band == "p40-p45", "a median on a quantile is placed below it"
-    assert [point(ns).latency_middle for ns in (1039.0, 1040.0, 1060.0, 1061.0)] == [False, True, True, False]
+    assert [point(ns).central_error for ns in (1040.0, 1060.0)] == [0, 0]
+    assert point(1039.0).central_error == pytest.approx(-1 / 1048) and point(1064.0).central_error == pytest.approx(4 / 1048)
     assert (point(900.0).latency_band, point(1200.0).latency_band) == ("below p5", "above p95")
     assert bench_model.Point("depths", replace(row, ventiles_ns=""), M.Setting(), False,
-                             SimpleNamespace(latency_ns=1047.5)).latency_middle is None
+                             SimpleNamespace(latency_ns=1047.5)).central_error is None
 
 
 def test_fit_reads_the_calibration_points_only(rows) -> None:
