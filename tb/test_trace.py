@@ -14,6 +14,7 @@ from virtio_ep.host.virtio_core import QueueConfig
 from virtio_ep.layout import QueueMode
 from virtio_ep.testbench.tlp_names import TlpNames
 from virtio_ep.bench import DOCS
+from virtio_ep.bench_depths import read_rows as depths_rows
 from virtio_ep.scenarios.load import ventiles
 
 
@@ -104,6 +105,19 @@ def test_the_models_median_is_placed_among_the_rtls_latency_quantiles() -> None:
     line = bench_trace.latency_line([100e3] * 45 + [200e3] * 55, 150e3)
     assert "p40 100.0, p45 200.0, median 200.0, p55 200.0, p60 200.0" in line, line
     assert line.endswith("the model's median, 150.0 us, is the RTL's p45."), line
+
+
+def test_a_trace_names_the_bench_rows_on_record_at_its_point() -> None:
+    """The rows of the benches on record at the traced point and setting, and only those:
+    packed 128 B at 24 in flight is in the depths bench at the default latencies and under
+    `slow-fw`; each setting finds its own row (its median as docs/depths.csv has it), and a
+    point no bench ran finds none."""
+    rows = {r.latencies: r for r in depths_rows(DOCS) if (r.mode, r.payload, r.depth) == ("packed", 128, 24)}
+    for latencies in ("default", "slow-fw"):
+        line = bench_trace.on_record("packed", 128, 24, M.Setting(latencies))
+        assert line.count("bench's window") == 1 and "the depths bench's" in line, line
+        assert f"RTL median {rows[latencies].p50_ns / 1000:.1f} us" in line, line
+    assert bench_trace.on_record("packed", 128, 25, M.Setting()) == ""
 
 
 def test_a_turns_frames_back_are_the_hosts_receives_inside_it() -> None:

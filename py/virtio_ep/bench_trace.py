@@ -179,6 +179,7 @@ def report(data: dict, mode: str, size: int, depth: int, latencies: str, profile
                    "a wait that finds no DMA result pending sleeps; from it on it polls: the doorbell holds the "
                    f"interrupt line up). The model's steady turn: {asleep:.1f} waits asleep."]
     md += ["", latency_line(window_latencies(data["backs"], depth, data["requests"]), pred.latency_ns)]
+    md += [line for line in [on_record(mode, size, depth, setting)] if line]
     return "\n".join(md) + "\n"
 
 
@@ -210,6 +211,21 @@ def latency_line(latencies: list[float], model_ns: float) -> str:
     qs = ", ".join(qs[:2] + [f"median {statistics.median(latencies) / 1000:.1f}"] + qs[2:])
     return (f"The window's frames' latencies as the bench times them (us): {qs}; the model's median, "
             f"{model_ns / 1000:.1f} us, is the RTL's p{100 * rank(latencies, model_ns):.0f}.")
+
+
+def on_record(mode: str, size: int, depth: int, setting: M.Setting, docs: Path = DOCS) -> str:
+    """Where the model's median falls among the frames of the bench rows on record at this point
+    (docs' load CSVs, as make bench model-check reads them), "" if none is: a bench runs a point
+    after others, its rings in another state, so its window can differ from a trace's lone run
+    (split 256 B at 64 in flight, `slow-fw`: the RTL's p81 traced, p55-p60 in the late-wake bench)."""
+    from . import bench_model       # it imports most of the package
+    same = [p for p in bench_model.points(docs)[0]
+            if (p.row.mode, p.row.payload, p.row.depth) == (mode, size, depth) and p.setting == setting]
+    if not same:
+        return ""
+    return "On record: " + "; ".join(
+        f"the {p.group} bench's window, RTL median {p.row.p50_ns / 1000:.1f} us, the model's median "
+        f"{100 * p.latency_error:+.1f}% from it ({p.latency_band} of the RTL's frames)" for p in same) + "."
 
 
 def by_queue(turn: Turn, tlps: list) -> str:
